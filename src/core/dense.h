@@ -1,0 +1,55 @@
+/*
+ * dense.h - forward and backward passes of a dense (layered, fully
+ * connected) network over a batch of rows.
+ */
+#ifndef HANAMI_CORE_DENSE_H
+#define HANAMI_CORE_DENSE_H
+
+#include "format.h"
+
+/*
+ * Buffers for batches of up to max_batch rows, allocated once per fit or per
+ * inference call, never per row.  a[0] holds the scaled input; for l >= 1,
+ * z[l] the pre-activations and a[l] the activations (max_batch * count each,
+ * row-major); g is scratch for gradients; grad has n_params floats (NULL when
+ * created for inference only).
+ */
+typedef struct HnDenseWork
+{
+	int			max_batch;
+	int			n_layers;
+	float	   *z[HANAMI_MAX_LAYERS];
+	float	   *a[HANAMI_MAX_LAYERS];
+	float	   *g[2];			/* two buffers of max_batch * max width */
+	float	   *grad;
+} HnDenseWork;
+
+/* Allocate a workspace; NULL with err set on failure. */
+HnDenseWork *DenseWorkCreate(const HnNet *net, int max_batch, bool training,
+							 const HnAllocator *alloc, HnError *err);
+void		DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc);
+
+/*
+ * Forward n (<= max_batch) rows of raw input x (n * n_inputs floats): apply
+ * input scaling, every layer and its activation.  Returns the output
+ * activations (n * n_outputs, network space, before output scaling), which
+ * live in work.
+ */
+const float *DenseForward(const HnNet *net, HnDenseWork *work,
+						  const float *x, int n);
+
+/* DenseForward, then output scaling into out (n * n_outputs). */
+void		DensePredict(const HnNet *net, HnDenseWork *work, const float *x,
+						 int n, float *out);
+
+/*
+ * After DenseForward on the same n rows: targets t (n * n_outputs, network
+ * space).  Overwrites work->grad with the gradient of the mean loss over the
+ * n rows for the layers whose bit is set in train_mask (bit l for layer l;
+ * other layers' gradients are left unspecified and must not be applied).
+ * Returns the sum of the n rows' losses.
+ */
+double		DenseBackward(const HnNet *net, HnDenseWork *work, const float *t,
+						  int n, uint64_t train_mask);
+
+#endif							/* HANAMI_CORE_DENSE_H */

@@ -1,0 +1,614 @@
+/*
+ * format.c - the binary image of a network: resolving and sizing a spec,
+ * writing a fresh image, and NetBind, the one validation path for images
+ * that come from outside.
+ */
+#include "format.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rng.h"
+
+_Static_assert(sizeof(HnHeader) == 72, "HnHeader must be 72 bytes");
+_Static_assert(sizeof(HnLayer) == 48, "HnLayer must be 48 bytes");
+_Static_assert(sizeof(float) == 4, "float must be 32 bits");
+_Static_assert(HANAMI_MAX_LAYERS <= 64, "train masks have 64 bits");
+
+/* Name of a network kind as users see it. */
+const char *
+NetKindName(int kind)
+{
+	switch (kind)
+	{
+		case HANAMI_KIND_DENSE:
+			return "dense";
+		case HANAMI_KIND_GROW:
+			return "hanami";
+		default:
+			return NULL;
+	}
+}
+
+size_t
+NetScalingOffset(uint32_t n_layers)
+{
+	return sizeof(HnHeader) + (size_t) n_layers * sizeof(HnLayer);
+}
+
+size_t
+NetParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
+{
+	return NetScalingOffset(n_layers) +
+		2 * sizeof(float) * ((size_t) n_inputs + (size_t) n_outputs);
+}
+
+uint32_t
+NetMaxWidth(const HnNet *net)
+{
+	uint32_t	w = 0;
+
+	for (uint32_t l = 0; l < net->hdr->n_layers; l++)
+		if (net->layers[l].count > w)
+			w = net->layers[l].count;
+	return w;
+}
+
+/*
+ * Check a layer name of HANAMI_NAME_LEN bytes: NUL-terminated, printable
+ * ASCII, and (when padded is set) nothing but NULs after the terminator.
+ */
+static HnStatus
+FormatCheckName(const char *name, int l, bool padded, HnStatus code,
+				HnError *err)
+{
+	const char *nul = memchr(name, '\0', HANAMI_NAME_LEN);
+
+	if (nul == NULL)
+		return HnSetError(err, code,
+						  "A layer name has at most 31 bytes and ends with a NUL byte.",
+						  "name of layer %d is too long", l);
+	for (const char *p = name; p < nul; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return HnSetError(err, code,
+							  "Layer names may contain printable ASCII characters only.",
+							  "name of layer %d contains a non-printable character",
+							  l);
+	if (padded)
+		for (const char *p = nul; p < name + HANAMI_NAME_LEN; p++)
+			if (*p != '\0')
+				return HnSetError(err, code,
+								  "The bytes after a layer name must be zero.",
+								  "name of layer %d is not zero-padded", l);
+	return HANAMI_OK;
+}
+
+/* Check that non-empty names of the n layers are unique. */
+static HnStatus
+FormatCheckUniqueNames(const char (*names)[HANAMI_NAME_LEN], size_t stride,
+					   int n, HnStatus code, HnError *err)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const char *a = (const char *) names + (size_t) i * stride;
+
+		if (a[0] == '\0')
+			continue;
+		for (int j = i + 1; j < n; j++)
+		{
+			const char *b = (const char *) names + (size_t) j * stride;
+
+			if (strncmp(a, b, HANAMI_NAME_LEN) == 0)
+			{
+				char		detail[HANAMI_ERRMSG_LEN];
+
+				snprintf(detail, sizeof(detail),
+						 "Layers %d and %d have the same name; names must be unique.",
+						 i, j);
+				return HnSetError(err, code, detail,
+								  "layer name \"%s\" is used twice", a);
+			}
+		}
+	}
+	return HANAMI_OK;
+}
+
+/* Check the rules every layer stack shares, in a spec or an image. */
+static HnStatus
+FormatCheckStack(int n_layers, const uint32_t *counts, const int *acts,
+				 int loss, HnStatus code, HnError *err)
+{
+	char		detail[HANAMI_ERRMSG_LEN];
+	int			out_act = acts[n_layers - 1];
+
+	for (int l = 0; l < n_layers; l++)
+	{
+		if (counts[l] == 0)
+			return HnSetError(err, code,
+							  "Every layer needs at least one unit.",
+							  "layer %d has 0 units", l);
+		if (counts[l] > HANAMI_MAX_UNITS)
+		{
+			snprintf(detail, sizeof(detail),
+					 "A layer has at most %d units.", HANAMI_MAX_UNITS);
+			return HnSetError(err, code == HANAMI_E_INVALID_SPEC ?
+							  HANAMI_E_TOO_LARGE : code, detail,
+							  "layer %d has too many units (%" PRIu32 ")",
+							  l, counts[l]);
+		}
+		if (!ActIsValid(acts[l]))
+			return HnSetError(err, code, NULL,
+							  "layer %d has an invalid activation (%d)",
+							  l, acts[l]);
+		if (l == 0 && acts[l] != HANAMI_ACT_IDENTITY)
+			return HnSetError(err, code,
+							  "The input layer (layer 0) passes its values on unchanged; activations belong to the layers after it.",
+							  "the input layer cannot have activation \"%s\"",
+							  ActName(acts[l]));
+		if (acts[l] == HANAMI_ACT_SOFTMAX && l != n_layers - 1)
+		{
+			snprintf(detail, sizeof(detail),
+					 "Layer %d is a hidden layer; softmax belongs on the output layer only.",
+					 l);
+			return HnSetError(err, code, detail,
+							  "layer %d cannot have activation \"softmax\"", l);
+		}
+	}
+	if (out_act == HANAMI_ACT_SOFTMAX && counts[n_layers - 1] < 2)
+		return HnSetError(err, code,
+						  "A softmax over a single unit is always 1; use sigmoid for a single output.",
+						  "softmax output layer needs at least 2 units");
+	if (!LossIsValid(loss))
+		return HnSetError(err, code, NULL, "invalid loss (%d)", loss);
+	if (loss == HANAMI_LOSS_CROSS_ENTROPY &&
+		out_act != HANAMI_ACT_SOFTMAX && out_act != HANAMI_ACT_SIGMOID)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The output layer has activation \"%s\"; cross_entropy needs softmax or sigmoid.",
+				 ActName(out_act));
+		return HnSetError(err, code, detail,
+						  "loss \"cross_entropy\" does not fit the output layer");
+	}
+	return HANAMI_OK;
+}
+
+/* Resolve a spec's defaults and check it. */
+HnStatus
+SpecFinalize(HnSpec *spec, HnError *err)
+{
+	uint32_t	counts[HANAMI_MAX_LAYERS];
+	int			acts[HANAMI_MAX_LAYERS];
+	int			n;
+	HnStatus	st;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if ((int) spec->kind == 0)
+		spec->kind = HANAMI_KIND_DENSE;
+	if (spec->kind == HANAMI_KIND_GROW)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC,
+						  "Only dense networks can be created in this version.",
+						  "network kind \"hanami\" is not supported yet");
+	if (spec->kind != HANAMI_KIND_DENSE)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
+						  "invalid network kind (%d)", (int) spec->kind);
+	n = spec->n_layers;
+	if (n < 2 || n > HANAMI_MAX_LAYERS)
+	{
+		snprintf(detail, sizeof(detail),
+				 "A network has between 2 and %d layers, the input layer included.",
+				 HANAMI_MAX_LAYERS);
+		return HnSetError(err, HANAMI_E_INVALID_SPEC, detail,
+						  "network has %d layers", n);
+	}
+	for (int l = 0; l < n; l++)
+	{
+		HnLayerSpec *ls = &spec->layers[l];
+
+		if (ls->activation == HANAMI_ACT_DEFAULT)
+		{
+			if (l == 0)
+				ls->activation = HANAMI_ACT_IDENTITY;
+			else if (l < n - 1)
+				ls->activation = HANAMI_ACT_RELU;
+			else
+				ls->activation = ls->count >= 2 ? HANAMI_ACT_SOFTMAX :
+					HANAMI_ACT_IDENTITY;
+		}
+		st = FormatCheckName(ls->name, l, false, HANAMI_E_INVALID_SPEC, err);
+		if (st != HANAMI_OK)
+			return st;
+		counts[l] = ls->count;
+		acts[l] = (int) ls->activation;
+	}
+	if (spec->loss == HANAMI_LOSS_DEFAULT)
+		spec->loss = (acts[n - 1] == HANAMI_ACT_SOFTMAX ||
+					  acts[n - 1] == HANAMI_ACT_SIGMOID) ?
+			HANAMI_LOSS_CROSS_ENTROPY : HANAMI_LOSS_MSE;
+	st = FormatCheckStack(n, counts, acts, (int) spec->loss,
+						  HANAMI_E_INVALID_SPEC, err);
+	if (st != HANAMI_OK)
+		return st;
+	st = FormatCheckUniqueNames(&spec->layers[0].name, sizeof(HnLayerSpec), n,
+								HANAMI_E_INVALID_SPEC, err);
+	if (st != HANAMI_OK)
+		return st;
+	if (SpecImageSize(spec, err) == 0)
+		return err ? err->code : HANAMI_E_TOO_LARGE;
+	return HANAMI_OK;
+}
+
+/* Image bytes of a finalized spec; 0 with err set when over the limit. */
+size_t
+SpecImageSize(const HnSpec *spec, HnError *err)
+{
+	size_t		n_params = 0;
+	size_t		bytes;
+	int			n = spec->n_layers;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (n < 2 || n > HANAMI_MAX_LAYERS)
+	{
+		HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
+				   "network has %d layers", n);
+		return 0;
+	}
+	for (int l = 1; l < n; l++)
+	{
+		size_t		w;
+
+		if (!HnMulSize(spec->layers[l - 1].count, spec->layers[l].count, &w) ||
+			!HnAddSize(w, spec->layers[l].count, &w) ||
+			!HnAddSize(n_params, w, &n_params))
+			goto too_large;
+	}
+	if (!HnMulSize(n_params, sizeof(float), &bytes) ||
+		!HnAddSize(bytes, NetParamsOffset((uint32_t) n,
+										  spec->layers[0].count,
+										  spec->layers[n - 1].count),
+				   &bytes) ||
+		bytes > HANAMI_MAX_BYTES)
+		goto too_large;
+	return bytes;
+
+too_large:
+	snprintf(detail, sizeof(detail),
+			 "A network value holds at most %zu bytes; this one would need more.",
+			 (size_t) HANAMI_MAX_BYTES);
+	HnSetError(err, HANAMI_E_TOO_LARGE, detail, "network is too large");
+	return 0;
+}
+
+/* Write a fresh image of a finalized spec into buf of len bytes. */
+HnStatus
+NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
+{
+	size_t		size = SpecImageSize(spec, err);
+	HnNet		net;
+	HnHeader   *hdr = buf;
+	uint32_t	n = (uint32_t) spec->n_layers;
+	uint64_t	offset = 0;
+	HnRng		rng;
+
+	if (size == 0)
+		return err ? err->code : HANAMI_E_INVALID_SPEC;
+	if (len != size)
+		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+						  "network buffer has %zu bytes instead of %zu",
+						  len, size);
+	memset(buf, 0, len);
+	hdr->magic = HANAMI_MAGIC;
+	hdr->version = HANAMI_FORMAT_VERSION;
+	hdr->kind = (uint16_t) spec->kind;
+	hdr->header_size = sizeof(HnHeader);
+	hdr->flags = spec->input_scaling ? HANAMI_FLAG_SCALE_INPUT : 0;
+	hdr->total_size = len;
+	hdr->n_layers = n;
+	hdr->loss = (uint32_t) spec->loss;
+	hdr->n_inputs = spec->layers[0].count;
+	hdr->n_outputs = spec->layers[n - 1].count;
+	hdr->seed = spec->seed;
+	NetBindTrusted(&net, buf);
+	for (uint32_t l = 0; l < n; l++)
+	{
+		HnLayer    *lay = &net.layers[l];
+		const HnLayerSpec *ls = &spec->layers[l];
+		size_t		nlen = strnlen(ls->name, HANAMI_NAME_LEN - 1);
+
+		lay->count = ls->count;
+		lay->activation = (uint16_t) ls->activation;
+		memcpy(lay->name, ls->name, nlen);
+		if (l > 0)
+		{
+			lay->param_offset = offset;
+			offset += (uint64_t) spec->layers[l - 1].count * ls->count +
+				ls->count;
+		}
+	}
+	hdr->n_params = offset;
+	for (uint32_t i = 0; i < hdr->n_inputs; i++)
+		net.in_mul[i] = 1.0f;
+	for (uint32_t i = 0; i < hdr->n_outputs; i++)
+		net.out_mul[i] = 1.0f;
+
+	/* weights: normal * sqrt(gain / fan_in); biases stay zero */
+	RngSeed(&rng, spec->seed);
+	for (uint32_t l = 1; l < n; l++)
+	{
+		float	   *w = NetWeights(&net, (int) l);
+		size_t		fan_in = net.layers[l - 1].count;
+		size_t		nw = fan_in * net.layers[l].count;
+		double		sd = sqrt(ActInitGain(net.layers[l].activation) /
+							  (double) fan_in);
+
+		for (size_t i = 0; i < nw; i++)
+			w[i] = (float) (RngNormal(&rng) * sd);
+	}
+	return HANAMI_OK;
+}
+
+/* Bind net to an image already known to be valid. */
+void
+NetBindTrusted(HnNet *net, void *buf)
+{
+	char	   *base = buf;
+	HnHeader   *hdr = buf;
+	float	   *scaling = (float *) (base + NetScalingOffset(hdr->n_layers));
+
+	net->hdr = hdr;
+	net->layers = (HnLayer *) (base + sizeof(HnHeader));
+	net->in_shift = scaling;
+	net->in_mul = scaling + hdr->n_inputs;
+	net->out_shift = scaling + 2 * (size_t) hdr->n_inputs;
+	net->out_mul = net->out_shift + hdr->n_outputs;
+	net->params = (float *) (base + NetParamsOffset(hdr->n_layers,
+													hdr->n_inputs,
+													hdr->n_outputs));
+}
+
+/* Index of the first NaN or infinity among n floats; n when all finite. */
+static size_t
+FormatFirstNonFinite(const float *v, size_t n)
+{
+	const size_t chunk = 4096;
+
+	for (size_t start = 0; start < n; start += chunk)
+	{
+		size_t		end = n - start < chunk ? n : start + chunk;
+		int			bad = 0;
+
+#pragma omp simd reduction(|:bad)
+		for (size_t i = start; i < end; i++)
+			bad |= !(fabsf(v[i]) <= FLT_MAX);
+		if (bad)
+		{
+			for (size_t i = start; i < end; i++)
+				if (!isfinite(v[i]))
+					return i;
+		}
+	}
+	return n;
+}
+
+/* Check the scaling area: finite shifts, finite nonzero multipliers. */
+static HnStatus
+FormatCheckScaling(const HnNet *net, HnError *err)
+{
+	const struct
+	{
+		const char *name;
+		const float *v;
+		uint32_t	n;
+		bool		mul;
+	}			parts[4] = {
+		{"in_shift", net->in_shift, net->hdr->n_inputs, false},
+		{"in_mul", net->in_mul, net->hdr->n_inputs, true},
+		{"out_shift", net->out_shift, net->hdr->n_outputs, false},
+		{"out_mul", net->out_mul, net->hdr->n_outputs, true},
+	};
+
+	for (int p = 0; p < 4; p++)
+	{
+		size_t		i = FormatFirstNonFinite(parts[p].v, parts[p].n);
+
+		if (i < parts[p].n)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+							  "Scaling values must be finite numbers.",
+							  "scaling value %s[%zu] is not finite",
+							  parts[p].name, i);
+		if (parts[p].mul)
+			for (uint32_t j = 0; j < parts[p].n; j++)
+				if (parts[p].v[j] == 0.0f)
+					return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+									  "Scaling multipliers must be nonzero.",
+									  "scaling value %s[%" PRIu32 "] is zero",
+									  parts[p].name, j);
+	}
+	return HANAMI_OK;
+}
+
+/* Validate an untrusted image of len bytes and bind net to it. */
+HnStatus
+NetBind(HnNet *net, void *buf, size_t len, HnError *err)
+{
+	const char *base = buf;
+	HnHeader   *hdr = buf;
+	const HnLayer *layers;
+	uint32_t	n;
+	uint32_t	counts[HANAMI_MAX_LAYERS];
+	int			acts[HANAMI_MAX_LAYERS];
+	uint64_t	offset = 0;
+	uint64_t	expect;
+	size_t		bad;
+	HnStatus	st;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (buf == NULL || ((uintptr_t) buf & 3) != 0)
+		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+						  "network image is not 4-byte aligned");
+	if (len < sizeof(HnHeader))
+	{
+		snprintf(detail, sizeof(detail),
+				 "The value has %zu bytes; its header alone needs %zu.",
+				 len, sizeof(HnHeader));
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value is too short");
+	}
+	if (hdr->magic != HANAMI_MAGIC)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The value starts with 0x%08" PRIX32 " instead of 0x%08X.",
+				 hdr->magic, HANAMI_MAGIC);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value has an invalid magic number");
+	}
+	if (hdr->version != HANAMI_FORMAT_VERSION)
+	{
+		snprintf(detail, sizeof(detail),
+				 "This version of hanami reads format version %d.",
+				 HANAMI_FORMAT_VERSION);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "unsupported network format version %u",
+						  (unsigned) hdr->version);
+	}
+	if (hdr->kind == HANAMI_KIND_GROW)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Only dense networks can be read in this version.",
+						  "network kind \"hanami\" is not supported yet");
+	if (hdr->kind != HANAMI_KIND_DENSE)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Known kinds are 1 (dense) and 2 (hanami).",
+						  "invalid network kind %u", (unsigned) hdr->kind);
+	if (hdr->header_size != sizeof(HnHeader))
+	{
+		snprintf(detail, sizeof(detail),
+				 "Format version %d has a header of %zu bytes.",
+				 HANAMI_FORMAT_VERSION, sizeof(HnHeader));
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "invalid network header size %" PRIu32,
+						  hdr->header_size);
+	}
+	if ((hdr->flags & ~(uint32_t) HANAMI_FLAG_ALL) != 0)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "The value may come from a newer version of hanami.",
+						  "network value has unknown flags 0x%" PRIX32,
+						  hdr->flags & ~(uint32_t) HANAMI_FLAG_ALL);
+	if (hdr->total_size != (uint64_t) len)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The header says %" PRIu64 " bytes but the value has %zu.",
+				 hdr->total_size, len);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value size does not match its header");
+	}
+	if (hdr->reserved[0] != 0 || hdr->reserved[1] != 0)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Reserved fields must be zero in this format version.",
+						  "network header has nonzero reserved fields");
+	n = hdr->n_layers;
+	if (n < 2 || n > HANAMI_MAX_LAYERS)
+	{
+		snprintf(detail, sizeof(detail),
+				 "A network has between 2 and %d layers.", HANAMI_MAX_LAYERS);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value has an invalid layer count (%" PRIu32 ")",
+						  n);
+	}
+	if (len < NetScalingOffset(n))
+	{
+		snprintf(detail, sizeof(detail),
+				 "The value has %zu bytes; its %" PRIu32 " layer records end at byte %zu.",
+				 len, n, NetScalingOffset(n));
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value is truncated");
+	}
+
+	/* layer records */
+	layers = (const HnLayer *) (base + sizeof(HnHeader));
+	for (uint32_t l = 0; l < n; l++)
+	{
+		const HnLayer *lay = &layers[l];
+
+		if (lay->reserved16 != 0)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+							  "Reserved fields must be zero in this format version.",
+							  "layer %" PRIu32 " has a nonzero reserved field", l);
+		st = FormatCheckName(lay->name, (int) l, true,
+							 HANAMI_E_INVALID_FORMAT, err);
+		if (st != HANAMI_OK)
+			return st;
+		counts[l] = lay->count;
+		acts[l] = lay->activation;
+	}
+	st = FormatCheckStack((int) n, counts, acts, (int) hdr->loss,
+						  HANAMI_E_INVALID_FORMAT, err);
+	if (st != HANAMI_OK)
+		return st;
+	st = FormatCheckUniqueNames(&layers[0].name, sizeof(HnLayer), (int) n,
+								HANAMI_E_INVALID_FORMAT, err);
+	if (st != HANAMI_OK)
+		return st;
+	if (hdr->n_inputs != counts[0] || hdr->n_outputs != counts[n - 1])
+	{
+		snprintf(detail, sizeof(detail),
+				 "The header says %" PRIu32 " inputs and %" PRIu32 " outputs; the layers have %" PRIu32 " and %" PRIu32 ".",
+				 hdr->n_inputs, hdr->n_outputs, counts[0], counts[n - 1]);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network header does not match its layers");
+	}
+
+	/* parameters must be laid out contiguously in layer order */
+	for (uint32_t l = 0; l < n; l++)
+	{
+		if (layers[l].param_offset != offset)
+		{
+			snprintf(detail, sizeof(detail),
+					 "Layer %" PRIu32 " must start at parameter %" PRIu64 ", not %" PRIu64 ".",
+					 l, offset, layers[l].param_offset);
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+							  "network value has an invalid parameter layout");
+		}
+		/* counts <= 2^20 and n <= 64, so this cannot overflow */
+		if (l + 1 < n)
+			offset += (uint64_t) counts[l] * counts[l + 1] + counts[l + 1];
+	}
+	if (hdr->n_params != offset)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The header says %" PRIu64 " parameters; the layers have %" PRIu64 ".",
+				 hdr->n_params, offset);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value has an invalid parameter count");
+	}
+	expect = (uint64_t) NetParamsOffset(n, counts[0], counts[n - 1]) +
+		offset * sizeof(float);
+	if (expect != (uint64_t) len)
+	{
+		snprintf(detail, sizeof(detail),
+				 "Its layers need %" PRIu64 " bytes but the value has %zu.",
+				 expect, len);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value size does not match its layers");
+	}
+
+	/* every byte is now known to be inside the buffer */
+	NetBindTrusted(net, buf);
+	st = FormatCheckScaling(net, err);
+	if (st != HANAMI_OK)
+		return st;
+	bad = FormatFirstNonFinite(net->params, (size_t) offset);
+	if (bad < offset)
+	{
+		uint32_t	l = 1;
+
+		while (l + 1 < n && layers[l + 1].param_offset <= bad)
+			l++;
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Weights and biases must be finite numbers.",
+						  "parameter %zu of layer %" PRIu32 " is not finite",
+						  (size_t) (bad - layers[l].param_offset), l);
+	}
+	return HANAMI_OK;
+}

@@ -1,0 +1,46 @@
+/*
+ * optim.h - parameter updates: SGD with momentum, and Adam.
+ */
+#ifndef HANAMI_CORE_OPTIM_H
+#define HANAMI_CORE_OPTIM_H
+
+#include "format.h"
+
+typedef enum HnOptimizer
+{
+	HANAMI_OPT_SGD = 1,
+	HANAMI_OPT_ADAM = 2
+} HnOptimizer;
+
+const char *OptimName(HnOptimizer opt);		/* "sgd", "adam" */
+HnOptimizer OptimFromName(const char *name);	/* 0 if unknown */
+
+typedef struct HnOptimConfig
+{
+	HnOptimizer kind;
+	float		learning_rate;
+	float		momentum;		/* sgd */
+	float		beta1;			/* adam */
+	float		beta2;			/* adam */
+	float		epsilon;		/* adam */
+	float		weight_decay;	/* L2 added to the gradient, both kinds */
+} HnOptimConfig;
+
+/* Moments of every parameter (velocity for sgd; m and v for adam). */
+typedef struct HnOptimState
+{
+	HnOptimConfig cfg;
+	int64_t		step;
+	float	   *m;
+	float	   *v;				/* adam only */
+} HnOptimState;
+
+HnOptimState *OptimCreate(const HnNet *net, const HnOptimConfig *cfg,
+						  const HnAllocator *alloc, HnError *err);
+void		OptimFree(HnOptimState *st, const HnAllocator *alloc);
+
+/* Apply one update from grad (n_params floats) to layers in train_mask. */
+void		OptimStep(const HnNet *net, HnOptimState *st, const float *grad,
+					  uint64_t train_mask);
+
+#endif							/* HANAMI_CORE_OPTIM_H */

@@ -1,0 +1,140 @@
+/*
+ * train.h - fitting a network to an in-memory dataset, and evaluating it.
+ */
+#ifndef HANAMI_CORE_TRAIN_H
+#define HANAMI_CORE_TRAIN_H
+
+#include "format.h"
+#include "optim.h"
+
+/*
+ * Rows in memory, row-major float32.  Exactly one of y and cls is set:
+ * y holds n * n_outputs target values (regression, multi-output, or 0/1 for
+ * a single-output classifier); cls holds n class indices in
+ * 0..n_outputs-1 (one-hot targets, n_outputs >= 2).
+ */
+typedef struct HnDataset
+{
+	int64_t		n;
+	uint32_t	n_features;
+	uint32_t	n_outputs;
+	const float *x;
+	const float *y;
+	const int32_t *cls;
+} HnDataset;
+
+typedef struct HnTrainOptions
+{
+	int			epochs;			/* passes over the training rows, >= 1 */
+	int			batch_size;		/* >= 1 */
+	HnOptimConfig optim;
+	uint64_t	seed;			/* shuffle and validation split */
+	bool		shuffle;
+	int64_t		max_iterations; /* optimizer steps; 0 = no limit */
+	double		timeout;		/* seconds; 0 = no limit */
+	double		error_threshold;	/* stop when epoch loss <= this; 0 = off */
+	double		validation_split;	/* fraction held out, 0 <= f < 1 */
+	uint64_t	train_mask;		/* bit l: layer l is trained */
+	bool		rescale;		/* refit scaling even if already fitted */
+} HnTrainOptions;
+
+/* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
+ * shuffle, seed 0, all layers, no limits. */
+void		TrainOptionsDefaults(HnTrainOptions *opt, HnOptimizer kind);
+
+typedef enum HnStopReason
+{
+	HANAMI_STOP_EPOCHS = 0,
+	HANAMI_STOP_ITERATIONS,
+	HANAMI_STOP_TIMEOUT,
+	HANAMI_STOP_THRESHOLD,
+	HANAMI_STOP_CALLBACK
+} HnStopReason;
+
+const char *StopReasonName(HnStopReason r);	/* "epochs", "max_iterations", ... */
+
+typedef struct HnEpochReport
+{
+	int			epoch;			/* 1-based within this fit */
+	int64_t		iterations;		/* optimizer steps so far in this fit */
+	int64_t		rows;			/* training rows per epoch */
+	double		loss;			/* mean training loss of the epoch */
+	double		val_loss;		/* NaN without validation rows */
+	double		val_accuracy;	/* NaN unless classification with validation */
+	double		seconds;		/* since the fit started */
+} HnEpochReport;
+
+/*
+ * Hooks into the caller.  interrupt is called once per batch and may
+ * longjmp (PostgreSQL's CHECK_FOR_INTERRUPTS) as long as the allocator's
+ * memory is reclaimed by the caller; returning true stops the fit cleanly.
+ * now returns monotonic seconds.  Any hook may be NULL.
+ */
+typedef struct HnCallbacks
+{
+	void	   *ctx;
+	bool		(*interrupt) (void *ctx);
+	void		(*epoch_done) (void *ctx, const HnEpochReport *r);
+	double		(*now) (void *ctx);
+} HnCallbacks;
+
+typedef struct HnTrainResult
+{
+	int			epochs;
+	int64_t		iterations;
+	int64_t		train_rows;
+	int64_t		val_rows;
+	double		loss;			/* last epoch's training loss */
+	double		val_loss;
+	double		val_accuracy;
+	double		seconds;
+	HnStopReason stop;
+} HnTrainResult;
+
+/*
+ * Learn scaling from the rows: input shift/mul from each feature's mean and
+ * standard deviation (mul 1 for a constant feature), when
+ * HANAMI_FLAG_SCALE_INPUT is set; output shift/mul likewise when y is set,
+ * the loss is mse and the output activation is identity.  Sets the FITTED
+ * flags.
+ */
+void		TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+							const int64_t *rows);
+
+/*
+ * Train net in place on data.  Checks dimensions against the network and
+ * that targets are finite and class indices in range (HANAMI_E_DIMENSION /
+ * HANAMI_E_INVALID_ARGUMENT naming the row).  Learns scaling first when not
+ * yet fitted or when opt->rescale.  Updates header epochs and samples.
+ * Returns HANAMI_E_DIVERGED if a loss becomes NaN or infinite (weights are
+ * then left as they were after the last good epoch is not guaranteed: the
+ * caller discards the copy).
+ */
+HnStatus	TrainFit(HnNet *net, const HnDataset *data,
+					 const HnTrainOptions *opt, const HnCallbacks *cb,
+					 const HnAllocator *alloc, HnTrainResult *res,
+					 HnError *err);
+
+typedef struct HnEvalResult
+{
+	int64_t		n;
+	double		loss;			/* mean loss in network space */
+	double		accuracy;		/* classification; NaN otherwise */
+	double		mse;			/* regression, original units; NaN otherwise */
+	double		mae;
+	double		r2;
+	int64_t    *confusion;		/* n_outputs^2, [true][predicted]; caller's
+								 * buffer or NULL */
+} HnEvalResult;
+
+/*
+ * Evaluate net on data.  With cls: accuracy and, when res->confusion is set,
+ * the confusion matrix.  With y: loss, plus mse/mae/r2 in original units.
+ * A single-output sigmoid network with 0/1 targets also gets accuracy
+ * (threshold 0.5) and a 2x2 confusion matrix.
+ */
+HnStatus	TrainEvaluate(const HnNet *net, const HnDataset *data,
+						  const HnCallbacks *cb, const HnAllocator *alloc,
+						  HnEvalResult *res, HnError *err);
+
+#endif							/* HANAMI_CORE_TRAIN_H */

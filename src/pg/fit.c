@@ -1,0 +1,159 @@
+/*
+ * fit.c - hanami.fit() and hanami.verify(): training a network value on a
+ * query's rows, and measuring it on them.
+ */
+#include "glue.h"
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(hanami_fit);
+PG_FUNCTION_INFO_V1(hanami_verify);
+
+/* Error for a NULL network or query argument. */
+static void
+CheckArgs(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("network must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query must not be null")));
+}
+
+/* Options argument argno as jsonb, or NULL when SQL NULL. */
+static Jsonb *
+OptionsArg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	return PG_GETARG_JSONB_P(argno);
+}
+
+/*
+ * fit(net, query, options) -> network: a copy of net trained on the query's
+ * rows.  The input value is never modified.
+ */
+Datum
+hanami_fit(PG_FUNCTION_ARGS)
+{
+	HnNet		in;
+	HnNet		net;
+	HanamiNetwork *result;
+	char	   *query;
+	HanamiOptions opts;
+	HanamiQueryData data;
+	HnCallbacks cb;
+	HnTrainResult res;
+	HnError		err;
+	MemoryContext work_cxt;
+	MemoryContext old;
+	HnAllocator alloc;
+	HnStatus	st;
+
+	CheckArgs(fcinfo);
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	result = HanamiNetworkCopy(HanamiGetNetworkArg(fcinfo, 0, &in));
+	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
+	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, true, &opts);
+	if (opts.loss_set)
+		net.hdr->loss = opts.loss;
+
+	/* rows and engine buffers live in one context, freed on return */
+	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami fit",
+									 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work_cxt);
+	HanamiLoadQuery(query, opts.target, &net, false, &data);
+
+	HanamiInitCallbacks(&cb, opts.verbose);
+	alloc = HanamiPallocAllocator(work_cxt);
+	st = TrainFit(&net, &data.ds, &opts.train, &cb, &alloc, &res, &err);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work_cxt);
+	HanamiCheck(st, &err);
+
+	if (opts.verbose)
+		ereport(NOTICE,
+				(errmsg("trained %d epochs on " INT64_FORMAT " rows in %.3f s, stopped by %s",
+						res.epochs, res.train_rows, res.seconds,
+						StopReasonName(res.stop))));
+	PG_RETURN_POINTER(result);
+}
+
+/* Append "key": number. */
+static void
+AppendField(StringInfo buf, const char *key, double v)
+{
+	appendStringInfo(buf, ", \"%s\": ", key);
+	HanamiAppendJsonNumber(buf, v);
+}
+
+/*
+ * verify(net, query, options) -> jsonb: rows, loss, and accuracy with a
+ * confusion matrix (classification) or mse, mae and r2 (regression).
+ */
+Datum
+hanami_verify(PG_FUNCTION_ARGS)
+{
+	HnNet		net;
+	char	   *query;
+	HanamiOptions opts;
+	HanamiQueryData data;
+	HnCallbacks cb;
+	HnEvalResult res;
+	HnError		err;
+	HnAllocator alloc;
+	HnStatus	st;
+	StringInfoData buf;
+	uint32		k;
+	bool		confusion;
+
+	CheckArgs(fcinfo);
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	HanamiGetNetworkArg(fcinfo, 0, &net);
+	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, false, &opts);
+	HanamiLoadQuery(query, opts.target, &net, true, &data);
+
+	k = net.hdr->n_outputs == 1 ? 2 : net.hdr->n_outputs;
+	memset(&res, 0, sizeof(res));
+	confusion = (size_t) k * k <= 1024 * 1024;
+	if (confusion)
+		res.confusion = palloc0(sizeof(int64) * k * k);
+	HanamiInitCallbacks(&cb, false);
+	alloc = HanamiPallocAllocator(CurrentMemoryContext);
+	st = TrainEvaluate(&net, &data.ds, &cb, &alloc, &res, &err);
+	HanamiCheck(st, &err);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT, res.n);
+	AppendField(&buf, "loss", res.loss);
+	if (!isnan(res.accuracy))
+	{
+		AppendField(&buf, "accuracy", res.accuracy);
+		if (confusion)
+		{
+			appendStringInfoString(&buf, ", \"confusion_matrix\": [");
+			for (uint32 t = 0; t < k; t++)
+			{
+				appendStringInfo(&buf, "%s[", t ? ", " : "");
+				for (uint32 p = 0; p < k; p++)
+					appendStringInfo(&buf, "%s" INT64_FORMAT, p ? ", " : "",
+									 res.confusion[(size_t) t * k + p]);
+				appendStringInfoChar(&buf, ']');
+			}
+			appendStringInfoChar(&buf, ']');
+		}
+	}
+	if (!isnan(res.mse))
+	{
+		AppendField(&buf, "mse", res.mse);
+		AppendField(&buf, "mae", res.mae);
+		AppendField(&buf, "r2", res.r2);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_JSONB_P(HanamiJsonbFromCString(buf.data));
+}

@@ -1,0 +1,90 @@
+/*
+ * glue.h - declarations shared by the PostgreSQL side of hanami: error
+ * reporting for engine results, the palloc allocator, network datums, the
+ * JSON spec reader, training options and query datasets.
+ */
+#ifndef HANAMI_PG_GLUE_H
+#define HANAMI_PG_GLUE_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "core/common.h"
+#include "core/format.h"
+#include "core/train.h"
+
+/* GUCs (hanami.c) */
+extern int	hanami_dataset_memory_kb;
+
+/* errors.c */
+extern void HanamiReportError(const HnError *err, int default_errcode)
+			pg_attribute_noreturn();
+extern void HanamiCheck(HnStatus st, const HnError *err);
+extern HnAllocator HanamiPallocAllocator(MemoryContext cxt);
+
+/*
+ * network_type.c: a network datum is a varlena whose payload is the image of
+ * core/format.h.  Images are kept 8-byte aligned by the type's alignment.
+ */
+typedef struct varlena HanamiNetwork;
+
+#define HANAMI_NET_IMAGE(v)		((void *) VARDATA(v))
+#define HANAMI_NET_IMAGE_LEN(v) ((size_t) (VARSIZE(v) - VARHDRSZ))
+
+extern HanamiNetwork *HanamiNetworkFromImage(const void *image, size_t len);
+extern HanamiNetwork *HanamiNetworkCopy(HanamiNetwork *src);
+extern void HanamiNetworkBind(HanamiNetwork *v, HnNet *net, int errcode);
+extern HanamiNetwork *HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno,
+										  HnNet *net);
+
+/* spec.c: JSON (jsonb) description <-> network */
+extern HanamiNetwork *HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed,
+											 uint32 seed, int errcode);
+extern char *HanamiNetworkToJson(const HnNet *net);
+extern Jsonb *HanamiNetworkInfo(const HnNet *net);
+
+/* jsonutil.c: reading jsonb objects */
+extern JsonbValue *HanamiJsonbGet(JsonbContainer *obj, const char *key);
+extern void HanamiJsonbCheckKeys(JsonbContainer *obj, const char *what,
+								 const char *const *allowed);
+extern int64 HanamiJsonbInt(JsonbValue *v, const char *what, int64 min,
+							int64 max);
+extern double HanamiJsonbNumber(JsonbValue *v, const char *what);
+extern bool HanamiJsonbBool(JsonbValue *v, const char *what);
+extern char *HanamiJsonbString(JsonbValue *v, const char *what);
+extern Jsonb *HanamiJsonbFromCString(const char *json);
+extern void HanamiAppendJsonNumber(StringInfo buf, double v);
+extern void HanamiAppendJsonString(StringInfo buf, const char *s);
+
+/* options.c: fit/verify options */
+typedef struct HanamiOptions
+{
+	HnTrainOptions train;
+	char	   *target;			/* target column name, or NULL for the last */
+	bool		verbose;
+	bool		loss_set;
+	HnLoss		loss;
+} HanamiOptions;
+
+extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
+							   HanamiOptions *opts);
+
+/* dataset.c: a query's rows as float32 arrays */
+typedef struct HanamiQueryData
+{
+	HnDataset	ds;
+	int64		bytes;			/* memory held by the arrays */
+} HanamiQueryData;
+
+extern void HanamiLoadQuery(const char *query, const char *target,
+							const HnNet *net, bool read_only,
+							HanamiQueryData *out);
+
+/* callbacks.c: engine hooks that check for interrupts and report progress */
+extern void HanamiInitCallbacks(HnCallbacks *cb, bool verbose);
+
+#endif							/* HANAMI_PG_GLUE_H */

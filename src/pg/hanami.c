@@ -1,0 +1,33 @@
+/*
+ * hanami.c - module entry: PG_MODULE_MAGIC and the GUCs.
+ *
+ * Nothing here touches devices or starts threads: _PG_init runs in the
+ * postmaster when the library is preloaded.
+ */
+#include "glue.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+/* Memory a fit or verify may hold for the query's rows, in kB. */
+int			hanami_dataset_memory_kb = 1024 * 1024;
+
+void		_PG_init(void);
+
+/* Define the GUCs. */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("hanami.dataset_memory",
+							"Memory a training or evaluation query's rows may use.",
+							"Rows are held as float32; a query whose rows exceed this fails with a hint.",
+							&hanami_dataset_memory_kb,
+							1024 * 1024, 64, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("hanami");
+}

@@ -1,0 +1,56 @@
+/*
+ * network_fn.c - SQL functions that make or describe a network value:
+ * hanami.network(spec, seed) and hanami.info(net).
+ */
+#include "glue.h"
+
+#include "common/pg_prng.h"
+
+PG_FUNCTION_INFO_V1(hanami_network);
+PG_FUNCTION_INFO_V1(hanami_info);
+
+/*
+ * network(spec jsonb, seed int DEFAULT NULL): a new network with weights
+ * drawn from seed; a NULL seed (and no "seed" in the spec) draws a random one.
+ */
+Datum
+hanami_network(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *spec;
+	bool		has_seed = false;
+	uint32		seed = 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("network spec must not be null")));
+	spec = PG_GETARG_JSONB_P(0);
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		int32		s = PG_GETARG_INT32(1);
+
+		if (s < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("seed must not be negative")));
+		has_seed = true;
+		seed = (uint32) s;
+	}
+	else if (!JB_ROOT_IS_OBJECT(spec) || !HanamiJsonbGet(&spec->root, "seed"))
+	{
+		has_seed = true;
+		seed = pg_prng_uint32(&pg_global_prng_state) & 0x7FFFFFFF;
+	}
+	PG_RETURN_POINTER(HanamiNetworkFromJsonb(spec, has_seed, seed,
+											 ERRCODE_INVALID_PARAMETER_VALUE));
+}
+
+/* info(net) -> jsonb: kind, layers, sizes and training counters. */
+Datum
+hanami_info(PG_FUNCTION_ARGS)
+{
+	HnNet		net;
+
+	HanamiGetNetworkArg(fcinfo, 0, &net);
+	PG_RETURN_JSONB_P(HanamiNetworkInfo(&net));
+}

@@ -1,0 +1,188 @@
+/*
+ * run.c - hanami.run() and hanami.classify(): inference on one input row.
+ *
+ * Called once per row of a SELECT, so the decoded network, its workspace and
+ * the input buffer are cached in fn_extra for as long as the same value keeps
+ * arriving (the usual case: one model joined to many rows).
+ */
+#include "glue.h"
+
+#include <math.h>
+
+#include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "core/dense.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(hanami_run);
+PG_FUNCTION_INFO_V1(hanami_classify);
+
+typedef struct RunCache
+{
+	MemoryContext cxt;			/* holds everything below; reset on a miss */
+	bool		valid;
+	bool		by_toast;		/* keyed by the TOAST pointer */
+	struct varatt_external ext;
+	Size		rawlen;			/* keyed by the raw bytes */
+	char	   *raw;
+	HnNet		net;
+	HnDenseWork *work;
+	float	   *in;
+	float	   *out;
+} RunCache;
+
+/* True when the raw datum is the value cached. */
+static bool
+CacheHit(RunCache *c, struct varlena *raw)
+{
+	if (!c->valid)
+		return false;
+	if (VARATT_IS_EXTERNAL_ONDISK(raw))
+	{
+		struct varatt_external ext;
+
+		VARATT_EXTERNAL_GET_POINTER(ext, raw);
+		return c->by_toast && ext.va_valueid == c->ext.va_valueid &&
+			ext.va_toastrelid == c->ext.va_toastrelid;
+	}
+	if (VARATT_IS_EXTERNAL(raw))
+		return false;			/* in-memory pointers: no stable key */
+	return !c->by_toast && VARSIZE_ANY(raw) == c->rawlen &&
+		memcmp(raw, c->raw, c->rawlen) == 0;
+}
+
+/* The cached network for argument 0, decoding it on a miss. */
+static RunCache *
+GetRunCache(FunctionCallInfo fcinfo)
+{
+	RunCache   *c = (RunCache *) fcinfo->flinfo->fn_extra;
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(0);
+	MemoryContext old;
+	HanamiNetwork *v;
+	HnAllocator alloc;
+	HnError		err;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RunCache));
+		c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "hanami run cache",
+									   ALLOCSET_DEFAULT_SIZES);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (CacheHit(c, raw))
+		return c;
+
+	c->valid = false;
+	MemoryContextReset(c->cxt);
+	old = MemoryContextSwitchTo(c->cxt);
+	v = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(PointerGetDatum(raw));
+	HanamiNetworkBind(v, &c->net, ERRCODE_DATA_CORRUPTED);
+	alloc = HanamiPallocAllocator(c->cxt);
+	c->work = DenseWorkCreate(&c->net, 1, false, &alloc, &err);
+	if (c->work == NULL)
+		HanamiReportError(&err, 0);
+	c->in = palloc(sizeof(float) * c->net.hdr->n_inputs);
+	c->out = palloc(sizeof(float) * c->net.hdr->n_outputs);
+	c->by_toast = VARATT_IS_EXTERNAL_ONDISK(raw);
+	if (c->by_toast)
+		VARATT_EXTERNAL_GET_POINTER(c->ext, raw);
+	else if (!VARATT_IS_EXTERNAL(raw))
+	{
+		c->rawlen = VARSIZE_ANY(raw);
+		c->raw = palloc(c->rawlen);
+		memcpy(c->raw, raw, c->rawlen);
+	}
+	MemoryContextSwitchTo(old);
+	c->valid = !VARATT_IS_EXTERNAL(raw) || c->by_toast;
+	if (!c->valid)
+		c->rawlen = 0;
+	/* an uncacheable value is still usable for this call */
+	return c;
+}
+
+/* Copy the input array into c->in, checking shape, NULLs and finiteness. */
+static void
+ReadInput(RunCache *c, ArrayType *arr)
+{
+	uint32		want = c->net.hdr->n_inputs;
+	int			n;
+
+	if (ARR_ELEMTYPE(arr) != FLOAT4OID)
+		elog(ERROR, "input array must be real[]");
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("input must be a one-dimensional array")));
+	n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+	if ((uint32) n != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("input has %d values, but the network has %u inputs", n, want)));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("input array contains a null")));
+	memcpy(c->in, ARR_DATA_PTR(arr), sizeof(float) * n);
+	for (int i = 0; i < n; i++)
+		if (!isfinite(c->in[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+					 errmsg("input value %d is not finite", i + 1)));
+}
+
+/* Run the network on argument 1; the outputs are left in c->out. */
+static RunCache *
+RunOne(FunctionCallInfo fcinfo)
+{
+	RunCache   *c = GetRunCache(fcinfo);
+
+	ReadInput(c, PG_GETARG_ARRAYTYPE_P(1));
+	DensePredict(&c->net, c->work, c->in, 1, c->out);
+	return c;
+}
+
+/* A one-dimensional real[] holding n floats. */
+static ArrayType *
+FloatArray(const float *v, int n)
+{
+	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float) * n;
+	ArrayType  *a = palloc0(size);
+
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT4OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), v, sizeof(float) * n);
+	return a;
+}
+
+/* run(net, input real[]) -> real[]: the network's outputs. */
+Datum
+hanami_run(PG_FUNCTION_ARGS)
+{
+	RunCache   *c = RunOne(fcinfo);
+
+	PG_RETURN_ARRAYTYPE_P(FloatArray(c->out, (int) c->net.hdr->n_outputs));
+}
+
+/*
+ * classify(net, input real[]) -> int: the index of the largest output, or
+ * for a single output, 1 when it is at least 0.5.
+ */
+Datum
+hanami_classify(PG_FUNCTION_ARGS)
+{
+	RunCache   *c = RunOne(fcinfo);
+	uint32		n = c->net.hdr->n_outputs;
+	int32		best = 0;
+
+	if (n == 1)
+		PG_RETURN_INT32(c->out[0] >= 0.5f ? 1 : 0);
+	for (uint32 i = 1; i < n; i++)
+		if (c->out[i] > c->out[best])
+			best = (int32) i;
+	PG_RETURN_INT32(best);
+}

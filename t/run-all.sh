@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# t/run-all.sh - build hanami and run every test suite on a throwaway cluster.
+#
+# Usage:  t/run-all.sh
+#
+# Steps (each in a fresh temporary copy of this tree, never in the checkout):
+#   deps      t/setup-deps.sh (skip with HANAMI_SKIP_DEPS=1)
+#   build     make, then make install (sudo when not root)
+#   unit      the engine's C unit tests (`make unit`), one result per test
+#   valgrind  the same binary under valgrind (leaks, invalid accesses): 1 result
+#   regress   pg_regress (`make installcheck`, TAP off) on a fresh cluster with
+#             shared_preload_libraries = 'hanami'; one result per test file
+#   tap       t/*.pl with prove; one result per TAP assertion
+#
+# Prints one line per suite, then exactly one line "N passed, N failed" summed
+# over all suites. Exits non-zero if anything failed; a step or suite that
+# could not run or crashed counts as a failure, never as zero tests.
+#
+# As root the build tree, the server and the TAP tests belong to the
+# `postgres` OS user. As a normal user everything runs as that user, and
+# sudo is used only for apt and `make install`.
+#
+# Environment:
+#   HANAMI_SKIP_DEPS=1   do not run t/setup-deps.sh
+#   HANAMI_KEEP=1        keep the temporary directory even when all passed
+set -euo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Output of the suites' tools must not depend on the caller's language.
+export LC_MESSAGES=C
+
+MAKE_ARGS=(PG_CONFIG="$PG_CONFIG")
+MAX_DIFF_LINES=200 # regression.diffs lines shown on failure
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+
+# record NAME PASSED FAILED [NOTE]: print a suite's line, add to the totals.
+record() {
+    local name=$1 pass=$2 fail=$3 note=${4:-}
+    TOTAL_PASS=$((TOTAL_PASS + pass))
+    TOTAL_FAIL=$((TOTAL_FAIL + fail))
+    printf '  %-9s %4d passed, %d failed%s\n' "$name" "$pass" "$fail" "${note:+  ($note)}"
+}
+
+# show_log FILE [LINES]: print the end of a log, indented, on failure.
+show_log() {
+    local file=$1 lines=${2:-40}
+    echo "  --- last $lines lines of $file:"
+    tail -n "$lines" "$file" 2>/dev/null | sed 's/^/  | /' || true
+}
+
+# elapsed START: seconds since START (a $SECONDS value), for the suite lines.
+elapsed() { echo "$((SECONDS - $1)) s"; }
+
+# ------------------------------------------------------------------ deps
+if [[ ${HANAMI_SKIP_DEPS:-} != 1 ]]; then
+    "$HANAMI_ROOT/t/setup-deps.sh"
+fi
+for tool in make "$PG_CONFIG" "$PYTHON" valgrind prove; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found: run t/setup-deps.sh"
+done
+
+# ----------------------------------------------------------- work area
+# WORK/build   copy of the tree: built, tested, holds results/ and tmp_check/
+# WORK/logs    one log per step
+# WORK/pg      the throwaway cluster (short path: the socket lives in it)
+WORK=$(mktemp -d /tmp/hanami-test.XXXXXX)
+chmod 755 "$WORK"
+BUILD=$WORK/build
+LOGS=$WORK/logs
+CLUSTER=$WORK/pg
+CLEANED=0
+
+# cleanup: stop the server, then remove WORK if all passed (else keep it).
+# Runs once: explicitly before the final line, or from the EXIT trap when the
+# script is interrupted or dies on the way.
+cleanup() {
+    ((CLEANED)) && return 0
+    CLEANED=1
+    cluster_stop "$CLUSTER" || true
+    if ((TOTAL_FAIL == 0)) && [[ ${HANAMI_KEEP:-} != 1 && ${FINISHED:-0} == 1 ]]; then
+        rm -rf "$WORK"
+    else
+        echo "logs kept in $LOGS (build tree: $BUILD)"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$LOGS"
+copy_tree "$HANAMI_ROOT" "$BUILD"
+if is_root; then
+    # The server reads the test data, and TAP tests write tmp_check/, as postgres.
+    chown -R postgres:postgres "$WORK"
+fi
+echo "hanami tests in $WORK"
+
+# ----------------------------------------------------------------- build
+t0=$SECONDS
+BUILD_OK=0
+if to_log "$LOGS/build.log" as_pg_in "$BUILD" make -j"$(nproc)" "${MAKE_ARGS[@]}"; then
+    if to_log "$LOGS/build.log" as_root make -C "$BUILD" "${MAKE_ARGS[@]}" install; then
+        BUILD_OK=1
+        echo "  build     ok ($(elapsed $t0))"
+    else
+        record build 0 1 "make install failed, see $LOGS/build.log"
+        show_log "$LOGS/build.log"
+    fi
+else
+    record build 0 1 "make failed, see $LOGS/build.log"
+    show_log "$LOGS/build.log"
+fi
+
+# ------------------------------------------------------------------ unit
+# The test binary prints "ok N - name" / "not ok N - name" and finally
+# "N passed, N failed". Its exit status and the summary line must agree
+# with what we count: a crash half-way shows up as a missing summary.
+t0=$SECONDS
+UNIT_BIN=$BUILD/src/core/tests/test_core
+set +e
+to_log "$LOGS/unit.log" as_pg_in "$BUILD" make "${MAKE_ARGS[@]}" unit
+rc=$?
+set -e
+pass=$(grep -cE '^ok [0-9]+' "$LOGS/unit.log" || true)
+fail=$(grep -cE '^not ok [0-9]+' "$LOGS/unit.log" || true)
+note=$(elapsed $t0)
+if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/unit.log"; then
+    fail=$((fail + 1)); note="no summary line (crashed or did not build?)"
+elif ((rc != 0 && fail == 0)); then
+    fail=1; note="exit status $rc"
+elif ((pass + fail == 0)); then
+    fail=1; note="no tests ran"
+fi
+record unit "$pass" "$fail" "$note"
+if ((fail)); then
+    grep -E '^not ok' "$LOGS/unit.log" | head -n 50 | sed 's/^/  | /' || true
+    show_log "$LOGS/unit.log" 20
+fi
+
+# -------------------------------------------------------------- valgrind
+t0=$SECONDS
+if [[ -x $UNIT_BIN ]]; then
+    if to_log "$LOGS/valgrind.log" as_pg_in "$BUILD" valgrind --error-exitcode=1 \
+        --leak-check=full --errors-for-leak-kinds=definite \
+        --show-leak-kinds=definite "$UNIT_BIN"; then
+        record valgrind 1 0 "$(elapsed $t0)"
+    else
+        record valgrind 0 1 "errors or failed tests, see $LOGS/valgrind.log"
+        grep -E '^==[0-9]+== (Invalid|Conditional|Use of|Mismatched|.*definitely lost|Process terminating|ERROR SUMMARY)|^not ok' \
+            "$LOGS/valgrind.log" | head -n 40 | sed 's/^/  | /' || true
+    fi
+else
+    record valgrind 0 1 "no unit test binary to run"
+fi
+
+# -------------------------------------------------------------- datasets
+# Regression tests COPY data/*.csv server-side from their source directory:
+# the files are written as the server's user, so it can read them.
+t0=$SECONDS
+if to_log "$LOGS/datasets.log" as_pg_in "$BUILD" "$PYTHON" examples/datasets.py data; then
+    echo "  datasets  ok ($(elapsed $t0))"
+else
+    record datasets 0 1 "examples/datasets.py failed"
+    show_log "$LOGS/datasets.log" 20
+fi
+
+# --------------------------------------------------------------- regress
+t0=$SECONDS
+shopt -s nullglob
+regress_files=("$BUILD"/sql/[0-9]*.sql)
+tap_files=("$BUILD"/t/*.pl)
+shopt -u nullglob
+if ((${#regress_files[@]} == 0)); then
+    echo "  regress   no tests (no sql/[0-9]*.sql)"
+elif ((!BUILD_OK)); then
+    record regress 0 1 "not run: the build failed"
+else
+    PORT=$(free_port 5499)
+    if ! to_log "$LOGS/cluster.log" \
+        cluster_init "$CLUSTER" "$PORT" "shared_preload_libraries = 'hanami'" \
+        || ! to_log "$LOGS/cluster.log" cluster_start "$CLUSTER"; then
+        record regress 0 1 "not run: the cluster did not start"
+        show_log "$LOGS/cluster.log" 20
+        show_log "$CLUSTER/server.log" 20
+    else
+        # TAP_TESTS= turns prove off here: it runs separately below.
+        set +e
+        to_log "$LOGS/regress.log" as_pg_in "$BUILD" \
+            env PGHOST="$CLUSTER/socket" PGPORT="$PORT" PGUSER="$(pg_user)" \
+            make "${MAKE_ARGS[@]}" installcheck TAP_TESTS=
+        rc=$?
+        set -e
+        # pg_regress (15): "test name   ... ok   12 ms", "     name ... FAILED".
+        # A test that started but has no result (a missing expected file
+        # stops pg_regress there) is a failure; so is an exit status that
+        # comes without pg_regress's final "N of M tests failed." summary.
+        started=$(grep -cE '^(test |     )[^ ].* \.\.\. ' "$LOGS/regress.log" || true)
+        pass=$(grep -cE '\.\.\. ok( |$)' "$LOGS/regress.log" || true)
+        fail=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/regress.log" || true)
+        note=$(elapsed $t0)
+        if ((started > pass + fail)); then
+            fail=$((started - pass)); note="pg_regress stopped early (exit status $rc)"
+        elif ((rc != 0 && fail == 0)) \
+            || { ((rc != 0)) && ! grep -qE 'tests? (failed|passed)' "$LOGS/regress.log"; }; then
+            fail=$((fail + 1)); note="pg_regress exit status $rc"
+        elif ((pass + fail == 0)); then
+            fail=1; note="no test ran"
+        fi
+        # A backend crash can hide behind a passing test: check the log.
+        if grep -qE 'terminated by signal|PANIC:' "$CLUSTER/server.log"; then
+            fail=$((fail + 1)); note="the server crashed, see $CLUSTER/server.log"
+        fi
+        record regress "$pass" "$fail" "$note"
+        if ((fail)); then
+            grep -E '\.\.\. (FAILED|failed|diff)|^diff command|could not|FATAL|ERROR' \
+                "$LOGS/regress.log" | head -n 20 | sed 's/^/  | /' || true
+            grep -E 'terminated by signal|PANIC:' "$CLUSTER/server.log" \
+                | head -n 10 | sed 's/^/  | /' || true
+            if [[ -s $BUILD/regression.diffs ]]; then
+                cp "$BUILD/regression.diffs" "$LOGS/"
+                n=$(wc -l <"$BUILD/regression.diffs")
+                echo "  --- regression.diffs (first $MAX_DIFF_LINES of $n lines; all in $LOGS/regression.diffs):"
+                head -n "$MAX_DIFF_LINES" "$BUILD/regression.diffs" | sed 's/^/  | /'
+            else
+                show_log "$LOGS/regress.log" 30
+            fi
+        fi
+    fi
+    cluster_stop "$CLUSTER"
+fi
+
+# ------------------------------------------------------------------- tap
+# PostgreSQL::Test::Cluster makes its own clusters under tmp_check/; it needs
+# the server's binaries first on PATH, pg_regress, and a writable TESTDIR.
+# One prove per file: a file that dies, or runs fewer tests than it planned,
+# is then a failure of its own even when none of its assertions failed.
+t0=$SECONDS
+if ((${#tap_files[@]} == 0)); then
+    echo "  tap       no tests (no t/*.pl)"
+elif ((!BUILD_OK)); then
+    record tap 0 1 "not run: the build failed"
+else
+    as_pg_in "$BUILD" rm -rf tmp_check
+    as_pg_in "$BUILD" mkdir -p tmp_check "$WORK/pocl-tap"
+    tap_pass=0 tap_fail=0 tap_bad=()
+    for f in "${tap_files[@]}"; do
+        name=$(basename "$f" .pl)
+        log_file=$LOGS/tap-$name.log
+        set +e
+        to_log "$log_file" as_pg_in "$BUILD" \
+            env TESTDIR="$BUILD" PATH="$PGBIN:$PATH" \
+            PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+            POCL_CACHE_DIR="$WORK/pocl-tap" \
+            prove -v -I "$PGXS_DIR/src/test/perl" -I "$BUILD" "t/$name.pl"
+        rc=$?
+        set -e
+        # Top-level assertions only ("ok 3 - name"); subtests are indented.
+        pass=$(grep -cE '^ok [0-9]+' "$log_file" || true)
+        fail=$(grep -cE '^not ok [0-9]+' "$log_file" || true)
+        if ((rc != 0 && fail == 0)) || ((pass + fail == 0)); then
+            fail=$((fail + 1)) # died, bad plan, no assertion at all, ...
+        fi
+        tap_pass=$((tap_pass + pass))
+        tap_fail=$((tap_fail + fail))
+        ((fail == 0)) || tap_bad+=("$name")
+    done
+    note=$(elapsed $t0)
+    ((${#tap_bad[@]} == 0)) || note="failing: ${tap_bad[*]}"
+    record tap "$tap_pass" "$tap_fail" "$note"
+    for name in "${tap_bad[@]}"; do
+        echo "  --- t/$name.pl:"
+        grep -E '^not ok|^#   Failed|^#   at |Dubious|Bad plan|Parse errors| died|^# Looks like' \
+            "$LOGS/tap-$name.log" | head -n 30 | sed 's/^/  | /' || true
+        show_log "$LOGS/tap-$name.log" 10
+    done
+    if ((${#tap_bad[@]})) && [[ -d $BUILD/tmp_check/log ]]; then
+        echo "  TAP server logs: $BUILD/tmp_check/log"
+    fi
+fi
+
+# ---------------------------------------------------------------- total
+FINISHED=1
+cleanup
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+((TOTAL_FAIL == 0))

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# t/setup-deps.sh - install what building, testing and the demo need on
+# Debian 12 (bookworm), from Debian's own archive.
+#
+# Idempotent: when every package is already installed it does nothing (no apt,
+# no sudo, well under a second). Works on a fresh minbase system as root (no
+# compiler, no sudo there) and as a normal user with sudo.
+set -euo pipefail
+
+PACKAGES=(
+    # build the extension (PGXS) and the engine's unit tests
+    build-essential
+    # server and its headers: one command, the dev package wants the same
+    # minor version and upgrades the server along with it
+    postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
+    # scheduled retraining (pg_cron) and SQL-level tests (pgTAP)
+    postgresql-15-cron postgresql-15-pgtap
+    # TAP tests: prove (perl) + IPC::Run, which nothing else pulls in
+    perl libipc-run-perl
+    # OpenCL: headers + ICD loader to build, PoCL as a CPU device, clinfo
+    ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+    # memory checks of the engine's unit tests
+    valgrind
+    # data sets for tests and the demo (scikit-learn's bundled copies), and
+    # the Python client used by examples
+    python3 python3-sklearn python3-psycopg
+    # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
+    procps ca-certificates
+)
+
+# Fast path: nothing to do if dpkg reports every package as installed.
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    echo "setup-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+if [[ ! -r /etc/debian_version ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-deps: this script needs Debian 12 (apt); missing: ${missing[*]}" >&2
+    exit 1
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "setup-deps: missing ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+# Always name the whole list: postgresql-15 and postgresql-server-dev-15 must
+# be installed/upgraded in the same command.
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+echo "setup-deps: done"
