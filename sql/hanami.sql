@@ -75,10 +75,10 @@ COMMENT ON FUNCTION @extschema@.network_from_bytea(pg_catalog.bytea) IS
 CREATE FUNCTION @extschema@.network(spec pg_catalog.jsonb, seed pg_catalog.int4 DEFAULT NULL)
 RETURNS @extschema@.network
 AS 'MODULE_PATHNAME', 'hanami_network'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.network(pg_catalog.jsonb, pg_catalog.int4) IS
-	'a new network from a JSON spec such as {"layers": [4, 8, 3]}; weights drawn from seed (random when NULL)';
+	'a new network from a JSON spec such as {"layers": [4, 8, 3]}; weights drawn from seed (NULL: the spec''s "seed", or 0)';
 
 CREATE FUNCTION @extschema@.run(net @extschema@.network, input pg_catalog.float4[])
 RETURNS pg_catalog.float4[]

@@ -1,4 +1,5 @@
 # t/lib.sh - shell helpers shared by t/run-all.sh and examples/demo.sh.
+# shellcheck shell=bash disable=SC2034  # sourced: variables are used by the callers
 #
 # Source it, don't run it:   . "$(dirname "$0")/../t/lib.sh"
 #
@@ -181,7 +182,7 @@ copy_tree() {
         && git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
         # Skip files that are tracked but deleted in the working tree.
         (cd "$src" && git ls-files -z -co --exclude-standard \
-            | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+            | while IFS= read -r -d '' f; do if [[ -e $f ]]; then printf '%s\0' "$f"; fi; done \
             | tar --null -T - -cf -) | tar -xf - -C "$dest"
     else
         (cd "$src" && tar --exclude=.git --exclude='*.o' --exclude='*.so' \

@@ -25,6 +25,7 @@
 #   HANAMI_KEEP=1        keep the temporary directory even when all passed
 set -euo pipefail
 
+# shellcheck source=t/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Output of the suites' tools must not depend on the caller's language.
@@ -87,7 +88,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 mkdir -p "$LOGS"
 copy_tree "$HANAMI_ROOT" "$BUILD"
@@ -182,8 +183,7 @@ else
         cluster_init "$CLUSTER" "$PORT" "shared_preload_libraries = 'hanami'" \
         || ! to_log "$LOGS/cluster.log" cluster_start "$CLUSTER"; then
         record regress 0 1 "not run: the cluster did not start"
-        show_log "$LOGS/cluster.log" 20
-        show_log "$CLUSTER/server.log" 20
+        show_log "$LOGS/cluster.log" 30 # includes the server log's end
     else
         # TAP_TESTS= turns prove off here: it runs separately below.
         set +e
@@ -274,6 +274,10 @@ else
         grep -E '^not ok|^#   Failed|^#   at |Dubious|Bad plan|Parse errors| died|^# Looks like' \
             "$LOGS/tap-$name.log" | head -n 30 | sed 's/^/  | /' || true
         show_log "$LOGS/tap-$name.log" 10
+        # Why a test died (e.g. "error running SQL") is only in its own log.
+        if [[ -f $BUILD/tmp_check/log/regress_log_$name ]]; then
+            show_log "$BUILD/tmp_check/log/regress_log_$name" 25
+        fi
     done
     if ((${#tap_bad[@]})) && [[ -d $BUILD/tmp_check/log ]]; then
         echo "  TAP server logs: $BUILD/tmp_check/log"

@@ -134,8 +134,7 @@ FormatCheckStack(int n_layers, const uint32_t *counts, const int *acts,
 		{
 			snprintf(detail, sizeof(detail),
 					 "A layer has at most %d units.", HANAMI_MAX_UNITS);
-			return HnSetError(err, code == HANAMI_E_INVALID_SPEC ?
-							  HANAMI_E_TOO_LARGE : code, detail,
+			return HnSetError(err, code, detail,
 							  "layer %d has too many units (%" PRIu32 ")",
 							  l, counts[l]);
 		}
@@ -571,8 +570,8 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 							  "network value has an invalid parameter layout");
 		}
 		/* counts <= 2^20 and n <= 64, so this cannot overflow */
-		if (l + 1 < n)
-			offset += (uint64_t) counts[l] * counts[l + 1] + counts[l + 1];
+		if (l > 0)
+			offset += (uint64_t) counts[l - 1] * counts[l] + counts[l];
 	}
 	if (hdr->n_params != offset)
 	{

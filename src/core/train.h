@@ -123,8 +123,8 @@ typedef struct HnEvalResult
 	double		mse;			/* regression, original units; NaN otherwise */
 	double		mae;
 	double		r2;
-	int64_t    *confusion;		/* n_outputs^2, [true][predicted]; caller's
-								 * buffer or NULL */
+	int64_t    *confusion;		/* k^2 with k = max(2, n_outputs),
+								 * [true][predicted]; caller's buffer or NULL */
 } HnEvalResult;
 
 /*

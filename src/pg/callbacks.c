@@ -31,15 +31,21 @@ EpochNoticeHook(void *ctx, const HnEpochReport *r)
 {
 	if (isnan(r->val_loss))
 		ereport(NOTICE,
-				(errmsg("epoch %d: loss %.6g, %.3f s", r->epoch, r->loss, r->seconds)));
+				(errmsg("epoch %d: loss %.4g", r->epoch, r->loss),
+				 errdetail("%.3f s since the fit started, " INT64_FORMAT " updates.",
+						   r->seconds, r->iterations)));
 	else if (isnan(r->val_accuracy))
 		ereport(NOTICE,
-				(errmsg("epoch %d: loss %.6g, validation loss %.6g, %.3f s",
-						r->epoch, r->loss, r->val_loss, r->seconds)));
+				(errmsg("epoch %d: loss %.4g, validation loss %.4g",
+						r->epoch, r->loss, r->val_loss),
+				 errdetail("%.3f s since the fit started, " INT64_FORMAT " updates.",
+						   r->seconds, r->iterations)));
 	else
 		ereport(NOTICE,
-				(errmsg("epoch %d: loss %.6g, validation loss %.6g, validation accuracy %.4f, %.3f s",
-						r->epoch, r->loss, r->val_loss, r->val_accuracy, r->seconds)));
+				(errmsg("epoch %d: loss %.4g, validation loss %.4g, validation accuracy %.4f",
+						r->epoch, r->loss, r->val_loss, r->val_accuracy),
+				 errdetail("%.3f s since the fit started, " INT64_FORMAT " updates.",
+						   r->seconds, r->iterations)));
 }
 
 /* Hooks for a fit or an evaluation in this backend. */

@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/plancache.h"
 
 #define FETCH_ROWS 1000
 
@@ -367,18 +368,20 @@ MapColumns(Loader *ld, TupleDesc td, const char *target)
 }
 
 /*
- * Run query and load every row into out, shaped for net.  The arrays are
- * allocated in the caller's memory context.
+ * Run query (read-only) and load every row into out, shaped for net.  The
+ * arrays are allocated in the caller's memory context.
  */
 void
 HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
-				bool read_only, HanamiQueryData *out)
+				HanamiQueryData *out)
 {
 	Loader		ld;
 	SPIPlanPtr	plan;
 	Portal		portal;
 	int			ret;
 	MemoryContext batch_cxt;
+	List	   *sources;
+	ListCell   *lc;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.cxt = CurrentMemoryContext;
@@ -392,12 +395,25 @@ HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (!SPI_is_cursor_plan(plan))
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1 ||
+		((CachedPlanSource *) linitial(sources))->commandTag != CMDTAG_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("training query must be a single statement that returns rows"),
-				 errhint("Pass a SELECT (or VALUES, or TABLE) query.")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, read_only);
+				 errmsg("query must be a single SELECT"),
+				 errhint("Pass a SELECT, VALUES or TABLE query; training only reads rows.")));
+	foreach(lc, ((CachedPlanSource *) linitial(sources))->query_list)
+	{
+		Query	   *q = lfirst_node(Query, lc);
+
+		if (q->commandType != CMD_SELECT || q->hasModifyingCTE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("query must not modify data"),
+					 errhint("Training only reads rows; run data changes separately.")));
+	}
+	/* and read-only, so SPI refuses writes too */
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 
 	{
 		TupleDesc	td = portal->tupDesc;

@@ -67,7 +67,7 @@ hanami_fit(PG_FUNCTION_ARGS)
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami fit",
 									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work_cxt);
-	HanamiLoadQuery(query, opts.target, &net, false, &data);
+	HanamiLoadQuery(query, opts.target, &net, &data);
 
 	HanamiInitCallbacks(&cb, opts.verbose);
 	alloc = HanamiPallocAllocator(work_cxt);
@@ -78,9 +78,9 @@ hanami_fit(PG_FUNCTION_ARGS)
 
 	if (opts.verbose)
 		ereport(NOTICE,
-				(errmsg("trained %d epochs on " INT64_FORMAT " rows in %.3f s, stopped by %s",
-						res.epochs, res.train_rows, res.seconds,
-						StopReasonName(res.stop))));
+				(errmsg("trained %d epochs on " INT64_FORMAT " rows, stopped by %s",
+						res.epochs, res.train_rows, StopReasonName(res.stop)),
+				 errdetail("%.3f s.", res.seconds)));
 	PG_RETURN_POINTER(result);
 }
 
@@ -116,7 +116,7 @@ hanami_verify(PG_FUNCTION_ARGS)
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, false, &opts);
-	HanamiLoadQuery(query, opts.target, &net, true, &data);
+	HanamiLoadQuery(query, opts.target, &net, &data);
 
 	k = net.hdr->n_outputs == 1 ? 2 : net.hdr->n_outputs;
 	memset(&res, 0, sizeof(res));

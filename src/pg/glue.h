@@ -81,8 +81,7 @@ typedef struct HanamiQueryData
 } HanamiQueryData;
 
 extern void HanamiLoadQuery(const char *query, const char *target,
-							const HnNet *net, bool read_only,
-							HanamiQueryData *out);
+							const HnNet *net, HanamiQueryData *out);
 
 /* callbacks.c: engine hooks that check for interrupts and report progress */
 extern void HanamiInitCallbacks(HnCallbacks *cb, bool verbose);

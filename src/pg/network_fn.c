@@ -4,14 +4,14 @@
  */
 #include "glue.h"
 
-#include "common/pg_prng.h"
-
 PG_FUNCTION_INFO_V1(hanami_network);
 PG_FUNCTION_INFO_V1(hanami_info);
 
 /*
  * network(spec jsonb, seed int DEFAULT NULL): a new network with weights
- * drawn from seed; a NULL seed (and no "seed" in the spec) draws a random one.
+ * drawn from seed; with a NULL seed, from the spec's "seed" or 0.  Always
+ * deterministic, and the same as the text input of the spec (PostgreSQL
+ * reads network('literal') as a cast to the type).
  */
 Datum
 hanami_network(PG_FUNCTION_ARGS)
@@ -35,11 +35,6 @@ hanami_network(PG_FUNCTION_ARGS)
 					 errmsg("seed must not be negative")));
 		has_seed = true;
 		seed = (uint32) s;
-	}
-	else if (!JB_ROOT_IS_OBJECT(spec) || !HanamiJsonbGet(&spec->root, "seed"))
-	{
-		has_seed = true;
-		seed = pg_prng_uint32(&pg_global_prng_state) & 0x7FFFFFFF;
 	}
 	PG_RETURN_POINTER(HanamiNetworkFromJsonb(spec, has_seed, seed,
 											 ERRCODE_INVALID_PARAMETER_VALUE));

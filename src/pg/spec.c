@@ -57,24 +57,27 @@ ParseActivation(JsonbValue *v, const char *what, int sqlstate)
 	return act;
 }
 
-/* Read one element of "layers" into ls. */
-static void
+/*
+ * Read one element of "layers" into ls; returns whether it named its
+ * activation.
+ */
+static bool
 ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
 		   HnLayerSpec *ls, int sqlstate)
 {
 	char		what[64];
 
-	snprintf(what, sizeof(what), "layer %d", idx);
+	snprintf(what, sizeof(what), "unit count of layer %d", idx);
 	memset(ls, 0, sizeof(*ls));
 	ls->activation = idx == 0 ? HANAMI_ACT_DEFAULT : hidden_default;
 
 	if (v->type == jbvNumeric)
 	{
 		ls->count = (uint32) HanamiJsonbInt(v, what, 1, HANAMI_MAX_UNITS);
-		return;
+		return false;
 	}
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-		SPEC_ERROR(sqlstate, "%s must be a unit count or an object", what);
+		SPEC_ERROR(sqlstate, "layer %d must be a unit count or an object", idx);
 
 	{
 		JsonbContainer *obj = v->val.binary.data;
@@ -83,8 +86,7 @@ ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
 		HanamiJsonbCheckKeys(obj, "layer key", layer_keys);
 		f = HanamiJsonbGet(obj, "count");
 		if (!f)
-			SPEC_ERROR(sqlstate, "%s has no \"count\"", what);
-		snprintf(what, sizeof(what), "count of layer %d", idx);
+			SPEC_ERROR(sqlstate, "layer %d has no \"count\"", idx);
 		ls->count = (uint32) HanamiJsonbInt(f, what, 1, HANAMI_MAX_UNITS);
 
 		if ((f = HanamiJsonbGet(obj, "activation")) != NULL)
@@ -101,6 +103,7 @@ ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
 					SPEC_ERROR(sqlstate, "layer name contains a control character");
 			strlcpy(ls->name, name, HANAMI_NAME_LEN);
 		}
+		return HanamiJsonbGet(obj, "activation") != NULL;
 	}
 }
 
@@ -115,6 +118,7 @@ ParseSpec(JsonbContainer *root, HnSpec *spec, JsonbValue **setup,
 	JsonbValue	elem;
 	JsonbIteratorToken tok;
 	int			n = 0;
+	bool		named_activation = false;
 
 	HanamiJsonbCheckKeys(root, "network key", spec_keys);
 	memset(spec, 0, sizeof(*spec));
@@ -166,10 +170,14 @@ ParseSpec(JsonbContainer *root, HnSpec *spec, JsonbValue **setup,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many layers"),
 					 errdetail("A network has at most %d layers.", HANAMI_MAX_LAYERS)));
-		ParseLayer(&elem, n, hidden_default, &spec->layers[n], sqlstate);
+		named_activation = ParseLayer(&elem, n, hidden_default,
+									  &spec->layers[n], sqlstate);
 		n++;
 	}
 	spec->n_layers = n;
+	/* the top-level "activation" is for hidden layers, not the output */
+	if (n >= 2 && !named_activation)
+		spec->layers[n - 1].activation = HANAMI_ACT_DEFAULT;
 
 	if ((v = HanamiJsonbGet(root, "loss")) != NULL)
 	{

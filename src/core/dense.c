@@ -1,0 +1,262 @@
+/*
+ * dense.c - forward and backward passes of a dense network over a batch of
+ * rows, on buffers allocated once in an HnDenseWork.
+ */
+#include "dense.h"
+
+#include <string.h>
+
+#include "kernels.h"
+#include "loss.h"
+
+/* Buffers start on cache-line boundaries inside one allocation. */
+#define HANAMI_DENSE_ALIGN	64
+
+/* The public workspace plus scratch only this file uses. */
+typedef struct DenseWorkPriv
+{
+	HnDenseWork pub;			/* first, so the two pointers coincide */
+	float	   *wt;				/* a transposed weight matrix */
+} DenseWorkPriv;
+
+/* Add a buffer of n floats to the layout; false on overflow. */
+static bool
+DenseReserve(size_t *offset, size_t n, size_t *at)
+{
+	size_t		bytes;
+	size_t		end;
+
+	if (!HnMulSize(n, sizeof(float), &bytes) ||
+		!HnAddSize(*offset, HANAMI_DENSE_ALIGN - 1, &end))
+		return false;
+	end &= ~(size_t) (HANAMI_DENSE_ALIGN - 1);
+	*at = end;
+	return HnAddSize(end, bytes, offset);
+}
+
+/* Allocate a workspace for batches of up to max_batch rows. */
+HnDenseWork *
+DenseWorkCreate(const HnNet *net, int max_batch, bool training,
+				const HnAllocator *alloc, HnError *err)
+{
+	int			n_layers = (int) net->hdr->n_layers;
+	size_t		width = NetMaxWidth(net);
+	size_t		batch = (size_t) max_batch;
+	size_t		offset = sizeof(DenseWorkPriv);
+	size_t		at_a[HANAMI_MAX_LAYERS];
+	size_t		at_z[HANAMI_MAX_LAYERS];
+	size_t		at_g[2];
+	size_t		at_grad = 0;
+	size_t		at_wt = 0;
+	size_t		wt_size = 0;
+	size_t		n;
+	char	   *mem;
+	char	   *base;
+	DenseWorkPriv *priv;
+
+	if (max_batch < 1)
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+				   "batch size must be at least 1");
+		return NULL;
+	}
+	for (int l = 0; l < n_layers; l++)
+	{
+		if (!HnMulSize(batch, net->layers[l].count, &n) ||
+			!DenseReserve(&offset, n, &at_a[l]) ||
+			(l > 0 && !DenseReserve(&offset, n, &at_z[l])))
+			goto too_large;
+	}
+	if (!HnMulSize(batch, width, &n) ||
+		!DenseReserve(&offset, n, &at_g[0]) ||
+		!DenseReserve(&offset, n, &at_g[1]))
+		goto too_large;
+	if (training)
+	{
+		for (int l = 2; l < n_layers; l++)
+		{
+			size_t		w = (size_t) net->layers[l - 1].count *
+				net->layers[l].count;
+
+			if (w > wt_size)
+				wt_size = w;
+		}
+		if (!DenseReserve(&offset, (size_t) net->hdr->n_params, &at_grad) ||
+			!DenseReserve(&offset, wt_size, &at_wt))
+			goto too_large;
+	}
+	if (!HnAddSize(offset, HANAMI_DENSE_ALIGN, &offset))
+		goto too_large;
+
+	mem = HnAlloc(alloc, offset);
+	if (mem == NULL)
+	{
+		HnSetError(err, HANAMI_E_NOMEM, NULL,
+				   "out of memory for a training workspace of %zu bytes",
+				   offset);
+		return NULL;
+	}
+	priv = (DenseWorkPriv *) mem;
+	memset(priv, 0, sizeof(*priv));
+	/* offsets are aligned relative to base, which is itself aligned */
+	base = mem + ((HANAMI_DENSE_ALIGN -
+				   ((uintptr_t) mem % HANAMI_DENSE_ALIGN)) % HANAMI_DENSE_ALIGN);
+	priv->pub.max_batch = max_batch;
+	priv->pub.n_layers = n_layers;
+	for (int l = 0; l < n_layers; l++)
+	{
+		priv->pub.a[l] = (float *) (base + at_a[l]);
+		priv->pub.z[l] = l > 0 ? (float *) (base + at_z[l]) : NULL;
+	}
+	priv->pub.g[0] = (float *) (base + at_g[0]);
+	priv->pub.g[1] = (float *) (base + at_g[1]);
+	if (training)
+	{
+		priv->pub.grad = (float *) (base + at_grad);
+		priv->wt = (float *) (base + at_wt);
+	}
+	return &priv->pub;
+
+too_large:
+	HnSetError(err, HANAMI_E_TOO_LARGE,
+			   "Use a smaller batch size.",
+			   "training workspace is too large");
+	return NULL;
+}
+
+void
+DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc)
+{
+	HnFree(alloc, work);
+}
+
+/* Forward n rows; returns the output activations in work. */
+const float *
+DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
+{
+	int			n_layers = (int) net->hdr->n_layers;
+	size_t		rows = (size_t) n;
+
+	if (n < 1 || n > work->max_batch)
+		return NULL;
+	KernAffineRows(x, rows, net->hdr->n_inputs, net->in_shift, net->in_mul,
+				   work->a[0]);
+	for (int l = 1; l < n_layers; l++)
+	{
+		size_t		in = net->layers[l - 1].count;
+		size_t		out = net->layers[l].count;
+		HnActivation act = (HnActivation) net->layers[l].activation;
+		float	   *z = work->z[l];
+		float	   *a = work->a[l];
+
+		KernGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l), out,
+				 z, out, NetBias(net, l));
+		memcpy(a, z, rows * out * sizeof(float));
+		if (act == HANAMI_ACT_SOFTMAX)
+		{
+			for (size_t r = 0; r < rows; r++)
+				ActForward(act, a + r * out, out);
+		}
+		else
+			ActForward(act, a, rows * out);
+	}
+	return work->a[n_layers - 1];
+}
+
+/* Forward in chunks of max_batch rows, then undo the output scaling. */
+void
+DensePredict(const HnNet *net, HnDenseWork *work, const float *x, int n,
+			 float *out)
+{
+	size_t		n_in = net->hdr->n_inputs;
+	size_t		n_out = net->hdr->n_outputs;
+
+	for (int r0 = 0; r0 < n; r0 += work->max_batch)
+	{
+		int			rows = n - r0 < work->max_batch ? n - r0 : work->max_batch;
+		const float *y = DenseForward(net, work, x + (size_t) r0 * n_in, rows);
+		float	   *o = out + (size_t) r0 * n_out;
+
+		for (int r = 0; r < rows; r++)
+			for (size_t j = 0; j < n_out; j++)
+				o[r * n_out + j] = y[r * n_out + j] * net->out_mul[j] +
+					net->out_shift[j];
+	}
+}
+
+/* Gradient of the mean loss over the n rows of the last forward pass. */
+double
+DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
+			  uint64_t train_mask)
+{
+	DenseWorkPriv *priv = (DenseWorkPriv *) work;
+	int			n_layers = (int) net->hdr->n_layers;
+	int			last = n_layers - 1;
+	HnActivation out_act = (HnActivation) net->layers[last].activation;
+	HnLoss		loss = (HnLoss) net->hdr->loss;
+	size_t		rows = (size_t) n;
+	size_t		n_out = net->layers[last].count;
+	float	   *g = work->g[0];
+	float	   *g_next = work->g[1];
+	double		loss_sum = 0.0;
+	int			lo = 0;
+
+	for (int l = 1; l < n_layers; l++)
+		if (train_mask & ((uint64_t) 1 << l))
+		{
+			lo = l;
+			break;
+		}
+
+	/* dL/dz of the output layer, one row at a time */
+	for (size_t r = 0; r < rows; r++)
+	{
+		const float *z = work->z[last] + r * n_out;
+		const float *y = work->a[last] + r * n_out;
+		const float *tr = t + r * n_out;
+
+		loss_sum += LossValue(loss, out_act, y, tr, n_out);
+		if (lo > 0)
+			LossGradient(loss, out_act, z, y, tr, g + r * n_out, n_out);
+	}
+	if (lo == 0)
+		return loss_sum;
+	KernScale(g, rows * n_out, 1.0f / (float) n);
+
+	for (int l = last; l >= lo; l--)
+	{
+		size_t		in = net->layers[l - 1].count;
+		size_t		out = net->layers[l].count;
+		float	   *gw = work->grad + net->layers[l].param_offset;
+
+		if (train_mask & ((uint64_t) 1 << l))
+		{
+			/* dW = a[l-1]^T g, db = column sums of g */
+			KernGemm(in, out, rows, work->a[l - 1], 1, in, g, out, gw, out,
+					 NULL);
+			KernColumnSums(g, rows, out, gw + in * out);
+		}
+		if (l > lo)
+		{
+			HnActivation act = (HnActivation) net->layers[l - 1].activation;
+			float	   *tmp;
+
+			/* dL/da[l-1] = g W^T, then through the activation of l-1 */
+			KernTranspose(NetWeights(net, l), in, out, priv->wt);
+			KernGemm(rows, in, out, g, out, 1, priv->wt, in, g_next, in, NULL);
+			if (act == HANAMI_ACT_SOFTMAX)
+			{
+				for (size_t r = 0; r < rows; r++)
+					ActBackward(act, work->z[l - 1] + r * in,
+								work->a[l - 1] + r * in, g_next + r * in, in);
+			}
+			else
+				ActBackward(act, work->z[l - 1], work->a[l - 1], g_next,
+							rows * in);
+			tmp = g;
+			g = g_next;
+			g_next = tmp;
+		}
+	}
+	return loss_sum;
+}

@@ -1,0 +1,354 @@
+/*
+ * kernels.c - vector primitives of the dense engine.
+ *
+ * Loops are written for the compiler to vectorize: contiguous inner loops,
+ * restrict pointers and "omp simd" (-fopenmp-simd, no OpenMP runtime).  On
+ * x86-64 with GCC the hottest kernels are built for the baseline, x86-64-v3
+ * (AVX2, FMA) and x86-64-v4 (AVX-512) and the loader picks one per machine
+ * (target_clones); nothing assumes the build machine's CPU.
+ */
+#include "kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(HANAMI_NO_DISPATCH)
+#define KERN_CLONES \
+	__attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define KERN_CLONES
+#endif
+
+#if defined(__GNUC__)
+#define KERN_INLINE		static inline __attribute__((always_inline))
+#define KERN_UNROLL		_Pragma("GCC unroll 8")
+#else
+#define KERN_INLINE		static inline
+#define KERN_UNROLL
+#endif
+
+/*
+ * Register tile of the matrix product: KERN_MR rows of C by KERN_NV vectors
+ * of KERN_W columns.  6 x 16 floats keeps the accumulators in registers with
+ * AVX2 and AVX-512 alike.
+ */
+#define KERN_MR		6
+#define KERN_NV		2
+#define KERN_W		8
+#define KERN_NR		(KERN_NV * KERN_W)
+#define KERN_KB		256			/* rows of R per padded edge panel */
+
+/*
+ * Optimizer moments smaller than this become zero.  Moments of parameters
+ * whose gradient stays zero (inputs that are always 0) decay geometrically
+ * into subnormal floats, which many CPUs handle through slow microcode; at
+ * this size they no longer change any update.
+ */
+#define HANAMI_MOMENT_FLOOR	1e-30f
+
+/*
+ * One tile of C: rows x ncols (<= KERN_MR x KERN_NR; constants after
+ * inlining for full tiles).  The accumulators start from init (row stride
+ * ldi: 0 repeats a bias row, ldc continues a partial product) or zero.
+ */
+KERN_INLINE void
+KernGemmTile(const int rows, const size_t ncols, size_t K,
+			 const float *restrict L, size_t lsm, size_t lsk,
+			 const float *restrict R, size_t ldr, float *restrict C,
+			 size_t ldc, const float *restrict init, size_t ldi)
+{
+	float		c[KERN_MR][KERN_NV][KERN_W];
+
+	/* branches outside the loops: masked loads from NULL are slow */
+	if (init != NULL && ncols == KERN_NR)
+	{
+		KERN_UNROLL
+		for (int r = 0; r < rows; r++)
+		{
+			KERN_UNROLL
+			for (int a = 0; a < KERN_NV; a++)
+			{
+#pragma omp simd
+				for (int j = 0; j < KERN_W; j++)
+					c[r][a][j] = init[r * ldi + a * KERN_W + j];
+			}
+		}
+	}
+	else
+	{
+		KERN_UNROLL
+		for (int r = 0; r < rows; r++)
+		{
+			KERN_UNROLL
+			for (int a = 0; a < KERN_NV; a++)
+			{
+#pragma omp simd
+				for (int j = 0; j < KERN_W; j++)
+					c[r][a][j] = 0.0f;
+			}
+		}
+		if (init != NULL)
+		{
+			for (int r = 0; r < rows; r++)
+				memcpy(c[r], init + r * ldi, ncols * sizeof(float));
+		}
+	}
+	for (size_t k = 0; k < K; k++)
+	{
+		const float *restrict rp = R + k * ldr;
+		const float *restrict lp = L + k * lsk;
+
+		/* a single row (batch of one) skips zero inputs, common in data */
+		if (rows == 1 && lp[0] == 0.0f)
+			continue;
+		KERN_UNROLL
+		for (int r = 0; r < rows; r++)
+		{
+			float		l = lp[r * lsm];
+
+			KERN_UNROLL
+			for (int a = 0; a < KERN_NV; a++)
+			{
+#pragma omp simd
+				for (int j = 0; j < KERN_W; j++)
+					c[r][a][j] += l * rp[a * KERN_W + j];
+			}
+		}
+	}
+	if (ncols == KERN_NR)
+	{
+		KERN_UNROLL
+		for (int r = 0; r < rows; r++)
+		{
+			KERN_UNROLL
+			for (int a = 0; a < KERN_NV; a++)
+			{
+#pragma omp simd
+				for (int j = 0; j < KERN_W; j++)
+					C[r * ldc + a * KERN_W + j] = c[r][a][j];
+			}
+		}
+	}
+	else
+	{
+		for (int r = 0; r < rows; r++)
+			memcpy(C + r * ldc, c[r], ncols * sizeof(float));
+	}
+}
+
+/* One column panel of C (ncols wide): full row tiles, then the rest. */
+KERN_INLINE void
+KernGemmPanel(size_t M, const size_t ncols, size_t K, const float *L,
+			  size_t lsm, size_t lsk, const float *R, size_t ldr, float *C,
+			  size_t ldc, const float *init, size_t ldi)
+{
+	size_t		m0;
+
+	for (m0 = 0; m0 + KERN_MR <= M; m0 += KERN_MR)
+		KernGemmTile(KERN_MR, ncols, K, L + m0 * lsm, lsm, lsk, R, ldr,
+					 C + m0 * ldc, ldc, init ? init + m0 * ldi : NULL, ldi);
+	L += m0 * lsm;
+	C += m0 * ldc;
+	if (init != NULL)
+		init += m0 * ldi;
+	switch (M - m0)
+	{
+		case 5:
+			KernGemmTile(5, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			break;
+		case 4:
+			KernGemmTile(4, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			break;
+		case 3:
+			KernGemmTile(3, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			break;
+		case 2:
+			KernGemmTile(2, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			break;
+		case 1:
+			KernGemmTile(1, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Blocked matrix product; see kernels.h. */
+KERN_CLONES void
+KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
+		 const float *R, size_t ldr, float *C, size_t ldc, const float *bias)
+{
+	size_t		n0;
+
+	for (n0 = 0; n0 + KERN_NR <= N; n0 += KERN_NR)
+		KernGemmPanel(M, KERN_NR, K, L, lsm, lsk, R + n0, ldr, C + n0, ldc,
+					  bias ? bias + n0 : NULL, 0);
+	if (n0 < N)
+	{
+		/*
+		 * The last columns: copy slices of R into a zero-padded panel so the
+		 * same full-width tiles run on it, carrying C between slices.
+		 */
+		float		pad[KERN_KB][KERN_NR];
+		size_t		nr = N - n0;
+
+		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += KERN_KB)
+		{
+			size_t		kb = K - k0 < KERN_KB ? K - k0 : KERN_KB;
+
+			for (size_t k = 0; k < kb; k++)
+			{
+				memcpy(pad[k], R + (k0 + k) * ldr + n0, nr * sizeof(float));
+				memset(pad[k] + nr, 0, (KERN_NR - nr) * sizeof(float));
+			}
+			if (k0 == 0)
+				KernGemmPanel(M, nr, kb, L, lsm, lsk, &pad[0][0], KERN_NR,
+							  C + n0, ldc, bias ? bias + n0 : NULL, 0);
+			else
+				KernGemmPanel(M, nr, kb, L + k0 * lsk, lsm, lsk, &pad[0][0],
+							  KERN_NR, C + n0, ldc, C + n0, ldc);
+			if (K == 0)
+				break;
+		}
+	}
+}
+
+/* Transpose in 16 x 16 blocks so both sides stay in cache. */
+void
+KernTranspose(const float *restrict src, size_t rows, size_t cols,
+			  float *restrict dst)
+{
+	const size_t b = 16;
+
+	for (size_t r0 = 0; r0 < rows; r0 += b)
+	{
+		size_t		r1 = r0 + b < rows ? r0 + b : rows;
+
+		for (size_t c0 = 0; c0 < cols; c0 += b)
+		{
+			size_t		c1 = c0 + b < cols ? c0 + b : cols;
+
+			for (size_t r = r0; r < r1; r++)
+				for (size_t c = c0; c < c1; c++)
+					dst[c * rows + r] = src[r * cols + c];
+		}
+	}
+}
+
+void
+KernColumnSums(const float *restrict m, size_t rows, size_t cols,
+			   float *restrict out)
+{
+	memset(out, 0, cols * sizeof(float));
+	for (size_t r = 0; r < rows; r++)
+	{
+		const float *restrict row = m + r * cols;
+
+#pragma omp simd
+		for (size_t j = 0; j < cols; j++)
+			out[j] += row[j];
+	}
+}
+
+void
+KernScale(float *restrict v, size_t n, float s)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+		v[i] *= s;
+}
+
+void
+KernAffineRows(const float *restrict src, size_t rows, size_t n,
+			   const float *restrict shift, const float *restrict mul,
+			   float *restrict dst)
+{
+	for (size_t r = 0; r < rows; r++)
+	{
+		const float *restrict s = src + r * n;
+		float	   *restrict d = dst + r * n;
+
+#pragma omp simd
+		for (size_t i = 0; i < n; i++)
+			d[i] = (s[i] - shift[i]) * mul[i];
+	}
+}
+
+/* SGD with momentum over n parameters. */
+KERN_CLONES void
+KernSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,
+			  size_t n, float lr, float momentum, float wd)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+	{
+		float		gi = g[i] + wd * w[i];
+		float		mi = momentum * m[i] + gi;
+
+		mi = fabsf(mi) >= HANAMI_MOMENT_FLOOR ? mi : 0.0f;	/* see Adam */
+
+		m[i] = mi;
+		w[i] -= lr * mi;
+	}
+}
+
+/*
+ * sqrt(x) for x >= 0 in plain arithmetic: a bit-level first guess of
+ * 1/sqrt(x) refined by three Newton steps (relative error about 1e-7).  The
+ * libm call would keep the Adam loop scalar wherever math functions must set
+ * errno, which is the default.
+ */
+KERN_INLINE float
+KernSqrt(float x)
+{
+	float		xs = x + 1e-30f;	/* never 0, exact for x >= 1e-22 */
+	float		y;
+	uint32_t	u;
+
+	memcpy(&u, &xs, sizeof(u));
+	u = UINT32_C(0x5f375a86) - (u >> 1);
+	memcpy(&y, &u, sizeof(y));
+	y = y * (1.5f - 0.5f * xs * y * y);
+	y = y * (1.5f - 0.5f * xs * y * y);
+	y = y * (1.5f - 0.5f * xs * y * y);
+	return x * y;
+}
+
+/* Adam over n parameters; step and vscale hold the bias corrections. */
+KERN_CLONES void
+KernAdamUpdate(float *restrict w, const float *restrict g, float *restrict m,
+			   float *restrict v, size_t n, float step, float b1, float b2,
+			   float vscale, float eps, float wd)
+{
+	float		c1 = 1.0f - b1;
+	float		c2 = 1.0f - b2;
+
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+	{
+		float		gi = g[i] + wd * w[i];
+		float		mi = b1 * m[i] + c1 * gi;
+		float		vi = b2 * v[i] + c2 * gi * gi;
+
+		/* flush decaying moments before they turn subnormal (slow) */
+		mi = fabsf(mi) >= HANAMI_MOMENT_FLOOR ? mi : 0.0f;
+		vi = vi >= HANAMI_MOMENT_FLOOR ? vi : 0.0f;
+		m[i] = mi;
+		v[i] = vi;
+		w[i] -= step * mi / (KernSqrt(vi * vscale) + eps);
+	}
+}
+
+int
+KernAllFinite(const float *restrict v, size_t n)
+{
+	int			bad = 0;
+
+#pragma omp simd reduction(|:bad)
+	for (size_t i = 0; i < n; i++)
+		bad |= !(fabsf(v[i]) <= FLT_MAX);
+	return !bad;
+}

@@ -1,0 +1,52 @@
+/*
+ * kernels.h - vector primitives of the dense engine: a blocked matrix
+ * product, row and column helpers, and the optimizer update loops.  The
+ * hottest ones are compiled several times for x86-64 levels and picked at
+ * run time; every one has a portable default.
+ */
+#ifndef HANAMI_CORE_KERNELS_H
+#define HANAMI_CORE_KERNELS_H
+
+#include <stddef.h>
+
+/*
+ * C = init + L * R for an M x K matrix L, a K x N row-major matrix R (row
+ * stride ldr) and an M x N row-major result C (row stride ldc).  L is read as
+ * L[m * lsm + k * lsk], so the same kernel takes L or its transpose.  init is
+ * bias[n] for every row when bias is set, else zero.
+ */
+void		KernGemm(size_t M, size_t N, size_t K,
+					 const float *L, size_t lsm, size_t lsk,
+					 const float *R, size_t ldr,
+					 float *C, size_t ldc, const float *bias);
+
+/* dst (cols x rows) = transpose of src (rows x cols), both row-major. */
+void		KernTranspose(const float *src, size_t rows, size_t cols, float *dst);
+
+/* out[j] = sum over rows r of m[r * cols + j]. */
+void		KernColumnSums(const float *m, size_t rows, size_t cols, float *out);
+
+/* v[i] *= s. */
+void		KernScale(float *v, size_t n, float s);
+
+/* dst[r][i] = (src[r][i] - shift[i]) * mul[i] for rows x n values. */
+void		KernAffineRows(const float *src, size_t rows, size_t n,
+						   const float *shift, const float *mul, float *dst);
+
+/* SGD with momentum: g' = g + wd w; m = mom m + g'; w -= lr m. */
+void		KernSgdUpdate(float *w, const float *g, float *m, size_t n,
+						  float lr, float momentum, float wd);
+
+/*
+ * Adam: g' = g + wd w; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
+ * w -= step * m / (sqrt(v * vscale) + eps), where step and vscale carry the
+ * bias corrections.
+ */
+void		KernAdamUpdate(float *w, const float *g, float *m, float *v,
+						   size_t n, float step, float b1, float b2,
+						   float vscale, float eps, float wd);
+
+/* True when every one of n values is finite. */
+int			KernAllFinite(const float *v, size_t n);
+
+#endif							/* HANAMI_CORE_KERNELS_H */

@@ -1,0 +1,135 @@
+/*
+ * optim.c - parameter updates of dense layers: SGD with momentum and Adam,
+ * applied layer by layer to the layers a train mask selects.
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+const char *
+OptimName(HnOptimizer opt)
+{
+	switch (opt)
+	{
+		case HANAMI_OPT_SGD:
+			return "sgd";
+		case HANAMI_OPT_ADAM:
+			return "adam";
+	}
+	return NULL;
+}
+
+HnOptimizer
+OptimFromName(const char *name)
+{
+	if (name != NULL && strcmp(name, "sgd") == 0)
+		return HANAMI_OPT_SGD;
+	if (name != NULL && strcmp(name, "adam") == 0)
+		return HANAMI_OPT_ADAM;
+	return (HnOptimizer) 0;
+}
+
+/* Allocate zeroed moments for every parameter of net. */
+HnOptimState *
+OptimCreate(const HnNet *net, const HnOptimConfig *cfg,
+			const HnAllocator *alloc, HnError *err)
+{
+	size_t		n = (size_t) net->hdr->n_params;
+	size_t		bytes;
+	HnOptimState *st;
+
+	if (cfg->kind != HANAMI_OPT_SGD && cfg->kind != HANAMI_OPT_ADAM)
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+				   "Known optimizers are \"sgd\" and \"adam\".",
+				   "invalid optimizer (%d)", (int) cfg->kind);
+		return NULL;
+	}
+	if (!HnMulSize(n, sizeof(float), &bytes))
+	{
+		HnSetError(err, HANAMI_E_TOO_LARGE, NULL,
+				   "optimizer state is too large");
+		return NULL;
+	}
+	st = HnAllocZero(alloc, sizeof(HnOptimState));
+	if (st == NULL)
+		goto nomem;
+	st->cfg = *cfg;
+	st->m = HnAllocZero(alloc, bytes);
+	if (st->m == NULL)
+		goto nomem;
+	if (cfg->kind == HANAMI_OPT_ADAM)
+	{
+		st->v = HnAllocZero(alloc, bytes);
+		if (st->v == NULL)
+			goto nomem;
+	}
+	return st;
+
+nomem:
+	OptimFree(st, alloc);
+	HnSetError(err, HANAMI_E_NOMEM, NULL,
+			   "out of memory for the optimizer state of %zu parameters", n);
+	return NULL;
+}
+
+void
+OptimFree(HnOptimState *st, const HnAllocator *alloc)
+{
+	if (st == NULL)
+		return;
+	HnFree(alloc, st->m);
+	HnFree(alloc, st->v);
+	HnFree(alloc, st);
+}
+
+/* Update count parameters at offset off; wd applies to weights only. */
+static void
+OptimUpdateRange(HnOptimState *st, float *params, const float *grad,
+				 size_t off, size_t count, float wd, float step,
+				 float vscale)
+{
+	const HnOptimConfig *c = &st->cfg;
+
+	if (c->kind == HANAMI_OPT_SGD)
+		KernSgdUpdate(params + off, grad + off, st->m + off, count,
+					  c->learning_rate, c->momentum, wd);
+	else
+		KernAdamUpdate(params + off, grad + off, st->m + off, st->v + off,
+					   count, step, c->beta1, c->beta2, vscale, c->epsilon,
+					   wd);
+}
+
+/* One optimizer step on the layers selected by train_mask. */
+void
+OptimStep(const HnNet *net, HnOptimState *st, const float *grad,
+		  uint64_t train_mask)
+{
+	const HnOptimConfig *c = &st->cfg;
+	float		step = 0.0f;
+	float		vscale = 1.0f;
+
+	st->step++;
+	if (c->kind == HANAMI_OPT_ADAM)
+	{
+		double		t = (double) st->step;
+
+		step = (float) (c->learning_rate / (1.0 - pow(c->beta1, t)));
+		vscale = (float) (1.0 / (1.0 - pow(c->beta2, t)));
+	}
+	for (uint32_t l = 1; l < net->hdr->n_layers; l++)
+	{
+		size_t		off = net->layers[l].param_offset;
+		size_t		nw = (size_t) net->layers[l - 1].count * net->layers[l].count;
+
+		if (!(train_mask & ((uint64_t) 1 << l)))
+			continue;
+		OptimUpdateRange(st, net->params, grad, off, nw, c->weight_decay,
+						 step, vscale);
+		OptimUpdateRange(st, net->params, grad, off + nw,
+						 net->layers[l].count, 0.0f, step, vscale);
+	}
+}

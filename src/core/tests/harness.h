@@ -1,0 +1,65 @@
+/*
+ * harness.h - a tiny test harness for the engine's unit tests: numbered
+ * "ok N - ..." / "not ok N - ..." lines and a closing "N passed, N failed".
+ * Also helpers shared by the test files.
+ */
+#ifndef HANAMI_TEST_HARNESS_H
+#define HANAMI_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/format.h"
+
+/* Record one result; returns ok so callers can chain on failure. */
+bool		TestReport(bool ok, const char *file, int line, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
+/* Print an indented diagnostic line under the last result. */
+void		TestNote(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+#define CHECK(cond, ...) TestReport((cond), __FILE__, __LINE__, __VA_ARGS__)
+
+/* |a - b| <= abs_tol + rel_tol * max(|a|, |b|) */
+static inline bool
+TestClose(double a, double b, double abs_tol, double rel_tol)
+{
+	double		m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+
+	return fabs(a - b) <= abs_tol + rel_tol * m;
+}
+
+/* A network image owned by a test. */
+typedef struct TestNet
+{
+	void	   *buf;
+	size_t		len;
+	HnNet		net;
+} TestNet;
+
+/*
+ * Build a network with the given unit counts and activations (acts may be
+ * NULL for defaults; acts[0] is ignored).  Returns false and prints the
+ * error when the spec is rejected.
+ */
+bool		TestNetMake(TestNet *tn, int n_layers, const uint32_t *counts,
+						const HnActivation *acts, HnLoss loss, uint32_t seed,
+						bool input_scaling);
+void		TestNetFree(TestNet *tn);
+
+/* A copy of an image in a fresh buffer of exactly len bytes. */
+void	   *TestCopy(const void *buf, size_t len);
+
+/* Deterministic uniform float in [lo, hi) from a 64-bit state. */
+float		TestUniform(uint64_t *state, float lo, float hi);
+
+/* The suites, one per test file. */
+void		TestMathSuite(void);
+void		TestFormatSuite(void);
+void		TestDenseSuite(void);
+void		TestTrainSuite(void);
+
+#endif							/* HANAMI_TEST_HARNESS_H */
