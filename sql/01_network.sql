@@ -42,6 +42,12 @@ SELECT jsonb_object_keys(net::text::jsonb -> 'setup') AS setup_keys FROM nets WH
 -- a bare spec is valid text input (seed 0 when absent)
 SELECT '{"layers": [2, 2]}'::hanami.network::bytea = hanami.network('{"layers": [2, 2]}', 0)::bytea AS bare_spec;
 
+-- training counters round-trip exactly over their whole range
+SELECT t::hanami.network::text::jsonb -> 'trained' AS trained
+FROM (VALUES ('{"layers": [2, 2], "trained": {"epochs": 4294967295, "samples": 18446744073709551615}}')) v(t);
+SELECT '{"layers": [2, 2], "trained": {"samples": 18446744073709551616}}'::hanami.network;
+SELECT '{"layers": [2, 2], "trained": {"samples": 1.5}}'::hanami.network;
+
 -- stored values survive a table rewrite and a toast round trip
 CREATE TABLE big (net hanami.network);
 INSERT INTO big VALUES (hanami.network('{"layers": [300, 200, 10]}', 3));

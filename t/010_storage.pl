@@ -7,6 +7,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Cwd ();
 
 my $node = PostgreSQL::Test::Cluster->new('storage');
 $node->init;
@@ -23,11 +24,11 @@ $node->safe_psql('postgres', q{
 		(2, hanami.fit(hanami.network('{"layers": [2, 8, 2]}', 2), 'SELECT a, b, y FROM pts', '{"epochs": 5}')),
 		(3, hanami.network('{"layers": [400, 300, 10]}', 3));
 });
-my $sum_sql = 'SELECT string_agg(id || ":" || md5(net::bytea), ",") FROM (SELECT * FROM nets ORDER BY id) s';
+my $sum_sql = q{SELECT string_agg(id || ':' || md5(net::bytea), ',') FROM (SELECT * FROM nets ORDER BY id) s};
 my $before = $node->safe_psql('postgres', $sum_sql);
 
 # binary COPY out and back in
-my $dir = $node->basedir;
+my $dir = Cwd::abs_path($node->basedir);
 $node->safe_psql('postgres', "COPY nets TO '$dir/nets.bin' (FORMAT binary)");
 $node->safe_psql('postgres', "CREATE TABLE nets2 (LIKE nets); COPY nets2 FROM '$dir/nets.bin' (FORMAT binary)");
 is($node->safe_psql('postgres', $sum_sql =~ s/FROM nets/FROM nets2/r),

@@ -102,7 +102,6 @@ ActForward(HnActivation act, float *restrict v, size_t n)
 				v[i] = tanhf(v[i]);
 			break;
 		case HANAMI_ACT_ISRLU:
-#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		x = v[i];
@@ -178,7 +177,6 @@ ActBackward(HnActivation act, const float *restrict z, const float *restrict y,
 				g[i] *= 1.0f - y[i] * y[i];
 			break;
 		case HANAMI_ACT_ISRLU:
-#pragma omp simd
 			for (size_t i = 0; i < n; i++)
 			{
 				float		x = z[i];

@@ -4,6 +4,7 @@
  */
 #include "glue.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "lib/stringinfo.h"
@@ -88,6 +89,28 @@ HanamiJsonbInt(JsonbValue *v, const char *what, int64 min, int64 max)
 				 errmsg("%s must be between " INT64_FORMAT " and " INT64_FORMAT,
 						what, min, max)));
 	return (int64) d;
+}
+
+/* A JSON integer in [0, 2^64 - 1], exact over the whole range. */
+uint64
+HanamiJsonbUint64(JsonbValue *v, const char *what)
+{
+	char	   *digits;
+	char	   *end;
+	unsigned long long u;
+
+	if (v->type != jbvNumeric)
+		WrongType(v, what, "a number");
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out,
+												 NumericGetDatum(v->val.numeric)));
+	errno = 0;
+	u = strtoull(digits, &end, 10);
+	if (digits[0] < '0' || digits[0] > '9' || *end != '\0' || errno == ERANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be an integer between 0 and " UINT64_FORMAT,
+						what, PG_UINT64_MAX)));
+	return (uint64) u;
 }
 
 bool

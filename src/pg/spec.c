@@ -221,7 +221,7 @@ ApplySetup(HnNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
 		if ((v = HanamiJsonbGet(obj, "epochs")) != NULL)
 			net->hdr->epochs = (uint32) HanamiJsonbInt(v, "trained.epochs", 0, PG_UINT32_MAX);
 		if ((v = HanamiJsonbGet(obj, "samples")) != NULL)
-			net->hdr->samples = (uint64) HanamiJsonbInt(v, "trained.samples", 0, PG_INT64_MAX);
+			net->hdr->samples = HanamiJsonbUint64(v, "trained.samples");
 	}
 	if (setup)
 	{
