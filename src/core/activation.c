@@ -15,6 +15,7 @@ static const char *const act_names[HANAMI_ACT_COUNT_] = {
 	"softclip", "sin", "sinc", "gauss", "sigmoid", "softmax"
 };
 
+/* Name of an activation, NULL when out of range. */
 const char *
 ActName(HnActivation act)
 {
@@ -23,6 +24,7 @@ ActName(HnActivation act)
 	return act_names[act];
 }
 
+/* Activation of a name; DEFAULT when unknown. */
 HnActivation
 ActFromName(const char *name)
 {
@@ -34,6 +36,7 @@ ActFromName(const char *name)
 	return HANAMI_ACT_DEFAULT;
 }
 
+/* True for the activations an image may store. */
 bool
 ActIsValid(int act)
 {

@@ -67,6 +67,7 @@ HnAllocZero(const HnAllocator *a, size_t size)
 	return p;
 }
 
+/* Free through the hooks; NULL is ignored. */
 void
 HnFree(const HnAllocator *a, void *ptr)
 {
@@ -74,6 +75,7 @@ HnFree(const HnAllocator *a, void *ptr)
 		a->free(a->ctx, ptr);
 }
 
+/* malloc behind the allocator hooks. */
 static void *
 MallocAlloc(void *ctx, size_t size)
 {
@@ -81,6 +83,7 @@ MallocAlloc(void *ctx, size_t size)
 	return malloc(size);
 }
 
+/* free behind the allocator hooks. */
 static void
 MallocFree(void *ctx, void *ptr)
 {

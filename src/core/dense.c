@@ -124,6 +124,7 @@ too_large:
 	return NULL;
 }
 
+/* Free a workspace (one allocation). */
 void
 DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc)
 {

@@ -33,12 +33,14 @@ NetKindName(int kind)
 	}
 }
 
+/* Byte offset of the scaling area: after the header and layers. */
 size_t
 NetScalingOffset(uint32_t n_layers)
 {
 	return sizeof(HnHeader) + (size_t) n_layers * sizeof(HnLayer);
 }
 
+/* Byte offset of the parameter area: after the four scaling arrays. */
 size_t
 NetParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
 {
@@ -46,6 +48,7 @@ NetParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
 		2 * sizeof(float) * ((size_t) n_inputs + (size_t) n_outputs);
 }
 
+/* Units of the widest layer. */
 uint32_t
 NetMaxWidth(const HnNet *net)
 {

@@ -14,6 +14,7 @@ static const char *const loss_names[HANAMI_LOSS_COUNT_] = {
 	"default", "mse", "cross_entropy"
 };
 
+/* Name of a loss, NULL when out of range. */
 const char *
 LossName(HnLoss loss)
 {
@@ -22,6 +23,7 @@ LossName(HnLoss loss)
 	return loss_names[loss];
 }
 
+/* Loss of a name; DEFAULT when unknown. */
 HnLoss
 LossFromName(const char *name)
 {
@@ -33,6 +35,7 @@ LossFromName(const char *name)
 	return HANAMI_LOSS_DEFAULT;
 }
 
+/* True for the losses an image may store. */
 bool
 LossIsValid(int loss)
 {

@@ -9,6 +9,7 @@
 
 #include "kernels.h"
 
+/* Name of an optimizer, NULL when unknown. */
 const char *
 OptimName(HnOptimizer opt)
 {
@@ -22,6 +23,7 @@ OptimName(HnOptimizer opt)
 	return NULL;
 }
 
+/* Optimizer of a name; 0 when unknown. */
 HnOptimizer
 OptimFromName(const char *name)
 {
@@ -76,6 +78,7 @@ nomem:
 	return NULL;
 }
 
+/* Free the moments and the state; NULL is ignored. */
 void
 OptimFree(HnOptimState *st, const HnAllocator *alloc)
 {

@@ -19,6 +19,7 @@ RngSplitMix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* Rotate left by k bits. */
 static inline uint64_t
 RngRotl(uint64_t x, int k)
 {

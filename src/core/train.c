@@ -21,6 +21,7 @@
 /* Rows per batch when evaluating. */
 #define HANAMI_EVAL_BATCH	256
 
+/* Fill opt with the documented defaults for an optimizer. */
 void
 TrainOptionsDefaults(HnTrainOptions *opt, HnOptimizer kind)
 {
@@ -39,6 +40,7 @@ TrainOptionsDefaults(HnTrainOptions *opt, HnOptimizer kind)
 	opt->train_mask = ~(uint64_t) 0;
 }
 
+/* Name of a stop reason as reports show it. */
 const char *
 StopReasonName(HnStopReason r)
 {
@@ -53,7 +55,7 @@ StopReasonName(HnStopReason r)
 		case HANAMI_STOP_THRESHOLD:
 			return "error_threshold";
 		case HANAMI_STOP_CALLBACK:
-			return "stopped";
+			return "interrupt";
 	}
 	return NULL;
 }
@@ -127,6 +129,7 @@ TrainOutputScalable(const HnNet *net, const HnDataset *data)
 		net->layers[last].activation == HANAMI_ACT_IDENTITY;
 }
 
+/* Learn in_shift/in_mul from the selected rows. */
 static void
 TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 					 const int64_t *rows)
@@ -136,6 +139,7 @@ TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 	net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
 }
 
+/* Learn out_shift/out_mul from the selected rows. */
 static void
 TrainFitOutputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 					  const int64_t *rows)
@@ -145,7 +149,7 @@ TrainFitOutputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 	net->hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
 }
 
-/* Learn input and output scaling from the selected rows. */
+/* Learn scaling from the selected rows (NULL: rows 0..n_rows-1). */
 void
 TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 				const int64_t *rows)
@@ -202,8 +206,8 @@ TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 		return HnSetError(err, HANAMI_E_DIMENSION, detail,
 						  "input size does not match the network");
 	}
-	if (data->y != NULL ? data->n_outputs != n_out :
-		!(data->n_outputs == n_out || (n_out == 1 && data->n_outputs == 2)))
+	/* class indices are one value per row whatever n_outputs says */
+	if (data->y != NULL && data->n_outputs != n_out)
 	{
 		snprintf(detail, sizeof(detail),
 				 "The network has %" PRIu32 " outputs but the targets have %" PRIu32 " values.",
@@ -409,6 +413,7 @@ TrainValidate(const HnNet *net, const HnDataset *data, HnDenseWork *work,
 	*val_acc = labelled == n_rows ? (double) correct / (double) n_rows : NAN;
 }
 
+/* qsort order of row indices. */
 static int
 TrainCompareRows(const void *a, const void *b)
 {
@@ -464,7 +469,10 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 						  "validation_split leaves no rows to train on");
 	batch = n_train < opt->batch_size ? (int) n_train : opt->batch_size;
 
-	/* buffers */
+	/* buffers (a batch is at most INT_MAX rows of at most 2^20 values) */
+	if ((uint64_t) n > SIZE_MAX / sizeof(int64_t))
+		return HnSetError(err, HANAMI_E_TOO_LARGE, NULL,
+						  "too many rows to train on");
 	idx = HnAlloc(alloc, (size_t) n * sizeof(int64_t));
 	xb = HnAlloc(alloc, (size_t) batch * data->n_features * sizeof(float));
 	tb = HnAlloc(alloc, (size_t) batch * net->hdr->n_outputs * sizeof(float));

@@ -96,7 +96,7 @@ typedef struct HnTrainResult
  * standard deviation (mul 1 for a constant feature), when
  * HANAMI_FLAG_SCALE_INPUT is set; output shift/mul likewise when y is set,
  * the loss is mse and the output activation is identity.  Sets the FITTED
- * flags.
+ * flags.  rows selects n_rows row indices; NULL means rows 0..n_rows-1.
  */
 void		TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 							const int64_t *rows);

@@ -126,6 +126,7 @@ GradCheck(int n_layers, const uint32_t *counts, const HnActivation *acts,
 	TestNetFree(&tn);
 }
 
+/* Gradient checks over several stacks of activations. */
 static void
 TestGradients(void)
 {
@@ -298,6 +299,7 @@ TrainXor(HnOptimizer kind, float lr, double *first)
 	return loss;
 }
 
+/* SGD and Adam learn XOR; weight decay spares biases. */
 static void
 TestOptimizers(void)
 {
@@ -339,6 +341,7 @@ TestOptimizers(void)
 	}
 }
 
+/* Run the dense and optimizer tests. */
 void
 TestDenseSuite(void)
 {

@@ -36,6 +36,7 @@ ExpectSpecError(HnSpec *spec, HnStatus code, const char *text,
 				 st == HANAMI_OK ? "" : err.message);
 }
 
+/* SpecFinalize: defaults and every rejection. */
 static void
 TestSpec(void)
 {
@@ -184,6 +185,7 @@ SmallNet(void)
 	return tn;
 }
 
+/* NetCreate images bind and hold what the spec asked for. */
 static void
 TestBindAccepts(void)
 {
@@ -248,6 +250,7 @@ TestBindAccepts(void)
 	}
 }
 
+/* NetBind rejects targeted mutations, truncations and corruption. */
 static void
 TestBindRejects(void)
 {
@@ -455,6 +458,7 @@ TestBindRejects(void)
 #undef RESET
 }
 
+/* NetBind rejects random buffers. */
 static void
 TestBindGarbage(void)
 {
@@ -491,6 +495,7 @@ TestBindGarbage(void)
 	CHECK(none, "bind rejects 2000 random buffers");
 }
 
+/* Run the spec and format tests. */
 void
 TestFormatSuite(void)
 {

@@ -10,6 +10,7 @@
 static int	tests_run;
 static int	tests_failed;
 
+/* Print one numbered result and count it. */
 bool
 TestReport(bool ok, const char *file, int line, const char *fmt,...)
 {
@@ -29,6 +30,7 @@ TestReport(bool ok, const char *file, int line, const char *fmt,...)
 	return ok;
 }
 
+/* Print a diagnostic line. */
 void
 TestNote(const char *fmt,...)
 {
@@ -42,6 +44,7 @@ TestNote(const char *fmt,...)
 	fflush(stdout);
 }
 
+/* Finalize a spec and create its image. */
 bool
 TestNetMake(TestNet *tn, int n_layers, const uint32_t *counts,
 			const HnActivation *acts, HnLoss loss, uint32_t seed,
@@ -81,6 +84,7 @@ TestNetMake(TestNet *tn, int n_layers, const uint32_t *counts,
 	return true;
 }
 
+/* Free a test network. */
 void
 TestNetFree(TestNet *tn)
 {
@@ -88,6 +92,7 @@ TestNetFree(TestNet *tn)
 	tn->buf = NULL;
 }
 
+/* Copy bytes into a buffer of exactly that size. */
 void *
 TestCopy(const void *buf, size_t len)
 {
@@ -98,6 +103,7 @@ TestCopy(const void *buf, size_t len)
 	return p;
 }
 
+/* Linear congruential uniform float for test data. */
 float
 TestUniform(uint64_t *state, float lo, float hi)
 {
@@ -108,6 +114,7 @@ TestUniform(uint64_t *state, float lo, float hi)
 	return lo + (hi - lo) * (float) x / 16777216.0f;
 }
 
+/* Run every suite; exit 1 if anything failed. */
 int
 main(void)
 {

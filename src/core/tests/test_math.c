@@ -17,6 +17,7 @@
 #define FD_ABS		2e-3
 #define FD_REL		2e-2
 
+/* The generator: determinism, ranges, moments, shuffles. */
 static void
 TestRng(void)
 {
@@ -93,6 +94,7 @@ FdActivation(HnActivation act, const float *z, const float *w, size_t n,
 	return (lp - lm) / (2.0 * FD_H);
 }
 
+/* Every activation against finite differences, plus edge values. */
 static void
 TestActivations(void)
 {
@@ -215,6 +217,7 @@ LossOfZ(HnLoss loss, HnActivation act, const float *z, const float *t,
 	return LossValue(loss, act, y, t, n);
 }
 
+/* Every loss gradient against finite differences. */
 static void
 TestLosses(void)
 {
@@ -316,6 +319,7 @@ RefGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 		}
 }
 
+/* The kernels against naive references. */
 static void
 TestKernels(void)
 {
@@ -471,6 +475,7 @@ TestKernels(void)
 	}
 }
 
+/* Run the numeric tests. */
 void
 TestMathSuite(void)
 {

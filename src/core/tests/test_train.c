@@ -21,6 +21,7 @@ typedef struct TestData
 	int32_t    *cls;
 } TestData;
 
+/* Two-class rows; feature 1 optionally scaled and shifted. */
 static void
 MakeBlobs(TestData *d, int64_t n, uint64_t seed, float x1_scale,
 		  float x1_offset)
@@ -67,6 +68,7 @@ MakeWave(TestData *d, int64_t n, float scale, float offset)
 	d->ds.y = d->y;
 }
 
+/* Free a test dataset. */
 static void
 FreeData(TestData *d)
 {
@@ -100,6 +102,7 @@ typedef struct CbState
 	double		last_seconds;
 } CbState;
 
+/* Count calls; stop after stop_after of them. */
 static bool
 CbInterrupt(void *ctx)
 {
@@ -109,6 +112,7 @@ CbInterrupt(void *ctx)
 	return c->stop_after > 0 && c->interrupts > c->stop_after;
 }
 
+/* Count epochs and check that reports advance. */
 static void
 CbEpoch(void *ctx, const HnEpochReport *r)
 {
@@ -121,6 +125,7 @@ CbEpoch(void *ctx, const HnEpochReport *r)
 	c->last_seconds = r->seconds;
 }
 
+/* A fake clock advancing by tick per call. */
 static double
 CbNow(void *ctx)
 {
@@ -130,6 +135,7 @@ CbNow(void *ctx)
 	return c->clock;
 }
 
+/* Fits that must learn: XOR, 0/1 classes, regression. */
 static void
 TestLearn(void)
 {
@@ -210,6 +216,7 @@ TestLearn(void)
 	}
 }
 
+/* Same seeds, same bytes. */
 static void
 TestDeterminism(void)
 {
@@ -252,6 +259,7 @@ TestDeterminism(void)
 	FreeData(&d);
 }
 
+/* Every stop condition and the validation split. */
 static void
 TestStops(void)
 {
@@ -363,6 +371,7 @@ ExpectFitError(TestNet *tn, const HnDataset *ds, const HnTrainOptions *opt,
 		TestNote("status %d: %s", (int) st, st == HANAMI_OK ? "" : err.message);
 }
 
+/* Bad data and options get clear errors. */
 static void
 TestErrors(void)
 {
@@ -386,9 +395,13 @@ TestErrors(void)
 	ds = d.ds;
 	ds.n_features = 3;
 	ExpectFitError(&tn, &ds, &opt, HANAMI_E_DIMENSION, "input size", "a wrong feature count");
+	bad = calloc(20 * 4, sizeof(float));
 	ds = d.ds;
+	ds.cls = NULL;
+	ds.y = bad;
 	ds.n_outputs = 4;
 	ExpectFitError(&tn, &ds, &opt, HANAMI_E_DIMENSION, "target size", "a wrong output count");
+	free(bad);
 	d.cls[6] = 3;
 	ExpectFitError(&tn, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT,
 				   "class index 3 of row 7 is out of range", "a class index out of range");
@@ -455,6 +468,7 @@ TestErrors(void)
 	}
 }
 
+/* Learned input scaling and its refits. */
 static void
 TestScaling(void)
 {
@@ -526,6 +540,7 @@ TestScaling(void)
 	FreeData(&pre);
 }
 
+/* Evaluation metrics and the confusion matrix. */
 static void
 TestEvaluate(void)
 {
@@ -566,6 +581,87 @@ TestEvaluate(void)
 	FreeData(&d);
 }
 
+/* An allocator that fails after a budget of allocations and counts. */
+typedef struct FailAlloc
+{
+	int			budget;
+	int			live;
+} FailAlloc;
+
+/* Allocate unless the budget is spent. */
+static void *
+FailAllocAlloc(void *ctx, size_t size)
+{
+	FailAlloc  *f = ctx;
+	void	   *p;
+
+	if (f->budget-- <= 0)
+		return NULL;
+	p = malloc(size);
+	if (p != NULL)
+		f->live++;
+	return p;
+}
+
+/* Free and count. */
+static void
+FailAllocFree(void *ctx, void *ptr)
+{
+	FailAlloc  *f = ctx;
+
+	f->live--;
+	free(ptr);
+}
+
+/* Every allocation failure gives NOMEM and frees what was allocated. */
+static void
+TestAllocFailures(void)
+{
+	static const uint32_t c[] = {2, 6, 5, 2};
+	TestNet		tn;
+	TestData	d;
+	HnTrainOptions opt;
+	HnTrainResult res;
+	HnEvalResult ev = {0};
+	HnError		err;
+	FailAlloc	f;
+	HnAllocator a = {FailAllocAlloc, FailAllocFree, &f};
+	bool		ok = true;
+	int			budget;
+	HnStatus	st = HANAMI_E_NOMEM;
+
+	MakeBlobs(&d, 40, 3, 1.0f, 0.0f);
+	TestNetMake(&tn, 4, c, NULL, HANAMI_LOSS_DEFAULT, 1, true);
+	TrainOptionsDefaults(&opt, HANAMI_OPT_ADAM);
+	opt.epochs = 1;
+	opt.validation_split = 0.2;
+	for (budget = 0; budget < 50 && st == HANAMI_E_NOMEM; budget++)
+	{
+		f.budget = budget;
+		f.live = 0;
+		st = TrainFit(&tn.net, &d.ds, &opt, NULL, &a, &res, &err);
+		ok &= f.live == 0 && (st == HANAMI_OK || st == HANAMI_E_NOMEM);
+	}
+	CHECK(ok && st == HANAMI_OK && budget > 2,
+		  "fit: each of %d allocation failures reports NOMEM and leaks nothing",
+		  budget - 1);
+	ok = true;
+	st = HANAMI_E_NOMEM;
+	for (budget = 0; budget < 50 && st == HANAMI_E_NOMEM; budget++)
+	{
+		f.budget = budget;
+		f.live = 0;
+		st = TrainEvaluate(&tn.net, &d.ds, NULL, &a, &ev, &err);
+		ok &= f.live == 0 && (st == HANAMI_OK || st == HANAMI_E_NOMEM);
+	}
+	CHECK(ok && st == HANAMI_OK && budget > 1,
+		  "evaluate: each of %d allocation failures reports NOMEM and leaks nothing",
+		  budget - 1);
+	TestNetFree(&tn);
+	FreeData(&d);
+}
+
+/* Run the training tests. */
 void
 TestTrainSuite(void)
 {
@@ -575,4 +671,5 @@ TestTrainSuite(void)
 	TestErrors();
 	TestScaling();
 	TestEvaluate();
+	TestAllocFailures();
 }
