@@ -4,12 +4,17 @@
  */
 #include "glue.h"
 
+#include "access/htup_details.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(hanami_fit);
 PG_FUNCTION_INFO_V1(hanami_verify);
+PG_FUNCTION_INFO_V1(hanami_fit_report);
+
+static void AppendField(StringInfo buf, const char *key, double v);
 
 /* Error for a NULL network or query argument. */
 static void
@@ -35,11 +40,12 @@ OptionsArg(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * fit(net, query, options) -> network: a copy of net trained on the query's
- * rows.  The input value is never modified.
+ * Train a copy of argument 0 on the rows of query argument 1 with options
+ * argument 2.  Fills res, and, when eval is not NULL, eval with the trained
+ * network measured on the same rows (eval->confusion must be NULL).
  */
-Datum
-hanami_fit(PG_FUNCTION_ARGS)
+static HanamiNetwork *
+FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval)
 {
 	HnNet		in;
 	HnNet		net;
@@ -48,7 +54,6 @@ hanami_fit(PG_FUNCTION_ARGS)
 	HanamiOptions opts;
 	HanamiQueryData data;
 	HnCallbacks cb;
-	HnTrainResult res;
 	HnError		err;
 	MemoryContext work_cxt;
 	MemoryContext old;
@@ -71,7 +76,9 @@ hanami_fit(PG_FUNCTION_ARGS)
 
 	HanamiInitCallbacks(&cb, opts.verbose);
 	alloc = HanamiPallocAllocator(work_cxt);
-	st = TrainFit(&net, &data.ds, &opts.train, &cb, &alloc, &res, &err);
+	st = TrainFit(&net, &data.ds, &opts.train, &cb, &alloc, res, &err);
+	if (st == HANAMI_OK && eval != NULL)
+		st = TrainEvaluate(&net, &data.ds, &cb, &alloc, eval, &err);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
@@ -79,9 +86,63 @@ hanami_fit(PG_FUNCTION_ARGS)
 	if (opts.verbose)
 		ereport(NOTICE,
 				(errmsg("trained %d epochs on " INT64_FORMAT " rows, stopped by %s",
-						res.epochs, res.train_rows, StopReasonName(res.stop)),
-				 errdetail("%.3f s.", res.seconds)));
-	PG_RETURN_POINTER(result);
+						res->epochs, res->train_rows, StopReasonName(res->stop)),
+				 errdetail("%.3f s.", res->seconds)));
+	return result;
+}
+
+/*
+ * fit(net, query, options) -> network: a copy of net trained on the query's
+ * rows.  The input value is never modified.
+ */
+Datum
+hanami_fit(PG_FUNCTION_ARGS)
+{
+	HnTrainResult res;
+
+	PG_RETURN_POINTER(FitCommon(fcinfo, &res, NULL));
+}
+
+/*
+ * fit_report(net, query, options) -> (net, report jsonb): fit, plus what
+ * happened, for the metrics of a stored commit.
+ */
+Datum
+hanami_fit_report(PG_FUNCTION_ARGS)
+{
+	HnTrainResult res;
+	HnEvalResult eval;
+	HanamiNetwork *net;
+	TupleDesc	td;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	StringInfoData buf;
+
+	memset(&eval, 0, sizeof(eval));
+	net = FitCommon(fcinfo, &res, &eval);
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "fit_report must return a composite type");
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"validation_rows\": " INT64_FORMAT
+					 ", \"epochs\": %d, \"iterations\": " INT64_FORMAT ", \"stop\": \"%s\"",
+					 res.train_rows + res.val_rows, res.val_rows, res.epochs,
+					 res.iterations, StopReasonName(res.stop));
+	AppendField(&buf, "loss", res.loss);
+	AppendField(&buf, "accuracy", eval.accuracy);
+	AppendField(&buf, "val_loss", res.val_loss);
+	AppendField(&buf, "val_accuracy", res.val_accuracy);
+	if (!isnan(eval.mse))
+	{
+		AppendField(&buf, "mse", eval.mse);
+		AppendField(&buf, "r2", eval.r2);
+	}
+	AppendField(&buf, "duration", res.seconds);
+	appendStringInfoChar(&buf, '}');
+
+	values[0] = PointerGetDatum(net);
+	values[1] = JsonbPGetDatum(HanamiJsonbFromCString(buf.data));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(td), values, nulls)));
 }
 
 /* Append "key": number. */

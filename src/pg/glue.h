@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "core/common.h"
@@ -19,6 +20,7 @@
 
 /* GUCs (hanami.c) */
 extern int	hanami_dataset_memory_kb;
+extern int	hanami_model_cache_kb;
 
 /* errors.c */
 extern void HanamiReportError(const HnError *err, int default_errcode)
@@ -83,6 +85,11 @@ typedef struct HanamiQueryData
 
 extern void HanamiLoadQuery(const char *query, const char *target,
 							const HnNet *net, HanamiQueryData *out);
+
+/* run.c: shared by inference on values and on stored models */
+extern const float *HanamiInputArray(ArrayType *arr, uint32 want);
+extern ArrayType *HanamiFloatArray(const float *v, int n);
+extern int32 HanamiArgmax(const float *out, uint32 n);
 
 /* callbacks.c: engine hooks that check for interrupts and report progress */
 extern void HanamiInitCallbacks(HnCallbacks *cb, bool verbose);

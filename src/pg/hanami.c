@@ -15,6 +15,9 @@ PG_MODULE_MAGIC;
 /* Memory a fit or verify may hold for the query's rows, in kB. */
 int			hanami_dataset_memory_kb = 1024 * 1024;
 
+/* Memory for decoded stored models cached per backend, in kB. */
+int			hanami_model_cache_kb = 256 * 1024;
+
 void		_PG_init(void);
 
 /* Define the GUCs. */
@@ -26,6 +29,14 @@ _PG_init(void)
 							"Rows are held as float32; a query whose rows exceed this fails with a hint.",
 							&hanami_dataset_memory_kb,
 							1024 * 1024, 64, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.model_cache_memory",
+							"Memory each backend may use to cache decoded stored models.",
+							"predict() keeps recently used commits decoded; the least recently used go first.",
+							&hanami_model_cache_kb,
+							256 * 1024, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 

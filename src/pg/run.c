@@ -28,7 +28,6 @@ typedef struct RunCache
 	char	   *raw;
 	HnNet		net;
 	HnDenseWork *work;
-	float	   *in;
 	float	   *out;
 } RunCache;
 
@@ -82,7 +81,6 @@ GetRunCache(FunctionCallInfo fcinfo)
 	c->work = DenseWorkCreate(&c->net, 1, false, &alloc, &err);
 	if (c->work == NULL)
 		HanamiReportError(&err, 0);
-	c->in = palloc(sizeof(float) * c->net.hdr->n_inputs);
 	c->out = palloc(sizeof(float) * c->net.hdr->n_outputs);
 	c->by_toast = VARATT_IS_EXTERNAL_ONDISK(raw);
 	if (c->by_toast)
@@ -101,12 +99,15 @@ GetRunCache(FunctionCallInfo fcinfo)
 	return c;
 }
 
-/* Copy the input array into c->in, checking shape, NULLs and finiteness. */
-static void
-ReadInput(RunCache *c, ArrayType *arr)
+/*
+ * The floats of an input array for a network with want inputs, after
+ * checking shape, NULLs and finiteness; points into the array.
+ */
+const float *
+HanamiInputArray(ArrayType *arr, uint32 want)
 {
-	uint32		want = c->net.hdr->n_inputs;
 	int			n;
+	const float *x;
 
 	if (ARR_ELEMTYPE(arr) != FLOAT4OID)
 		elog(ERROR, "input array must be real[]");
@@ -123,12 +124,13 @@ ReadInput(RunCache *c, ArrayType *arr)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("input array contains a null")));
-	memcpy(c->in, ARR_DATA_PTR(arr), sizeof(float) * n);
+	x = (const float *) ARR_DATA_PTR(arr);
 	for (int i = 0; i < n; i++)
-		if (!isfinite(c->in[i]))
+		if (!isfinite(x[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("input value %d is not finite", i + 1)));
+	return x;
 }
 
 /* Run the network on argument 1; the outputs are left in c->out. */
@@ -136,15 +138,16 @@ static RunCache *
 RunOne(FunctionCallInfo fcinfo)
 {
 	RunCache   *c = GetRunCache(fcinfo);
+	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
+									  c->net.hdr->n_inputs);
 
-	ReadInput(c, PG_GETARG_ARRAYTYPE_P(1));
-	DensePredict(&c->net, c->work, c->in, 1, c->out);
+	DensePredict(&c->net, c->work, x, 1, c->out);
 	return c;
 }
 
 /* A one-dimensional real[] holding n floats. */
-static ArrayType *
-FloatArray(const float *v, int n)
+ArrayType *
+HanamiFloatArray(const float *v, int n)
 {
 	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float) * n;
 	ArrayType  *a = palloc0(size);
@@ -159,30 +162,37 @@ FloatArray(const float *v, int n)
 	return a;
 }
 
+/*
+ * The class of n outputs: the index of the largest, or for a single
+ * output, 1 when it is at least 0.5.
+ */
+int32
+HanamiArgmax(const float *out, uint32 n)
+{
+	int32		best = 0;
+
+	if (n == 1)
+		return out[0] >= 0.5f ? 1 : 0;
+	for (uint32 i = 1; i < n; i++)
+		if (out[i] > out[best])
+			best = (int32) i;
+	return best;
+}
+
 /* run(net, input real[]) -> real[]: the network's outputs. */
 Datum
 hanami_run(PG_FUNCTION_ARGS)
 {
 	RunCache   *c = RunOne(fcinfo);
 
-	PG_RETURN_ARRAYTYPE_P(FloatArray(c->out, (int) c->net.hdr->n_outputs));
+	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
-/*
- * classify(net, input real[]) -> int: the index of the largest output, or
- * for a single output, 1 when it is at least 0.5.
- */
+/* classify(net, input real[]) -> int: see HanamiArgmax. */
 Datum
 hanami_classify(PG_FUNCTION_ARGS)
 {
 	RunCache   *c = RunOne(fcinfo);
-	uint32		n = c->net.hdr->n_outputs;
-	int32		best = 0;
 
-	if (n == 1)
-		PG_RETURN_INT32(c->out[0] >= 0.5f ? 1 : 0);
-	for (uint32 i = 1; i < n; i++)
-		if (c->out[i] > c->out[best])
-			best = (int32) i;
-	PG_RETURN_INT32(best);
+	PG_RETURN_INT32(HanamiArgmax(c->out, c->net.hdr->n_outputs));
 }
