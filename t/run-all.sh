@@ -107,11 +107,13 @@ if to_log "$LOGS/build.log" as_pg_in "$BUILD" make -j"$(nproc)" "${MAKE_ARGS[@]}
         echo "  build     ok ($(elapsed $t0))"
     else
         record build 0 1 "make install failed, see $LOGS/build.log"
-        show_log "$LOGS/build.log"
+        show_log "$LOGS/build.log" 15
     fi
 else
     record build 0 1 "make failed, see $LOGS/build.log"
-    show_log "$LOGS/build.log"
+    # Compiler lines are long: show the errors themselves first.
+    grep -E ': (fatal )?error:|undefined reference|\*\*\*' "$LOGS/build.log" | head -n 30 \
+        | sed 's/^/  | /' || true
 fi
 
 # ------------------------------------------------------------------ unit
