@@ -658,6 +658,7 @@ DECLARE
 	r record;
 	f record;
 	head pg_catalog.int8;
+	cid pg_catalog.int8;
 BEGIN
 	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
 		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
@@ -669,8 +670,18 @@ BEGIN
 	SELECT b.head INTO head FROM @extschema@.branches b
 	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
 	SELECT * INTO f FROM @extschema@.fit_report(@extschema@.load_commit(head), query, options);
-	RETURN @extschema@.commit_network(r.model_id, r.branch, head, f.net,
-		COALESCE(message, 'train'), f.report);
+	cid := @extschema@.commit_network(r.model_id, r.branch, head, f.net,
+		COALESCE(message, 'train'), f.report OPERATOR(pg_catalog.-) 'history');
+	INSERT INTO @extschema@.training_log (commit_id, model_id, project, epoch, loss, val_loss,
+										  val_accuracy, rows_per_second, seconds)
+	SELECT cid, r.model_id, r.project, (e OPERATOR(pg_catalog.->>) 'epoch')::pg_catalog.int4,
+		   (e OPERATOR(pg_catalog.->>) 'loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_accuracy')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'rows_per_second')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'seconds')::pg_catalog.float8
+	FROM pg_catalog.jsonb_array_elements(f.report OPERATOR(pg_catalog.->) 'history') e;
+	RETURN cid;
 END
 $$;
 
@@ -865,3 +876,246 @@ COMMENT ON VIEW @extschema@.models IS
 	'the models the current role can see, with branch and commit counts and the head of main';
 
 GRANT SELECT ON @extschema@.models, @extschema@.my_projects TO PUBLIC;
+
+-- Background training jobs ---------------------------------------------------
+--
+-- train_async() queues a job; when the submitting transaction commits, a
+-- dynamic background worker runs it as the submitter (current_user), so
+-- row-level security applies to its query and to the model.  The worker
+-- writes progress and the learning curve after every epoch, each in its own
+-- short transaction, and the resulting commit at the end.
+--
+--   queued --(worker claims it)--> running --(commit stored)--> succeeded
+--     |                              |--(error, access revoked)--> failed
+--     |                              |--(hanami.cancel)-----------> cancelled
+--     +--(hanami.cancel)--> cancelled    (server restart: running -> failed)
+
+CREATE TABLE @extschema@.job_queue (
+	id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	model_id pg_catalog.int8 NOT NULL,
+	project pg_catalog.regrole NOT NULL,
+	model pg_catalog.text NOT NULL,
+	branch pg_catalog.text NOT NULL,
+	query pg_catalog.text NOT NULL,
+	options pg_catalog.jsonb NOT NULL DEFAULT '{}',
+	message pg_catalog.text,
+	state pg_catalog.text NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+	submitted_by pg_catalog.regrole NOT NULL DEFAULT CURRENT_USER::pg_catalog.regrole,
+	login_role pg_catalog.regrole NOT NULL DEFAULT SESSION_USER::pg_catalog.regrole,
+	submitted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	started_at pg_catalog.timestamptz,
+	finished_at pg_catalog.timestamptz,
+	epoch pg_catalog.int4,
+	epochs pg_catalog.int4,
+	loss pg_catalog.float8,
+	rows_per_second pg_catalog.float8,
+	error pg_catalog.text,
+	commit_id pg_catalog.int8,
+	worker_pid pg_catalog.int4,
+	cancel_requested pg_catalog.bool NOT NULL DEFAULT false,
+	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE
+);
+CREATE INDEX ON @extschema@.job_queue (state) WHERE state IN ('queued', 'running');
+
+CREATE TABLE @extschema@.training_log (
+	job_id pg_catalog.int8 REFERENCES @extschema@.job_queue (id) ON DELETE CASCADE,
+	commit_id pg_catalog.int8 REFERENCES @extschema@.commits (id) ON DELETE CASCADE,
+	model_id pg_catalog.int8 NOT NULL,
+	project pg_catalog.regrole NOT NULL,
+	epoch pg_catalog.int4 NOT NULL,
+	loss pg_catalog.float8,
+	val_loss pg_catalog.float8,
+	val_accuracy pg_catalog.float8,
+	rows_per_second pg_catalog.float8,
+	seconds pg_catalog.float8,
+	logged_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE
+);
+CREATE INDEX ON @extschema@.training_log (job_id);
+CREATE INDEX ON @extschema@.training_log (commit_id);
+
+COMMENT ON TABLE @extschema@.job_queue IS 'background training jobs (read them through the hanami.jobs view)';
+COMMENT ON TABLE @extschema@.training_log IS 'loss and metrics per epoch of every training, synchronous or in a job';
+
+ALTER TABLE @extschema@.job_queue ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.job_queue FORCE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.training_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.training_log FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY jobs_read ON @extschema@.job_queue FOR SELECT
+	USING (@extschema@.can_read(project));
+CREATE POLICY jobs_submit ON @extschema@.job_queue FOR INSERT
+	WITH CHECK (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+							WHERE m.id OPERATOR(pg_catalog.=) model_id
+							  AND @extschema@.can_write(m.project, m.owner)));
+-- the submitter (its worker runs as the submitter) and the model's writers
+CREATE POLICY jobs_update ON @extschema@.job_queue FOR UPDATE
+	USING (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+		   OR EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+					  WHERE m.id OPERATOR(pg_catalog.=) model_id
+						AND @extschema@.can_write(m.project, m.owner)));
+CREATE POLICY jobs_delete ON @extschema@.job_queue FOR DELETE
+	USING (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+		   OR @extschema@.is_admin());
+
+CREATE POLICY training_log_read ON @extschema@.training_log FOR SELECT
+	USING (@extschema@.can_read(project));
+CREATE POLICY training_log_write ON @extschema@.training_log FOR INSERT
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+						WHERE m.id OPERATOR(pg_catalog.=) model_id
+						  AND m.project OPERATOR(pg_catalog.=) training_log.project
+						  AND @extschema@.can_write(m.project, m.owner)));
+CREATE POLICY training_log_link ON @extschema@.training_log FOR UPDATE
+	USING (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+				   WHERE m.id OPERATOR(pg_catalog.=) model_id
+					 AND @extschema@.can_write(m.project, m.owner)));
+
+GRANT SELECT, INSERT, DELETE ON @extschema@.job_queue TO PUBLIC;
+GRANT UPDATE (state, started_at, finished_at, epoch, epochs, loss, rows_per_second,
+			  error, commit_id, worker_pid, cancel_requested)
+	ON @extschema@.job_queue TO PUBLIC;
+GRANT SELECT, INSERT ON @extschema@.training_log TO PUBLIC;
+GRANT UPDATE (commit_id) ON @extschema@.training_log TO PUBLIC;
+
+CREATE VIEW @extschema@.jobs WITH (security_invoker = true) AS
+SELECT j.id, j.model, j.branch, j.state,
+	   CASE WHEN j.state OPERATOR(pg_catalog.=) 'succeeded' THEN 100.0
+			WHEN j.epochs OPERATOR(pg_catalog.>) 0
+			THEN pg_catalog.round(100.0 * COALESCE(j.epoch, 0) / j.epochs, 1) END AS progress,
+	   j.epoch, j.epochs, j.loss, j.rows_per_second,
+	   j.submitted_by, j.submitted_at, j.started_at, j.finished_at,
+	   j.error, j.commit_id, j.project, j.worker_pid
+FROM @extschema@.job_queue j;
+
+COMMENT ON VIEW @extschema@.jobs IS
+	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit';
+GRANT SELECT ON @extschema@.jobs TO PUBLIC;
+
+CREATE FUNCTION @extschema@.check_options(net @extschema@.network, options pg_catalog.jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'hanami_check_options'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.check_options(@extschema@.network, pg_catalog.jsonb) IS
+	'raise the error fit() would raise for these options on this network, if any';
+
+CREATE FUNCTION @extschema@.launch_at_commit(job pg_catalog.int8)
+RETURNS void
+AS 'MODULE_PATHNAME', 'hanami_launch_at_commit'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) IS
+	'start a background worker for a queued job when the current transaction commits';
+
+-- Mark running jobs whose worker is gone (killed, server restarted) as failed.
+CREATE FUNCTION @extschema@.reap_jobs()
+RETURNS pg_catalog.int8
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$
+	WITH gone AS (
+		UPDATE @extschema@.job_queue j
+		SET state = 'failed', finished_at = pg_catalog.now(),
+			error = 'the job''s worker exited before finishing (server restart, crash or termination)'
+		WHERE j.state OPERATOR(pg_catalog.=) 'running'
+		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+						  WHERE a.pid OPERATOR(pg_catalog.=) j.worker_pid
+							AND a.backend_type OPERATOR(pg_catalog.=) 'hanami training job')
+		RETURNING 1
+	)
+	SELECT pg_catalog.count(*) FROM gone
+$$;
+
+COMMENT ON FUNCTION @extschema@.reap_jobs() IS
+	'mark running jobs whose worker no longer exists as failed; returns how many';
+
+CREATE FUNCTION @extschema@.train_async(model pg_catalog.text, query pg_catalog.text,
+										options pg_catalog.jsonb DEFAULT '{}',
+										message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	job pg_catalog.int8;
+	can_login pg_catalog.bool;
+BEGIN
+	IF query IS NULL THEN
+		RAISE EXCEPTION 'query must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
+			HINT = 'Train a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT r2.rolcanlogin INTO can_login FROM pg_catalog.pg_roles r2
+	WHERE r2.rolname OPERATOR(pg_catalog.=) SESSION_USER;
+	IF NOT COALESCE(can_login, false) THEN
+		RAISE EXCEPTION 'cannot run a background job for session role "%"', SESSION_USER
+			USING ERRCODE = '42501',
+			DETAIL = 'Background workers connect as the session role, which cannot log in.',
+			HINT = 'Submit the job from a session of a role with LOGIN; SET ROLE to the project role is fine.';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(model);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	PERFORM @extschema@.check_options(@extschema@.load_commit(r.commit_id), options);
+	PERFORM @extschema@.reap_jobs();
+	INSERT INTO @extschema@.job_queue (model_id, project, model, branch, query, options, message, epochs)
+	VALUES (r.model_id, r.project, r.model, r.branch, query, COALESCE(options, '{}'), message,
+			COALESCE((options OPERATOR(pg_catalog.->>) 'epochs')::pg_catalog.int4, 10))
+	RETURNING id INTO job;
+	PERFORM @extschema@.launch_at_commit(job);
+	RETURN job;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.train_async(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+	'queue training of a branch in a background worker that starts when this transaction commits; returns the job id';
+
+CREATE FUNCTION @extschema@.cancel(job pg_catalog.int8)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	was pg_catalog.text;
+BEGIN
+	UPDATE @extschema@.job_queue j
+	SET cancel_requested = true,
+		state = CASE WHEN j.state OPERATOR(pg_catalog.=) 'queued' THEN 'cancelled' ELSE j.state END,
+		finished_at = CASE WHEN j.state OPERATOR(pg_catalog.=) 'queued' THEN pg_catalog.now() ELSE j.finished_at END
+	WHERE j.id OPERATOR(pg_catalog.=) job AND j.state IN ('queued', 'running')
+	RETURNING j.state INTO was;
+	IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM @extschema@.job_queue j WHERE j.id OPERATOR(pg_catalog.=) job) THEN
+		RAISE EXCEPTION 'job % does not exist', job USING ERRCODE = '42704';
+	END IF;
+	RETURN FOUND;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.cancel(pg_catalog.int8) IS
+	'cancel a job: a queued job never runs; a running one stops within about a second, leaving its branch unchanged';
+
+CREATE FUNCTION @extschema@.wait(job pg_catalog.int8, timeout pg_catalog.interval DEFAULT '1 hour')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	s pg_catalog.text;
+	deadline pg_catalog.timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) timeout;
+BEGIN
+	LOOP
+		PERFORM @extschema@.reap_jobs();
+		SELECT j.state INTO s FROM @extschema@.job_queue j WHERE j.id OPERATOR(pg_catalog.=) job;
+		IF s IS NULL THEN
+			RAISE EXCEPTION 'job % does not exist', job USING ERRCODE = '42704';
+		END IF;
+		EXIT WHEN s IN ('succeeded', 'failed', 'cancelled')
+			OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) deadline;
+		PERFORM pg_catalog.pg_sleep(0.05);
+	END LOOP;
+	RETURN s;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.wait(pg_catalog.int8, pg_catalog.interval) IS
+	'wait until a job has finished (or the timeout passed) and return its state; for scripts';

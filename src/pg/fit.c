@@ -42,10 +42,12 @@ OptionsArg(FunctionCallInfo fcinfo, int argno)
 /*
  * Train a copy of argument 0 on the rows of query argument 1 with options
  * argument 2.  Fills res, and, when eval is not NULL, eval with the trained
- * network measured on the same rows (eval->confusion must be NULL).
+ * network measured on the same rows (eval->confusion must be NULL); when
+ * history is not NULL, appends the per-epoch figures to it as JSON objects.
  */
 static HanamiNetwork *
-FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval)
+FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
+		  StringInfo history)
 {
 	HnNet		in;
 	HnNet		net;
@@ -75,6 +77,8 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval)
 	HanamiLoadQuery(query, opts.target, &net, &data);
 
 	HanamiInitCallbacks(&cb, opts.verbose);
+	if (history != NULL)
+		HanamiRecordHistory(&cb, history, data.ds.n);
 	alloc = HanamiPallocAllocator(work_cxt);
 	st = TrainFit(&net, &data.ds, &opts.train, &cb, &alloc, res, &err);
 	if (st == HANAMI_OK && eval != NULL)
@@ -100,7 +104,39 @@ hanami_fit(PG_FUNCTION_ARGS)
 {
 	HnTrainResult res;
 
-	PG_RETURN_POINTER(FitCommon(fcinfo, &res, NULL));
+	PG_RETURN_POINTER(FitCommon(fcinfo, &res, NULL, NULL));
+}
+
+/*
+ * The JSON report of a fit: rows, epochs, stop reason, losses, accuracy on
+ * the training rows (eval), duration, and the per-epoch history (comma
+ * separated JSON objects, or NULL).
+ */
+char *
+HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
+				const char *history)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"validation_rows\": " INT64_FORMAT
+					 ", \"epochs\": %d, \"iterations\": " INT64_FORMAT ", \"stop\": \"%s\"",
+					 res->train_rows + res->val_rows, res->val_rows, res->epochs,
+					 res->iterations, StopReasonName(res->stop));
+	AppendField(&buf, "loss", res->loss);
+	AppendField(&buf, "accuracy", eval->accuracy);
+	AppendField(&buf, "val_loss", res->val_loss);
+	AppendField(&buf, "val_accuracy", res->val_accuracy);
+	if (!isnan(eval->mse))
+	{
+		AppendField(&buf, "mse", eval->mse);
+		AppendField(&buf, "r2", eval->r2);
+	}
+	AppendField(&buf, "duration", res->seconds);
+	if (history)
+		appendStringInfo(&buf, ", \"history\": [%s]", history);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /*
@@ -116,32 +152,17 @@ hanami_fit_report(PG_FUNCTION_ARGS)
 	TupleDesc	td;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
-	StringInfoData buf;
+	StringInfoData history;
 
 	memset(&eval, 0, sizeof(eval));
-	net = FitCommon(fcinfo, &res, &eval);
+	initStringInfo(&history);
+	net = FitCommon(fcinfo, &res, &eval, &history);
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "fit_report must return a composite type");
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"validation_rows\": " INT64_FORMAT
-					 ", \"epochs\": %d, \"iterations\": " INT64_FORMAT ", \"stop\": \"%s\"",
-					 res.train_rows + res.val_rows, res.val_rows, res.epochs,
-					 res.iterations, StopReasonName(res.stop));
-	AppendField(&buf, "loss", res.loss);
-	AppendField(&buf, "accuracy", eval.accuracy);
-	AppendField(&buf, "val_loss", res.val_loss);
-	AppendField(&buf, "val_accuracy", res.val_accuracy);
-	if (!isnan(eval.mse))
-	{
-		AppendField(&buf, "mse", eval.mse);
-		AppendField(&buf, "r2", eval.r2);
-	}
-	AppendField(&buf, "duration", res.seconds);
-	appendStringInfoChar(&buf, '}');
-
 	values[0] = PointerGetDatum(net);
-	values[1] = JsonbPGetDatum(HanamiJsonbFromCString(buf.data));
+	values[1] = JsonbPGetDatum(HanamiJsonbFromCString(HanamiFitReport(&res, &eval,
+																		 history.data)));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(td), values, nulls)));
 }
 

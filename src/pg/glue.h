@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
@@ -91,7 +92,22 @@ extern const float *HanamiInputArray(ArrayType *arr, uint32 want);
 extern ArrayType *HanamiFloatArray(const float *v, int n);
 extern int32 HanamiArgmax(const float *out, uint32 n);
 
+/* fit.c */
+extern char *HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
+							 const char *history);
+
+/* options.c */
+extern Datum hanami_check_options(PG_FUNCTION_ARGS);
+
+/* worker_launch.c: background training jobs */
+extern void HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job,
+								  bool report_failure);
+extern void HanamiLaunchDispatcher(Oid db);
+extern int	hanami_max_workers;
+extern void HanamiRegisterLauncher(void);
+
 /* callbacks.c: engine hooks that check for interrupts and report progress */
 extern void HanamiInitCallbacks(HnCallbacks *cb, bool verbose);
+extern void HanamiRecordHistory(HnCallbacks *cb, StringInfo out, int64 rows);
 
 #endif							/* HANAMI_PG_GLUE_H */

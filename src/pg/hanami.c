@@ -8,12 +8,16 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 /* Memory a fit or verify may hold for the query's rows, in kB. */
 int			hanami_dataset_memory_kb = 1024 * 1024;
+
+/* Training jobs that may run at once. */
+int			hanami_max_workers = 2;
 
 /* Memory for decoded stored models cached per backend, in kB. */
 int			hanami_model_cache_kb = 256 * 1024;
@@ -40,5 +44,17 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("hanami.max_workers",
+							"Background training jobs that may run at the same time.",
+							"Jobs beyond this wait in the queue; each also needs a free max_worker_processes slot.",
+							&hanami_max_workers,
+							2, 1, 64,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("hanami");
+
+	/* recovery of interrupted jobs needs to run at every server start */
+	if (process_shared_preload_libraries_in_progress)
+		HanamiRegisterLauncher();
 }

@@ -189,3 +189,19 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 		o->loss_set = true;
 	}
 }
+
+PG_FUNCTION_INFO_V1(hanami_check_options);
+
+/* check_options(net, options): the error fit() would raise, if any. */
+Datum
+hanami_check_options(PG_FUNCTION_ARGS)
+{
+	HanamiOptions opts;
+	HnNet		net;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	HanamiGetNetworkArg(fcinfo, 0, &net);
+	HanamiParseOptions(PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), &net, true, &opts);
+	PG_RETURN_VOID();
+}
