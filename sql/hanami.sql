@@ -944,7 +944,8 @@ ALTER TABLE @extschema@.training_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.training_log FORCE ROW LEVEL SECURITY;
 
 CREATE POLICY jobs_read ON @extschema@.job_queue FOR SELECT
-	USING (@extschema@.can_read(project));
+	USING (@extschema@.can_read(project)
+		   OR submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole);
 CREATE POLICY jobs_submit ON @extschema@.job_queue FOR INSERT
 	WITH CHECK (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
 				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m

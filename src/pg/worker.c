@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 PGDLLEXPORT void HanamiJobMain(Datum arg);
 PGDLLEXPORT void HanamiDispatcherMain(Datum arg);
@@ -182,17 +183,32 @@ JobClaim(Job *job, MemoryContext cxt)
 	return claimed;
 }
 
+/* Inside a transaction: error unless the model is still visible and writable. */
+static void
+JobCheckAccess(Job *job)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(job->model_id)};
+
+	if (Exec("SELECT hanami.check_write(m.project, m.owner, m.name) "
+			 "FROM hanami.model_catalog m WHERE m.id = $1", 1, types, vals) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("model \"%s\" is no longer visible to role %s", job->model,
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Access was revoked while the job ran.")));
+}
+
 /* While training: has a cancel been requested?  Is the model still ours? */
 static bool
 JobPoll(Job *job)
 {
 	bool		cancel = false;
-
 	MemoryContext tx = TxBegin();
 
 	{
-		Oid			types[2] = {INT8OID, INT8OID};
-		Datum		vals[2] = {Int64GetDatum(job->id), Int64GetDatum(job->model_id)};
+		Oid			types[1] = {INT8OID};
+		Datum		vals[1] = {Int64GetDatum(job->id)};
 		bool		isnull;
 
 		if (Exec("SELECT cancel_requested FROM hanami.job_queue WHERE id = $1", 1, types, vals) != 1)
@@ -200,13 +216,7 @@ JobPoll(Job *job)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("job " INT64_FORMAT " no longer exists", job->id)));
 		cancel = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (Exec("SELECT hanami.check_write(m.project, m.owner, m.name) "
-				 "FROM hanami.model_catalog m WHERE m.id = $2", 2, types, vals) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("model \"%s\" is no longer visible to role %s", job->model,
-							GetUserNameFromId(GetUserId(), false)),
-					 errdetail("Access was revoked while the job ran.")));
+		JobCheckAccess(job);
 	}
 	TxEnd(tx);
 	return cancel;
@@ -262,6 +272,7 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 		vals[6] = Float8GetDatum(r->val_accuracy);
 		vals[7] = Float8GetDatum(rps);
 		vals[8] = Float8GetDatum(r->seconds);
+		JobCheckAccess(job);
 		Exec("INSERT INTO hanami.training_log (job_id, model_id, project, epoch, loss, val_loss, "
 			 "val_accuracy, rows_per_second, seconds) VALUES ($1, $2, $3::pg_catalog.regrole, $4, $5, "
 			 "NULLIF($6, 'NaN'), NULLIF($7, 'NaN'), $8, $9)", 9, types, vals);
@@ -411,7 +422,13 @@ HanamiJobMain(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(a.db, a.login, 0);
 	/* the submitter's current_user, as SET ROLE would make it */
+	StartTransactionCommand();
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(a.user)))
+		ereport(FATAL,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role %u of hanami job " INT64_FORMAT " no longer exists", a.user, a.job)));
 	SetCurrentRoleId(a.user, superuser_arg(a.user));
+	CommitTransactionCommand();
 	pgstat_report_appname("hanami idle");
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "hanami job", ALLOCSET_DEFAULT_SIZES);
