@@ -19,10 +19,15 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 TAP_TESTS = 1
+ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --load-extension=$(EXTENSION)
 
 # Portable code: no -march=native; hot loops use runtime dispatch.
-PG_CFLAGS = -fopenmp-simd -Wall -Wno-declaration-after-statement
+PG_CFLAGS = -fopenmp-simd -pthread -Wall -Wno-declaration-after-statement
 PG_CPPFLAGS = -I$(srcdir)/src -DHANAMI_VERSION_STR='"$(EXTVERSION)"'
+
+# compute threads (src/core/pool.c)
+SHLIB_LINK += -pthread
 
 EXTRA_CLEAN = src/core/tests/test_core src/core/tests/*.o
 
@@ -34,7 +39,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
 # Engine unit tests: plain C, no PostgreSQL.
-UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -fopenmp-simd -Isrc
+UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -fopenmp-simd -pthread -Isrc
 UNIT_SRCS = $(CORE_SRCS) $(sort $(wildcard src/core/tests/*.c))
 
 src/core/tests/test_core: $(UNIT_SRCS) $(wildcard src/core/*.h src/core/tests/*.h)

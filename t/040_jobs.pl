@@ -155,5 +155,18 @@ $node->safe_psql('postgres', 'DROP DATABASE other WITH (FORCE)');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'hanami training job'}), '0',
 	'DROP DATABASE stopped its worker');
 
+# 10. DROP EXTENSION during a job stops its worker
+$node->safe_psql('postgres', 'CREATE DATABASE third');
+$node->safe_psql('third', q{CREATE EXTENSION hanami; CREATE TABLE pts AS SELECT 1.0::real AS a, 0 AS y FROM generate_series(1, 100);
+	SELECT hanami.create_model('m', '{"layers": [1, 4, 2]}', seed => 1)});
+$node->safe_psql('third', q{SELECT hanami.train_async('m', 'SELECT a, y FROM pts', '{"epochs": 1000000}')});
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) = 1 FROM pg_stat_activity a JOIN pg_database d ON d.oid = a.datid WHERE d.datname = 'third' AND a.backend_type = 'hanami training job'}),
+	'a job runs in the third database');
+$node->safe_psql('third', 'DROP EXTENSION hanami CASCADE');
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'hanami training job'}),
+	'DROP EXTENSION stopped its worker');
+
 $node->stop;
 done_testing();
