@@ -1,5 +1,6 @@
 -- Named models: create, train, predict, versioning, block sharing, gc.
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 
 CREATE TABLE pairs (a real, b real, y int);
 INSERT INTO pairs SELECT a, b, (a::int # b::int) FROM (VALUES (0, 0), (0, 1), (1, 0), (1, 1)) v(a, b), generate_series(1, 25);

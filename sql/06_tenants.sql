@@ -1,6 +1,7 @@
 -- Projects and row-level security, exercised as ordinary roles: a role of
 -- one project never sees or touches another project's models.
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 
 CREATE ROLE regress_alice;		-- admin of team_a
 CREATE ROLE regress_carol;		-- member of team_a
