@@ -12,7 +12,8 @@ EXTVERSION = 0.1.0
 MODULE_big = hanami
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 PG_SRCS = $(sort $(wildcard src/pg/*.c))
-OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+OCL_SRCS = $(sort $(wildcard src/opencl/*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(OCL_SRCS:.c=.o)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 
@@ -28,8 +29,11 @@ PG_CPPFLAGS = -I$(srcdir)/src -DHANAMI_VERSION_STR='"$(EXTVERSION)"'
 
 # compute threads (src/core/pool.c)
 SHLIB_LINK += -pthread
+# OpenCL backend (src/opencl): the ICD loader finds the drivers at run time
+SHLIB_LINK += -lOpenCL
 
 EXTRA_CLEAN = src/core/tests/test_core src/core/tests/*.o
+EXTRA_CLEAN += src/opencl/kernels.inc src/opencl/tests/test_opencl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -45,6 +49,23 @@ UNIT_SRCS = $(CORE_SRCS) $(sort $(wildcard src/core/tests/*.c))
 src/core/tests/test_core: $(UNIT_SRCS) $(wildcard src/core/*.h src/core/tests/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) -lm
 
+# PGXS does not track headers: rebuild every object when any header changes,
+# so a changed struct can never mix with stale objects.
+HEADERS = $(wildcard src/core/*.h src/pg/*.h src/opencl/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(HEADERS)
+
+# kernels/*.cl as one C string literal, included by src/opencl/ocl_source.c
+CL_SRCS = $(sort $(wildcard kernels/*.cl))
+src/opencl/kernels.inc: $(CL_SRCS) src/opencl/embed.sh
+	$(SHELL) src/opencl/embed.sh $(CL_SRCS) > $@.tmp && mv $@.tmp $@
+src/opencl/ocl_source.o src/opencl/ocl_source.bc: src/opencl/kernels.inc
+
+# OpenCL parity tests against the CPU twins (on PoCL when no GPU is there)
+OCL_TEST_SRCS = $(CORE_SRCS) $(OCL_SRCS) src/opencl/tests/test_opencl.c
+src/opencl/tests/test_opencl: $(OCL_TEST_SRCS) src/opencl/kernels.inc $(wildcard src/core/*.h src/opencl/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(OCL_TEST_SRCS) -lOpenCL -lm
+
 .PHONY: unit
-unit: src/core/tests/test_core
+unit: src/core/tests/test_core src/opencl/tests/test_opencl
 	src/core/tests/test_core
+	src/opencl/tests/test_opencl

@@ -81,7 +81,7 @@ SELECT hanami.network('{"layers": [4, {"units": 3}, 2]}');
 SELECT hanami.network('{"layers": [4, {"activation": "relu"}, 2]}');
 SELECT hanami.network('{"layers": [4, 2], "loss": "hinge"}');
 SELECT hanami.network('{"layers": [4, {"count": 2, "activation": "relu"}], "loss": "cross_entropy"}');
-SELECT hanami.network('{"layers": [4, 2], "kind": "hanami"}');
+SELECT hanami.network('{"layers": [4, 2], "kind": "hanami", "loss": "mse"}');
 SELECT hanami.network('{"layers": [4, 2], "kind": "conv"}');
 SELECT hanami.network('{"layers": [4, 2], "dropout": 0.5}');
 SELECT hanami.network('{"layers": [4, 2], "format": 2}');

@@ -96,6 +96,25 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[]) IS
 	'the index of the largest output for one input row (for one output: 1 when it is at least 0.5)';
 
+-- Sequences for spiking "hanami" networks: the state carries from call to
+-- call within a query; VOLATILE so that ORDER BY is applied before it runs.
+CREATE FUNCTION @extschema@.run(net @extschema@.network, input pg_catalog.float4[],
+								reset pg_catalog.bool)
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_sequence'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[], pg_catalog.bool) IS
+	'the outputs for one row of a sequence: a spiking network''s state carries over from the previous call of the query; reset clears it first';
+
+CREATE FUNCTION @extschema@.reset_state(net @extschema@.network)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_reset_state'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.reset_state(@extschema@.network) IS
+	'a copy of a network with its spiking state (carried potentials, refractory counters) cleared';
+
 CREATE FUNCTION @extschema@.fit(net @extschema@.network, query pg_catalog.text,
 								options pg_catalog.jsonb DEFAULT '{}')
 RETURNS @extschema@.network
@@ -129,6 +148,39 @@ LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.capabilities() IS
 	'what this build supports: network kinds, activations, losses, optimizers, devices';
+
+-- Batched inference: run and classify as window functions, computed for a
+-- batch of the partition's rows at a time (one device round trip per batch).
+CREATE FUNCTION @extschema@.run_batch(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.run_batch(net @extschema@.network, input pg_catalog.float4[],
+									  options pg_catalog.jsonb)
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.classify_batch(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_classify_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.classify_batch(net @extschema@.network, input pg_catalog.float4[],
+										   options pg_catalog.jsonb)
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_classify_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_batch(@extschema@.network, pg_catalog.float4[]) IS
+	'window function: run() for every row of the partition, computed in batches (OVER (), or OVER (PARTITION BY model))';
+COMMENT ON FUNCTION @extschema@.run_batch(@extschema@.network, pg_catalog.float4[], pg_catalog.jsonb) IS
+	'window function: run() in batches; options "device" (auto, cpu, opencl) and "batch_size" (rows per batch, default 1024)';
+COMMENT ON FUNCTION @extschema@.classify_batch(@extschema@.network, pg_catalog.float4[]) IS
+	'window function: classify() for every row of the partition, computed in batches';
+COMMENT ON FUNCTION @extschema@.classify_batch(@extschema@.network, pg_catalog.float4[], pg_catalog.jsonb) IS
+	'window function: classify() in batches; options "device" (auto, cpu, opencl) and "batch_size" (rows per batch, default 1024)';
 
 -- Named models: projects, models, branches, commits, blocks -----------------
 --

@@ -21,9 +21,10 @@ PACKAGES=(
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     # memory checks of the engine's unit tests
     valgrind
-    # data sets for tests and the demo (scikit-learn's bundled copies), and
-    # the Python client used by examples
-    python3 python3-sklearn python3-psycopg
+    # data sets for tests and the demo (scikit-learn's bundled copies, and
+    # Fashion-MNIST for t/080_grow_fashion.pl), and the Python client used by
+    # examples
+    python3 python3-sklearn python3-psycopg dataset-fashion-mnist
     # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
     procps ca-certificates
 )

@@ -4,6 +4,7 @@
  */
 #include "dense.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -17,6 +18,9 @@ typedef struct DenseWorkPriv
 {
 	HnDenseWork pub;			/* first, so the two pointers coincide */
 	float	   *wt;				/* a transposed weight matrix */
+	bool		folded;			/* fold_shift and fold_bias are in use */
+	float	   *fold_shift;		/* inference: input shift after folding */
+	float	   *fold_bias;		/* inference: layer 1 bias after folding */
 } DenseWorkPriv;
 
 /* Add a buffer of n floats to the layout; false on overflow. */
@@ -48,6 +52,8 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 	size_t		at_g[2];
 	size_t		at_grad = 0;
 	size_t		at_wt = 0;
+	size_t		at_fs = 0;
+	size_t		at_fb = 0;
 	size_t		wt_size = 0;
 	size_t		n;
 	char	   *mem;
@@ -85,6 +91,9 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 			!DenseReserve(&offset, wt_size, &at_wt))
 			goto too_large;
 	}
+	else if (!DenseReserve(&offset, net->hdr->n_inputs, &at_fs) ||
+			 !DenseReserve(&offset, net->layers[1].count, &at_fb))
+		goto too_large;
 	if (!HnAddSize(offset, HANAMI_DENSE_ALIGN, &offset))
 		goto too_large;
 
@@ -115,6 +124,11 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 		priv->pub.grad = (float *) (base + at_grad);
 		priv->wt = (float *) (base + at_wt);
 	}
+	else
+	{
+		priv->fold_shift = (float *) (base + at_fs);
+		priv->fold_bias = (float *) (base + at_fb);
+	}
 	return &priv->pub;
 
 too_large:
@@ -131,17 +145,53 @@ DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc)
 	HnFree(alloc, work);
 }
 
+/* Fold small input shifts into layer 1's bias; see dense.h. */
+void
+DenseWorkFold(const HnNet *net, HnDenseWork *work)
+{
+	DenseWorkPriv *priv = (DenseWorkPriv *) work;
+	size_t		n_in = net->hdr->n_inputs;
+	size_t		out = net->layers[1].count;
+	const float *w = NetWeights(net, 1);
+	const float *b = NetBias(net, 1);
+
+	if (priv->fold_shift == NULL)
+		return;					/* a training workspace: never folded */
+	for (size_t j = 0; j < out; j++)
+	{
+		double		sum = b[j];
+
+		for (size_t i = 0; i < n_in; i++)
+		{
+			double		c = (double) net->in_shift[i] * net->in_mul[i];
+
+			if (fabs(c) <= 1.0)
+				sum -= c * w[i * out + j];
+		}
+		priv->fold_bias[j] = (float) sum;
+	}
+	for (size_t i = 0; i < n_in; i++)
+	{
+		double		c = (double) net->in_shift[i] * net->in_mul[i];
+
+		priv->fold_shift[i] = fabs(c) <= 1.0 ? 0.0f : net->in_shift[i];
+	}
+	priv->folded = true;
+}
+
 /* Forward n rows; returns the output activations in work. */
 const float *
 DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 {
+	DenseWorkPriv *priv = (DenseWorkPriv *) work;
 	int			n_layers = (int) net->hdr->n_layers;
 	size_t		rows = (size_t) n;
 
 	if (n < 1 || n > work->max_batch)
 		return NULL;
-	KernAffineRows(x, rows, net->hdr->n_inputs, net->in_shift, net->in_mul,
-				   work->a[0]);
+	KernAffineRows(x, rows, net->hdr->n_inputs,
+				   priv->folded ? priv->fold_shift : net->in_shift,
+				   net->in_mul, work->a[0]);
 	for (int l = 1; l < n_layers; l++)
 	{
 		size_t		in = net->layers[l - 1].count;
@@ -149,9 +199,14 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 		HnActivation act = (HnActivation) net->layers[l].activation;
 		float	   *z = work->z[l];
 		float	   *a = work->a[l];
+		const float *bias = (l == 1 && priv->folded) ? priv->fold_bias :
+			NetBias(net, l);
 
-		KernGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l), out,
-				 z, out, NetBias(net, l));
+		if (rows == 1)
+			KernGemv(out, in, work->a[l - 1], NetWeights(net, l), out, z, bias);
+		else
+			KernGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l),
+					 out, z, out, bias);
 		memcpy(a, z, rows * out * sizeof(float));
 		if (act == HANAMI_ACT_SOFTMAX)
 		{

@@ -30,6 +30,18 @@ HnDenseWork *DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 void		DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc);
 
 /*
+ * For inference on a workspace created with training false: fold the input
+ * shift of every feature whose shift is small against its range (|shift *
+ * mul| <= 1, e.g. pixels, counts) into layer 1's bias, so such a feature's
+ * raw zero stays zero and DenseForward skips its weights.  Sums are then
+ * taken in a different order than without folding (results agree to
+ * rounding); every forward pass on a folded workspace gives the same bits
+ * for a row, in batches or alone.  Call again whenever the weights or the
+ * scaling change.
+ */
+void		DenseWorkFold(const HnNet *net, HnDenseWork *work);
+
+/*
  * Forward n (<= max_batch) rows of raw input x (n * n_inputs floats): apply
  * input scaling, every layer and its activation.  Returns the output
  * activations (n * n_outputs, network space, before output scaling), which

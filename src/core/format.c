@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grow.h"
 #include "rng.h"
 
 _Static_assert(sizeof(HnHeader) == 72, "HnHeader must be 72 bytes");
@@ -191,8 +192,8 @@ SpecFinalize(HnSpec *spec, HnError *err)
 		spec->kind = HANAMI_KIND_DENSE;
 	if (spec->kind == HANAMI_KIND_GROW)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC,
-						  "Only dense networks can be created in this version.",
-						  "network kind \"hanami\" is not supported yet");
+						  "A growing network is described by cells (GrowSpecFinalize), not layers.",
+						  "network kind \"hanami\" has no layer spec");
 	if (spec->kind != HANAMI_KIND_DENSE)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
 						  "invalid network kind (%d)", (int) spec->kind);
@@ -476,9 +477,16 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 						  (unsigned) hdr->version);
 	}
 	if (hdr->kind == HANAMI_KIND_GROW)
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "Only dense networks can be read in this version.",
-						  "network kind \"hanami\" is not supported yet");
+	{
+		/* the growing kind has a layout of its own (grow.h) */
+		HnGrowNet	grow;
+
+		memset(net, 0, sizeof(*net));
+		st = GrowBind(&grow, buf, len, err);
+		if (st == HANAMI_OK)
+			net->hdr = hdr;
+		return st;
+	}
 	if (hdr->kind != HANAMI_KIND_DENSE)
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 						  "Known kinds are 1 (dense) and 2 (hanami).",

@@ -36,7 +36,7 @@
 typedef enum HnKind
 {
 	HANAMI_KIND_DENSE = 1,
-	HANAMI_KIND_GROW = 2		/* the growing "hanami" kind (not yet) */
+	HANAMI_KIND_GROW = 2		/* the growing "hanami" kind: grow.h */
 } HnKind;
 
 /* Header flags. */
@@ -138,7 +138,10 @@ HnStatus	NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err);
  * path for every way a network enters: text input, binary receive, casts,
  * function arguments.  Checks magic, version, kind, sizes (overflow-checked,
  * total_size == len), reserved fields, layer records, offsets, names, flags,
- * and that every float is finite.  buf must be 4-byte aligned.
+ * and that every float is finite.  buf must be 4-byte aligned.  An image of
+ * kind HANAMI_KIND_GROW is checked as strictly by GrowBind (grow.h); then
+ * only net->hdr is set (the other pointers are NULL): callers dispatch on
+ * net->hdr->kind and bind the grow view with GrowBindTrusted.
  */
 HnStatus	NetBind(HnNet *net, void *buf, size_t len, HnError *err);
 

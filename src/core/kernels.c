@@ -217,6 +217,101 @@ KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 	}
 }
 
+/*
+ * One block of nb <= HANAMI_GEMV_NB columns of KernGemv.  nb is a constant
+ * after inlining for full blocks, so the accumulators live in registers.
+ */
+#define HANAMI_GEMV_NV		8
+#define HANAMI_GEMV_NB		(HANAMI_GEMV_NV * HANAMI_TILE_W)
+#define HANAMI_GEMV_KB		256			/* inputs per block of nonzero indices */
+
+HANAMI_INLINE void
+KernGemvBlock(const size_t nb, size_t K, const float *restrict x,
+			  const float *restrict W, size_t ldw, float *restrict y,
+			  const float *restrict bias)
+{
+	float		c[HANAMI_GEMV_NV][HANAMI_TILE_W];
+
+	if (nb == HANAMI_GEMV_NB)
+	{
+		HANAMI_UNROLL
+		for (int a = 0; a < HANAMI_GEMV_NV; a++)
+		{
+#pragma omp simd
+			for (int j = 0; j < HANAMI_TILE_W; j++)
+				c[a][j] = bias ? bias[a * HANAMI_TILE_W + j] : 0.0f;
+		}
+		for (size_t k0 = 0; k0 < K; k0 += HANAMI_GEMV_KB)
+		{
+			size_t		kb = K - k0 < HANAMI_GEMV_KB ? K - k0 : HANAMI_GEMV_KB;
+			uint16_t	nz[HANAMI_GEMV_KB];
+			size_t		nnz = 0;
+
+			/* the nonzero inputs of the block, without branches */
+			for (size_t k = 0; k < kb; k++)
+			{
+				nz[nnz] = (uint16_t) k;
+				nnz += x[k0 + k] != 0.0f;
+			}
+			for (size_t t = 0; t < nnz; t++)
+			{
+				size_t		k = k0 + nz[t];
+				const float *restrict w = W + k * ldw;
+				float		l = x[k];
+
+				HANAMI_UNROLL
+				for (int a = 0; a < HANAMI_GEMV_NV; a++)
+				{
+#pragma omp simd
+					for (int j = 0; j < HANAMI_TILE_W; j++)
+						c[a][j] += l * w[a * HANAMI_TILE_W + j];
+				}
+			}
+		}
+		HANAMI_UNROLL
+		for (int a = 0; a < HANAMI_GEMV_NV; a++)
+		{
+#pragma omp simd
+			for (int j = 0; j < HANAMI_TILE_W; j++)
+				y[a * HANAMI_TILE_W + j] = c[a][j];
+		}
+	}
+	else
+	{
+		float	   *cf = &c[0][0];
+
+		for (size_t j = 0; j < nb; j++)
+			cf[j] = bias ? bias[j] : 0.0f;
+		for (size_t k = 0; k < K; k++)
+		{
+			const float *restrict w = W + k * ldw;
+			float		l = x[k];
+
+			if (l == 0.0f)
+				continue;
+#pragma omp simd
+			for (size_t j = 0; j < nb; j++)
+				cf[j] += l * w[j];
+		}
+		memcpy(y, cf, nb * sizeof(float));
+	}
+}
+
+/* One row times a matrix; see kernels.h. */
+HANAMI_CLONES void
+KernGemv(size_t N, size_t K, const float *x, const float *W, size_t ldw,
+		 float *y, const float *bias)
+{
+	size_t		n0;
+
+	for (n0 = 0; n0 + HANAMI_GEMV_NB <= N; n0 += HANAMI_GEMV_NB)
+		KernGemvBlock(HANAMI_GEMV_NB, K, x, W + n0, ldw, y + n0,
+					  bias ? bias + n0 : NULL);
+	if (n0 < N)
+		KernGemvBlock(N - n0, K, x, W + n0, ldw, y + n0,
+					  bias ? bias + n0 : NULL);
+}
+
 /* Transpose in 16 x 16 blocks so both sides stay in cache. */
 void
 KernTranspose(const float *restrict src, size_t rows, size_t cols,
@@ -299,6 +394,32 @@ KernSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,
 	}
 }
 
+/* SGD with momentum on an outer-product gradient (batch of one). */
+HANAMI_CLONES void
+KernSgdOuterUpdate(float *restrict w, float *restrict m, size_t rows,
+				   size_t cols, const float *restrict a,
+				   const float *restrict d, float lr, float momentum,
+				   float wd)
+{
+	for (size_t r = 0; r < rows; r++)
+	{
+		float		ar = a[r];
+		float	   *restrict wr = w + r * cols;
+		float	   *restrict mr = m + r * cols;
+
+#pragma omp simd
+		for (size_t j = 0; j < cols; j++)
+		{
+			float		gi = ar * d[j] + wd * wr[j];
+			float		mi = momentum * mr[j] + gi;
+
+			mi = fabsf(mi) >= HANAMI_MOMENT_FLOOR ? mi : 0.0f;
+			mr[j] = mi;
+			wr[j] -= lr * mi;
+		}
+	}
+}
+
 /*
  * sqrt(x) for x >= 0 in plain arithmetic: a bit-level first guess of
  * 1/sqrt(x) refined by three Newton steps (relative error about 1e-7).  The
@@ -343,6 +464,39 @@ KernAdamUpdate(float *restrict w, const float *restrict g, float *restrict m,
 		m[i] = mi;
 		v[i] = vi;
 		w[i] -= step * mi / (KernSqrt(vi * vscale) + eps);
+	}
+}
+
+/* Adam on an outer-product gradient (batch of one). */
+HANAMI_CLONES void
+KernAdamOuterUpdate(float *restrict w, float *restrict m, float *restrict v,
+					size_t rows, size_t cols, const float *restrict a,
+					const float *restrict d, float step, float b1, float b2,
+					float vscale, float eps, float wd)
+{
+	float		c1 = 1.0f - b1;
+	float		c2 = 1.0f - b2;
+
+	for (size_t r = 0; r < rows; r++)
+	{
+		float		ar = a[r];
+		float	   *restrict wr = w + r * cols;
+		float	   *restrict mr = m + r * cols;
+		float	   *restrict vr = v + r * cols;
+
+#pragma omp simd
+		for (size_t j = 0; j < cols; j++)
+		{
+			float		gi = ar * d[j] + wd * wr[j];
+			float		mi = b1 * mr[j] + c1 * gi;
+			float		vi = b2 * vr[j] + c2 * gi * gi;
+
+			mi = fabsf(mi) >= HANAMI_MOMENT_FLOOR ? mi : 0.0f;
+			vi = vi >= HANAMI_MOMENT_FLOOR ? vi : 0.0f;
+			mr[j] = mi;
+			vr[j] = vi;
+			wr[j] -= step * mi / (KernSqrt(vi * vscale) + eps);
+		}
 	}
 }
 

@@ -20,6 +20,15 @@ void		KernGemm(size_t M, size_t N, size_t K,
 					 const float *R, size_t ldr,
 					 float *C, size_t ldc, const float *bias);
 
+/*
+ * y = init + x W for one row x of K values and a K x N row-major W (row
+ * stride ldw); init is bias when set, else zero.  The same sums in the same
+ * order as KernGemm on one row (zero inputs are skipped), so results are
+ * identical; faster for one row because the columns stay in registers.
+ */
+void		KernGemv(size_t N, size_t K, const float *x, const float *W,
+					 size_t ldw, float *y, const float *bias);
+
 /* dst (cols x rows) = transpose of src (rows x cols), both row-major. */
 void		KernTranspose(const float *src, size_t rows, size_t cols, float *dst);
 
@@ -38,6 +47,15 @@ void		KernSgdUpdate(float *w, const float *g, float *m, size_t n,
 						  float lr, float momentum, float wd);
 
 /*
+ * KernSgdUpdate for the outer-product gradient of one row: g[r][j] =
+ * a[r] * d[j] for a rows x cols block w (and its moments m), fused so the
+ * gradient is never stored (batch size 1).
+ */
+void		KernSgdOuterUpdate(float *w, float *m, size_t rows, size_t cols,
+							   const float *a, const float *d, float lr,
+							   float momentum, float wd);
+
+/*
  * Adam: g' = g + wd w; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
  * w -= step * m / (sqrt(v * vscale) + eps), where step and vscale carry the
  * bias corrections.
@@ -45,6 +63,12 @@ void		KernSgdUpdate(float *w, const float *g, float *m, size_t n,
 void		KernAdamUpdate(float *w, const float *g, float *m, float *v,
 						   size_t n, float step, float b1, float b2,
 						   float vscale, float eps, float wd);
+
+/* KernAdamUpdate for the outer-product gradient a[r] * d[j] (batch 1). */
+void		KernAdamOuterUpdate(float *w, float *m, float *v, size_t rows,
+								size_t cols, const float *a, const float *d,
+								float step, float b1, float b2, float vscale,
+								float eps, float wd);
 
 /* True when every one of n values is finite. */
 int			KernAllFinite(const float *v, size_t n);

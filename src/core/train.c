@@ -14,6 +14,7 @@
 #include "dense.h"
 #include "kernels.h"
 #include "rng.h"
+#include "trainer.h"
 
 /* Features per block when accumulating column statistics on the stack. */
 #define HANAMI_STAT_BLOCK	256
@@ -129,13 +130,35 @@ TrainOutputScalable(const HnNet *net, const HnDataset *data)
 		net->layers[last].activation == HANAMI_ACT_IDENTITY;
 }
 
-/* Learn in_shift/in_mul from the selected rows. */
+/*
+ * Learn in_shift/in_mul from the selected rows, in their order: the same
+ * sums, minima and maxima as StatsAdd a row at a time (so rows streamed
+ * give the same scaling), in blocks of features on the stack.
+ */
 static void
 TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 					 const int64_t *rows)
 {
-	TrainColumnStats(data->x, data->n_features, net->hdr->n_inputs, n_rows,
-					 rows, true, net->in_shift, net->in_mul);
+	size_t		n = net->hdr->n_inputs;
+
+	for (size_t b0 = 0; b0 < n; b0 += HANAMI_STAT_BLOCK)
+	{
+		size_t		bn = n - b0 < HANAMI_STAT_BLOCK ? n - b0 : HANAMI_STAT_BLOCK;
+		double		sum[HANAMI_STAT_BLOCK];
+		float		mn[HANAMI_STAT_BLOCK];
+		float		mx[HANAMI_STAT_BLOCK];
+		HnColumnStats st;
+
+		memset(sum, 0, sizeof(sum));
+		st.n = (uint32_t) bn;
+		st.rows = 0;
+		st.sum = sum;
+		st.min = mn;
+		st.max = mx;
+		for (int64_t k = 0; k < n_rows; k++)
+			StatsAdd(&st, data->x + (size_t) TrainRow(rows, k) * data->n_features + b0);
+		StatsInputScaling(&st, net->in_shift + b0, net->in_mul + b0);
+	}
 	net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
 }
 
@@ -182,7 +205,7 @@ TrainFirstBadRow(const float *v, int64_t n, size_t w)
 }
 
 /* Check a dataset against a network: shapes, targets, finite values. */
-static HnStatus
+HnStatus
 TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 			   HnError *err)
 {
@@ -245,7 +268,7 @@ TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 }
 
 /* Check training options. */
-static HnStatus
+HnStatus
 TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 {
 	const HnOptimConfig *o = &opt->optim;
@@ -437,15 +460,15 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	int64_t		n_val;
 	int64_t		n_train;
 	int64_t	   *idx = NULL;
+	const float **xp = NULL;
+	const float **yp = NULL;
+	int32_t    *cls = NULL;
 	float	   *xb = NULL;
 	float	   *tb = NULL;
 	HnDenseWork *work = NULL;
-	HnOptimState *optim = NULL;
-	uint64_t	mask;
+	HnTrainer  *trainer = NULL;
 	int			batch;
-	double		t0;
 	bool		stop = false;
-	char		detail[HANAMI_ERRMSG_LEN];
 
 	if (cb == NULL)
 		cb = &nocb;
@@ -460,7 +483,6 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	st = TrainCheckOptions(net, opt, err);
 	if (st != HANAMI_OK)
 		return st;
-	mask = opt->train_mask;
 	n_val = (int64_t) floor((double) n * opt->validation_split);
 	n_train = n - n_val;
 	if (n_train < 1)
@@ -474,22 +496,37 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 		return HnSetError(err, HANAMI_E_TOO_LARGE, NULL,
 						  "too many rows to train on");
 	idx = HnAlloc(alloc, (size_t) n * sizeof(int64_t));
-	xb = HnAlloc(alloc, (size_t) batch * data->n_features * sizeof(float));
-	tb = HnAlloc(alloc, (size_t) batch * net->hdr->n_outputs * sizeof(float));
-	if (idx == NULL || xb == NULL || tb == NULL)
+	xp = HnAlloc(alloc, (size_t) batch * sizeof(float *));
+	yp = HnAlloc(alloc, (size_t) batch * sizeof(float *));
+	cls = HnAlloc(alloc, (size_t) batch * sizeof(int32_t));
+	if (idx == NULL || xp == NULL || yp == NULL || cls == NULL)
 	{
 		st = HnSetError(err, HANAMI_E_NOMEM, NULL,
 						"out of memory for training buffers");
 		goto done;
 	}
-	work = DenseWorkCreate(net, batch, true, alloc, err);
-	if (work == NULL)
+	if (n_val > 0)
 	{
-		st = err ? err->code : HANAMI_E_NOMEM;
-		goto done;
+		/* validation goes through the inference path, in batches */
+		int			vb = n_val < batch ? (int) n_val : batch;
+
+		xb = HnAlloc(alloc, (size_t) vb * data->n_features * sizeof(float));
+		tb = HnAlloc(alloc, (size_t) vb * net->hdr->n_outputs * sizeof(float));
+		if (xb == NULL || tb == NULL)
+		{
+			st = HnSetError(err, HANAMI_E_NOMEM, NULL,
+							"out of memory for training buffers");
+			goto done;
+		}
+		work = DenseWorkCreate(net, vb, false, alloc, err);
+		if (work == NULL)
+		{
+			st = err ? err->code : HANAMI_E_NOMEM;
+			goto done;
+		}
 	}
-	optim = OptimCreate(net, &opt->optim, alloc, err);
-	if (optim == NULL)
+	trainer = TrainerCreate(net, opt, batch, opt->pool, cb, alloc, err);
+	if (trainer == NULL)
 	{
 		st = err ? err->code : HANAMI_E_NOMEM;
 		goto done;
@@ -516,108 +553,81 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED)))
 		TrainFitOutputScaling(net, data, n_train, idx);
 
-	t0 = cb->now ? cb->now(cb->ctx) : 0.0;
 	for (int epoch = 1; epoch <= opt->epochs && !stop; epoch++)
 	{
-		double		loss_sum = 0.0;
-		int64_t		done_rows = 0;
-		HnEpochReport rep;
+		double		val_loss = NAN;
+		double		val_acc = NAN;
 
 		if (opt->shuffle)
 			RngShuffle(&rng, idx, n_train);
+		TrainerEpochBegin(trainer);
 		for (int64_t r0 = 0; r0 < n_train; r0 += batch)
 		{
 			int			count = (int) (n_train - r0 < batch ? n_train - r0 : batch);
-			double		loss;
+			HnBatch		b;
+			bool		go_on;
 
-			if (cb->interrupt && cb->interrupt(cb->ctx))
+			for (int k = 0; k < count; k++)
 			{
-				res->stop = HANAMI_STOP_CALLBACK;
-				stop = true;
-				break;
+				int64_t		r = idx[r0 + k];
+
+				xp[k] = data->x + (size_t) r * data->n_features;
+				if (data->y != NULL)
+					yp[k] = data->y + (size_t) r * data->n_outputs;
+				else
+					cls[k] = data->cls[r];
 			}
-			TrainGather(net, data, idx + r0, count, xb, tb);
-			DenseForward(net, work, xb, count);
-			loss = DenseBackward(net, work, tb, count, mask);
-			if (!isfinite(loss))
+			b.count = count;
+			b.x = xp;
+			b.cls = data->cls != NULL ? cls : NULL;
+			b.y = data->y != NULL ? yp : NULL;
+#if defined(__GNUC__)
+			/* online training: bring the next row in while this one runs */
+			if (count == 1 && r0 + 1 < n_train)
 			{
-				snprintf(detail, sizeof(detail),
-						 "The loss became %s in epoch %d; try a lower learning rate or scaled inputs.",
-						 isnan(loss) ? "NaN" : "infinite", epoch);
-				st = HnSetError(err, HANAMI_E_DIVERGED, detail,
-								"training diverged");
+				const char *next = (const char *) (data->x +
+												   (size_t) idx[r0 + 1] * data->n_features);
+
+				for (size_t o = 0; o < data->n_features * sizeof(float); o += 64)
+					__builtin_prefetch(next + o);
+			}
+#endif
+			st = TrainerStep(trainer, &b, &go_on, err);
+			if (st != HANAMI_OK)
 				goto done;
-			}
-			OptimStep(net, optim, work->grad, mask);
-			loss_sum += loss;
-			done_rows += count;
-			res->iterations++;
-			if (opt->max_iterations > 0 &&
-				res->iterations >= opt->max_iterations)
+			if (!go_on)
 			{
-				res->stop = HANAMI_STOP_ITERATIONS;
-				stop = true;
-				break;
-			}
-			if (opt->timeout > 0 && cb->now &&
-				cb->now(cb->ctx) - t0 >= opt->timeout)
-			{
-				res->stop = HANAMI_STOP_TIMEOUT;
 				stop = true;
 				break;
 			}
 		}
-		if (done_rows == 0)
+		if (TrainerEpochRows(trainer) == 0)
 			break;
-		if (!KernAllFinite(net->params, (size_t) net->hdr->n_params))
-		{
-			snprintf(detail, sizeof(detail),
-					 "A weight became NaN or infinite in epoch %d; try a lower learning rate or scaled inputs.",
-					 epoch);
-			st = HnSetError(err, HANAMI_E_DIVERGED, detail,
-							"training diverged");
-			goto done;
-		}
-
-		rep.epoch = epoch;
-		rep.iterations = res->iterations;
-		rep.rows = done_rows;
-		rep.loss = loss_sum / (double) done_rows;
-		rep.val_loss = NAN;
-		rep.val_accuracy = NAN;
 		if (n_val > 0)
 			TrainValidate(net, data, work, idx + n_train, n_val, xb, tb,
-						  &rep.val_loss, &rep.val_accuracy);
-		rep.seconds = cb->now ? cb->now(cb->ctx) - t0 : 0.0;
-
-		res->epochs = epoch;
-		res->loss = rep.loss;
-		res->val_loss = rep.val_loss;
-		res->val_accuracy = rep.val_accuracy;
-		res->seconds = rep.seconds;
-		if (net->hdr->epochs < UINT32_MAX)
-			net->hdr->epochs++;
-		net->hdr->samples += (uint64_t) done_rows;
-		if (cb->epoch_done)
-			cb->epoch_done(cb->ctx, &rep);
-
-		if (!stop && opt->error_threshold > 0 &&
-			rep.loss <= opt->error_threshold)
+						  &val_loss, &val_acc);
 		{
-			res->stop = HANAMI_STOP_THRESHOLD;
-			stop = true;
+			bool		threshold;
+
+			st = TrainerEpochEnd(trainer, val_loss, val_acc, &threshold, err);
+			if (st != HANAMI_OK)
+				goto done;
+			stop |= threshold;
 		}
 	}
-	if (!stop)
-		res->stop = HANAMI_STOP_EPOCHS;
-	res->seconds = cb->now ? cb->now(cb->ctx) - t0 : 0.0;
+	TrainerResult(trainer, res);
+	res->train_rows = n_train;
+	res->val_rows = n_val;
 	st = HANAMI_OK;
 
 done:
-	OptimFree(optim, alloc);
+	TrainerFree(trainer);
 	DenseWorkFree(work, alloc);
 	HnFree(alloc, tb);
 	HnFree(alloc, xb);
+	HnFree(alloc, cls);
+	HnFree(alloc, yp);
+	HnFree(alloc, xp);
 	HnFree(alloc, idx);
 	return st;
 }
@@ -665,6 +675,8 @@ TrainEvaluate(const HnNet *net, const HnDataset *data, const HnCallbacks *cb,
 		st = err ? err->code : HANAMI_E_NOMEM;
 		goto done;
 	}
+	/* the same arithmetic as inline inference (run, classify) */
+	DenseWorkFold(net, work);
 	if (tb == NULL || ymean == NULL)
 	{
 		st = HnSetError(err, HANAMI_E_NOMEM, NULL,

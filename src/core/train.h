@@ -36,6 +36,7 @@ typedef struct HnTrainOptions
 	double		validation_split;	/* fraction held out, 0 <= f < 1 */
 	uint64_t	train_mask;		/* bit l: layer l is trained */
 	bool		rescale;		/* refit scaling even if already fitted */
+	struct HnPool *pool;		/* compute threads (pool.h); NULL: one */
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
@@ -100,6 +101,17 @@ typedef struct HnTrainResult
  */
 void		TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 							const int64_t *rows);
+
+/*
+ * The checks TrainFit starts with, for other drivers of the same fit (the
+ * OpenCL backend): data against the network (shapes, finite values, class
+ * indices; verb names the action in messages, e.g. "train on"), and the
+ * training options.
+ */
+HnStatus	TrainCheckData(const HnNet *net, const HnDataset *data,
+						   const char *verb, HnError *err);
+HnStatus	TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt,
+							  HnError *err);
 
 /*
  * Train net in place on data.  Checks dimensions against the network and

@@ -3,6 +3,8 @@
  */
 #include "glue.h"
 
+#include "device.h"
+
 #include "lib/stringinfo.h"
 
 PG_FUNCTION_INFO_V1(hanami_capabilities);
@@ -39,7 +41,7 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"version\": \"%s\", \"format\": %d, \"kinds\": [\"dense\"], "
+	appendStringInfo(&buf, "{\"version\": \"%s\", \"format\": %d, \"kinds\": [\"dense\", \"hanami\"], "
 					 "\"activations\": [", HANAMI_VERSION_STR, HANAMI_FORMAT_VERSION);
 	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_COUNT_; a++)
 		appendStringInfo(&buf, "%s\"%s\"", a == HANAMI_ACT_IDENTITY ? "" : ", ",
@@ -48,7 +50,11 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 						   "\"optimizers\": [\"sgd\", \"adam\"], \"dtypes\": [\"float32\"], "
 						   "\"devices\": [{\"type\": \"cpu\", \"features\": ");
 	AppendCpuFeatures(&buf);
-	appendStringInfo(&buf, "}], \"limits\": {\"layers\": %d, \"units_per_layer\": %d, "
+	appendStringInfoChar(&buf, '}');
+	HanamiAppendOpenCLDevices(&buf);
+	appendStringInfoChar(&buf, ']');
+	HanamiAppendOpenCLSummary(&buf);
+	appendStringInfo(&buf, ", \"limits\": {\"layers\": %d, \"units_per_layer\": %d, "
 					 "\"bytes\": %zu}}",
 					 HANAMI_MAX_LAYERS, HANAMI_MAX_UNITS, (size_t) HANAMI_MAX_BYTES);
 	PG_RETURN_JSONB_P(HanamiJsonbFromCString(buf.data));

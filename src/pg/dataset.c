@@ -7,6 +7,11 @@
  * boolean scalars give one value each, numeric arrays their elements.  An
  * integer or boolean target is a class index; a real or numeric target is a
  * regression value; an array target is one value per output.
+ *
+ * A HanamiRows is an open query read in passes: each pass opens a read-only
+ * SPI cursor and converts rows straight into the caller's float arrays, a
+ * fetch at a time, so a fit can hold every row in memory (HanamiRowsLoad,
+ * HanamiLoadQuery) or stream them again every epoch.
  */
 #include "glue.h"
 
@@ -22,7 +27,8 @@
 #include "utils/numeric.h"
 #include "utils/plancache.h"
 
-#define FETCH_ROWS 1000
+#define FETCH_ROWS 256			/* tuples per cursor fetch */
+#define RESET_ROWS 32			/* rows converted between context resets */
 
 /* How one column's values become floats. */
 typedef struct ColumnMap
@@ -34,22 +40,27 @@ typedef struct ColumnMap
 	int			width;			/* values per row; -1 until the first row */
 } ColumnMap;
 
-typedef struct Loader
+/* An open training or evaluation query (see the file comment). */
+struct HanamiRows
 {
-	MemoryContext cxt;			/* where the arrays live */
+	MemoryContext cxt;			/* where this struct and the maps live */
+	MemoryContext row_cxt;		/* conversions; reset after every fetch */
+	const char *target_name;	/* the "target" option, or NULL */
+	SPIPlanPtr	plan;
+	Portal		portal;			/* cursor of the current pass, or NULL */
+	bool		mapped;
 	ColumnMap  *features;
 	int			n_features_cols;
 	ColumnMap	target;
 	bool		class_target;	/* integer or boolean target */
 	uint32		n_inputs;
 	uint32		n_outputs;
-	int64		n;
-	int64		cap;
-	float	   *x;
-	float	   *y;
-	int32	   *cls;
-	int64		budget;			/* bytes */
-} Loader;
+	SPITupleTable *tuptable;	/* the fetched block being converted */
+	uint64		tup_pos;
+	uint64		tup_n;
+	int64		row;			/* rows converted in this pass */
+	bool		eof;
+};
 
 static bool
 IsNumericScalar(Oid t)
@@ -203,119 +214,72 @@ ColumnValues(ColumnMap *c, Datum d, float *dst, int limit, int64 row)
 	return n;
 }
 
-/* Make room for one more row, within the memory budget. */
+/*
+ * Convert one tuple into x (n_inputs floats) and the target: cls when the
+ * target is a class, else y (n_outputs floats).
+ */
 static void
-Grow(Loader *ld)
+ConvertRow(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, float *y,
+		   int32 *cls)
 {
-	int64		newcap;
-	Size		row_bytes;
-	MemoryContext old;
-
-	if (ld->n < ld->cap)
-		return;
-	newcap = ld->cap ? ld->cap * 2 : 1024;
-	row_bytes = sizeof(float) * (ld->n_inputs + (ld->class_target ? 0 : ld->n_outputs)) +
-		(ld->class_target ? sizeof(int32) : 0);
-	if ((double) newcap * row_bytes > (double) ld->budget)
-	{
-		newcap = ld->budget / row_bytes;
-		if (newcap <= ld->n)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("training data exceeds hanami.dataset_memory"),
-					 errdetail("The query returned more than " INT64_FORMAT " rows of %zu bytes each.",
-							   ld->n, row_bytes),
-					 errhint("Raise hanami.dataset_memory (now %d kB), or train on fewer rows.",
-							 hanami_dataset_memory_kb)));
-	}
-	old = MemoryContextSwitchTo(ld->cxt);
-	if (ld->cap == 0)
-	{
-		ld->x = palloc_extended(sizeof(float) * ld->n_inputs * newcap, MCXT_ALLOC_HUGE);
-		if (ld->class_target)
-			ld->cls = palloc_extended(sizeof(int32) * newcap, MCXT_ALLOC_HUGE);
-		else
-			ld->y = palloc_extended(sizeof(float) * ld->n_outputs * newcap, MCXT_ALLOC_HUGE);
-	}
-	else
-	{
-		ld->x = repalloc_huge(ld->x, sizeof(float) * ld->n_inputs * newcap);
-		if (ld->class_target)
-			ld->cls = repalloc_huge(ld->cls, sizeof(int32) * newcap);
-		else
-			ld->y = repalloc_huge(ld->y, sizeof(float) * ld->n_outputs * newcap);
-	}
-	MemoryContextSwitchTo(old);
-	ld->cap = newcap;
-}
-
-/* Convert one tuple into row ld->n. */
-static void
-LoadRow(Loader *ld, HeapTuple tup, TupleDesc td)
-{
-	int64		row = ld->n + 1;
-	float	   *x;
+	int64		row = q->row + 1;
 	uint32		used = 0;
 	bool		isnull;
 	Datum		d;
 
-	Grow(ld);
-	x = ld->x + (size_t) ld->n * ld->n_inputs;
-	for (int i = 0; i < ld->n_features_cols; i++)
+	for (int i = 0; i < q->n_features_cols; i++)
 	{
-		ColumnMap  *c = &ld->features[i];
+		ColumnMap  *c = &q->features[i];
 		int			k;
 
 		d = SPI_getbinval(tup, td, c->attno, &isnull);
 		if (isnull)
 			NullError(c, row);
-		k = ColumnValues(c, d, x + used, (int) (ld->n_inputs - used), row);
+		k = ColumnValues(c, d, x + used, (int) (q->n_inputs - used), row);
 		used += k;
-		if (used > ld->n_inputs)
+		if (used > q->n_inputs)
 			break;
 	}
-	if (used != ld->n_inputs)
+	if (used != q->n_inputs)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("query gives %u feature values per row, but the network has %u inputs",
-						used, ld->n_inputs),
+						used, q->n_inputs),
 				 errhint("The features are every column except the target \"%s\".",
-						 ld->target.name)));
+						 q->target.name)));
 
-	d = SPI_getbinval(tup, td, ld->target.attno, &isnull);
+	d = SPI_getbinval(tup, td, q->target.attno, &isnull);
 	if (isnull)
-		NullError(&ld->target, row);
-	if (ld->class_target)
+		NullError(&q->target, row);
+	if (q->class_target)
 	{
-		double		v = ScalarValue(d, ld->target.elemtype);
-		uint32		limit = ld->n_outputs == 1 ? 2 : ld->n_outputs;
+		double		v = ScalarValue(d, q->target.elemtype);
+		uint32		limit = q->n_outputs == 1 ? 2 : q->n_outputs;
 
 		if (v < 0 || v >= limit)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("class %.0f in row " INT64_FORMAT " is out of range", v, row),
 					 errdetail("The network has %u outputs, so classes are 0 to %u.",
-							   ld->n_outputs, limit - 1)));
-		ld->cls[ld->n] = (int32) v;
+							   q->n_outputs, limit - 1)));
+		*cls = (int32) v;
 	}
 	else
 	{
-		int			k = ColumnValues(&ld->target, d,
-									 ld->y + (size_t) ld->n * ld->n_outputs,
-									 (int) ld->n_outputs, row);
+		int			k = ColumnValues(&q->target, d, y, (int) q->n_outputs, row);
 
-		if (k != (int) ld->n_outputs)
+		if (k != (int) q->n_outputs)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("target \"%s\" has %d values, but the network has %u outputs",
-							ld->target.name, k, ld->n_outputs)));
+							q->target.name, k, q->n_outputs)));
 	}
-	ld->n++;
+	q->row++;
 }
 
 /* Decide which columns are features and which is the target. */
 static void
-MapColumns(Loader *ld, TupleDesc td, const char *target)
+MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 {
 	int			natts = td->natts;
 	int			tcol = -1;
@@ -349,53 +313,50 @@ MapColumns(Loader *ld, TupleDesc td, const char *target)
 				 errmsg("query must return at least two columns: features and a target"),
 				 errhint("The target is the last column unless the \"target\" option names one.")));
 
-	MapColumn(td, tcol + 1, &ld->target);
-	ld->class_target = !ld->target.is_array &&
-		(ld->target.elemtype == INT2OID || ld->target.elemtype == INT4OID ||
-		 ld->target.elemtype == INT8OID || ld->target.elemtype == BOOLOID);
-	if (!ld->class_target && !ld->target.is_array && ld->n_outputs != 1)
+	MapColumn(td, tcol + 1, &q->target);
+	q->class_target = !q->target.is_array &&
+		(q->target.elemtype == INT2OID || q->target.elemtype == INT4OID ||
+		 q->target.elemtype == INT8OID || q->target.elemtype == BOOLOID);
+	if (!q->class_target && !q->target.is_array && q->n_outputs != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("target \"%s\" is a single number, but the network has %u outputs",
-						ld->target.name, ld->n_outputs),
+						q->target.name, q->n_outputs),
 				 errhint("Use an integer class index, or an array with one value per output.")));
 
-	ld->features = palloc(sizeof(ColumnMap) * natts);
-	ld->n_features_cols = 0;
+	q->features = palloc(sizeof(ColumnMap) * natts);
+	q->n_features_cols = 0;
 	for (int i = 0; i < natts; i++)
 		if (i != tcol && !TupleDescAttr(td, i)->attisdropped)
-			MapColumn(td, i + 1, &ld->features[ld->n_features_cols++]);
+			MapColumn(td, i + 1, &q->features[q->n_features_cols++]);
 }
 
 /*
- * Run query (read-only) and load every row into out, shaped for net.  The
- * arrays are allocated in the caller's memory context.
+ * Prepare query (a single read-only SELECT) for rows shaped for net.  Connects
+ * to SPI: the caller ends with HanamiRowsClose in the same function.  What
+ * the rows need is allocated in the memory context current at this call.
  */
-void
-HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
-				HanamiQueryData *out)
+HanamiRows *
+HanamiRowsOpen(const char *query, const char *target, const HnNet *net)
 {
-	Loader		ld;
-	SPIPlanPtr	plan;
-	Portal		portal;
-	int			ret;
-	MemoryContext batch_cxt;
+	HanamiRows *q;
 	List	   *sources;
 	ListCell   *lc;
+	int			ret;
 
-	memset(&ld, 0, sizeof(ld));
-	ld.cxt = CurrentMemoryContext;
-	ld.n_inputs = net->hdr->n_inputs;
-	ld.n_outputs = net->hdr->n_outputs;
-	ld.budget = (int64) hanami_dataset_memory_kb * 1024;
+	q = palloc0(sizeof(HanamiRows));
+	q->cxt = CurrentMemoryContext;
+	q->target_name = target ? pstrdup(target) : NULL;
+	q->n_inputs = net->hdr->n_inputs;
+	q->n_outputs = net->hdr->n_outputs;
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
 
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
+	q->plan = SPI_prepare(query, 0, NULL);
+	if (q->plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	sources = SPI_plan_get_plan_sources(plan);
+	sources = SPI_plan_get_plan_sources(q->plan);
 	if (list_length(sources) != 1 ||
 		((CachedPlanSource *) linitial(sources))->commandTag != CMDTAG_SELECT)
 		ereport(ERROR,
@@ -404,59 +365,223 @@ HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
 				 errhint("Pass a SELECT, VALUES or TABLE query; training only reads rows.")));
 	foreach(lc, ((CachedPlanSource *) linitial(sources))->query_list)
 	{
-		Query	   *q = lfirst_node(Query, lc);
+		Query	   *qry = lfirst_node(Query, lc);
 
-		if (q->commandType != CMD_SELECT || q->hasModifyingCTE)
+		if (qry->commandType != CMD_SELECT || qry->hasModifyingCTE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("query must not modify data"),
 					 errhint("Training only reads rows; run data changes separately.")));
 	}
-	/* and read-only, so SPI refuses writes too */
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-
-	{
-		TupleDesc	td = portal->tupDesc;
-		MemoryContext old = MemoryContextSwitchTo(ld.cxt);
-
-		MapColumns(&ld, td, target);
-		MemoryContextSwitchTo(old);
-	}
-
 	/* conversions allocate (detoasting, numeric); reset once per fetch */
-	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami rows",
-									  ALLOCSET_DEFAULT_SIZES);
-	for (;;)
+	q->row_cxt = AllocSetContextCreate(q->cxt, "hanami rows",
+									   ALLOCSET_DEFAULT_SIZES);
+	return q;
+}
+
+/* Release the fetched block, if any. */
+static void
+ReleaseBlock(HanamiRows *q)
+{
+	if (q->tuptable != NULL)
+	{
+		SPI_freetuptable(q->tuptable);
+		q->tuptable = NULL;
+	}
+	q->tup_pos = q->tup_n = 0;
+	MemoryContextReset(q->row_cxt);
+}
+
+/* Start a pass: (re)open the cursor, which runs the query again. */
+void
+HanamiRowsStart(HanamiRows *q)
+{
+	ReleaseBlock(q);
+	if (q->portal != NULL)
+		SPI_cursor_close(q->portal);
+	/* read-only, so SPI refuses writes, and every pass sees one snapshot */
+	q->portal = SPI_cursor_open(NULL, q->plan, NULL, NULL, true);
+	if (!q->mapped)
+	{
+		MemoryContext old = MemoryContextSwitchTo(q->cxt);
+
+		MapColumns(q, q->portal->tupDesc, q->target_name);
+		MemoryContextSwitchTo(old);
+		q->mapped = true;
+	}
+	q->row = 0;
+	q->eof = false;
+}
+
+/*
+ * Convert up to max_rows of the current pass into x (n_inputs floats a row)
+ * and cls or y (whichever the target needs; the other may be NULL).  Returns
+ * the rows written, 0 at the end of the pass.
+ */
+int64
+HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, int64 max_rows)
+{
+	int64		k = 0;
+
+	while (k < max_rows && !q->eof)
 	{
 		MemoryContext old;
 
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(batch_cxt);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			LoadRow(&ld, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		if (q->tup_pos >= q->tup_n)
+		{
+			ReleaseBlock(q);
+			CHECK_FOR_INTERRUPTS();
+			SPI_cursor_fetch(q->portal, true, FETCH_ROWS);
+			if (SPI_processed == 0)
+			{
+				if (SPI_tuptable)
+					SPI_freetuptable(SPI_tuptable);
+				q->eof = true;
+				break;
+			}
+			q->tuptable = SPI_tuptable;
+			q->tup_n = SPI_processed;
+		}
+		old = MemoryContextSwitchTo(q->row_cxt);
+		while (k < max_rows && q->tup_pos < q->tup_n)
+		{
+			ConvertRow(q, q->tuptable->vals[q->tup_pos],
+					   q->tuptable->tupdesc,
+					   x + (size_t) k * q->n_inputs,
+					   y ? y + (size_t) k * q->n_outputs : NULL,
+					   cls ? cls + k : NULL);
+			q->tup_pos++;
+			k++;
+			/* detoasted copies are garbage once converted */
+			if (q->tup_pos % RESET_ROWS == 0)
+				MemoryContextReset(q->row_cxt);
+		}
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(batch_cxt);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_cursor_close(portal);
-	SPI_finish();
+	return k;
+}
 
-	if (ld.n == 0)
+/* True when the target is a class index (known once a pass started). */
+bool
+HanamiRowsClassTarget(const HanamiRows *q)
+{
+	return q->class_target;
+}
+
+/* Close the cursor and the SPI connection. */
+void
+HanamiRowsClose(HanamiRows *q)
+{
+	ReleaseBlock(q);
+	if (q->portal != NULL)
+		SPI_cursor_close(q->portal);
+	q->portal = NULL;
+	SPI_finish();
+}
+
+/* Bytes of one row held in memory. */
+static Size
+RowBytes(const HanamiRows *q)
+{
+	return sizeof(float) * (q->n_inputs + (q->class_target ? 0 : q->n_outputs)) +
+		(q->class_target ? sizeof(int32) : 0);
+}
+
+/*
+ * Read the rest of the current pass into arrays allocated in the memory
+ * context that was current at HanamiRowsOpen, within budget bytes.  Returns true when every row fit;
+ * false when the budget ran out, with out holding the rows that fit (the
+ * pass goes on from there).
+ */
+bool
+HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
+{
+	Size		row_bytes = RowBytes(q);
+	int64		cap = 0;
+	int64		n = 0;
+	float	   *x = NULL;
+	float	   *y = NULL;
+	int32	   *cls = NULL;
+	bool		fits = true;
+
+	memset(out, 0, sizeof(*out));
+	for (;;)
+	{
+		int64		k;
+
+		if (n == cap)
+		{
+			int64		newcap = cap ? cap * 2 : 1024;
+
+			if ((double) newcap * row_bytes > (double) budget)
+				newcap = budget / (int64) row_bytes;
+			if (newcap <= n)
+			{
+				fits = false;
+				break;
+			}
+			/* huge chunks are realloc'ed in place: no copy, no double peak */
+			if (cap == 0)
+			{
+				x = MemoryContextAllocExtended(q->cxt, sizeof(float) * q->n_inputs * newcap,
+											   MCXT_ALLOC_HUGE);
+				if (q->class_target)
+					cls = MemoryContextAllocExtended(q->cxt, sizeof(int32) * newcap,
+													 MCXT_ALLOC_HUGE);
+				else
+					y = MemoryContextAllocExtended(q->cxt, sizeof(float) * q->n_outputs * newcap,
+												   MCXT_ALLOC_HUGE);
+			}
+			else
+			{
+				x = repalloc_huge(x, sizeof(float) * q->n_inputs * newcap);
+				if (q->class_target)
+					cls = repalloc_huge(cls, sizeof(int32) * newcap);
+				else
+					y = repalloc_huge(y, sizeof(float) * q->n_outputs * newcap);
+			}
+			cap = newcap;
+		}
+		k = HanamiRowsFetch(q, x + (size_t) n * q->n_inputs,
+							y ? y + (size_t) n * q->n_outputs : NULL,
+							cls ? cls + n : NULL, cap - n);
+		if (k == 0)
+			break;
+		n += k;
+	}
+	out->ds.n = n;
+	out->ds.n_features = q->n_inputs;
+	out->ds.n_outputs = q->n_outputs;
+	out->ds.x = x;
+	out->ds.y = y;
+	out->ds.cls = cls;
+	out->bytes = cap * (int64) row_bytes;
+	return fits;
+}
+
+/*
+ * Run query (read-only) and load every row into out, shaped for net, or
+ * fail when the rows need more than hanami.dataset_memory.  The arrays are
+ * allocated in the caller's memory context.
+ */
+void
+HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
+				HanamiQueryData *out)
+{
+	HanamiRows *q = HanamiRowsOpen(query, target, net);
+
+	HanamiRowsStart(q);
+	if (!HanamiRowsLoad(q, (int64) hanami_dataset_memory_kb * 1024, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training data exceeds hanami.dataset_memory"),
+				 errdetail("The query returned more than " INT64_FORMAT " rows of %zu bytes each.",
+						   out->ds.n, RowBytes(q)),
+				 errhint("Raise hanami.dataset_memory (now %d kB), or train on fewer rows.",
+						 hanami_dataset_memory_kb)));
+	HanamiRowsClose(q);
+	if (out->ds.n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("training query returned no rows")));
-
-	memset(out, 0, sizeof(*out));
-	out->ds.n = ld.n;
-	out->ds.n_features = ld.n_inputs;
-	out->ds.n_outputs = ld.n_outputs;
-	out->ds.x = ld.x;
-	out->ds.y = ld.y;
-	out->ds.cls = ld.cls;
-	out->bytes = ld.cap * (int64) (sizeof(float) * ld.n_inputs) +
-		(ld.cls ? ld.cap * (int64) sizeof(int32) :
-		 ld.cap * (int64) (sizeof(float) * ld.n_outputs));
 }

@@ -3,6 +3,7 @@
  * query's rows, and measuring it on them.
  */
 #include "glue.h"
+#include "grow_glue.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"
@@ -54,17 +55,19 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	HanamiNetwork *result;
 	char	   *query;
 	HanamiOptions opts;
-	HanamiQueryData data;
 	HnCallbacks cb;
 	HnError		err;
 	MemoryContext work_cxt;
 	MemoryContext old;
-	HnAllocator alloc;
 	HnStatus	st;
 
 	CheckArgs(fcinfo);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	result = HanamiNetworkCopy(HanamiGetNetworkArg(fcinfo, 0, &in));
+	result = HanamiGetNetworkArg(fcinfo, 0, &in);
+	if (in.hdr->kind == HANAMI_KIND_GROW)
+		return HanamiGrowFit(result, query, OptionsArg(fcinfo, 2), res, eval,
+							 history);
+	result = HanamiNetworkCopy(result);
 	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, true, &opts);
 	if (opts.loss_set)
@@ -74,15 +77,11 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami fit",
 									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work_cxt);
-	HanamiLoadQuery(query, opts.target, &net, &data);
-
 	HanamiInitCallbacks(&cb, opts.verbose);
 	if (history != NULL)
-		HanamiRecordHistory(&cb, history, data.ds.n);
-	alloc = HanamiPallocAllocator(work_cxt);
-	st = TrainFit(&net, &data.ds, &opts.train, &cb, &alloc, res, &err);
-	if (st == HANAMI_OK && eval != NULL)
-		st = TrainEvaluate(&net, &data.ds, &cb, &alloc, eval, &err);
+		HanamiRecordHistory(&cb, history, 0);
+	/* in memory when the rows fit hanami.dataset_memory, else streamed */
+	st = HanamiTrainQuery(query, &opts, &net, &cb, work_cxt, res, eval, &err);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
@@ -207,7 +206,10 @@ hanami_verify(PG_FUNCTION_ARGS)
 		res.confusion = palloc0(sizeof(int64) * k * k);
 	HanamiInitCallbacks(&cb, false);
 	alloc = HanamiPallocAllocator(CurrentMemoryContext);
-	st = TrainEvaluate(&net, &data.ds, &cb, &alloc, &res, &err);
+	if (net.hdr->kind == HANAMI_KIND_GROW)
+		st = HanamiGrowEvaluate(&net, &data.ds, &cb, &res, &err);
+	else
+		st = TrainEvaluate(&net, &data.ds, &cb, &alloc, &res, &err);
 	HanamiCheck(st, &err);
 
 	initStringInfo(&buf);

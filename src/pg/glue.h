@@ -21,6 +21,7 @@
 
 /* GUCs (hanami.c) */
 extern int	hanami_dataset_memory_kb;
+extern int	hanami_threads;
 extern int	hanami_model_cache_kb;
 
 /* errors.c */
@@ -72,6 +73,7 @@ typedef struct HanamiOptions
 	bool		verbose;
 	bool		loss_set;
 	HnLoss		loss;
+	char	   *device;			/* options.device, or NULL: hanami.device */
 } HanamiOptions;
 
 extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
@@ -86,6 +88,25 @@ typedef struct HanamiQueryData
 
 extern void HanamiLoadQuery(const char *query, const char *target,
 							const HnNet *net, HanamiQueryData *out);
+
+/* dataset.c: an open query read in passes (see dataset.c) */
+typedef struct HanamiRows HanamiRows;
+
+extern HanamiRows *HanamiRowsOpen(const char *query, const char *target,
+								  const HnNet *net);
+extern void HanamiRowsStart(HanamiRows *q);
+extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,
+							 int64 max_rows);
+extern bool HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out);
+extern bool HanamiRowsClassTarget(const HanamiRows *q);
+extern void HanamiRowsClose(HanamiRows *q);
+
+/* train_query.c: fit on a query's rows, in memory or streamed */
+extern HnStatus HanamiTrainQuery(const char *query, const HanamiOptions *opts,
+								 HnNet *net, const HnCallbacks *cb,
+								 MemoryContext cxt, HnTrainResult *res,
+								 HnEvalResult *eval, HnError *err);
+extern struct HnPool *HanamiComputePool(MemoryContext cxt);
 
 /* run.c: shared by inference on values and on stored models */
 extern const float *HanamiInputArray(ArrayType *arr, uint32 want);

@@ -9,12 +9,17 @@
 #include <limits.h>
 
 #include "miscadmin.h"
+#include "core/pool.h"
+#include "device.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 /* Memory a fit or verify may hold for the query's rows, in kB. */
 int			hanami_dataset_memory_kb = 1024 * 1024;
+
+/* Compute threads of one fit (1: the backend alone). */
+int			hanami_threads = 1;
 
 /* Training jobs that may run at once. */
 int			hanami_max_workers = 2;
@@ -36,6 +41,14 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("hanami.threads",
+							"Compute threads one fit may use.",
+							"Threads inside the engine split each batch; they never call into the server. Results are the same for any value.",
+							&hanami_threads,
+							1, 1, HANAMI_MAX_THREADS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("hanami.model_cache_memory",
 							"Memory each backend may use to cache decoded stored models.",
 							"predict() keeps recently used commits decoded; the least recently used go first.",
@@ -51,6 +64,9 @@ _PG_init(void)
 							2, 1, 64,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+
+	/* hanami.device, hanami.opencl_device: no device is touched here */
+	HanamiDeviceDefineGucs();
 
 	MarkGUCPrefixReserved("hanami");
 

@@ -6,13 +6,15 @@
 
 #include <float.h>
 
+#include "device.h"
 #include "lib/stringinfo.h"
 
 static const char *const train_keys[] = {
 	"target", "epochs", "batch_size", "optimizer", "learning_rate",
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss", "seed",
 	"shuffle", "max_iterations", "timeout", "error_threshold",
-	"validation_split", "to_train", "to_skip", "rescale", "verbose", NULL
+	"validation_split", "to_train", "to_skip", "rescale", "verbose", "device",
+	NULL
 };
 static const char *const eval_keys[] = {"target", NULL};
 
@@ -96,6 +98,12 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 	uint64		all_layers = 0;
 
 	memset(o, 0, sizeof(*o));
+	/* fit() and train() handle growing networks in grow_fit.c */
+	if (for_training && net->hdr->kind == HANAMI_KIND_GROW)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("background training of networks of kind \"hanami\" is not supported yet"),
+				 errhint("Train them with hanami.fit() or hanami.train().")));
 	for (uint32 l = 1; l < net->hdr->n_layers; l++)
 		all_layers |= UINT64CONST(1) << l;
 
@@ -159,6 +167,8 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 		o->train.rescale = HanamiJsonbBool(v, "option \"rescale\"");
 	if ((v = HanamiJsonbGet(obj, "verbose")) != NULL)
 		o->verbose = HanamiJsonbBool(v, "option \"verbose\"");
+	if ((v = HanamiJsonbGet(obj, "device")) != NULL)
+		o->device = HanamiDeviceCheckOption(HanamiJsonbString(v, "option \"device\""));
 
 	if ((v = HanamiJsonbGet(obj, "to_train")) != NULL)
 		o->train.train_mask = LayerMask(net, v, "to_train");

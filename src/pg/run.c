@@ -12,11 +12,14 @@
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "core/dense.h"
+#include "core/grow.h"
+#include "core/kernels.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(hanami_run);
 PG_FUNCTION_INFO_V1(hanami_classify);
+PG_FUNCTION_INFO_V1(hanami_run_sequence);
 
 typedef struct RunCache
 {
@@ -28,6 +31,9 @@ typedef struct RunCache
 	char	   *raw;
 	HnNet		net;
 	HnDenseWork *work;
+	HnGrowNet	grow;			/* kind hanami: the cached copy, whose
+								 * spiking state carries from row to row */
+	HnGrowWork *gwork;
 	float	   *out;
 } RunCache;
 
@@ -74,13 +80,27 @@ GetRunCache(FunctionCallInfo fcinfo)
 
 	c->valid = false;
 	MemoryContextReset(c->cxt);
+	c->work = NULL;
+	c->gwork = NULL;
 	old = MemoryContextSwitchTo(c->cxt);
 	v = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(PointerGetDatum(raw));
 	HanamiNetworkBind(v, &c->net, ERRCODE_DATA_CORRUPTED);
 	alloc = HanamiPallocAllocator(c->cxt);
-	c->work = DenseWorkCreate(&c->net, 1, false, &alloc, &err);
-	if (c->work == NULL)
-		HanamiReportError(&err, 0);
+	if (c->net.hdr->kind == HANAMI_KIND_GROW)
+	{
+		GrowBindTrusted(&c->grow, HANAMI_NET_IMAGE(v));
+		c->gwork = GrowWorkCreate(&c->grow, false, &alloc, &err);
+		if (c->gwork == NULL)
+			HanamiReportError(&err, 0);
+	}
+	else
+	{
+		c->work = DenseWorkCreate(&c->net, 1, false, &alloc, &err);
+		if (c->work == NULL)
+			HanamiReportError(&err, 0);
+		/* zero inputs skip their weights; verify() folds the same way */
+		DenseWorkFold(&c->net, c->work);
+	}
 	c->out = palloc(sizeof(float) * c->net.hdr->n_outputs);
 	c->by_toast = VARATT_IS_EXTERNAL_ONDISK(raw);
 	if (c->by_toast)
@@ -125,6 +145,8 @@ HanamiInputArray(ArrayType *arr, uint32 want)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("input array contains a null")));
 	x = (const float *) ARR_DATA_PTR(arr);
+	if (KernAllFinite(x, (size_t) n))
+		return x;				/* the usual case, checked vectorized */
 	for (int i = 0; i < n; i++)
 		if (!isfinite(x[i]))
 			ereport(ERROR,
@@ -141,7 +163,10 @@ RunOne(FunctionCallInfo fcinfo)
 	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
 									  c->net.hdr->n_inputs);
 
-	DensePredict(&c->net, c->work, x, 1, c->out);
+	if (c->net.hdr->kind == HANAMI_KIND_GROW)
+		GrowPredict(&c->grow, c->gwork, x, c->out);
+	else
+		DensePredict(&c->net, c->work, x, 1, c->out);
 	return c;
 }
 
@@ -177,6 +202,27 @@ HanamiArgmax(const float *out, uint32 n)
 		if (out[i] > out[best])
 			best = (int32) i;
 	return best;
+}
+
+/*
+ * run(net, input real[], reset boolean) -> real[]: run() for the rows of a
+ * sequence.  A spiking network's state carries from one call to the next in
+ * the same query; reset clears it before this input (the first row of a
+ * sequence).  Without spiking state, the same as run().
+ */
+Datum
+hanami_run_sequence(PG_FUNCTION_ARGS)
+{
+	RunCache   *c;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	c = GetRunCache(fcinfo);
+	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) &&
+		c->net.hdr->kind == HANAMI_KIND_GROW)
+		GrowResetState(&c->grow);
+	c = RunOne(fcinfo);
+	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
 /* run(net, input real[]) -> real[]: the network's outputs. */

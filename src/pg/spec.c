@@ -15,6 +15,7 @@
  * counts, and "activation" at the top names the hidden layers' default.
  */
 #include "glue.h"
+#include "grow_glue.h"
 
 #include "common/base64.h"
 #include "lib/stringinfo.h"
@@ -136,16 +137,12 @@ ParseSpec(JsonbContainer *root, HnSpec *spec, JsonbValue **setup,
 	{
 		char	   *kind = HanamiJsonbString(v, "kind");
 
-		if (strcmp(kind, "hanami") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("network kind \"hanami\" is not supported yet"),
-					 errhint("Use \"dense\".")));
+		/* "hanami" never gets here: HanamiNetworkFromJsonb dispatches */
 		if (strcmp(kind, "dense") != 0)
 			ereport(ERROR,
 					(errcode(sqlstate),
 					 errmsg("unknown network kind \"%s\"", kind),
-					 errhint("Valid kinds are: dense.")));
+					 errhint("Valid kinds are: dense, hanami.")));
 	}
 
 	if ((v = HanamiJsonbGet(root, "activation")) != NULL)
@@ -280,6 +277,8 @@ HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 				(errcode(sqlstate),
 				 errmsg("network description must be a JSON object"),
 				 errhint("For example {\"layers\": [4, 8, 3]}.")));
+	if (HanamiSpecIsGrow(jb))
+		return HanamiGrowFromJsonb(jb, has_seed, seed, sqlstate);
 
 	ParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
 	if (has_seed)
@@ -346,6 +345,8 @@ HanamiNetworkToJson(const HnNet *net)
 				 errmsg("network is too large for its text form"),
 				 errhint("Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.")));
 
+	if (net->hdr->kind == HANAMI_KIND_GROW)
+		return HanamiGrowToJson(net);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d, \"kind\": \"dense\", \"layers\": ",
 					 HANAMI_FORMAT_VERSION);
@@ -380,6 +381,8 @@ HanamiNetworkInfo(const HnNet *net)
 	const HnHeader *h = net->hdr;
 	const char *scaling;
 
+	if (h->kind == HANAMI_KIND_GROW)
+		return HanamiGrowInfo(net);
 	if (!(h->flags & HANAMI_FLAG_SCALE_INPUT))
 		scaling = "off";
 	else if (h->flags & HANAMI_FLAG_INPUT_FITTED)

@@ -8,6 +8,7 @@
  * commits yields the same blocks and is stored once.
  */
 #include "glue.h"
+#include "core/grow.h"
 
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -75,6 +76,18 @@ hanami_network_blocks(PG_FUNCTION_ARGS)
 				snprintf(name, sizeof(name), "layer %u", l);
 			EmitSegment(rsinfo, image, start, end - start, name, &seq);
 		}
+	}
+	else if (net.hdr->kind == HANAMI_KIND_GROW)
+	{
+		/* headers, cells and neurons; then the synapse blocks, which only
+		 * ever grow at the end */
+		HnGrowNet	grow;
+		size_t		blocks;
+
+		GrowBindTrusted(&grow, (void *) image);
+		blocks = (const char *) grow.blocks - image;
+		EmitSegment(rsinfo, image, 0, blocks, "header", &seq);
+		EmitSegment(rsinfo, image, blocks, len - blocks, "sections", &seq);
 	}
 	else
 		EmitSegment(rsinfo, image, 0, len, "data", &seq);

@@ -13,6 +13,7 @@
 
 #include "catalog/pg_type.h"
 #include "core/dense.h"
+#include "core/grow.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -29,6 +30,10 @@ typedef struct CacheEntry
 	MemoryContext cxt;			/* holds the image and workspace */
 	HnNet		net;
 	HnDenseWork *work;
+	HnGrowNet	grow;			/* kind hanami */
+	HnGrowWork *gwork;
+	HnGrowNeuron *state;		/* spiking: the stored neuron records, put
+								 * back before every row (no carry) */
 	float	   *out;
 	Size		bytes;
 	uint64		last_used;
@@ -109,7 +114,10 @@ CacheLoad(int64 commit_id)
 	HanamiNetwork *v;
 	CacheEntry *e;
 	HnNet		net;
-	HnDenseWork *work;
+	HnDenseWork *work = NULL;
+	HnGrowNet	grow;
+	HnGrowWork *gwork = NULL;
+	HnGrowNeuron *state = NULL;
 	HnAllocator alloc;
 	HnError		err;
 	float	   *out;
@@ -139,9 +147,24 @@ CacheLoad(int64 commit_id)
 		v = HanamiNetworkFromImage(VARDATA_ANY(img), len);
 		HanamiNetworkBind(v, &net, ERRCODE_DATA_CORRUPTED);
 		alloc = HanamiPallocAllocator(cxt);
-		work = DenseWorkCreate(&net, 1, false, &alloc, &err);
-		if (work == NULL)
-			HanamiReportError(&err, 0);
+		if (net.hdr->kind == HANAMI_KIND_GROW)
+		{
+			GrowBindTrusted(&grow, HANAMI_NET_IMAGE(v));
+			gwork = GrowWorkCreate(&grow, false, &alloc, &err);
+			if (gwork == NULL)
+				HanamiReportError(&err, 0);
+			if (grow.gh->flags & HANAMI_GROW_SPIKING)
+			{
+				state = palloc(sizeof(HnGrowNeuron) * grow.gh->n_neurons);
+				memcpy(state, grow.neurons, sizeof(HnGrowNeuron) * grow.gh->n_neurons);
+			}
+		}
+		else
+		{
+			work = DenseWorkCreate(&net, 1, false, &alloc, &err);
+			if (work == NULL)
+				HanamiReportError(&err, 0);
+		}
 		out = palloc(sizeof(float) * net.hdr->n_outputs);
 	}
 	PG_CATCH();
@@ -159,6 +182,9 @@ CacheLoad(int64 commit_id)
 	e->cxt = cxt;
 	e->net = net;
 	e->work = work;
+	e->grow = grow;
+	e->gwork = gwork;
+	e->state = state;
 	e->out = out;
 	e->bytes = MemoryContextMemAllocated(cxt, true);
 	model_cache_bytes += e->bytes;
@@ -215,7 +241,16 @@ PredictOne(FunctionCallInfo fcinfo)
 	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
 									  e->net.hdr->n_inputs);
 
-	DensePredict(&e->net, e->work, x, 1, e->out);
+	if (e->gwork != NULL)
+	{
+		/* a spiking model answers every row from its stored state */
+		if (e->state != NULL)
+			memcpy(e->grow.neurons, e->state,
+				   sizeof(HnGrowNeuron) * e->grow.gh->n_neurons);
+		GrowPredict(&e->grow, e->gwork, x, e->out);
+	}
+	else
+		DensePredict(&e->net, e->work, x, 1, e->out);
 	return e;
 }
 

@@ -21,6 +21,7 @@
  */
 #include "glue.h"
 
+#include "device.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -377,7 +378,9 @@ JobRun(int64 id, MemoryContext cxt)
 			cb.interrupt = JobInterruptHook;
 			cb.now = JobNowHook;
 			cb.epoch_done = JobEpochHook;
-			st = TrainFit(&job->bound, &job->data.ds, &job->opts.train, &cb, &alloc, &res, &err);
+			/* on the CPU or an OpenCL device, as options.device says */
+			st = HanamiDeviceTrainFit(&job->bound, &job->data.ds, job->opts.device,
+									  &job->opts.train, &cb, &alloc, &res, &err);
 			HanamiCheck(st, &err);
 			if (res.stop == HANAMI_STOP_CALLBACK)
 				JobFail(id, "cancelled", NULL);

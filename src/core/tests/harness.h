@@ -61,5 +61,7 @@ void		TestMathSuite(void);
 void		TestFormatSuite(void);
 void		TestDenseSuite(void);
 void		TestTrainSuite(void);
+void		TestFastSuite(void);
+void		TestGrowSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -127,8 +127,8 @@ TestSpec(void)
 					"a name with a tab");
 	SpecInit(&spec, 3, c3);
 	spec.kind = HANAMI_KIND_GROW;
-	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "is not supported yet",
-					"the hanami kind");
+	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "has no layer spec",
+					"the hanami kind as a layer spec");
 	SpecInit(&spec, 3, c3);
 	spec.kind = (HnKind) 9;
 	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "kind", "an unknown kind");
@@ -273,8 +273,8 @@ TestBindRejects(void)
 	ExpectBindError(m, len, "version 2", "an unknown version");
 	RESET();
 	h->kind = HANAMI_KIND_GROW;
-	ExpectBindError(m, len, "network kind \"hanami\" is not supported yet",
-					"the hanami kind");
+	ExpectBindError(m, len, "network value",
+					"a dense image relabelled as the hanami kind");
 	RESET();
 	h->kind = 0;
 	ExpectBindError(m, len, "kind", "kind 0");

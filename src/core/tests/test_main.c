@@ -122,6 +122,8 @@ main(void)
 	TestFormatSuite();
 	TestDenseSuite();
 	TestTrainSuite();
+	TestFastSuite();
+	TestGrowSuite();
 	printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
 	return tests_failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,323 @@
+/*
+ * grow_engine.c - the growing ("hanami") network kind measured without
+ * PostgreSQL: online training (batch 1, one thread) on raw values, epoch
+ * time and test accuracy, optionally with corrupted training inputs or the
+ * reduction pass.  Built and run by bench/grow_bench.sh.
+ *
+ *   grow_engine --fashion DIR | --csv FILE  [--epochs N] [--hidden 256,256]
+ *               [--lr 0.04] [--distance 1] [--corrupt 0.01] [--reduction]
+ *               [--reduction-threshold 1] [--seed 1] [--opt-seed N] [--limit ROWS]
+ *
+ * --fashion reads DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte (gunzipped
+ * Fashion-MNIST); --csv reads a file of examples/datasets.py (id, x, label,
+ * is_test).  --corrupt F multiplies one value in a fraction F of the
+ * training rows by 10^6 of the largest normal value.  Prints one line per
+ * epoch: seconds, us/sample, test accuracy, sections, synapses, blocks, bytes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/grow.h"
+#include "core/rng.h"
+
+typedef struct Data
+{
+	int64_t		n;
+	uint32_t	nf;
+	float	   *x;
+	int32_t    *cls;
+} Data;
+
+static double
+Now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+Die(const char *msg)
+{
+	fprintf(stderr, "grow_engine: %s\n", msg);
+	exit(2);
+}
+
+static uint32_t
+Be32(const unsigned char *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+}
+
+static unsigned char *
+ReadFile(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	unsigned char *buf;
+
+	if (!f)
+		Die(path);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t) ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(*len + 1);
+	if (fread(buf, 1, *len, f) != *len)
+		Die("short read");
+	buf[*len] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Fashion-MNIST idx files of one split ("train" or "t10k"). */
+static void
+LoadIdx(const char *dir, const char *split, Data *d)
+{
+	char		path[4096];
+	size_t		len;
+	unsigned char *img;
+	unsigned char *lab;
+
+	snprintf(path, sizeof(path), "%s/%s-images-idx3-ubyte", dir, split);
+	img = ReadFile(path, &len);
+	snprintf(path, sizeof(path), "%s/%s-labels-idx1-ubyte", dir, split);
+	lab = ReadFile(path, &len);
+	d->n = Be32(img + 4);
+	d->nf = Be32(img + 8) * Be32(img + 12);
+	d->x = malloc(sizeof(float) * d->n * d->nf);
+	d->cls = malloc(sizeof(int32_t) * d->n);
+	for (int64_t i = 0; i < d->n * d->nf; i++)
+		d->x[i] = img[16 + i];
+	for (int64_t i = 0; i < d->n; i++)
+		d->cls[i] = lab[8 + i];
+	free(img);
+	free(lab);
+}
+
+/* A CSV of examples/datasets.py: rows with is_test == want. */
+static void
+LoadCsv(const char *path, bool want_test, Data *d)
+{
+	size_t		len;
+	char	   *buf = (char *) ReadFile(path, &len);
+	char	   *line = strchr(buf, '\n') + 1;
+	int64_t		cap = 1024;
+
+	d->n = 0;
+	d->nf = 0;
+	d->x = NULL;
+	d->cls = malloc(sizeof(int32_t) * cap);
+	while (line && *line)
+	{
+		char	   *nl = strchr(line, '\n');
+		char	   *p = strchr(line, '{') + 1;
+		char	   *q = strchr(p, '}');
+		float		v[4096];
+		uint32_t	nv = 0;
+		int			label;
+		char	   *rest;
+
+		if (nl)
+			*nl = 0;
+		while (p < q)
+		{
+			v[nv++] = strtof(p, &p);
+			if (*p == ',')
+				p++;
+		}
+		rest = q + 2;			/* past }" or }, */
+		if (*rest == ',')
+			rest++;
+		label = atoi(rest);
+		rest = strrchr(line, ',') + 1;
+		if ((rest[0] == 't') == want_test)
+		{
+			if (d->nf == 0)
+			{
+				d->nf = nv;
+				d->x = malloc(sizeof(float) * cap * nv);
+			}
+			if (d->n == cap)
+			{
+				cap *= 2;
+				d->x = realloc(d->x, sizeof(float) * cap * d->nf);
+				d->cls = realloc(d->cls, sizeof(int32_t) * cap);
+			}
+			memcpy(d->x + d->n * d->nf, v, sizeof(float) * nv);
+			d->cls[d->n++] = label;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	free(buf);
+}
+
+static double
+Accuracy(HnGrowNet *net, const Data *d)
+{
+	HnGrowWork *w = GrowWorkCreate(net, false, &HnMallocAllocator, NULL);
+	float		out[256];
+	int64_t		ok = 0;
+
+	for (int64_t r = 0; r < d->n; r++)
+	{
+		uint32_t	best = 0;
+
+		GrowPredict(net, w, d->x + r * d->nf, out);
+		for (uint32_t j = 1; j < net->hdr->n_outputs; j++)
+			if (out[j] > out[best])
+				best = j;
+		ok += best == (uint32_t) d->cls[r];
+	}
+	GrowWorkFree(w, &HnMallocAllocator);
+	return (double) ok / d->n;
+}
+
+int
+main(int argc, char **argv)
+{
+	Data		train = {0}, test = {0};
+	const char *hidden = "256";
+	int			epochs = 1;
+	float		lr = 0.0f;			/* 0: the engine's default */
+	double		corrupt = 0.0;
+	bool		reduction = false;
+	uint32_t	threshold = 0;	/* 0: the default */
+	int			distance = 1;
+	uint32_t	seed = 1;
+	int64_t		limit = 0;
+	int64_t		opt_seed = -1;	/* -1: derived from --seed */
+	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HnError		err;
+	size_t		len;
+	void	   *img;
+	HnGrowNet	net;
+	uint32_t	nclass = 0;
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--fashion") && v)
+		{
+			LoadIdx(v, "train", &train);
+			LoadIdx(v, "t10k", &test);
+			i++;
+		}
+		else if (!strcmp(a, "--csv") && v)
+		{
+			LoadCsv(v, false, &train);
+			LoadCsv(v, true, &test);
+			i++;
+		}
+		else if (!strcmp(a, "--epochs") && v)
+			epochs = atoi(argv[++i]);
+		else if (!strcmp(a, "--hidden") && v)
+			hidden = argv[++i];
+		else if (!strcmp(a, "--lr") && v)
+			lr = strtof(argv[++i], NULL);
+		else if (!strcmp(a, "--corrupt") && v)
+			corrupt = strtod(argv[++i], NULL);
+		else if (!strcmp(a, "--distance") && v)
+			distance = atoi(argv[++i]);
+		else if (!strcmp(a, "--seed") && v)
+			seed = (uint32_t) atoi(argv[++i]);
+		else if (!strcmp(a, "--opt-seed") && v)
+			opt_seed = atoll(argv[++i]);
+		else if (!strcmp(a, "--limit") && v)
+			limit = atoll(argv[++i]);
+		else if (!strcmp(a, "--reduction"))
+			reduction = true;
+		else if (!strcmp(a, "--reduction-threshold") && v)
+			threshold = (uint32_t) atoi(argv[++i]);
+		else
+			Die("usage: grow_engine --fashion DIR | --csv FILE [--epochs N] [--hidden 256,256] [--lr X] [--distance D] [--corrupt F] [--reduction] [--reduction-threshold N] [--seed S] [--opt-seed N] [--limit N]");
+	}
+	if (train.n == 0 || test.n == 0)
+		Die("no data (--fashion DIR or --csv FILE)");
+	if (limit > 0 && limit < train.n)
+		train.n = limit;
+	for (int64_t r = 0; r < train.n; r++)
+		if ((uint32_t) train.cls[r] + 1 > nclass)
+			nclass = (uint32_t) train.cls[r] + 1;
+
+	if (corrupt > 0)
+	{
+		HnRng		rng;
+		float		maxv = 0;
+
+		for (int64_t i = 0; i < train.n * train.nf; i++)
+			if (train.x[i] > maxv)
+				maxv = train.x[i];
+		RngSeed(&rng, 12345);
+		for (int64_t r = 0; r < train.n; r++)
+			if (RngUniform(&rng) < corrupt)
+				train.x[r * train.nf + RngBelow(&rng, train.nf)] = maxv * 1e6f;
+	}
+
+	/* a layered chain: input, hidden cells, output along x */
+	spec->cells[spec->n_cells++] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, train.nf, -1, ""};
+	for (const char *p = hidden; *p;)
+	{
+		char	   *end;
+		long		k = strtol(p, &end, 10);
+
+		spec->cells[spec->n_cells] = (HnGrowCellSpec) {(int16_t) spec->n_cells, 0, 0, HANAMI_CELL_HIDDEN, (uint32_t) k, -1, ""};
+		spec->n_cells++;
+		p = *end == ',' ? end + 1 : end;
+	}
+	spec->cells[spec->n_cells] = (HnGrowCellSpec) {(int16_t) spec->n_cells, 0, 0, HANAMI_CELL_OUTPUT, nclass, -1, ""};
+	spec->n_cells++;
+	spec->max_distance = (uint32_t) distance;
+	spec->seed = seed;
+	spec->reduction = reduction;
+	spec->reduction_threshold = threshold;
+	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+		Die(err.message);
+	len = GrowSpecImageSize(spec, &err);
+	img = malloc(len);
+	if (GrowCreate(img, len, spec, 0, &err) != HANAMI_OK)
+		Die(err.message);
+
+	printf("# rows %lld features %u classes %u hidden %s lr %g corrupt %g reduction %d\n",
+		   (long long) train.n, train.nf, nclass, hidden, lr, corrupt, reduction);
+	for (int e = 1; e <= epochs; e++)
+	{
+		HnDataset	ds = {train.n, train.nf, nclass, train.x, NULL, train.cls};
+		HnGrowTrainOptions opt;
+		HnGrowTrainResult res;
+		HnGrowStats st;
+		double		t0;
+		double		secs;
+		double		acc;
+
+		GrowBindTrusted(&net, img);
+		GrowTrainOptionsDefaults(&opt, &net);
+		if (lr > 0)
+		{
+			opt.learning_rate = lr;
+			opt.learning_rate_end = lr / 10;
+		}
+		opt.seed = opt_seed >= 0 ? (uint64_t) opt_seed + (uint64_t) e - 1 :
+			(uint64_t) seed * 7919 + (uint64_t) e;
+		opt.reduction = reduction;
+		t0 = Now();
+		if (GrowFit(&img, &len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+			Die(err.message);
+		secs = Now() - t0;
+		GrowBindTrusted(&net, img);
+		acc = Accuracy(&net, &test);
+		GrowGetStats(&net, &st);
+		printf("epoch %d  %.3f s  %.1f us/sample  test %.2f %%  loss %.4f  sections %u  synapses %llu  blocks %u  bytes %llu  removed %llu\n",
+			   e, secs, secs * 1e6 / train.n, acc * 100, res.loss, st.sections,
+			   (unsigned long long) st.synapses, st.blocks,
+			   (unsigned long long) st.bytes, (unsigned long long) res.removed);
+		fflush(stdout);
+		if (GrowBind(&net, img, len, &err) != HANAMI_OK)
+			Die(err.message);
+	}
+	return 0;
+}

@@ -1,0 +1,400 @@
+/*
+ * grow.h - the growing "hanami" network kind (HANAMI_KIND_GROW): its binary
+ * layout, its description, and the engine entry points.
+ *
+ * A growing network is a grid of cells (hexagons, optionally stacked in z).
+ * Input cells hold one neuron per input value, output cells one per output,
+ * hidden cells a fixed number of neurons.  A neuron that fires sends its
+ * potential down a *section*: a chain of synapses that all end in one target
+ * cell.  Each synapse has a weight, a target neuron and a *border*; the
+ * potential is spent border by border, so synapse i contributes
+ *
+ *     weight_i * clamp((x - border_0 - ... - border_(i-1)) / border_i, 0, 1)
+ *
+ * to its target: a piecewise linear response of the target to the source,
+ * saturating at the sum of the weights however large the value.  While
+ * training, a potential that runs past the last synapse grows new ones
+ * (borders of one grain near zero, then growing with the potential already
+ * covered, so any magnitude needs logarithmically many), a synapse the
+ * potential ends near the middle of splits in two (the second half to a new
+ * target), and a section whose 64 synapses are used continues in a new
+ * section.  Hidden neurons compute log2(1 + max(0, m)) of their summed input
+ * m plus a learned bias.  Learning is backpropagation through the synapses
+ * a row walked (GrowFit traces them), with the secant slope of a walked
+ * section as its gradient; each synapse counts the rows it helped in, and
+ * the reduction pass (grow_reduce.c) removes those that did not help.
+ *
+ * Sections from a hidden neuron into an output cell are *parallel* (OpenHanami's
+ * output connections): every synapse gets the whole potential x and adds
+ * weight * x; they are made with one synapse per output neuron, border 1.
+ * Output neurons compute a sigmoid of their summed input plus a bias.
+ *
+ * Image (little-endian, 4-byte packed like format.h):
+ *
+ *   HnHeader             72 bytes: kind = HANAMI_KIND_GROW, n_layers = cells,
+ *                        loss = cross_entropy, n_params = live synapses +
+ *                        hidden and output neurons (their biases)
+ *   HnGrowHeader         320 bytes: settings, counts, growth history
+ *   HnGrowCell[n_cells]  64 bytes each, in description order
+ *   HnGrowNeuron[n]      24 bytes each; cell c owns neurons
+ *                        first_neuron .. first_neuron + n_neurons - 1
+ *   HnGrowBlock[blocks]  800 bytes each: one section (32-byte header and
+ *                        64 synapses of 12 bytes)
+ *
+ * Blocks only ever grow at the end: growing a network appends blocks and
+ * leaves the bytes of the earlier ones where they were, so a store that keeps
+ * blocks by content shares the unchanged ones between versions.  A section's
+ * continuation always has a larger block index than the section itself, so
+ * chains cannot loop.
+ *
+ * Spiking state (each neuron's carried potential and refractory counter)
+ * lives in the neuron records, so a value (and a stored commit) can carry a
+ * state: GrowPredict reads and updates it, so the glue's run() carries it
+ * from row to row of one query in its per-call copy; GrowFit clears it at
+ * the start of every epoch and returns the network with a cleared state;
+ * GrowResetState clears it (hanami.reset_state, run(net, x, reset)).
+ */
+#ifndef HANAMI_CORE_GROW_H
+#define HANAMI_CORE_GROW_H
+
+#include "common.h"
+#include "format.h"
+#include "train.h"
+
+#define HANAMI_GROW_SYNAPSES		64	/* synapses in one block (section) */
+#define HANAMI_GROW_MAX_CELLS		256
+#define HANAMI_GROW_MAX_CELL_NEURONS 65535	/* a synapse target is 16 bits */
+#define HANAMI_GROW_MAX_NEURONS		(1 << 22)
+#define HANAMI_GROW_MAX_DISTANCE	16
+#define HANAMI_GROW_MAX_COORD		1000	/* cell coordinates: -1000..1000 */
+#define HANAMI_GROW_MAX_REFRACTORY	255
+#define HANAMI_GROW_HISTORY			16	/* epochs kept in the growth history */
+#define HANAMI_GROW_COUNTER_CAP		100	/* helped this often: persistent */
+#define HANAMI_GROW_NONE			0xFFFFFFFFu	/* no section */
+#define HANAMI_GROW_GAP				0xFFFF	/* synapse target of a removed synapse */
+#define HANAMI_GROW_NO_AXON			0xFFFF
+#define HANAMI_GROW_DEFAULT_NEURONS 256
+#define HANAMI_GROW_DEFAULT_MAX_BLOCKS 65536
+#define HANAMI_GROW_GRAIN			8	/* a section's grain: its first
+											 * potential / 8 */
+
+/* Cell types (stored). */
+typedef enum HnGrowCellType
+{
+	HANAMI_CELL_HIDDEN = 0,
+	HANAMI_CELL_INPUT = 1,
+	HANAMI_CELL_OUTPUT = 2
+} HnGrowCellType;
+
+/* HnGrowHeader.flags */
+#define HANAMI_GROW_SPIKING		0x0001	/* potentials carry between inputs */
+#define HANAMI_GROW_REDUCTION	0x0002	/* reduction pass after every epoch */
+#define HANAMI_GROW_FLAGS_ALL	0x0003
+
+/* HnGrowBlock.flags */
+#define HANAMI_SECTION_NEGATIVE 0x01	/* fed by the negative part of an input */
+#define HANAMI_SECTION_CONTINUATION 0x02	/* continues another section:
+											 * lower = its lower + its range,
+											 * or its lower when both are
+											 * parallel */
+#define HANAMI_SECTION_PARALLEL 0x04	/* hidden -> output: weight * x each */
+#define HANAMI_SECTION_FLAGS_ALL 0x07
+
+#pragma pack(push, 4)
+
+/* Sizes after one epoch, for the growth history. */
+typedef struct HnGrowEpoch
+{
+	uint32_t	epoch;			/* header epochs at the end of that epoch */
+	uint32_t	sections;		/* blocks holding at least one synapse */
+	uint32_t	synapses;		/* live synapses */
+	uint32_t	blocks;
+} HnGrowEpoch;
+
+typedef struct HnGrowHeader
+{
+	uint32_t	grow_size;		/* sizeof(HnGrowHeader) */
+	uint32_t	block_synapses; /* HANAMI_GROW_SYNAPSES */
+	uint32_t	n_cells;		/* == HnHeader.n_layers */
+	uint32_t	n_neurons;
+	uint32_t	n_blocks;		/* blocks in the image */
+	uint32_t	max_blocks;		/* growth stops here */
+	uint32_t	flags;			/* HANAMI_GROW_* */
+	uint32_t	max_distance;	/* max_connection_distance, 1..16 */
+	float		cooldown;		/* spiking: carried potential is divided by
+								 * this every input (> 1); 0 when not spiking */
+	uint32_t	refractory;		/* inputs a neuron ignores after taking one,
+								 * plus one: 1..255 */
+	uint32_t	reduction_threshold;	/* reduction keeps synapses that helped
+										 * at least this often since the last
+										 * pass, 1..100 */
+	uint32_t	n_synapses;		/* live synapses */
+	uint32_t	n_history;		/* entries used in history */
+	uint32_t	reserved[3];	/* zero */
+	HnGrowEpoch history[HANAMI_GROW_HISTORY];	/* oldest first */
+} HnGrowHeader;
+
+typedef struct HnGrowCell
+{
+	int16_t		x;				/* axial hexagon coordinates, and a layer */
+	int16_t		y;
+	int16_t		z;
+	uint8_t		type;			/* HnGrowCellType */
+	uint8_t		reserved8;		/* zero */
+	uint32_t	first_neuron;
+	uint32_t	n_neurons;		/* 1..65535 */
+	uint32_t	io_offset;		/* first input or output index; 0 for hidden */
+	uint16_t	axon;			/* cell its sections grow around, or NO_AXON */
+	uint16_t	depth;			/* hops from the nearest input cell */
+	uint32_t	reserved[2];	/* zero */
+	char		name[HANAMI_NAME_LEN];	/* NUL-terminated, NUL-padded */
+} HnGrowCell;
+
+typedef struct HnGrowNeuron
+{
+	uint32_t	section;		/* first section, or HANAMI_GROW_NONE */
+	uint32_t	section_neg;	/* inputs: first section of negative values */
+	float		bias;			/* hidden and output neurons; 0 for inputs */
+	float		potential;		/* spiking: carried potential */
+	uint16_t	refractory;		/* spiking: inputs still to ignore */
+	uint16_t	reserved16;		/* zero */
+	uint32_t	reserved;		/* zero */
+} HnGrowNeuron;
+
+typedef struct HnGrowSynapse
+{
+	float		weight;
+	float		border;			/* > 0 */
+	uint16_t	target;			/* neuron within the target cell, or GAP */
+	uint8_t		counter;		/* times it helped, up to COUNTER_CAP */
+	uint8_t		reserved;		/* zero */
+} HnGrowSynapse;
+
+typedef struct HnGrowBlock
+{
+	uint32_t	source;			/* neuron index */
+	uint32_t	next;			/* continuation (larger index), or NONE */
+	float		lower;			/* potential where this section starts */
+	float		range;			/* potential it covers; FLT_MAX: open end
+								 * (always, for parallel sections) */
+	uint16_t	target_cell;
+	uint8_t		n_used;			/* synapses in use, 0..64 */
+	uint8_t		flags;			/* HANAMI_SECTION_* */
+	float		grain;			/* smallest border of new synapses: the
+								 * potential that opened the chain /
+								 * HANAMI_GROW_GRAIN */
+	uint32_t	reserved[2];	/* zero */
+	HnGrowSynapse syn[HANAMI_GROW_SYNAPSES];	/* unused ones are zero */
+} HnGrowBlock;
+
+#pragma pack(pop)
+
+/* A growing network bound to its image. */
+typedef struct HnGrowNet
+{
+	HnHeader   *hdr;
+	HnGrowHeader *gh;
+	HnGrowCell *cells;
+	HnGrowNeuron *neurons;
+	HnGrowBlock *blocks;
+} HnGrowNet;
+
+/* A cell of a description. */
+typedef struct HnGrowCellSpec
+{
+	int16_t		x;
+	int16_t		y;
+	int16_t		z;
+	HnGrowCellType type;
+	uint32_t	count;			/* neurons; 0 = the default for hidden cells */
+	int			axon;			/* index of the axon's target cell, or -1 */
+	char		name[HANAMI_NAME_LEN];
+} HnGrowCellSpec;
+
+/* A description of a growing network, before the image exists. */
+typedef struct HnGrowSpec
+{
+	int			n_cells;
+	HnGrowCellSpec cells[HANAMI_GROW_MAX_CELLS];
+	uint32_t	max_distance;	/* 0: default 1 */
+	uint32_t	neurons;		/* default hidden cell size; 0: 256 */
+	double		cooldown;		/* 0: not spiking; else > 1 */
+	uint32_t	refractory;		/* 0: default 1 */
+	bool		reduction;
+	uint32_t	reduction_threshold;	/* 0: default 1 */
+	uint32_t	max_blocks;		/* 0: default */
+	uint32_t	seed;
+} HnGrowSpec;
+
+/* Sizes of a network, for info() and the reduction report. */
+typedef struct HnGrowStats
+{
+	uint32_t	cells;
+	uint32_t	neurons;
+	uint32_t	sections;		/* blocks with at least one live synapse */
+	uint64_t	synapses;
+	uint32_t	blocks;
+	uint64_t	bytes;			/* the image */
+} HnGrowStats;
+
+/* grow_format.c: descriptions, images and validation */
+
+/*
+ * Resolve defaults and check a description: 2..256 cells, at least one input
+ * and one output cell, distinct positions, counts in range, the axon
+ * targets, and that every cell can be reached from an input and every
+ * non-output cell has a cell to grow into.
+ */
+HnStatus	GrowSpecFinalize(HnGrowSpec *spec, HnError *err);
+
+/* Bytes of an image with n_blocks blocks; 0 with err set when too large. */
+size_t		GrowImageSize(uint32_t n_cells, uint32_t n_neurons,
+						  uint32_t n_blocks, HnError *err);
+
+/* Bytes of the fresh image of a finalized spec (no blocks yet). */
+size_t		GrowSpecImageSize(const HnGrowSpec *spec, HnError *err);
+
+/*
+ * Write the fresh image of a finalized spec into buf (exactly
+ * GrowSpecImageSize bytes), with n_blocks zeroed blocks appended (0 for a
+ * new network; the text form passes the count it carries).
+ */
+HnStatus	GrowCreate(void *buf, size_t len, const HnGrowSpec *spec,
+					   uint32_t n_blocks, HnError *err);
+
+/*
+ * Validate an image of kind HANAMI_KIND_GROW whose common header fields
+ * (magic, version, kind) NetBind has checked, and bind net to it.  Checks
+ * every size, offset, index, chain and float; never reads outside len.
+ */
+HnStatus	GrowBind(HnGrowNet *net, void *buf, size_t len, HnError *err);
+
+/* Bind without validation: for images this process built or checked. */
+void		GrowBindTrusted(HnGrowNet *net, void *buf);
+
+/* Recount live synapses and parameters into the headers. */
+void		GrowRecount(HnGrowNet *net);
+
+/* Sizes of a bound network. */
+void		GrowGetStats(const HnGrowNet *net, HnGrowStats *stats);
+
+/* Hexagon distance between two cells (axial x, y; layers in z). */
+int			GrowCellDistance(const HnGrowCell *a, const HnGrowCell *b);
+
+/* Name of a cell type ("input", "hidden", "output"). */
+const char *GrowCellTypeName(int type);
+
+/* grow.c: inference */
+
+/*
+ * Scratch for one input row at a time: neuron values, summed inputs and,
+ * when training, deltas and the active-neuron lists.  Allocated once per
+ * call site or fit, never per row.
+ */
+typedef struct HnGrowWork
+{
+	uint32_t	n_neurons;
+	uint32_t	n_cells;
+	uint16_t   *order;			/* cells by depth, then index */
+	float	   *value;			/* potential sent down the sections */
+	float	   *sum;			/* summed input of this row */
+	float	   *pre;			/* pre-activation (hidden), for gradients */
+	float	   *delta;			/* training: dLoss/dsum */
+	uint8_t    *took;			/* spiking: the neuron took this input */
+	uint32_t   *active;			/* training: active neurons, by cell */
+	uint32_t   *n_active;		/* per cell (indexed by cell) */
+} HnGrowWork;
+
+HnGrowWork *GrowWorkCreate(const HnGrowNet *net, bool training,
+						   const HnAllocator *alloc, HnError *err);
+void		GrowWorkFree(HnGrowWork *work, const HnAllocator *alloc);
+
+/*
+ * One input row (n_inputs raw values, any magnitude) through the network;
+ * the n_outputs sigmoid outputs go to out.  With a spiking network the
+ * neurons' carried state in the image is read and updated, so consecutive
+ * calls on the same image form a sequence; otherwise the image is only read.
+ */
+void		GrowPredict(HnGrowNet *net, HnGrowWork *work, const float *x,
+						float *out);
+
+/* Clear the spiking state (carried potentials, refractory counters). */
+void		GrowResetState(HnGrowNet *net);
+
+/*
+ * Walk one section with x (> 0) of potential: add each synapse's
+ * contribution to sum[] of the target cell's neurons (base: the target
+ * cell's first neuron).  Returns the potential left after the section.
+ * Exposed for the unit tests of the border walk.
+ */
+float		GrowWalkSection(const HnGrowBlock *b, float x, float *sum);
+
+/* grow_train.c: training and evaluation */
+
+typedef struct HnGrowTrainOptions
+{
+	int			epochs;
+	float		learning_rate;	/* at the first row */
+	float		learning_rate_end;	/* at the last row: the rate falls
+									 * linearly over the rows of the fit */
+	uint64_t	seed;			/* shuffling and growth */
+	bool		shuffle;
+	bool		grow;			/* create sections and synapses */
+	bool		reduction;		/* reduction pass after every epoch */
+	int64_t		max_iterations; /* rows; 0 = no limit */
+	double		timeout;		/* seconds; 0 = no limit */
+	double		error_threshold;	/* stop when an epoch's loss <= this */
+} HnGrowTrainOptions;
+
+/* Defaults: 1 epoch, learning rate 0.04 falling to 0.004, shuffle (not for
+ * spiking networks: their rows are a sequence), growth on, reduction as the
+ * network's settings say. */
+void		GrowTrainOptionsDefaults(HnGrowTrainOptions *opt,
+									 const HnGrowNet *net);
+
+typedef struct HnGrowTrainResult
+{
+	int			epochs;
+	int64_t		rows;			/* training rows seen */
+	double		loss;			/* last epoch's mean loss */
+	double		seconds;
+	HnStopReason stop;
+	uint32_t	blocks_before;
+	uint32_t	synapses_before;
+	uint64_t	removed;		/* synapses removed by reduction */
+} HnGrowTrainResult;
+
+/*
+ * Train the image *image (*len bytes, valid and bound) online on data, one
+ * row at a time.  Growth may need a larger image: the image is then moved
+ * to a new buffer from alloc (the old one freed through alloc too), and
+ * *image and *len are updated, so *image must come from alloc.  Targets are
+ * class indices (one-hot) or values in [0, 1] per output.
+ */
+HnStatus	GrowFit(void **image, size_t *len, const HnDataset *data,
+					const HnGrowTrainOptions *opt, const HnCallbacks *cb,
+					const HnAllocator *alloc, HnGrowTrainResult *res,
+					HnError *err);
+
+/*
+ * Evaluate like TrainEvaluate: accuracy (argmax; one output: >= 0.5) and the
+ * confusion matrix for classes, mse/mae/r2 for values; loss is the mean
+ * summed binary cross-entropy of the outputs.  Rows run in order; a spiking
+ * network's state carries from row to row (the image is updated).
+ */
+HnStatus	GrowEvaluate(HnGrowNet *net, const HnDataset *data,
+						 const HnCallbacks *cb, const HnAllocator *alloc,
+						 HnEvalResult *res, HnError *err);
+
+/* grow_reduce.c: the reduction pass */
+
+/*
+ * Remove every synapse that helped fewer than reduction_threshold times since
+ * the last pass (persistent ones, whose counter reached the cap, stay), then
+ * start the counters of the survivors over.  A removed synapse leaves its
+ * border as a gap, so the others keep their ranges; neighbouring gaps merge
+ * and trailing ones go.  Returns the number of synapses removed.
+ */
+uint64_t	GrowReduce(HnGrowNet *net);
+
+#endif							/* HANAMI_CORE_GROW_H */

@@ -1,0 +1,1059 @@
+/*
+ * grow_train.c - training a growing network online, one row at a time:
+ * the forward pass that grows sections and synapses and splits them, the
+ * backward pass through the synapses that took part, the epoch loop with
+ * its growth history, and evaluation.
+ */
+#include "grow.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "rng.h"
+
+/*
+ * A potential left at the end of a chain grows a synapse only when it is at
+ * least this fraction of the potential that entered: rounding leftovers
+ * never grow anything.
+ */
+#define GROW_MIN_FRACTION	(1.0f / 1024.0f)
+/* A synapse splits when the potential ends within this fraction of its middle. */
+#define GROW_SPLIT_WINDOW	0.01f
+/* ... and only while its border is at least this many grains. */
+#define GROW_SPLIT_GRAINS	2.0f
+/* Past the first grains, a new border is this fraction of what is covered. */
+#define GROW_STEP_RATIO		0.5f
+/* New weights are uniform in +-GROW_INIT_WEIGHT. */
+#define GROW_INIT_WEIGHT	0.1f
+/* Rows between interrupt checks. */
+#define GROW_INTERRUPT_ROWS 64
+
+/* Where a section of a neuron in some cell may end: cells with weights. */
+typedef struct GrowTargets
+{
+	int			n;
+	uint16_t   *cell;
+	float	   *cum;			/* cumulative weights, cum[n - 1] = total */
+} GrowTargets;
+
+/*
+ * One section walked by the forward pass of a training row: its first
+ * `full` synapses got their whole border, synapse `full` got the fraction
+ * `part` of it (when part > 0); x0 is the potential the section took.  The
+ * backward pass replays this instead of walking the borders again.
+ */
+typedef struct GrowTrace
+{
+	uint32_t	block;
+	uint32_t	source;
+	uint16_t	cell;			/* the source's cell */
+	uint16_t	full;
+	float		part;
+	float		x0;
+} GrowTrace;
+
+/* Everything one fit needs. */
+typedef struct GrowTrainer
+{
+	void	   *image;
+	size_t		len;
+	size_t		cap;
+	const HnAllocator *alloc;
+	HnGrowNet	net;
+	HnGrowWork *work;
+	GrowTargets *targets;		/* per cell */
+	HnRng		rng;
+	float		lr;
+	bool		grow;
+	bool		full;			/* no more blocks can be added */
+	const float *target_row;	/* this row's targets, n_outputs */
+	GrowTrace  *trace;			/* the sections this row walked, in order */
+	uint32_t	n_trace;
+	uint32_t	cap_trace;
+	float	   *grad;			/* dLoss/dpotential per neuron, this row */
+} GrowTrainer;
+
+/* Defaults of a fit. */
+void
+GrowTrainOptionsDefaults(HnGrowTrainOptions *opt, const HnGrowNet *net)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->epochs = 1;
+	opt->learning_rate = 0.04f;
+	opt->learning_rate_end = 0.004f;
+	opt->shuffle = (net->gh->flags & HANAMI_GROW_SPIKING) == 0;
+	opt->grow = true;
+	opt->reduction = (net->gh->flags & HANAMI_GROW_REDUCTION) != 0;
+}
+
+/* Uniform float in [0, 1). */
+static inline float
+GrowRand(GrowTrainer *t)
+{
+	return (float) (RngNext(&t->rng) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Build the weighted target lists of every cell (nearer is likelier). */
+static bool
+GrowBuildTargets(GrowTrainer *t)
+{
+	const HnGrowNet *net = &t->net;
+	uint32_t	nc = net->gh->n_cells;
+
+	t->targets = HnAllocZero(t->alloc, sizeof(GrowTargets) * nc);
+	if (t->targets == NULL)
+		return false;
+	for (uint32_t a = 0; a < nc; a++)
+	{
+		GrowTargets *gt = &t->targets[a];
+		const HnGrowCell *ca = &net->cells[a];
+		float		total = 0.0f;
+
+		gt->cell = HnAlloc(t->alloc, sizeof(uint16_t) * nc);
+		gt->cum = HnAlloc(t->alloc, sizeof(float) * nc);
+		if (gt->cell == NULL || gt->cum == NULL)
+			return false;
+		if (ca->type == HANAMI_CELL_OUTPUT)
+			continue;
+		for (uint32_t c = 0; c < nc; c++)
+		{
+			const HnGrowCell *cc = &net->cells[c];
+			int			d;
+
+			if (c == a || cc->type == HANAMI_CELL_INPUT || cc->depth <= ca->depth)
+				continue;
+			if (ca->axon != HANAMI_GROW_NO_AXON)
+			{
+				d = GrowCellDistance(&net->cells[ca->axon], cc);
+				if (d >= (int) net->gh->max_distance)
+					continue;
+				d++;
+			}
+			else
+			{
+				d = GrowCellDistance(ca, cc);
+				if (d > (int) net->gh->max_distance)
+					continue;
+			}
+			total += ldexpf(1.0f, 1 - d);	/* 1, 1/2, 1/4 ... */
+			gt->cell[gt->n] = (uint16_t) c;
+			gt->cum[gt->n] = total;
+			gt->n++;
+		}
+	}
+	return true;
+}
+
+/* A random target cell for a new section from cell a. */
+static uint16_t
+GrowPickCell(GrowTrainer *t, int a)
+{
+	const GrowTargets *gt = &t->targets[a];
+	float		r = GrowRand(t) * gt->cum[gt->n - 1];
+
+	for (int k = 0; k < gt->n - 1; k++)
+		if (r < gt->cum[k])
+			return gt->cell[k];
+	return gt->cell[gt->n - 1];
+}
+
+/*
+ * Append a zeroed block, growing the buffer when needed.  Returns its index,
+ * or HANAMI_GROW_NONE when the network is at max_sections or out of memory
+ * (growth then simply stops).  Pointers into the image move: callers keep
+ * indices.
+ */
+static uint32_t
+GrowAppendBlock(GrowTrainer *t)
+{
+	HnGrowHeader *gh = t->net.gh;
+	size_t		need;
+
+	if (t->full || gh->n_blocks >= gh->max_blocks)
+	{
+		t->full = true;
+		return HANAMI_GROW_NONE;
+	}
+	need = t->len + sizeof(HnGrowBlock);
+	if (need > HANAMI_MAX_BYTES)
+	{
+		t->full = true;
+		return HANAMI_GROW_NONE;
+	}
+	if (need > t->cap)
+	{
+		size_t		cap = t->cap + t->cap / 2 + 64 * sizeof(HnGrowBlock);
+		void	   *nb;
+
+		if (cap > HANAMI_MAX_BYTES)
+			cap = HANAMI_MAX_BYTES;
+		nb = HnAlloc(t->alloc, cap);
+		if (nb == NULL)
+		{
+			t->full = true;
+			return HANAMI_GROW_NONE;
+		}
+		memcpy(nb, t->image, t->len);
+		HnFree(t->alloc, t->image);
+		t->image = nb;
+		t->cap = cap;
+		GrowBindTrusted(&t->net, t->image);
+		gh = t->net.gh;
+	}
+	memset((char *) t->image + t->len, 0, sizeof(HnGrowBlock));
+	t->len = need;
+	t->net.hdr->total_size = need;
+	gh->n_blocks++;
+	return gh->n_blocks - 1;
+}
+
+/* Fill a new synapse with border x into target neuron k of cell tc. */
+static void
+GrowNewSynapse(GrowTrainer *t, HnGrowSynapse *s, float x, uint32_t k)
+{
+	s->weight = (2.0f * GrowRand(t) - 1.0f) * GROW_INIT_WEIGHT;
+	s->border = x;
+	s->target = (uint16_t) k;
+	s->counter = 0;
+	s->reserved = 0;
+	t->net.gh->n_synapses++;
+	t->net.hdr->n_params++;
+}
+
+/*
+ * A new section of neuron i (of cell c) starting at potential lower, into a
+ * cell picked by distance.  A section from a hidden neuron into an output
+ * cell is parallel and is made whole at once: one synapse per output neuron
+ * (beyond 64 outputs, parallel continuations with the same lower bound).
+ * Returns the first new block, or HANAMI_GROW_NONE.
+ */
+static uint32_t
+GrowNewSection(GrowTrainer *t, uint32_t i, int c, float lower, float grain,
+			   uint8_t flags)
+{
+	uint16_t	tc = GrowPickCell(t, c);
+	bool		parallel = t->net.cells[c].type == HANAMI_CELL_HIDDEN &&
+		t->net.cells[tc].type == HANAMI_CELL_OUTPUT;
+	uint32_t	n_out = t->net.cells[tc].n_neurons;
+	uint32_t	first = HANAMI_GROW_NONE;
+	uint32_t	prev = HANAMI_GROW_NONE;
+	uint32_t	base = 0;
+
+	do
+	{
+		uint32_t	b = GrowAppendBlock(t);
+		HnGrowBlock *blk;
+
+		if (b == HANAMI_GROW_NONE)
+			break;
+		blk = &t->net.blocks[b];
+		blk->source = i;
+		blk->next = HANAMI_GROW_NONE;
+		blk->lower = lower;
+		blk->range = FLT_MAX;
+		blk->target_cell = tc;
+		blk->grain = grain;
+		blk->flags = flags;
+		if (parallel)
+		{
+			blk->flags |= HANAMI_SECTION_PARALLEL;
+			if (prev != HANAMI_GROW_NONE)
+				blk->flags |= HANAMI_SECTION_CONTINUATION;
+			for (; base < n_out && blk->n_used < HANAMI_GROW_SYNAPSES; base++)
+				GrowNewSynapse(t, &blk->syn[blk->n_used++], 1.0f, base);
+		}
+		if (prev != HANAMI_GROW_NONE)
+			t->net.blocks[prev].next = b;
+		else
+			first = b;
+		prev = b;
+	} while (parallel && base < n_out);
+	return first;
+}
+
+/*
+ * Split synapse i of blk where the potential keeps landing near its middle:
+ * two synapses of half the border and half the weight each; the first keeps
+ * the target, the second goes to a new one, so the response keeps its shape
+ * up to the middle and the section gains a target where values are dense.
+ * Returns the new border of synapse i.
+ */
+static float
+GrowSplit(GrowTrainer *t, HnGrowBlock *blk, int i, const HnGrowCell *tc)
+{
+	HnGrowSynapse *s = &blk->syn[i];
+
+	memmove(&blk->syn[i + 1], &blk->syn[i],
+			sizeof(HnGrowSynapse) * (size_t) (blk->n_used - i));
+	blk->n_used++;
+	s->border *= 0.5f;
+	s->weight *= 0.5f;
+	blk->syn[i + 1].border = s->border;
+	blk->syn[i + 1].weight = s->weight;
+	blk->syn[i + 1].counter = 0;
+	blk->syn[i + 1].target = (uint16_t) RngBelow(&t->rng, tc->n_neurons);
+	t->net.gh->n_synapses++;
+	t->net.hdr->n_params++;
+	return s->border;
+}
+
+/*
+ * Training walk of one section with x of potential (p entered the chain):
+ * grows a synapse at the end while potential is left, splits a synapse the
+ * potential ends near the middle of, and adds the contributions to sum[].
+ * Returns the potential left.
+ */
+static float
+GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
+				 GrowTrace *tr)
+{
+	const HnGrowCell *tc = &t->net.cells[blk->target_cell];
+	float		min_left = p * GROW_MIN_FRACTION;
+	int			full;
+
+	tr->x0 = x;
+	tr->part = 0.0f;
+	if (blk->flags & HANAMI_SECTION_PARALLEL)
+	{
+		for (int i = 0; i < blk->n_used; i++)
+			if (blk->syn[i].target != HANAMI_GROW_GAP)
+				sum[blk->syn[i].target] += blk->syn[i].weight * x;
+		tr->full = blk->n_used;
+		return 0.0f;
+	}
+
+	HnGrowSynapse *sy = blk->syn;
+	int			n = blk->n_used;
+	float		x0 = x;
+	int			i = 0;
+
+	/* synapses the potential passes whole */
+	for (; i < n; i++)
+	{
+		float		border = sy[i].border;
+
+		if (x < border)
+			break;
+		if (sy[i].target != HANAMI_GROW_GAP)
+			sum[sy[i].target] += sy[i].weight;
+		x -= border;
+	}
+	full = i;
+	if (i < n)
+	{
+		/* the potential ends inside synapse i */
+		float		border = sy[i].border;
+
+		if (x <= 0.0f)
+			goto done;
+		if (t->grow && n < HANAMI_GROW_SYNAPSES && sy[i].target != HANAMI_GROW_GAP &&
+			border >= GROW_SPLIT_GRAINS * blk->grain &&
+			fabsf(x - 0.5f * border) < GROW_SPLIT_WINDOW * border)
+		{
+			border = GrowSplit(t, blk, i, tc);
+			if (x >= border)
+			{
+				/* past the first half: it is whole, the second half partial */
+				sum[sy[i].target] += sy[i].weight;
+				x -= border;
+				full = ++i;
+				if (x <= 0.0f)
+					goto done;
+			}
+		}
+		tr->part = x / border;
+		if (sy[i].target != HANAMI_GROW_GAP)
+			sum[sy[i].target] += sy[i].weight * tr->part;
+		x = 0.0f;
+		goto done;
+	}
+	/* past the last synapse: grow while potential is left */
+	while (x > 0.0f && t->grow && i < HANAMI_GROW_SYNAPSES && x > min_left)
+	{
+		/*
+		 * A grain at a time near zero, then steps growing with the potential
+		 * covered so far: a value reaches several targets, and a value of
+		 * any magnitude needs only logarithmically many.
+		 */
+		float		covered = blk->lower + (x0 - x);
+		float		step = fmaxf(blk->grain, GROW_STEP_RATIO * covered);
+		float		border = x > 1.25f * step ? step : x;
+
+		GrowNewSynapse(t, &sy[i], border, RngBelow(&t->rng, tc->n_neurons));
+		blk->n_used++;
+		sum[sy[i].target] += sy[i].weight;
+		x -= border;
+		full = ++i;
+	}
+
+done:
+	tr->full = (uint16_t) full;
+	return x > 0.0f ? x : 0.0f;
+}
+
+/* Sum of the borders of a section's synapses. */
+static float
+GrowSectionSpan(const HnGrowBlock *blk)
+{
+	float		span = 0.0f;
+
+	for (int i = 0; i < blk->n_used; i++)
+		span += blk->syn[i].border;
+	return span;
+}
+
+/* Room for more trace entries; false when out of memory. */
+static bool
+GrowTraceGrow(GrowTrainer *t)
+{
+	uint32_t	cap = t->cap_trace ? t->cap_trace * 2 : 1024;
+	GrowTrace  *nt = HnAlloc(t->alloc, sizeof(GrowTrace) * cap);
+
+	if (nt == NULL)
+		return false;
+	if (t->n_trace > 0)
+		memcpy(nt, t->trace, sizeof(GrowTrace) * t->n_trace);
+	HnFree(t->alloc, t->trace);
+	t->trace = nt;
+	t->cap_trace = cap;
+	return true;
+}
+
+/*
+ * Send potential p of neuron i (cell c) down its chain (negative: the chain
+ * of negative values), growing it as needed and tracing what it walks.
+ * False when out of memory.
+ */
+static bool
+GrowTrainChain(GrowTrainer *t, uint32_t i, int c, float p, bool negative)
+{
+	uint8_t		flags = negative ? HANAMI_SECTION_NEGATIVE : 0;
+	uint32_t	b = negative ? t->net.neurons[i].section_neg : t->net.neurons[i].section;
+	GrowTrace  *tr;
+
+	if (b == HANAMI_GROW_NONE)
+	{
+		if (!t->grow)
+			return true;
+		b = GrowNewSection(t, i, c, 0.0f, p / HANAMI_GROW_GRAIN, flags);
+		if (b == HANAMI_GROW_NONE)
+			return true;
+		if (negative)
+			t->net.neurons[i].section_neg = b;
+		else
+			t->net.neurons[i].section = b;
+	}
+	while (b != HANAMI_GROW_NONE)
+	{
+		HnGrowBlock *blk = &t->net.blocks[b];
+		float		x = p - blk->lower;
+		float		left;
+
+		if (x <= 0.0f)
+			break;
+		if (x > blk->range)
+			x = blk->range;
+		if (t->n_trace == t->cap_trace && !GrowTraceGrow(t))
+			return false;
+		tr = &t->trace[t->n_trace++];
+		tr->block = b;
+		tr->source = i;
+		tr->cell = (uint16_t) c;
+		left = GrowTrainSection(t, blk, x, p,
+								t->work->sum + t->net.cells[blk->target_cell].first_neuron,
+								tr);
+		if (left > p * GROW_MIN_FRACTION && t->grow && blk->next == HANAMI_GROW_NONE &&
+			blk->n_used == HANAMI_GROW_SYNAPSES && blk->range == FLT_MAX)
+		{
+			/* the section is full: close its range and continue elsewhere */
+			uint32_t	nb;
+
+			blk->range = GrowSectionSpan(blk);
+			nb = GrowNewSection(t, i, c, blk->lower + blk->range, blk->grain,
+								flags | HANAMI_SECTION_CONTINUATION);
+			if (nb == HANAMI_GROW_NONE)
+			{
+				t->net.blocks[b].range = FLT_MAX;
+				break;
+			}
+			t->net.blocks[b].next = nb;	/* the image may have moved */
+		}
+		b = t->net.blocks[b].next;
+	}
+	return true;
+}
+
+/* Forward pass of one training row, growing as it goes; false on OOM. */
+static bool
+GrowTrainForward(GrowTrainer *t, const float *x)
+{
+	HnGrowWork *w = t->work;
+	bool		spiking = (t->net.gh->flags & HANAMI_GROW_SPIKING) != 0;
+	float		decay = t->net.gh->cooldown > 0.0f ? 1.0f / t->net.gh->cooldown : 0.0f;
+	bool		ok = true;
+
+	t->n_trace = 0;
+	memset(w->sum, 0, sizeof(float) * w->n_neurons);
+	for (uint32_t k = 0; k < w->n_cells; k++)
+	{
+		int			c = w->order[k];
+		const HnGrowCell *cell = &t->net.cells[c];
+		uint32_t	first = cell->first_neuron;
+		uint32_t	n = cell->n_neurons;
+		uint32_t   *act = w->active + first;
+		uint32_t	na = 0;
+
+		if (cell->type == HANAMI_CELL_INPUT)
+		{
+			const float *in = x + cell->io_offset;
+
+			for (uint32_t j = 0; j < n; j++)
+			{
+				w->value[first + j] = in[j];
+				if (in[j] == 0.0f)
+					continue;
+				act[na++] = first + j;
+				ok &= GrowTrainChain(t, first + j, c, fabsf(in[j]), in[j] < 0.0f);
+				cell = &t->net.cells[c];	/* the image may have moved */
+			}
+		}
+		else if (cell->type == HANAMI_CELL_HIDDEN)
+		{
+			for (uint32_t j = 0; j < n; j++)
+			{
+				uint32_t	i = first + j;
+				HnGrowNeuron *nr = &t->net.neurons[i];
+				float		m;
+
+				if (!spiking)
+				{
+					m = w->sum[i] + nr->bias;
+					w->took[i] = 1;
+				}
+				else
+				{
+					m = nr->potential * decay;
+					if (nr->refractory == 0)
+					{
+						m += w->sum[i] + nr->bias;
+						nr->refractory = (uint16_t) (t->net.gh->refractory - 1);
+						w->took[i] = 1;
+					}
+					else
+					{
+						nr->refractory--;
+						w->took[i] = 0;
+					}
+					if (!(fabsf(m) <= 1e30f))
+						m = m > 0.0f ? 1e30f : -1e30f;
+					nr->potential = m;
+				}
+				w->pre[i] = m;
+				w->value[i] = m > 0.0f ? log2f(1.0f + m) : 0.0f;
+				if (w->value[i] > 0.0f)
+				{
+					act[na++] = i;
+					ok &= GrowTrainChain(t, i, c, w->value[i], false);
+				}
+			}
+		}
+		else
+		{
+			for (uint32_t j = 0; j < n; j++)
+			{
+				uint32_t	i = first + j;
+
+				w->value[i] = 1.0f / (1.0f + expf(-(w->sum[i] + t->net.neurons[i].bias)));
+			}
+		}
+		w->n_active[c] = na;
+	}
+	return ok;
+}
+
+/*
+ * Replay one traced section backward: update the weights of the synapses
+ * that took part, count the ones that helped, and return the gradient for
+ * the potential that entered it.  A walked section's response is piecewise
+ * linear with many kinks; the gradient used is its secant slope, the
+ * section's contribution divided by its potential, which is smooth in the
+ * potential (for a parallel section it is the exact slope).
+ */
+static inline float
+GrowBackSection(GrowTrainer *t, const GrowTrace *tr)
+{
+	HnGrowBlock *blk = &t->net.blocks[tr->block];
+	const float *dl = t->work->delta + t->net.cells[blk->target_cell].first_neuron;
+	HnGrowSynapse *s = blk->syn;
+	float		lr = t->lr;
+	float		gs = 0.0f;
+	int			full = tr->full;
+
+	if (blk->flags & HANAMI_SECTION_PARALLEL)
+	{
+		float		x = tr->x0;
+
+		for (int k = 0; k < full; k++)
+		{
+			HnGrowSynapse *sy = &s[k];
+			float		w = sy->weight;
+			float		d;
+
+			if (sy->target == HANAMI_GROW_GAP)
+				continue;
+			d = dl[sy->target];
+			gs += d * w;
+			sy->counter += (uint8_t) ((d * w < 0.0f) &
+									  (sy->counter < HANAMI_GROW_COUNTER_CAP));
+			sy->weight = w - lr * d * x;
+		}
+		return gs;
+	}
+	/* the first `full` synapses had a = 1, synapse `full` had a = part */
+	for (int k = 0; k <= full && k < blk->n_used; k++)
+	{
+		HnGrowSynapse *sy = &s[k];
+		float		a = k < full ? 1.0f : tr->part;
+		float		w = sy->weight;
+		float		d;
+
+		if (sy->target == HANAMI_GROW_GAP || a == 0.0f)
+			continue;
+		d = dl[sy->target] * a;
+		gs += d * w;
+		/* helped: its contribution moved the target the right way */
+		sy->counter += (uint8_t) ((d * w < 0.0f) &
+								  (sy->counter < HANAMI_GROW_COUNTER_CAP));
+		sy->weight = w - lr * d;
+	}
+	return gs / tr->x0;
+}
+
+/*
+ * Deltas of the active hidden neurons of cell c, from the gradients their
+ * sections collected: d log2(1 + m) / dm = 1 / ((1 + m) ln 2).
+ */
+static void
+GrowFinishCell(GrowTrainer *t, int c)
+{
+	HnGrowWork *w = t->work;
+	const HnGrowCell *cell = &t->net.cells[c];
+	const uint32_t *act = w->active + cell->first_neuron;
+
+	if (cell->type != HANAMI_CELL_HIDDEN)
+		return;
+	for (uint32_t j = 0; j < w->n_active[c]; j++)
+	{
+		uint32_t	i = act[j];
+		float		d = w->took[i] ? t->grad[i] / ((1.0f + w->pre[i]) * 0.69314718f) : 0.0f;
+
+		w->delta[i] = d;
+		t->net.neurons[i].bias -= t->lr * d;
+		t->grad[i] = 0.0f;
+	}
+}
+
+/*
+ * Backward pass of one row: output deltas from the targets (sigmoid with
+ * binary cross-entropy), then the traced sections from the last to the
+ * first, which is from the deepest cells up: a hidden cell's deltas are
+ * complete before the sections into it are replayed.  Returns the row's
+ * loss.
+ */
+static double
+GrowTrainBackward(GrowTrainer *t)
+{
+	HnGrowWork *w = t->work;
+	HnGrowNet  *net = &t->net;
+	double		loss = 0.0;
+	int			cell = -1;
+
+	memset(w->delta, 0, sizeof(float) * w->n_neurons);
+	for (uint32_t c = 0; c < net->gh->n_cells; c++)
+	{
+		const HnGrowCell *oc = &net->cells[c];
+
+		if (oc->type != HANAMI_CELL_OUTPUT)
+			continue;
+		for (uint32_t j = 0; j < oc->n_neurons; j++)
+		{
+			uint32_t	i = oc->first_neuron + j;
+			float		o = w->value[i];
+			float		y = t->target_row[oc->io_offset + j];
+			float		ocl = fminf(fmaxf(o, 1e-7f), 1.0f - 1e-7f);
+
+			loss -= y * logf(ocl) + (1.0f - y) * logf(1.0f - ocl);
+			w->delta[i] = o - y;
+			net->neurons[i].bias -= t->lr * (o - y);
+		}
+	}
+	for (int64_t r = (int64_t) t->n_trace - 1; r >= 0; r--)
+	{
+		const GrowTrace *tr = &t->trace[r];
+
+		if (tr->cell != cell)
+		{
+			if (cell >= 0)
+				GrowFinishCell(t, cell);
+			cell = tr->cell;
+		}
+		t->grad[tr->source] += GrowBackSection(t, tr);
+	}
+	if (cell >= 0)
+		GrowFinishCell(t, cell);
+	return loss;
+}
+
+/* Targets of row r as floats in y (n_outputs). */
+static void
+GrowRowTargets(GrowTrainer *t, const HnDataset *data, int64_t r, float *y)
+{
+	uint32_t	no = data->n_outputs;
+
+	if (data->cls)
+	{
+		int32_t		k = data->cls[r];
+
+		memset(y, 0, sizeof(float) * no);
+		if (no == 1)
+			y[0] = (float) k;
+		else
+			y[k] = 1.0f;
+	}
+	else
+	{
+		memcpy(y, data->y + (size_t) r * no, sizeof(float) * no);
+	}
+	t->target_row = y;
+}
+
+/* Append this epoch's sizes to the growth history (oldest dropped). */
+static void
+GrowRecordEpoch(HnGrowNet *net)
+{
+	HnGrowHeader *gh = net->gh;
+	HnGrowStats st;
+	HnGrowEpoch *e;
+
+	GrowGetStats(net, &st);
+	if (gh->n_history == HANAMI_GROW_HISTORY)
+	{
+		memmove(&gh->history[0], &gh->history[1],
+				sizeof(HnGrowEpoch) * (HANAMI_GROW_HISTORY - 1));
+		gh->n_history--;
+	}
+	e = &gh->history[gh->n_history++];
+	e->epoch = net->hdr->epochs;
+	e->sections = st.sections;
+	e->synapses = (uint32_t) (st.synapses > UINT32_MAX ? UINT32_MAX : st.synapses);
+	e->blocks = st.blocks;
+}
+
+/* Check the dataset against the network. */
+static HnStatus
+GrowCheckData(const HnGrowNet *net, const HnDataset *data, HnError *err)
+{
+	uint32_t	no = net->hdr->n_outputs;
+
+	if (data->n_features != net->hdr->n_inputs)
+		return HnSetError(err, HANAMI_E_DIMENSION, NULL,
+						  "rows have %u features, but the network has %u inputs",
+						  data->n_features, net->hdr->n_inputs);
+	if (data->n_outputs != no)
+		return HnSetError(err, HANAMI_E_DIMENSION, NULL,
+						  "targets have %u values, but the network has %u outputs",
+						  data->n_outputs, no);
+	if ((data->cls == NULL) == (data->y == NULL))
+		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+						  "dataset must have exactly one kind of target");
+	for (int64_t r = 0; r < data->n; r++)
+	{
+		if (data->cls)
+		{
+			int32_t		k = data->cls[r];
+
+			if (k < 0 || (uint32_t) k >= (no == 1 ? 2 : no))
+				return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+								  "class %d in row %lld is out of range",
+								  (int) k, (long long) r + 1);
+		}
+		else
+			for (uint32_t j = 0; j < no; j++)
+			{
+				float		v = data->y[(size_t) r * no + j];
+
+				if (!(v >= 0.0f && v <= 1.0f))
+					return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+									  "A growing network has sigmoid outputs, so its targets lie between 0 and 1.",
+									  "target %g in row %lld is not between 0 and 1",
+									  v, (long long) r + 1);
+			}
+		for (uint32_t j = 0; j < data->n_features; j++)
+			if (!isfinite(data->x[(size_t) r * data->n_features + j]))
+				return HnSetError(err, HANAMI_E_NOT_FINITE, NULL,
+								  "feature %u of row %lld is not finite",
+								  j + 1, (long long) r + 1);
+	}
+	return HANAMI_OK;
+}
+
+/* Free the trainer's scratch (not the image). */
+static void
+GrowTrainerFree(GrowTrainer *t)
+{
+	if (t->targets)
+	{
+		for (uint32_t c = 0; c < t->net.gh->n_cells; c++)
+		{
+			HnFree(t->alloc, t->targets[c].cell);
+			HnFree(t->alloc, t->targets[c].cum);
+		}
+		HnFree(t->alloc, t->targets);
+	}
+	GrowWorkFree(t->work, t->alloc);
+	HnFree(t->alloc, t->trace);
+	HnFree(t->alloc, t->grad);
+}
+
+/* Train *image online on data. */
+HnStatus
+GrowFit(void **image, size_t *len, const HnDataset *data,
+		const HnGrowTrainOptions *opt, const HnCallbacks *cb,
+		const HnAllocator *alloc, HnGrowTrainResult *res, HnError *err)
+{
+	GrowTrainer t;
+	HnStatus	st = HANAMI_OK;
+	int64_t    *order = NULL;
+	float	   *y = NULL;
+	double		start = cb && cb->now ? cb->now(cb->ctx) : 0.0;
+	int64_t		seen = 0;
+	double		total;
+
+	memset(res, 0, sizeof(*res));
+	memset(&t, 0, sizeof(t));
+	t.image = *image;
+	t.len = *len;
+	t.cap = *len;
+	t.alloc = alloc;
+	GrowBindTrusted(&t.net, t.image);
+	res->blocks_before = t.net.gh->n_blocks;
+	res->synapses_before = t.net.gh->n_synapses;
+	st = GrowCheckData(&t.net, data, err);
+	if (st != HANAMI_OK)
+		return st;
+	if (opt->epochs < 1 || !(opt->learning_rate > 0.0f) || !isfinite(opt->learning_rate) ||
+		!(opt->learning_rate_end >= 0.0f) || !isfinite(opt->learning_rate_end))
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "invalid training options");
+	total = (double) data->n * opt->epochs;
+	if (opt->max_iterations > 0 && opt->max_iterations < total)
+		total = (double) opt->max_iterations;
+	t.lr = opt->learning_rate;
+	t.grow = opt->grow;
+	RngSeed(&t.rng, opt->seed ^ ((uint64_t) t.net.hdr->seed << 32) ^
+			t.net.hdr->samples);
+	t.work = GrowWorkCreate(&t.net, true, alloc, err);
+	order = HnAlloc(alloc, sizeof(int64_t) * (size_t) (data->n > 0 ? data->n : 1));
+	y = HnAlloc(alloc, sizeof(float) * data->n_outputs);
+	t.grad = HnAllocZero(alloc, sizeof(float) * t.net.gh->n_neurons);
+	if (t.work == NULL || order == NULL || y == NULL || t.grad == NULL ||
+		!GrowBuildTargets(&t))
+	{
+		st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
+		goto done;
+	}
+	for (int64_t r = 0; r < data->n; r++)
+		order[r] = r;
+
+	res->stop = HANAMI_STOP_EPOCHS;
+	for (int e = 0; e < opt->epochs; e++)
+	{
+		double		loss = 0.0;
+		int64_t		rows = 0;
+		bool		stop = false;
+
+		if (opt->shuffle)
+			RngShuffle(&t.rng, order, data->n);
+		GrowResetState(&t.net);
+		for (int64_t k = 0; k < data->n; k++)
+		{
+			int64_t		r = order[k];
+			double		l;
+
+			if (k % GROW_INTERRUPT_ROWS == 0 && cb && cb->interrupt &&
+				cb->interrupt(cb->ctx))
+			{
+				res->stop = HANAMI_STOP_CALLBACK;
+				stop = true;
+				break;
+			}
+			if (opt->max_iterations > 0 && seen >= opt->max_iterations)
+			{
+				res->stop = HANAMI_STOP_ITERATIONS;
+				stop = true;
+				break;
+			}
+			if (opt->timeout > 0 && k % GROW_INTERRUPT_ROWS == 0 && cb && cb->now &&
+				cb->now(cb->ctx) - start >= opt->timeout)
+			{
+				res->stop = HANAMI_STOP_TIMEOUT;
+				stop = true;
+				break;
+			}
+			/* the rate falls linearly from the first row to the last */
+			t.lr = opt->learning_rate + (opt->learning_rate_end - opt->learning_rate) *
+				(float) ((double) seen / total);
+			GrowRowTargets(&t, data, r, y);
+			if (!GrowTrainForward(&t, data->x + (size_t) r * data->n_features))
+			{
+				st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
+				goto done;
+			}
+			l = GrowTrainBackward(&t);
+			if (!isfinite(l))
+			{
+				st = HnSetError(err, HANAMI_E_DIVERGED,
+								"Lower \"learning_rate\".",
+								"training diverged in epoch %d", e + 1);
+				goto done;
+			}
+			loss += l;
+			rows++;
+			seen++;
+		}
+		t.net.hdr->samples += (uint64_t) rows;
+		res->rows += rows;
+		if (rows > 0)
+		{
+			res->epochs++;
+			t.net.hdr->epochs++;
+			res->loss = loss / (double) rows;
+			if (opt->reduction)
+				res->removed += GrowReduce(&t.net);
+			GrowRecordEpoch(&t.net);
+			if (cb && cb->epoch_done)
+			{
+				HnEpochReport rep;
+
+				memset(&rep, 0, sizeof(rep));
+				rep.epoch = e + 1;
+				rep.iterations = seen;
+				rep.rows = rows;
+				rep.loss = res->loss;
+				rep.val_loss = NAN;
+				rep.val_accuracy = NAN;
+				rep.seconds = cb->now ? cb->now(cb->ctx) - start : 0.0;
+				cb->epoch_done(cb->ctx, &rep);
+			}
+		}
+		if (stop)
+			break;
+		if (opt->error_threshold > 0 && res->loss <= opt->error_threshold)
+		{
+			res->stop = HANAMI_STOP_THRESHOLD;
+			break;
+		}
+	}
+	GrowResetState(&t.net);
+	GrowRecount(&t.net);
+
+done:
+	res->seconds = cb && cb->now ? cb->now(cb->ctx) - start : 0.0;
+	HnFree(alloc, order);
+	HnFree(alloc, y);
+	GrowTrainerFree(&t);
+	*image = t.image;
+	*len = t.len;
+	return st;
+}
+
+/* Evaluate net on data, rows in order. */
+HnStatus
+GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
+			 const HnAllocator *alloc, HnEvalResult *res, HnError *err)
+{
+	uint32_t	no = net->hdr->n_outputs;
+	uint32_t	k = no == 1 ? 2 : no;
+	HnGrowWork *w;
+	float	   *out;
+	double		loss = 0.0;
+	double		se = 0.0;
+	double		ae = 0.0;
+	double		sum = 0.0;
+	double		sum2 = 0.0;
+	int64_t		correct = 0;
+	HnStatus	st;
+	HnGrowNet	tmp;
+
+	tmp = *net;
+	st = GrowCheckData(&tmp, data, err);
+	if (st != HANAMI_OK)
+		return st;
+	w = GrowWorkCreate(net, false, alloc, err);
+	out = HnAlloc(alloc, sizeof(float) * no);
+	if (w == NULL || out == NULL)
+	{
+		GrowWorkFree(w, alloc);
+		HnFree(alloc, out);
+		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for evaluation");
+	}
+	if (res->confusion)
+		memset(res->confusion, 0, sizeof(int64_t) * k * k);
+	for (int64_t r = 0; r < data->n; r++)
+	{
+		if (r % GROW_INTERRUPT_ROWS == 0 && cb && cb->interrupt &&
+			cb->interrupt(cb->ctx))
+			break;
+		GrowPredict(net, w, data->x + (size_t) r * data->n_features, out);
+		for (uint32_t j = 0; j < no; j++)
+		{
+			float		y;
+			float		o = fminf(fmaxf(out[j], 1e-7f), 1.0f - 1e-7f);
+
+			if (data->cls)
+				y = no == 1 ? (float) data->cls[r] : (float) (data->cls[r] == (int32_t) j);
+			else
+			{
+				y = data->y[(size_t) r * no + j];
+				se += (double) (out[j] - y) * (out[j] - y);
+				ae += fabs((double) out[j] - y);
+				sum += y;
+				sum2 += (double) y * y;
+			}
+			loss -= y * logf(o) + (1.0f - y) * logf(1.0f - o);
+		}
+		if (data->cls)
+		{
+			uint32_t	pred = 0;
+
+			if (no == 1)
+				pred = out[0] >= 0.5f;
+			else
+				for (uint32_t j = 1; j < no; j++)
+					if (out[j] > out[pred])
+						pred = j;
+			correct += pred == (uint32_t) data->cls[r];
+			if (res->confusion)
+				res->confusion[(size_t) data->cls[r] * k + pred]++;
+		}
+	}
+	res->n = data->n;
+	res->loss = data->n > 0 ? loss / (double) data->n : NAN;
+	res->accuracy = NAN;
+	res->mse = res->mae = res->r2 = NAN;
+	if (data->cls)
+		res->accuracy = data->n > 0 ? (double) correct / (double) data->n : NAN;
+	else if (data->n > 0)
+	{
+		double		cnt = (double) data->n * no;
+		double		var = sum2 / cnt - (sum / cnt) * (sum / cnt);
+
+		res->mse = se / cnt;
+		res->mae = ae / cnt;
+		res->r2 = var > 0 ? 1.0 - res->mse / var : NAN;
+	}
+	GrowWorkFree(w, alloc);
+	HnFree(alloc, out);
+	return HANAMI_OK;
+}

@@ -1,0 +1,476 @@
+/*
+ * test_fast.c - the fast paths against their references: the one-row matrix
+ * product, fused outer-product updates, the trainer's step against
+ * DenseForward + DenseBackward + OptimStep, compute threads (same bits as
+ * one thread), folded inference, and the streaming column statistics.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include "core/dense.h"
+#include "core/kernels.h"
+#include "core/optim.h"
+#include "core/pool.h"
+#include "core/trainer.h"
+
+/* Random floats in [lo, hi), with about zero_frac of them exactly zero. */
+static float *
+RandomVec(uint64_t *st, size_t n, float lo, float hi, double zero_frac)
+{
+	float	   *v = malloc(sizeof(float) * (n ? n : 1));
+
+	for (size_t i = 0; i < n; i++)
+	{
+		float		u = TestUniform(st, 0.0f, 1.0f);
+
+		v[i] = u < zero_frac ? 0.0f : TestUniform(st, lo, hi);
+	}
+	return v;
+}
+
+/* KernGemv gives the bits of KernGemm on one row, zeros skipped. */
+static void
+TestGemv(void)
+{
+	static const size_t shapes[][2] = {{10, 128}, {64, 784}, {100, 7}, {128, 784},
+	{130, 300}, {1, 1}, {16, 513}};
+	uint64_t	st = 11;
+	bool		same = true;
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		size_t		N = shapes[s][0];
+		size_t		K = shapes[s][1];
+		float	   *x = RandomVec(&st, K, -2.0f, 2.0f, 0.5);
+		float	   *w = RandomVec(&st, K * N, -1.0f, 1.0f, 0.0);
+		float	   *b = RandomVec(&st, N, -1.0f, 1.0f, 0.0);
+		float	   *y1 = malloc(sizeof(float) * N);
+		float	   *y2 = malloc(sizeof(float) * N);
+
+		for (int with_bias = 0; with_bias < 2; with_bias++)
+		{
+			KernGemm(1, N, K, x, K, 1, w, N, y1, N, with_bias ? b : NULL);
+			KernGemv(N, K, x, w, N, y2, with_bias ? b : NULL);
+			same &= memcmp(y1, y2, sizeof(float) * N) == 0;
+		}
+		free(x);
+		free(w);
+		free(b);
+		free(y1);
+		free(y2);
+	}
+	CHECK(same, "gemv: same bits as the blocked product on one row, 7 shapes");
+}
+
+/* The fused outer-product updates against gradient + update. */
+static void
+TestOuterUpdates(void)
+{
+	const size_t rows = 37,
+				cols = 21;
+	uint64_t	st = 5;
+	float	   *a = RandomVec(&st, rows, -1.5f, 1.5f, 0.3);
+	float	   *d = RandomVec(&st, cols, -0.5f, 0.5f, 0.0);
+	float	   *w0 = RandomVec(&st, rows * cols, -1.0f, 1.0f, 0.0);
+	float	   *m0 = RandomVec(&st, rows * cols, -0.1f, 0.1f, 0.0);
+	float	   *v0 = RandomVec(&st, rows * cols, 0.0f, 0.01f, 0.0);
+	size_t		n = rows * cols;
+	float	   *g = malloc(sizeof(float) * n);
+	float	   *w1 = malloc(sizeof(float) * n),
+			   *w2 = malloc(sizeof(float) * n);
+	float	   *m1 = malloc(sizeof(float) * n),
+			   *m2 = malloc(sizeof(float) * n);
+	float	   *v1 = malloc(sizeof(float) * n),
+			   *v2 = malloc(sizeof(float) * n);
+	double		worst = 0.0;
+
+	for (size_t r = 0; r < rows; r++)
+		for (size_t j = 0; j < cols; j++)
+			g[r * cols + j] = a[r] * d[j];
+	for (int adam = 0; adam < 2; adam++)
+		for (int wd = 0; wd < 2; wd++)
+		{
+			memcpy(w1, w0, sizeof(float) * n);
+			memcpy(w2, w0, sizeof(float) * n);
+			memcpy(m1, m0, sizeof(float) * n);
+			memcpy(m2, m0, sizeof(float) * n);
+			memcpy(v1, v0, sizeof(float) * n);
+			memcpy(v2, v0, sizeof(float) * n);
+			for (int step = 0; step < 3; step++)
+			{
+				if (adam)
+				{
+					KernAdamUpdate(w1, g, m1, v1, n, 0.01f, 0.9f, 0.999f, 1.5f,
+								   1e-8f, wd ? 0.01f : 0.0f);
+					KernAdamOuterUpdate(w2, m2, v2, rows, cols, a, d, 0.01f, 0.9f,
+										0.999f, 1.5f, 1e-8f, wd ? 0.01f : 0.0f);
+				}
+				else
+				{
+					KernSgdUpdate(w1, g, m1, n, 0.05f, 0.9f, wd ? 0.01f : 0.0f);
+					KernSgdOuterUpdate(w2, m2, rows, cols, a, d, 0.05f, 0.9f,
+									   wd ? 0.01f : 0.0f);
+				}
+			}
+			for (size_t i = 0; i < n; i++)
+			{
+				double		e = fabs((double) w1[i] - w2[i]) +
+					fabs((double) m1[i] - m2[i]) + fabs((double) v1[i] - v2[i]);
+
+				worst = e > worst ? e : worst;
+			}
+		}
+	CHECK(worst <= 1e-6,
+		  "outer updates: sgd and adam, with and without decay, match gradient + update (%.2g)",
+		  worst);
+	free(a);
+	free(d);
+	free(w0);
+	free(m0);
+	free(v0);
+	free(g);
+	free(w1);
+	free(w2);
+	free(m1);
+	free(m2);
+	free(v1);
+	free(v2);
+}
+
+/* A classification problem: n rows of nin features, ncls classes. */
+typedef struct FastData
+{
+	int64_t		n;
+	float	   *x;
+	int32_t    *cls;
+	float	   *y;
+	HnDataset	ds;
+} FastData;
+
+static void
+MakeFastData(FastData *f, int64_t n, uint32_t nin, uint32_t nout, bool regression,
+			 uint64_t seed)
+{
+	uint64_t	st = seed;
+
+	f->n = n;
+	f->x = RandomVec(&st, (size_t) n * nin, 0.0f, 200.0f, 0.4);
+	f->cls = malloc(sizeof(int32_t) * n);
+	f->y = malloc(sizeof(float) * n * nout);
+	for (int64_t r = 0; r < n; r++)
+	{
+		float		s = 0;
+
+		for (uint32_t i = 0; i < nin; i++)
+			s += f->x[r * nin + i] * (i % 3 == 0 ? 1.0f : -0.5f);
+		f->cls[r] = (int32_t) ((uint32_t) (s > 0 ? s : -s) / 97 % nout);
+		for (uint32_t j = 0; j < nout; j++)
+			f->y[r * nout + j] = s * (j + 1) * 0.01f + 3.0f;
+	}
+	f->ds.n = n;
+	f->ds.n_features = nin;
+	f->ds.n_outputs = nout;
+	f->ds.x = f->x;
+	f->ds.y = regression ? f->y : NULL;
+	f->ds.cls = regression ? NULL : f->cls;
+}
+
+static void
+FreeFastData(FastData *f)
+{
+	free(f->x);
+	free(f->cls);
+	free(f->y);
+}
+
+/* Largest absolute difference between two networks' parameters. */
+static double
+ParamDiff(const HnNet *a, const HnNet *b)
+{
+	double		worst = 0.0;
+
+	for (uint64_t i = 0; i < a->hdr->n_params; i++)
+	{
+		double		e = fabs((double) a->params[i] - b->params[i]);
+
+		worst = e > worst ? e : worst;
+	}
+	return worst;
+}
+
+/*
+ * Reference training: the same batches through DenseForward, DenseBackward
+ * and OptimStep (no shuffle, scaling already fitted).
+ */
+static void
+ReferenceFit(HnNet *net, const HnDataset *ds, const HnTrainOptions *opt)
+{
+	HnError		err;
+	int			batch = opt->batch_size;
+	HnDenseWork *w = DenseWorkCreate(net, batch, true, &HnMallocAllocator, &err);
+	HnOptimState *o = OptimCreate(net, &opt->optim, &HnMallocAllocator, &err);
+	uint32_t	nin = ds->n_features,
+				nout = net->hdr->n_outputs;
+	float	   *x = malloc(sizeof(float) * batch * nin);
+	float	   *t = malloc(sizeof(float) * batch * nout);
+
+	for (int e = 0; e < opt->epochs; e++)
+		for (int64_t r0 = 0; r0 < ds->n; r0 += batch)
+		{
+			int			count = (int) (ds->n - r0 < batch ? ds->n - r0 : batch);
+
+			memcpy(x, ds->x + r0 * nin, sizeof(float) * count * nin);
+			for (int k = 0; k < count; k++)
+			{
+				if (ds->cls)
+				{
+					memset(t + k * nout, 0, sizeof(float) * nout);
+					t[k * nout + ds->cls[r0 + k]] = 1.0f;
+				}
+				else
+					for (uint32_t j = 0; j < nout; j++)
+						t[k * nout + j] = (ds->y[(r0 + k) * nout + j] - net->out_shift[j]) /
+							net->out_mul[j];
+			}
+			DenseForward(net, w, x, count);
+			DenseBackward(net, w, t, count, opt->train_mask);
+			OptimStep(net, o, w->grad, opt->train_mask);
+		}
+	free(x);
+	free(t);
+	OptimFree(o, &HnMallocAllocator);
+	DenseWorkFree(w, &HnMallocAllocator);
+}
+
+/* The trainer's step against the reference path. */
+static void
+TestTrainerVsReference(void)
+{
+	static const uint32_t c[] = {12, 9, 7, 4};
+	static const HnActivation a[] = {0, HANAMI_ACT_TANH, HANAMI_ACT_RELU, HANAMI_ACT_SOFTMAX};
+	struct
+	{
+		int			batch;
+		HnOptimizer opt;
+		float		wd;
+		uint64_t	mask;
+		double		tol;		/* 0: same bits */
+	}			cases[] = {
+		{8, HANAMI_OPT_SGD, 0.0f, ~(uint64_t) 0, 0},
+		{5, HANAMI_OPT_ADAM, 0.01f, ~(uint64_t) 0, 0},
+		{8, HANAMI_OPT_SGD, 0.001f, (uint64_t) 1 << 2 | (uint64_t) 1 << 3, 0},
+		{1, HANAMI_OPT_SGD, 0.0f, ~(uint64_t) 0, 1e-5},
+		{1, HANAMI_OPT_ADAM, 0.001f, ~(uint64_t) 0, 1e-5},
+	};
+	FastData	f;
+
+	MakeFastData(&f, 60, 12, 4, false, 3);	/* no last batch of one row */
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+	{
+		TestNet		t1,
+					t2;
+		HnTrainOptions opt;
+		HnTrainResult res;
+		HnError		err;
+		double		diff;
+
+		TestNetMake(&t1, 4, c, a, HANAMI_LOSS_DEFAULT, 9, true);
+		TrainFitScaling(&t1.net, &f.ds, f.n, NULL);
+		t2.buf = TestCopy(t1.buf, t1.len);
+		t2.len = t1.len;
+		NetBindTrusted(&t2.net, t2.buf);
+		TrainOptionsDefaults(&opt, cases[k].opt);
+		opt.epochs = 2;
+		opt.batch_size = cases[k].batch;
+		opt.shuffle = false;
+		opt.optim.weight_decay = cases[k].wd;
+		opt.train_mask = cases[k].mask;
+		opt.optim.learning_rate = cases[k].opt == HANAMI_OPT_SGD ? 0.05f : 0.01f;
+		TrainFit(&t1.net, &f.ds, &opt, NULL, &HnMallocAllocator, &res, &err);
+		ReferenceFit(&t2.net, &f.ds, &opt);
+		diff = ParamDiff(&t1.net, &t2.net);
+		if (cases[k].tol == 0)
+			CHECK(memcmp(t1.net.params, t2.net.params,
+						 sizeof(float) * t1.net.hdr->n_params) == 0,
+				  "trainer: batch %d %s matches the reference bit for bit (diff %.2g)",
+				  cases[k].batch, OptimName(cases[k].opt), diff);
+		else
+			CHECK(diff <= cases[k].tol,
+				  "trainer: batch %d %s (fused update) within %.0g of the reference (%.2g)",
+				  cases[k].batch, OptimName(cases[k].opt), cases[k].tol, diff);
+		TestNetFree(&t1);
+		TestNetFree(&t2);
+	}
+	FreeFastData(&f);
+}
+
+/* Pool job: mark each worker's share. */
+static void
+MarkJob(void *arg, int w, int n)
+{
+	int		   *v = arg;
+	size_t		lo,
+				hi;
+
+	PoolRange(1000, w, n, &lo, &hi);
+	for (size_t i = lo; i < hi; i++)
+		v[i] += w + 1;
+}
+
+/* Threads: every share runs once; fits give the same bits as one thread. */
+static void
+TestThreads(void)
+{
+	static const uint32_t c[] = {30, 40, 5};
+	HnError		err;
+	HnPool	   *p3 = PoolCreate(3, &HnMallocAllocator, &err);
+	HnPool	   *p2 = PoolCreate(2, &HnMallocAllocator, &err);
+	int		   *v = calloc(1000, sizeof(int));
+	bool		ok = p3 != NULL && p2 != NULL && PoolSize(p3) == 3;
+	FastData	f;
+
+	for (int rep = 0; rep < 50 && ok; rep++)
+		PoolRun(p3, MarkJob, v);
+	for (int i = 0; i < 1000 && ok; i++)
+		ok &= v[i] == 50 * (i < 333 ? 1 : i < 666 ? 2 : 3);
+	CHECK(ok, "pool: 3 workers, each share done once per job, 50 jobs");
+	CHECK(PoolCreate(0, &HnMallocAllocator, &err) == NULL &&
+		  err.code == HANAMI_E_INVALID_ARGUMENT, "pool: 0 threads is refused");
+
+	MakeFastData(&f, 300, 30, 5, false, 8);
+	for (int regression = 0; regression < 2; regression++)
+	{
+		f.ds.cls = regression ? NULL : f.cls;
+		f.ds.y = regression ? f.y : NULL;
+		for (int batch = 1; batch <= 64; batch *= 8)
+		{
+			TestNet		t[3];
+			HnTrainOptions opt;
+			HnTrainResult res[3];
+			HnPool	   *pools[3] = {NULL, p2, p3};
+			bool		same = true;
+
+			for (int k = 0; k < 3; k++)
+			{
+				TestNetMake(&t[k], 3, c, NULL, regression ? HANAMI_LOSS_MSE : HANAMI_LOSS_DEFAULT,
+							4, true);
+				if (regression)
+					t[k].net.layers[2].activation = HANAMI_ACT_IDENTITY;
+				TrainOptionsDefaults(&opt, batch == 1 ? HANAMI_OPT_SGD : HANAMI_OPT_ADAM);
+				opt.epochs = 3;
+				opt.batch_size = batch;
+				opt.seed = 77;
+				opt.validation_split = 0.1;
+				opt.pool = pools[k];
+				if (TrainFit(&t[k].net, &f.ds, &opt, NULL, &HnMallocAllocator, &res[k], &err) != HANAMI_OK)
+					same = false;
+			}
+			for (int k = 1; k < 3; k++)
+				same &= memcmp(t[0].buf, t[k].buf, t[0].len) == 0 &&
+					res[0].loss == res[k].loss && res[0].val_loss == res[k].val_loss;
+			CHECK(same, "threads: %s, batch %d: 2 and 3 threads give the bytes and losses of 1",
+				  regression ? "regression" : "classes", batch);
+			for (int k = 0; k < 3; k++)
+				TestNetFree(&t[k]);
+		}
+	}
+	FreeFastData(&f);
+	free(v);
+	PoolFree(p2, &HnMallocAllocator);
+	PoolFree(p3, &HnMallocAllocator);
+}
+
+/* Folded inference: close to unfolded, and the same bits alone or batched. */
+static void
+TestFold(void)
+{
+	static const uint32_t c[] = {20, 16, 3};
+	TestNet		tn;
+	FastData	f;
+	HnError		err;
+	HnDenseWork *plain;
+	HnDenseWork *fold;
+	HnDenseWork *fold1;
+	float		o1[3],
+				ob[30 * 3],
+				op[3];
+	double		worst = 0.0;
+	bool		same = true;
+
+	MakeFastData(&f, 30, 20, 3, false, 21);
+	/* a feature with a large offset against its range stays unfolded */
+	for (int r = 0; r < 30; r++)
+		f.x[r * 20 + 3] = 5000.0f + (float) (r % 7);
+	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
+	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
+	plain = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
+	fold = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
+	fold1 = DenseWorkCreate(&tn.net, 1, false, &HnMallocAllocator, &err);
+	DenseWorkFold(&tn.net, fold);
+	DenseWorkFold(&tn.net, fold1);
+	DensePredict(&tn.net, fold, f.x, 30, ob);
+	for (int r = 0; r < 30; r++)
+	{
+		DensePredict(&tn.net, fold1, f.x + r * 20, 1, o1);
+		DensePredict(&tn.net, plain, f.x + r * 20, 1, op);
+		same &= memcmp(o1, ob + r * 3, sizeof(o1)) == 0;
+		for (int j = 0; j < 3; j++)
+		{
+			double		e = fabs((double) o1[j] - op[j]);
+
+			worst = e > worst ? e : worst;
+		}
+	}
+	CHECK(same, "fold: one row at a time gives the bits of a batch");
+	CHECK(worst <= 1e-5, "fold: outputs within 1e-5 of the unfolded network (%.2g)", worst);
+	DenseWorkFree(plain, &HnMallocAllocator);
+	DenseWorkFree(fold, &HnMallocAllocator);
+	DenseWorkFree(fold1, &HnMallocAllocator);
+	TestNetFree(&tn);
+	FreeFastData(&f);
+}
+
+/* Column statistics a row at a time give the scaling of a fit in memory. */
+static void
+TestStats(void)
+{
+	static const uint32_t c[] = {300, 4, 2};
+	TestNet		tn;
+	FastData	f;
+	HnError		err;
+	HnColumnStats *s;
+	float	   *shift = malloc(sizeof(float) * 300);
+	float	   *mul = malloc(sizeof(float) * 300);
+
+	MakeFastData(&f, 500, 300, 2, false, 31);
+	for (int r = 0; r < 500; r++)
+		f.x[r * 300 + 7] = 4.0f;	/* a constant feature */
+	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
+	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
+	s = StatsCreate(300, &HnMallocAllocator, &err);
+	for (int r = 0; r < 500; r++)
+		StatsAdd(s, f.x + r * 300);
+	StatsInputScaling(s, shift, mul);
+	CHECK(memcmp(shift, tn.net.in_shift, sizeof(float) * 300) == 0 &&
+		  memcmp(mul, tn.net.in_mul, sizeof(float) * 300) == 0,
+		  "stats: streamed statistics give the bits of the in-memory scaling");
+	CHECK(mul[7] == 1.0f && shift[7] == 4.0f,
+		  "stats: a constant feature is centred with multiplier 1");
+	StatsFree(s, &HnMallocAllocator);
+	free(shift);
+	free(mul);
+	TestNetFree(&tn);
+	FreeFastData(&f);
+}
+
+void
+TestFastSuite(void)
+{
+	TestGemv();
+	TestOuterUpdates();
+	TestTrainerVsReference();
+	TestThreads();
+	TestFold();
+	TestStats();
+}

@@ -1,0 +1,749 @@
+/*
+ * trainer.c - the training step of a dense network (see trainer.h): batched
+ * forward and backward passes split by rows, weight gradients fused with the
+ * optimizer update and split by weight rows, on buffers allocated once.
+ */
+#include "trainer.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dense.h"
+#include "kernels.h"
+#include "loss.h"
+
+/* Weight rows per block of the fused gradient + update (a multiple of 6). */
+#define HANAMI_TRAINER_RB	24
+
+/* Rows per thread below which the forward/backward pass stays on one thread. */
+#define HANAMI_TRAINER_MIN_ROWS	2
+
+/*
+ * Rows per piece of the forward/backward pass handed to threads.  Pieces are
+ * claimed one at a time, so a thread the system holds back delays only the
+ * piece it has; what each value is made of never depends on who makes it.
+ */
+#define HANAMI_TRAINER_ROW_PIECE	8
+
+/* Weights below which the update stays on one thread. */
+#define HANAMI_TRAINER_MIN_PARAMS	16384
+
+/* Buffers start on cache-line boundaries. */
+#define HANAMI_TRAINER_ALIGN	64
+
+struct HnTrainer
+{
+	HnNet	   *net;
+	HnTrainOptions opt;
+	HnCallbacks cb;
+	const HnAllocator *alloc;
+	HnPool	   *pool;
+	int			max_batch;
+	int			n_layers;
+	int			lo;				/* lowest trained layer */
+	uint64_t	mask;
+	uint64_t	n_update;		/* weights of the trained layers */
+	HnOptimState *optim;
+	void	   *mem;			/* every buffer below */
+	float	   *a[HANAMI_MAX_LAYERS];	/* activations; a[0] scaled input */
+	float	   *z[HANAMI_MAX_LAYERS];	/* pre-activations */
+	float	   *d[HANAMI_MAX_LAYERS];	/* dL/dz, for layers >= lo */
+	float	   *wt[HANAMI_MAX_LAYERS];	/* transposed weights, layers > lo */
+	float	   *tgt;			/* network-space targets of the batch */
+	double	   *row_loss;
+	float	   *scratch;		/* per thread: RB * max width */
+	size_t		scratch_len;
+
+	/* the step in progress */
+	atomic_size_t next_piece;	/* next piece of work to claim */
+	const HnBatch *batch;
+	int			count;
+	float		step;			/* adam: step size with bias correction */
+	float		vscale;
+
+	/* progress */
+	int			epoch;			/* current epoch, 1-based */
+	int			epochs_done;
+	int64_t		iterations;
+	int64_t		epoch_rows;
+	double		loss_sum;
+	double		t0;
+	bool		started;
+	bool		stopped;
+	HnStopReason stop;
+	double		loss;
+	double		val_loss;
+	double		val_accuracy;
+	double		seconds;
+};
+
+/* Add n floats to a layout at *offset (aligned); false on overflow. */
+static bool
+TrainerReserve(size_t *offset, size_t n, size_t *at)
+{
+	size_t		bytes;
+	size_t		end;
+
+	if (!HnMulSize(n, sizeof(float), &bytes) ||
+		!HnAddSize(*offset, HANAMI_TRAINER_ALIGN - 1, &end))
+		return false;
+	end &= ~(size_t) (HANAMI_TRAINER_ALIGN - 1);
+	*at = end;
+	return HnAddSize(end, bytes, offset);
+}
+
+/* Seconds from the clock hook, 0 without one. */
+static double
+TrainerNow(const HnTrainer *t)
+{
+	return t->cb.now ? t->cb.now(t->cb.ctx) : 0.0;
+}
+
+/* Make a trainer; see trainer.h. */
+HnTrainer *
+TrainerCreate(HnNet *net, const HnTrainOptions *opt, int max_batch,
+			  HnPool *pool, const HnCallbacks *cb, const HnAllocator *alloc,
+			  HnError *err)
+{
+	HnTrainer  *t;
+	int			n_layers = (int) net->hdr->n_layers;
+	size_t		width = NetMaxWidth(net);
+	size_t		batch = (size_t) max_batch;
+	size_t		offset = 0;
+	size_t		at_a[HANAMI_MAX_LAYERS];
+	size_t		at_z[HANAMI_MAX_LAYERS];
+	size_t		at_d[HANAMI_MAX_LAYERS];
+	size_t		at_wt[HANAMI_MAX_LAYERS];
+	size_t		at_tgt;
+	size_t		at_scratch;
+	size_t		n;
+	int			threads = PoolSize(pool);
+	char	   *base;
+
+	if (max_batch < 1)
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+				   "batch size must be at least 1");
+		return NULL;
+	}
+	t = HnAllocZero(alloc, sizeof(HnTrainer));
+	if (t == NULL)
+		goto nomem;
+	t->net = net;
+	t->opt = *opt;
+	if (cb)
+		t->cb = *cb;
+	t->alloc = alloc;
+	t->pool = pool;
+	t->max_batch = max_batch;
+	t->n_layers = n_layers;
+	t->mask = opt->train_mask;
+	t->loss = t->val_loss = t->val_accuracy = NAN;
+	for (int l = n_layers - 1; l >= 1; l--)
+		if (t->mask & ((uint64_t) 1 << l))
+		{
+			t->lo = l;
+			t->n_update += (uint64_t) net->layers[l - 1].count *
+				net->layers[l].count;
+		}
+	if (t->lo == 0)
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+				   "Layer 0 is the input layer and has no parameters.",
+				   "no layer selected for training");
+		HnFree(alloc, t);
+		return NULL;
+	}
+
+	/* the layout of every buffer, in one allocation */
+	for (int l = 0; l < n_layers; l++)
+	{
+		size_t		w = (size_t) net->layers[l].count;
+
+		at_z[l] = at_d[l] = at_wt[l] = 0;
+		if (!HnMulSize(batch, w, &n) || !TrainerReserve(&offset, n, &at_a[l]))
+			goto too_large;
+		if (l > 0 && !TrainerReserve(&offset, n, &at_z[l]))
+			goto too_large;
+		if (l >= t->lo && !TrainerReserve(&offset, n, &at_d[l]))
+			goto too_large;
+		if (l > t->lo &&
+			(!HnMulSize(w, net->layers[l - 1].count, &n) ||
+			 !TrainerReserve(&offset, n, &at_wt[l])))
+			goto too_large;
+	}
+	if (!HnMulSize(batch, net->hdr->n_outputs, &n) ||
+		!TrainerReserve(&offset, n, &at_tgt) ||
+		!HnMulSize(width, HANAMI_TRAINER_RB, &t->scratch_len) ||
+		!HnMulSize(t->scratch_len, (size_t) threads, &n) ||
+		!TrainerReserve(&offset, n, &at_scratch) ||
+		!HnAddSize(offset, HANAMI_TRAINER_ALIGN, &offset))
+		goto too_large;
+
+	t->mem = HnAlloc(alloc, offset);
+	t->row_loss = HnAlloc(alloc, batch * sizeof(double));
+	if (t->mem == NULL || t->row_loss == NULL)
+		goto nomem;
+	base = (char *) t->mem + ((HANAMI_TRAINER_ALIGN -
+							   ((uintptr_t) t->mem % HANAMI_TRAINER_ALIGN)) %
+							  HANAMI_TRAINER_ALIGN);
+	for (int l = 0; l < n_layers; l++)
+	{
+		t->a[l] = (float *) (base + at_a[l]);
+		t->z[l] = l > 0 ? (float *) (base + at_z[l]) : NULL;
+		t->d[l] = l >= t->lo ? (float *) (base + at_d[l]) : NULL;
+		t->wt[l] = l > t->lo ? (float *) (base + at_wt[l]) : NULL;
+	}
+	t->tgt = (float *) (base + at_tgt);
+	t->scratch = (float *) (base + at_scratch);
+
+	t->optim = OptimCreate(net, &opt->optim, alloc, err);
+	if (t->optim == NULL)
+	{
+		TrainerFree(t);
+		return NULL;
+	}
+	return t;
+
+too_large:
+	HnFree(alloc, t);
+	HnSetError(err, HANAMI_E_TOO_LARGE, "Use a smaller batch size.",
+			   "training workspace is too large");
+	return NULL;
+
+nomem:
+	if (t != NULL)
+	{
+		HnFree(alloc, t->mem);
+		HnFree(alloc, t->row_loss);
+		HnFree(alloc, t);
+	}
+	HnSetError(err, HANAMI_E_NOMEM, NULL,
+			   "out of memory for a training workspace");
+	return NULL;
+}
+
+/* Free a trainer (the pool belongs to the caller). */
+void
+TrainerFree(HnTrainer *t)
+{
+	if (t == NULL)
+		return;
+	OptimFree(t->optim, t->alloc);
+	HnFree(t->alloc, t->mem);
+	HnFree(t->alloc, t->row_loss);
+	HnFree(t->alloc, t);
+}
+
+/* Network-space targets of batch row k into dst. */
+static void
+TrainerTarget(const HnTrainer *t, int k, float *dst)
+{
+	const HnNet *net = t->net;
+	uint32_t	n_out = net->hdr->n_outputs;
+
+	if (t->batch->cls != NULL)
+	{
+		int32_t		c = t->batch->cls[k];
+
+		if (n_out == 1)
+			dst[0] = (float) c;
+		else
+		{
+			memset(dst, 0, n_out * sizeof(float));
+			dst[c] = 1.0f;
+		}
+	}
+	else
+	{
+		const float *y = t->batch->y[k];
+
+		for (uint32_t j = 0; j < n_out; j++)
+			dst[j] = (y[j] - net->out_shift[j]) / net->out_mul[j];
+	}
+}
+
+/* Apply an activation to rows x n values in place (softmax row by row). */
+static void
+TrainerActivate(HnActivation act, float *v, size_t rows, size_t n)
+{
+	if (act == HANAMI_ACT_SOFTMAX)
+	{
+		for (size_t r = 0; r < rows; r++)
+			ActForward(act, v + r * n, n);
+	}
+	else
+		ActForward(act, v, rows * n);
+}
+
+/*
+ * Forward and backward for batch rows [r0, r1): scaled inputs, activations,
+ * per-row losses and dL/dz of every layer down to lo.  The same operations
+ * as DenseForward and DenseBackward, row by row.
+ */
+static void
+TrainerRows(HnTrainer *t, size_t r0, size_t r1)
+{
+	HnNet	   *net = t->net;
+	int			last = t->n_layers - 1;
+	size_t		rows = r1 - r0;
+	size_t		n_in = net->hdr->n_inputs;
+	size_t		n_out = net->hdr->n_outputs;
+	HnActivation out_act = (HnActivation) net->layers[last].activation;
+	HnLoss		loss = (HnLoss) net->hdr->loss;
+
+	for (size_t r = r0; r < r1; r++)
+		KernAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
+					   t->a[0] + r * n_in);
+	for (int l = 1; l <= last; l++)
+	{
+		size_t		in = net->layers[l - 1].count;
+		size_t		out = net->layers[l].count;
+		const float *src = t->a[l - 1] + r0 * in;
+		float	   *z = t->z[l] + r0 * out;
+
+		if (rows == 1)
+			KernGemv(out, in, src, NetWeights(net, l), out, z, NetBias(net, l));
+		else
+			KernGemm(rows, out, in, src, in, 1, NetWeights(net, l), out, z, out,
+					 NetBias(net, l));
+		memcpy(t->a[l] + r0 * out, z, rows * out * sizeof(float));
+		TrainerActivate((HnActivation) net->layers[l].activation,
+						t->a[l] + r0 * out, rows, out);
+	}
+	for (size_t r = r0; r < r1; r++)
+	{
+		float	   *tr = t->tgt + r * n_out;
+
+		TrainerTarget(t, (int) r, tr);
+		t->row_loss[r] = LossValue(loss, out_act, t->a[last] + r * n_out, tr,
+								   n_out);
+		LossGradient(loss, out_act, t->z[last] + r * n_out,
+					 t->a[last] + r * n_out, tr, t->d[last] + r * n_out, n_out);
+	}
+	KernScale(t->d[last] + r0 * n_out, rows * n_out, 1.0f / (float) t->count);
+	for (int l = last; l > t->lo; l--)
+	{
+		size_t		in = net->layers[l - 1].count;
+		size_t		out = net->layers[l].count;
+		HnActivation act = (HnActivation) net->layers[l - 1].activation;
+		float	   *dn = t->d[l - 1] + r0 * in;
+
+		if (rows == 1)
+		{
+			/* one row: dot products with W's rows, no transposed copy */
+			const float *w = NetWeights(net, l);
+			const float *d = t->d[l] + r0 * out;
+
+			for (size_t i = 0; i < in; i++)
+			{
+				float		sum = 0.0f;
+
+				for (size_t j = 0; j < out; j++)
+					sum += d[j] * w[i * out + j];
+				dn[i] = sum;
+			}
+		}
+		else
+			KernGemm(rows, in, out, t->d[l] + r0 * out, out, 1, t->wt[l], in,
+					 dn, in, NULL);
+		if (act == HANAMI_ACT_SOFTMAX)
+		{
+			for (size_t r = 0; r < rows; r++)
+				ActBackward(act, t->z[l - 1] + (r0 + r) * in,
+							t->a[l - 1] + (r0 + r) * in, dn + r * in, in);
+		}
+		else
+			ActBackward(act, t->z[l - 1] + r0 * in, t->a[l - 1] + r0 * in, dn,
+						rows * in);
+	}
+}
+
+/* Pool job: claim pieces of the batch rows until none is left. */
+static void
+TrainerRowsJob(void *arg, int w, int n_workers)
+{
+	HnTrainer  *t = (HnTrainer *) arg;
+	size_t		n = (size_t) t->count;
+	size_t		p;
+
+	(void) w;
+	(void) n_workers;
+	while ((p = atomic_fetch_add(&t->next_piece, 1)) * HANAMI_TRAINER_ROW_PIECE < n)
+	{
+		size_t		r0 = p * HANAMI_TRAINER_ROW_PIECE;
+		size_t		r1 = r0 + HANAMI_TRAINER_ROW_PIECE < n ? r0 + HANAMI_TRAINER_ROW_PIECE : n;
+
+		TrainerRows(t, r0, r1);
+	}
+}
+
+/* The optimizer update of count values at p (gradient g, moments at off). */
+static void
+TrainerApply(HnTrainer *t, float *p, const float *g, size_t off, size_t count,
+			 float wd)
+{
+	HnOptimState *st = t->optim;
+	const HnOptimConfig *c = &st->cfg;
+
+	if (c->kind == HANAMI_OPT_SGD)
+		KernSgdUpdate(p, g, st->m + off, count, c->learning_rate, c->momentum,
+					  wd);
+	else
+		KernAdamUpdate(p, g, st->m + off, st->v + off, count, t->step,
+					   c->beta1, c->beta2, t->vscale, c->epsilon, wd);
+}
+
+/*
+ * Gradient and update of weight rows [i0, i1) of layer l: with one row the
+ * outer product a x d fused into the update; otherwise blocks of rows of
+ * a^T d into scratch, each updated while it is in cache.
+ */
+static void
+TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
+{
+	HnNet	   *net = t->net;
+	HnOptimState *st = t->optim;
+	const HnOptimConfig *c = &st->cfg;
+	size_t		in = net->layers[l - 1].count;
+	size_t		out = net->layers[l].count;
+	size_t		off = net->layers[l].param_offset;
+	float	   *w = NetWeights(net, l);
+
+	if (t->count == 1)
+	{
+		size_t		o = off + i0 * out;
+
+		if (c->kind == HANAMI_OPT_SGD)
+			KernSgdOuterUpdate(w + i0 * out, st->m + o, i1 - i0, out,
+							   t->a[l - 1] + i0, t->d[l], c->learning_rate,
+							   c->momentum, c->weight_decay);
+		else
+			KernAdamOuterUpdate(w + i0 * out, st->m + o, st->v + o, i1 - i0,
+								out, t->a[l - 1] + i0, t->d[l], t->step,
+								c->beta1, c->beta2, t->vscale, c->epsilon,
+								c->weight_decay);
+		return;
+	}
+	for (size_t ib = i0; ib < i1; ib += HANAMI_TRAINER_RB)
+	{
+		size_t		rb = i1 - ib < HANAMI_TRAINER_RB ? i1 - ib : HANAMI_TRAINER_RB;
+
+		KernGemm(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in, t->d[l],
+				 out, scratch, out, NULL);
+		TrainerApply(t, w + ib * out, scratch, off + ib * out, rb * out,
+					 c->weight_decay);
+	}
+}
+
+/* Gradient and update of layer l's biases. */
+static void
+TrainerUpdateBias(HnTrainer *t, int l, float *scratch)
+{
+	HnNet	   *net = t->net;
+	size_t		in = net->layers[l - 1].count;
+	size_t		out = net->layers[l].count;
+	size_t		off = net->layers[l].param_offset + in * out;
+	const float *g = t->d[l];
+
+	if (t->count > 1)
+	{
+		KernColumnSums(t->d[l], (size_t) t->count, out, scratch);
+		g = scratch;
+	}
+	TrainerApply(t, NetBias(net, l), g, off, out, 0.0f);
+}
+
+/*
+ * Pool job: claim blocks of weight rows (HANAMI_TRAINER_RB rows of one
+ * layer; then each layer's biases) until none is left.  The blocks are the
+ * same for any number of threads, and so are the values.
+ */
+static void
+TrainerUpdateJob(void *arg, int w, int n_workers)
+{
+	HnTrainer  *t = (HnTrainer *) arg;
+	float	   *scratch = t->scratch + (size_t) w * t->scratch_len;
+
+	(void) n_workers;
+	for (;;)
+	{
+		size_t		p = atomic_fetch_add(&t->next_piece, 1);
+		bool		found = false;
+
+		for (int l = t->lo; l < t->n_layers && !found; l++)
+		{
+			size_t		in = t->net->layers[l - 1].count;
+			size_t		blocks = (in + HANAMI_TRAINER_RB - 1) / HANAMI_TRAINER_RB;
+
+			if (!(t->mask & ((uint64_t) 1 << l)))
+				continue;
+			if (p < blocks + 1)
+			{
+				if (p < blocks)
+				{
+					size_t		i0 = p * HANAMI_TRAINER_RB;
+					size_t		i1 = i0 + HANAMI_TRAINER_RB < in ? i0 + HANAMI_TRAINER_RB : in;
+
+					TrainerUpdateRows(t, l, i0, i1, scratch);
+				}
+				else
+					TrainerUpdateBias(t, l, scratch);
+				found = true;
+			}
+			else
+				p -= blocks + 1;
+		}
+		if (!found)
+			break;
+	}
+}
+
+/* Start an epoch. */
+void
+TrainerEpochBegin(HnTrainer *t)
+{
+	if (!t->started)
+	{
+		t->t0 = TrainerNow(t);
+		t->started = true;
+	}
+	t->epoch++;
+	t->loss_sum = 0.0;
+	t->epoch_rows = 0;
+}
+
+/* Rows trained so far in this epoch. */
+int64_t
+TrainerEpochRows(const HnTrainer *t)
+{
+	return t->epoch_rows;
+}
+
+/* One optimizer step; see trainer.h. */
+HnStatus
+TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
+{
+	HnNet	   *net = t->net;
+	HnOptimState *st = t->optim;
+	int			threads = PoolSize(t->pool);
+	double		loss = 0.0;
+
+	*go_on = true;
+	if (t->cb.interrupt && t->cb.interrupt(t->cb.ctx))
+	{
+		TrainerSetStop(t, HANAMI_STOP_CALLBACK);
+		*go_on = false;
+		return HANAMI_OK;
+	}
+	if (b->count < 1 || b->count > t->max_batch)
+		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+						  "batch of %d rows passed to a trainer for %d",
+						  b->count, t->max_batch);
+	t->batch = b;
+	t->count = b->count;
+
+	/* weights of layers that pass gradients down, transposed */
+	for (int l = t->lo + 1; l < t->n_layers && b->count > 1; l++)
+		KernTranspose(NetWeights(net, l), net->layers[l - 1].count,
+					  net->layers[l].count, t->wt[l]);
+
+	if (threads > 1 && t->count >= HANAMI_TRAINER_MIN_ROWS * threads)
+	{
+		atomic_store(&t->next_piece, 0);
+		PoolRun(t->pool, TrainerRowsJob, t);
+	}
+	else
+		TrainerRows(t, 0, (size_t) t->count);
+
+	for (int r = 0; r < t->count; r++)
+		loss += t->row_loss[r];
+	if (!isfinite(loss))
+	{
+		char		detail[HANAMI_ERRMSG_LEN];
+
+		snprintf(detail, sizeof(detail),
+				 "The loss became %s in epoch %d; try a lower learning rate or scaled inputs.",
+				 isnan(loss) ? "NaN" : "infinite", t->epoch);
+		return HnSetError(err, HANAMI_E_DIVERGED, detail, "training diverged");
+	}
+
+	/* the optimizer step, as OptimStep counts and corrects it */
+	st->step++;
+	if (st->cfg.kind == HANAMI_OPT_ADAM)
+	{
+		double		s = (double) st->step;
+
+		t->step = (float) (st->cfg.learning_rate / (1.0 - pow(st->cfg.beta1, s)));
+		t->vscale = (float) (1.0 / (1.0 - pow(st->cfg.beta2, s)));
+	}
+	atomic_store(&t->next_piece, 0);
+	if (threads > 1 && t->n_update >= HANAMI_TRAINER_MIN_PARAMS)
+		PoolRun(t->pool, TrainerUpdateJob, t);
+	else
+		TrainerUpdateJob(t, 0, 1);
+
+	t->loss_sum += loss;
+	t->epoch_rows += t->count;
+	t->iterations++;
+	t->batch = NULL;
+	if (t->opt.max_iterations > 0 && t->iterations >= t->opt.max_iterations)
+	{
+		TrainerSetStop(t, HANAMI_STOP_ITERATIONS);
+		*go_on = false;
+	}
+	else if (t->opt.timeout > 0 && t->cb.now &&
+			 TrainerNow(t) - t->t0 >= t->opt.timeout)
+	{
+		TrainerSetStop(t, HANAMI_STOP_TIMEOUT);
+		*go_on = false;
+	}
+	return HANAMI_OK;
+}
+
+/* Close an epoch; see trainer.h. */
+HnStatus
+TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
+				bool *stop, HnError *err)
+{
+	HnNet	   *net = t->net;
+	HnEpochReport rep;
+
+	*stop = false;
+	if (!KernAllFinite(net->params, (size_t) net->hdr->n_params))
+	{
+		char		detail[HANAMI_ERRMSG_LEN];
+
+		snprintf(detail, sizeof(detail),
+				 "A weight became NaN or infinite in epoch %d; try a lower learning rate or scaled inputs.",
+				 t->epoch);
+		return HnSetError(err, HANAMI_E_DIVERGED, detail, "training diverged");
+	}
+	rep.epoch = t->epoch;
+	rep.iterations = t->iterations;
+	rep.rows = t->epoch_rows;
+	rep.loss = t->epoch_rows > 0 ? t->loss_sum / (double) t->epoch_rows : NAN;
+	rep.val_loss = val_loss;
+	rep.val_accuracy = val_accuracy;
+	rep.seconds = TrainerNow(t) - t->t0;
+
+	t->epochs_done = t->epoch;
+	t->loss = rep.loss;
+	t->val_loss = rep.val_loss;
+	t->val_accuracy = rep.val_accuracy;
+	t->seconds = rep.seconds;
+	if (net->hdr->epochs < UINT32_MAX)
+		net->hdr->epochs++;
+	net->hdr->samples += (uint64_t) t->epoch_rows;
+	if (t->cb.epoch_done)
+		t->cb.epoch_done(t->cb.ctx, &rep);
+	if (!t->stopped && t->opt.error_threshold > 0 &&
+		rep.loss <= t->opt.error_threshold)
+	{
+		TrainerSetStop(t, HANAMI_STOP_THRESHOLD);
+		*stop = true;
+	}
+	return HANAMI_OK;
+}
+
+/* Record a stop reason (the first one wins). */
+void
+TrainerSetStop(HnTrainer *t, HnStopReason reason)
+{
+	if (!t->stopped)
+	{
+		t->stopped = true;
+		t->stop = reason;
+	}
+}
+
+/* The result so far. */
+void
+TrainerResult(const HnTrainer *t, HnTrainResult *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->epochs = t->epochs_done;
+	res->iterations = t->iterations;
+	res->loss = t->loss;
+	res->val_loss = t->val_loss;
+	res->val_accuracy = t->val_accuracy;
+	res->seconds = t->started ? TrainerNow(t) - t->t0 : 0.0;
+	res->stop = t->stopped ? t->stop : HANAMI_STOP_EPOCHS;
+}
+
+/* Statistics of n columns, empty. */
+HnColumnStats *
+StatsCreate(uint32_t n, const HnAllocator *alloc, HnError *err)
+{
+	HnColumnStats *s = HnAllocZero(alloc, sizeof(HnColumnStats));
+
+	if (s != NULL)
+	{
+		s->n = n;
+		s->sum = HnAllocZero(alloc, sizeof(double) * (size_t) (n ? n : 1));
+		s->min = HnAlloc(alloc, sizeof(float) * (size_t) (n ? n : 1));
+		s->max = HnAlloc(alloc, sizeof(float) * (size_t) (n ? n : 1));
+	}
+	if (s == NULL || s->sum == NULL || s->min == NULL || s->max == NULL)
+	{
+		StatsFree(s, alloc);
+		HnSetError(err, HANAMI_E_NOMEM, NULL,
+				   "out of memory for column statistics");
+		return NULL;
+	}
+	return s;
+}
+
+/* Add one row of n values. */
+void
+StatsAdd(HnColumnStats *s, const float *restrict row)
+{
+	double	   *restrict sum = s->sum;
+	float	   *restrict mn = s->min;
+	float	   *restrict mx = s->max;
+
+	if (s->rows == 0)
+	{
+		memcpy(mn, row, sizeof(float) * s->n);
+		memcpy(mx, row, sizeof(float) * s->n);
+	}
+#pragma omp simd
+	for (uint32_t j = 0; j < s->n; j++)
+	{
+		sum[j] += row[j];
+		mn[j] = row[j] < mn[j] ? row[j] : mn[j];
+		mx[j] = row[j] > mx[j] ? row[j] : mx[j];
+	}
+	s->rows++;
+}
+
+/* Free statistics; NULL is ignored. */
+void
+StatsFree(HnColumnStats *s, const HnAllocator *alloc)
+{
+	if (s == NULL)
+		return;
+	HnFree(alloc, s->sum);
+	HnFree(alloc, s->min);
+	HnFree(alloc, s->max);
+	HnFree(alloc, s);
+}
+
+/* Input scaling from the statistics; see trainer.h. */
+void
+StatsInputScaling(const HnColumnStats *s, float *shift, float *mul)
+{
+	for (uint32_t j = 0; j < s->n; j++)
+	{
+		double		mean = s->rows > 0 ? s->sum[j] / (double) s->rows : 0.0;
+		double		range = s->rows > 0 ? (double) s->max[j] - (double) s->min[j] : 0.0;
+		float		f = (float) (1.0 / range);
+
+		shift[j] = isfinite(mean) ? (float) mean : 0.0f;
+		if (!(range > 0.0) || !isfinite(f) || f == 0.0f)
+			f = 1.0f;
+		mul[j] = f;
+	}
+}

@@ -1,0 +1,771 @@
+/*
+ * test_opencl.c - parity tests of the OpenCL backend against its CPU twins,
+ * run on whatever device OpenCL offers (PoCL in the test suite): forward,
+ * backward, loss, optimizer updates, prediction with argmax, and whole fits,
+ * each compared within a stated tolerance; plus device selection, buffer
+ * limits and release.  Prints "ok N - ..." lines and "N passed, N failed".
+ *
+ * Tolerances (float32 sums in another order, fused multiply-adds):
+ *   forward outputs          |d| <= 1e-5 + 1e-4 |y|
+ *   loss of a batch          relative 1e-5
+ *   gradients                |d| <= 1e-5 max|g| + 1e-7
+ *   one optimizer step       |d| <= 1e-6 + 1e-5 |w|
+ *   prediction, classes      outputs as forward; classes equal
+ *   whole fit (5 epochs)     weights |d| <= 2e-3 + 2e-3 |w|, loss rel 1e-3,
+ *                            counters and learned scaling identical
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dense.h"
+#include "core/format.h"
+#include "core/optim.h"
+#include "core/train.h"
+#include "opencl/ocl.h"
+#include "opencl/ocl_int.h"
+
+static int	tests_run;
+static int	tests_failed;
+
+/* Print one numbered result and count it. */
+static bool
+Report(bool ok, int line, const char *fmt,...)
+{
+	va_list		ap;
+
+	tests_run++;
+	if (!ok)
+		tests_failed++;
+	printf("%sok %d - ", ok ? "" : "not ", tests_run);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!ok)
+		printf(" (test_opencl.c:%d)", line);
+	printf("\n");
+	fflush(stdout);
+	return ok;
+}
+
+#define CHECK(cond, ...) Report((cond), __LINE__, __VA_ARGS__)
+
+/* Print a diagnostic line. */
+static void
+Note(const char *fmt,...)
+{
+	va_list		ap;
+
+	printf("#   ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* Deterministic uniform float in [lo, hi). */
+static float
+Uniform(uint64_t *state, float lo, float hi)
+{
+	uint64_t	x;
+
+	*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	x = *state >> 40;
+	return lo + (hi - lo) * (float) x / 16777216.0f;
+}
+
+/* A network image owned by a test. */
+typedef struct Net
+{
+	void	   *buf;
+	size_t		len;
+	HnNet		net;
+} Net;
+
+/* Build a network of n_layers with counts and activations (NULL: defaults). */
+static bool
+NetMake(Net *tn, int n_layers, const uint32_t *counts, const HnActivation *acts,
+		HnLoss loss, uint32_t seed)
+{
+	HnSpec		spec;
+	HnError		err;
+
+	memset(tn, 0, sizeof(*tn));
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = HANAMI_KIND_DENSE;
+	spec.n_layers = n_layers;
+	for (int l = 0; l < n_layers; l++)
+	{
+		spec.layers[l].count = counts[l];
+		spec.layers[l].activation = (acts && l > 0) ? acts[l] : HANAMI_ACT_DEFAULT;
+	}
+	spec.loss = loss;
+	spec.seed = seed;
+	spec.input_scaling = true;
+	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	{
+		Note("spec rejected: %s", err.message);
+		return false;
+	}
+	tn->len = SpecImageSize(&spec, &err);
+	tn->buf = malloc(tn->len);
+	if (NetCreate(tn->buf, tn->len, &spec, &err) != HANAMI_OK)
+	{
+		Note("create failed: %s", err.message);
+		return false;
+	}
+	NetBindTrusted(&tn->net, tn->buf);
+	return true;
+}
+
+/* A second network with the same bytes. */
+static void
+NetClone(Net *dst, const Net *src)
+{
+	dst->len = src->len;
+	dst->buf = malloc(src->len);
+	memcpy(dst->buf, src->buf, src->len);
+	NetBindTrusted(&dst->net, dst->buf);
+}
+
+/* Largest |a - b| beyond abs + rel |b|, as a ratio (<= 1 passes). */
+static double
+WorstRatio(const float *a, const float *b, size_t n, double abs_tol,
+		   double rel_tol, size_t *at)
+{
+	double		worst = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		d = fabs((double) a[i] - (double) b[i]);
+		double		lim = abs_tol + rel_tol * fabs((double) b[i]);
+		double		r = d / lim;
+
+		if (!(r <= worst))		/* NaN counts as worst */
+		{
+			worst = isnan(r) ? INFINITY : r;
+			if (at)
+				*at = i;
+		}
+	}
+	return worst;
+}
+
+/* Largest |v|. */
+static double
+MaxAbs(const float *v, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		if (fabs(v[i]) > m)
+			m = fabs(v[i]);
+	return m;
+}
+
+/* Give the scaling of a network something else than identity. */
+static void
+SetScaling(HnNet *net, uint64_t *seed)
+{
+	for (uint32_t i = 0; i < net->hdr->n_inputs; i++)
+	{
+		net->in_shift[i] = Uniform(seed, -1.0f, 1.0f);
+		net->in_mul[i] = Uniform(seed, 0.5f, 2.0f);
+	}
+	for (uint32_t j = 0; j < net->hdr->n_outputs; j++)
+	{
+		net->out_shift[j] = Uniform(seed, -3.0f, 3.0f);
+		net->out_mul[j] = Uniform(seed, 0.5f, 4.0f);
+	}
+}
+
+static OclDevice *device;
+
+/* Forward, loss and backward of one net on one batch: CPU against device. */
+static void
+ParityBatch(const char *name, int n_layers, const uint32_t *counts,
+			const HnActivation *acts, HnLoss loss, int rows, uint64_t mask)
+{
+	Net			tn;
+	OclError	err;
+	HnError		herr;
+	OclSession *s;
+	OclDense   *d;
+	HnDenseWork *work;
+	HnOptimConfig oc = {HANAMI_OPT_SGD, 0.01f, 0.9f, 0.9f, 0.999f, 1e-8f, 0.0f};
+	uint64_t	seed = 12345 + (uint64_t) rows;
+	size_t		n_in;
+	size_t		n_out;
+	size_t		n_params;
+	float	   *x;
+	float	   *t;
+	float	   *y_dev;
+	float	   *grad_dev;
+	const float *y_cpu;
+	double		loss_cpu;
+	double		loss_dev = 0.0;
+	double		worst;
+	double		gmax;
+	size_t		at = 0;
+	HnActivation out_act = acts[n_layers - 1];
+
+	if (!NetMake(&tn, n_layers, counts, acts, loss, 7))
+	{
+		CHECK(false, "%s: network", name);
+		return;
+	}
+	SetScaling(&tn.net, &seed);
+	n_in = tn.net.hdr->n_inputs;
+	n_out = tn.net.hdr->n_outputs;
+	n_params = (size_t) tn.net.hdr->n_params;
+	x = malloc(sizeof(float) * rows * n_in);
+	t = calloc((size_t) rows * n_out, sizeof(float));
+	y_dev = malloc(sizeof(float) * rows * n_out);
+	grad_dev = malloc(sizeof(float) * n_params);
+	for (size_t i = 0; i < (size_t) rows * n_in; i++)
+		x[i] = Uniform(&seed, -2.0f, 2.0f);
+	for (int r = 0; r < rows; r++)
+	{
+		if (out_act == HANAMI_ACT_SOFTMAX)
+			t[r * n_out + (size_t) (Uniform(&seed, 0.0f, (float) n_out - 0.01f))] = 1.0f;
+		else if (out_act == HANAMI_ACT_SIGMOID)
+			for (size_t j = 0; j < n_out; j++)
+				t[r * n_out + j] = Uniform(&seed, 0.0f, 1.0f) < 0.5f ? 0.0f : 1.0f;
+		else
+			for (size_t j = 0; j < n_out; j++)
+				t[r * n_out + j] = Uniform(&seed, -1.0f, 1.0f);
+	}
+
+	work = DenseWorkCreate(&tn.net, rows, true, &HnMallocAllocator, &herr);
+	y_cpu = DenseForward(&tn.net, work, x, rows);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	d = OclDenseCreate(s, &tn.net, rows, &oc, &HnMallocAllocator, &err);
+	if (d == NULL || OclDenseForward(d, x, rows, y_dev, &err) != HANAMI_OK)
+	{
+		CHECK(false, "%s: device forward: %s", name, err.base.message);
+		goto done;
+	}
+	worst = WorstRatio(y_dev, y_cpu, (size_t) rows * n_out, 1e-5, 1e-4, &at);
+	if (!CHECK(worst <= 1.0, "%s: forward of %d rows matches the CPU", name, rows))
+		Note("output %zu: device %.9g, cpu %.9g", at, y_dev[at], y_cpu[at]);
+
+	loss_cpu = DenseBackward(&tn.net, work, t, rows, mask);
+	if (OclDenseBackward(d, t, rows, mask, &loss_dev, grad_dev, &err) != HANAMI_OK)
+	{
+		CHECK(false, "%s: device backward: %s", name, err.base.message);
+		goto done;
+	}
+	if (!CHECK(fabs(loss_dev - loss_cpu) <= 1e-5 * fabs(loss_cpu) + 1e-6,
+			   "%s: loss of the batch matches the CPU", name))
+		Note("device %.9g, cpu %.9g", loss_dev, loss_cpu);
+	gmax = 0.0;
+	worst = 0.0;
+	for (int l = 1; l < n_layers; l++)
+	{
+		size_t		off = tn.net.layers[l].param_offset;
+		size_t		cnt = (size_t) counts[l - 1] * counts[l] + counts[l];
+
+		if (mask & ((uint64_t) 1 << l))
+		{
+			double		m = MaxAbs(work->grad + off, cnt);
+
+			if (m > gmax)
+				gmax = m;
+		}
+	}
+	for (int l = 1; l < n_layers; l++)
+	{
+		size_t		off = tn.net.layers[l].param_offset;
+		size_t		cnt = (size_t) counts[l - 1] * counts[l] + counts[l];
+		size_t		lat = 0;
+		double		w;
+
+		if (!(mask & ((uint64_t) 1 << l)))
+			continue;
+		w = WorstRatio(grad_dev + off, work->grad + off, cnt, 1e-5 * gmax + 1e-7,
+					   0.0, &lat);
+		if (w > worst)
+		{
+			worst = w;
+			at = off + lat;
+		}
+	}
+	if (!CHECK(worst <= 1.0, "%s: gradients match the CPU", name))
+		Note("parameter %zu: device %.9g, cpu %.9g (max |g| %.3g)", at,
+			 grad_dev[at], work->grad[at], gmax);
+
+done:
+	OclSessionFree(s, &HnMallocAllocator);
+	free(d);
+	DenseWorkFree(work, &HnMallocAllocator);
+	free(grad_dev);
+	free(y_dev);
+	free(t);
+	free(x);
+	free(tn.buf);
+}
+
+/* Forward and backward parity over activations, losses, shapes and masks. */
+static void
+TestParityBatches(void)
+{
+	static const HnActivation elementwise[] = {
+		HANAMI_ACT_IDENTITY, HANAMI_ACT_BINARY, HANAMI_ACT_TANH,
+		HANAMI_ACT_ISRLU, HANAMI_ACT_RELU, HANAMI_ACT_ELU,
+		HANAMI_ACT_SOFTCLIP, HANAMI_ACT_SIN, HANAMI_ACT_SINC,
+		HANAMI_ACT_GAUSS, HANAMI_ACT_SIGMOID
+	};
+	uint32_t	small[] = {7, 13, 9, 5};
+
+	for (size_t i = 0; i < sizeof(elementwise) / sizeof(elementwise[0]); i++)
+	{
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, elementwise[i],
+		elementwise[i], HANAMI_ACT_SOFTMAX};
+		char		name[64];
+
+		snprintf(name, sizeof(name), "7-13-9-5 %s", ActName(elementwise[i]));
+		ParityBatch(name, 4, small, acts, HANAMI_LOSS_CROSS_ENTROPY, 37, ~(uint64_t) 0);
+	}
+	{
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+		HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
+
+		ParityBatch("7-13-9-5 mse identity output", 4, small, acts,
+					HANAMI_LOSS_MSE, 37, ~(uint64_t) 0);
+	}
+	{
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_ELU,
+		HANAMI_ACT_SIGMOID, HANAMI_ACT_SIGMOID};
+
+		ParityBatch("7-13-9-5 binary cross-entropy", 4, small, acts,
+					HANAMI_LOSS_CROSS_ENTROPY, 20, ~(uint64_t) 0);
+	}
+	{
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+		HANAMI_ACT_GAUSS, HANAMI_ACT_SOFTMAX};
+
+		ParityBatch("7-13-9-5 mse on softmax", 4, small, acts,
+					HANAMI_LOSS_MSE, 9, ~(uint64_t) 0);
+	}
+	{
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
+		HANAMI_ACT_TANH, HANAMI_ACT_SOFTMAX};
+
+		ParityBatch("7-13-9-5 first layer frozen", 4, small, acts,
+					HANAMI_LOSS_CROSS_ENTROPY, 16, (uint64_t) 0xC);
+		ParityBatch("7-13-9-5 one row", 4, small, acts,
+					HANAMI_LOSS_CROSS_ENTROPY, 1, ~(uint64_t) 0);
+	}
+	{
+		uint32_t	big[] = {150, 130, 70, 10};
+		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
+		HANAMI_ACT_TANH, HANAMI_ACT_SOFTMAX};
+
+		ParityBatch("150-130-70-10 large tiles", 4, big, acts,
+					HANAMI_LOSS_CROSS_ENTROPY, 100, ~(uint64_t) 0);
+	}
+}
+
+/* Optimizer steps from the same gradients on both sides. */
+static void
+TestParityOptim(HnOptimizer kind, float wd)
+{
+	uint32_t	counts[] = {9, 70, 66, 4};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+	HANAMI_ACT_RELU, HANAMI_ACT_SOFTMAX};
+	HnOptimConfig oc = {kind, kind == HANAMI_OPT_SGD ? 0.05f : 0.01f, 0.9f,
+	0.9f, 0.999f, 1e-8f, wd};
+	uint64_t	mask = (uint64_t) 0xA;	/* layers 1 and 3 */
+	uint64_t	seed = 99;
+	Net			tn;
+	HnError		herr;
+	OclError	err;
+	OclSession *s;
+	OclDense   *d;
+	HnOptimState *st;
+	float	   *grad;
+	float	   *w_dev;
+	size_t		n;
+	double		worst;
+	size_t		at = 0;
+	bool		ok = true;
+
+	if (!NetMake(&tn, 4, counts, acts, HANAMI_LOSS_CROSS_ENTROPY, 3))
+		return;
+	n = (size_t) tn.net.hdr->n_params;
+	grad = malloc(n * sizeof(float));
+	w_dev = malloc(n * sizeof(float));
+	st = OptimCreate(&tn.net, &oc, &HnMallocAllocator, &herr);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	d = OclDenseCreate(s, &tn.net, 4, &oc, &HnMallocAllocator, &err);
+	for (int step = 0; ok && step < 3; step++)
+	{
+		for (size_t i = 0; i < n; i++)
+			grad[i] = Uniform(&seed, -1.0f, 1.0f) * (i % 7 == 0 ? 1e-3f : 1.0f);
+		OptimStep(&tn.net, st, grad, mask);
+		ok = d != NULL &&
+			OclWrite(s, d->grad, 0, n * sizeof(float), grad, true, &err) == HANAMI_OK &&
+			OclDenseOptimStep(d, mask, &err) == HANAMI_OK;
+	}
+	if (!ok || OclDenseReadParams(d, w_dev, &err) != HANAMI_OK)
+		CHECK(false, "%s step on the device: %s", OptimName(kind), err.base.message);
+	else
+	{
+		worst = WorstRatio(w_dev, tn.net.params, n, 1e-6, 1e-5, &at);
+		if (!CHECK(worst <= 1.0, "%s%s: three steps match OptimStep",
+				   OptimName(kind), wd > 0 ? " with weight decay" : ""))
+			Note("parameter %zu: device %.9g, cpu %.9g", at, w_dev[at],
+				 tn.net.params[at]);
+	}
+	OclSessionFree(s, &HnMallocAllocator);
+	free(d);
+	OptimFree(st, &HnMallocAllocator);
+	free(w_dev);
+	free(grad);
+	free(tn.buf);
+}
+
+/* Batched prediction with output scaling and argmax, in several chunks. */
+static void
+TestParityPredict(void)
+{
+	uint32_t	counts[] = {5, 24, 6};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+	HANAMI_ACT_IDENTITY};
+	uint32_t	counts1[] = {5, 8, 1};
+	HnActivation acts1[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_ELU,
+	HANAMI_ACT_SIGMOID};
+	uint64_t	seed = 4242;
+
+	for (int v = 0; v < 2; v++)
+	{
+		Net			tn;
+		HnError		herr;
+		OclError	err;
+		OclSession *s;
+		OclDense   *d;
+		HnDenseWork *work;
+		const int	rows = 203;
+		float	   *x;
+		float	   *out_cpu;
+		float	   *out_dev;
+		int32_t    *cls;
+		size_t		n_out;
+		size_t		at = 0;
+		int			wrong = 0;
+
+		if (!NetMake(&tn, 3, v ? counts1 : counts, v ? acts1 : acts,
+					 v ? HANAMI_LOSS_CROSS_ENTROPY : HANAMI_LOSS_MSE, 11))
+			return;
+		if (v == 0)
+			SetScaling(&tn.net, &seed);
+		n_out = tn.net.hdr->n_outputs;
+		x = malloc(sizeof(float) * rows * 5);
+		out_cpu = malloc(sizeof(float) * rows * n_out);
+		out_dev = malloc(sizeof(float) * rows * n_out);
+		cls = malloc(sizeof(int32_t) * rows);
+		for (int i = 0; i < rows * 5; i++)
+			x[i] = Uniform(&seed, -3.0f, 3.0f);
+		work = DenseWorkCreate(&tn.net, 64, false, &HnMallocAllocator, &herr);
+		DensePredict(&tn.net, work, x, rows, out_cpu);
+		s = OclSessionCreate(device, &HnMallocAllocator, &err);
+		d = OclDenseCreate(s, &tn.net, 64, NULL, &HnMallocAllocator, &err);
+		if (d == NULL || OclDensePredict(d, x, rows, out_dev, cls, &err) != HANAMI_OK)
+			CHECK(false, "predict on the device: %s", err.base.message);
+		else
+		{
+			double		worst = WorstRatio(out_dev, out_cpu, (size_t) rows * n_out,
+										   1e-5, 1e-4, &at);
+
+			if (!CHECK(worst <= 1.0, "%s: prediction of %d rows in chunks of 64 matches DensePredict",
+					   v ? "sigmoid" : "scaled regression", rows))
+				Note("output %zu: device %.9g, cpu %.9g", at, out_dev[at], out_cpu[at]);
+			for (int r = 0; r < rows; r++)
+			{
+				const float *o = out_cpu + (size_t) r * n_out;
+				int			best = 0;
+
+				if (v == 1)
+				{
+					/* one output: the class is y >= 0.5 (before scaling) */
+					best = o[0] >= 0.5f ? 1 : 0;
+				}
+				else
+				{
+					float		bv;
+
+					/* argmax of network-space outputs = (o - shift) / mul */
+					bv = (o[0] - tn.net.out_shift[0]) / tn.net.out_mul[0];
+					for (size_t j = 1; j < n_out; j++)
+					{
+						float		vj = (o[j] - tn.net.out_shift[j]) / tn.net.out_mul[j];
+
+						if (vj > bv)
+						{
+							bv = vj;
+							best = (int) j;
+						}
+					}
+				}
+				wrong += cls[r] != best;
+			}
+			CHECK(wrong == 0, "%s: argmax of %d rows matches the CPU (%d differ)",
+				  v ? "sigmoid" : "scaled regression", rows, wrong);
+		}
+		OclSessionFree(s, &HnMallocAllocator);
+		free(d);
+		DenseWorkFree(work, &HnMallocAllocator);
+		free(cls);
+		free(out_dev);
+		free(out_cpu);
+		free(x);
+		free(tn.buf);
+	}
+}
+
+/* Synthetic rows: three blobs in 6 features, or a smooth regression. */
+static void
+MakeRows(int n, bool classes, float *x, int32_t *cls, float *y)
+{
+	uint64_t	seed = 777;
+
+	for (int r = 0; r < n; r++)
+	{
+		int			c = r % 3;
+		float		s = 0.0f;
+
+		for (int j = 0; j < 6; j++)
+		{
+			x[r * 6 + j] = Uniform(&seed, -1.0f, 1.0f) + (classes ? (float) (c * (j % 3 == c)) * 2.0f : 0.0f);
+			x[r * 6 + j] = x[r * 6 + j] * 40.0f + 100.0f;	/* raw units */
+			s += (float) (j + 1) * x[r * 6 + j];
+		}
+		if (classes)
+			cls[r] = c;
+		else
+			y[r] = 0.01f * s + 5.0f * sinf(x[r * 6] / 40.0f);
+	}
+}
+
+/*
+ * A whole fit on both sides from the same network, rows and options:
+ * classes (3, softmax), binary (one sigmoid output, 0/1 classes) or
+ * regression; mask selects the trained layers.
+ */
+static void
+TestParityFit(const char *name, bool classes, bool binary, HnOptimizer kind,
+			  double validation_split, int64_t max_iterations, uint64_t mask)
+{
+	uint32_t	counts[] = {6, 16, 12, binary ? 1 : classes ? 3 : 1};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+		HANAMI_ACT_RELU, binary ? HANAMI_ACT_SIGMOID :
+	classes ? HANAMI_ACT_SOFTMAX : HANAMI_ACT_IDENTITY};
+	const int	n = 301;
+	Net			cpu;
+	Net			dev;
+	HnDataset	data;
+	HnTrainOptions opt;
+	HnTrainResult r_cpu;
+	HnTrainResult r_dev;
+	HnError		herr;
+	OclError	err;
+	OclSession *s;
+	float	   *x = malloc(sizeof(float) * n * 6);
+	int32_t    *cls = malloc(sizeof(int32_t) * n);
+	float	   *y = malloc(sizeof(float) * n);
+	HnStatus	st_cpu;
+	HnStatus	st_dev;
+	size_t		at = 0;
+
+	MakeRows(n, classes, x, cls, y);
+	if (binary)
+		for (int r = 0; r < n; r++)
+			cls[r] = cls[r] == 1;
+	memset(&data, 0, sizeof(data));
+	data.n = n;
+	data.n_features = 6;
+	data.n_outputs = counts[3];
+	data.x = x;
+	data.cls = classes ? cls : NULL;
+	data.y = classes ? NULL : y;
+	if (!NetMake(&cpu, 4, counts, acts, classes ? HANAMI_LOSS_CROSS_ENTROPY : HANAMI_LOSS_MSE, 5))
+		return;
+	NetClone(&dev, &cpu);
+	TrainOptionsDefaults(&opt, kind);
+	opt.epochs = 5;
+	opt.batch_size = 16;
+	opt.seed = 17;
+	opt.validation_split = validation_split;
+	opt.max_iterations = max_iterations;
+	opt.train_mask = mask;
+	if (kind == HANAMI_OPT_SGD)
+		opt.optim.weight_decay = 1e-4f;
+
+	st_cpu = TrainFit(&cpu.net, &data, &opt, NULL, &HnMallocAllocator, &r_cpu, &herr);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	st_dev = OclTrainFit(s, &dev.net, &data, &opt, NULL, &HnMallocAllocator, &r_dev, &err);
+	OclSessionFree(s, &HnMallocAllocator);
+	if (!CHECK(st_cpu == HANAMI_OK && st_dev == HANAMI_OK, "%s: both fits run", name))
+	{
+		Note("cpu: %s; device: %s", st_cpu ? herr.message : "ok",
+			 st_dev ? err.base.message : "ok");
+		goto done;
+	}
+	CHECK(r_cpu.epochs == r_dev.epochs && r_cpu.iterations == r_dev.iterations &&
+		  r_cpu.stop == r_dev.stop && r_cpu.train_rows == r_dev.train_rows &&
+		  r_cpu.val_rows == r_dev.val_rows &&
+		  cpu.net.hdr->epochs == dev.net.hdr->epochs &&
+		  cpu.net.hdr->samples == dev.net.hdr->samples &&
+		  cpu.net.hdr->flags == dev.net.hdr->flags,
+		  "%s: same epochs (%d), updates (%lld), stop reason and counters", name,
+		  r_dev.epochs, (long long) r_dev.iterations);
+	{
+		size_t		ns = (size_t) (NetParamsOffset(cpu.net.hdr->n_layers, 6, counts[3]) -
+								   NetScalingOffset(cpu.net.hdr->n_layers));
+
+		CHECK(memcmp(cpu.net.in_shift, dev.net.in_shift, ns) == 0,
+			  "%s: the same learned scaling", name);
+	}
+	if (!CHECK(fabs(r_cpu.loss - r_dev.loss) <= 1e-3 * fabs(r_cpu.loss) + 1e-6,
+			   "%s: last epoch's loss matches (%.6g)", name, r_cpu.loss))
+		Note("device %.9g, cpu %.9g", r_dev.loss, r_cpu.loss);
+	if (validation_split > 0)
+	{
+		if (!CHECK(fabs(r_cpu.val_loss - r_dev.val_loss) <= 1e-3 * fabs(r_cpu.val_loss) + 1e-6 &&
+				   (isnan(r_cpu.val_accuracy) ? isnan(r_dev.val_accuracy) :
+					fabs(r_cpu.val_accuracy - r_dev.val_accuracy) <= 0.02),
+				   "%s: validation loss and accuracy match", name))
+			Note("device %.9g %.4f, cpu %.9g %.4f", r_dev.val_loss, r_dev.val_accuracy,
+				 r_cpu.val_loss, r_cpu.val_accuracy);
+	}
+	{
+		double		worst = WorstRatio(dev.net.params, cpu.net.params,
+									   (size_t) cpu.net.hdr->n_params, 2e-3, 2e-3, &at);
+
+		if (!CHECK(worst <= 1.0, "%s: trained weights match within 2e-3", name))
+			Note("parameter %zu: device %.9g, cpu %.9g", at, dev.net.params[at],
+				 cpu.net.params[at]);
+		else
+		{
+			double		d = 0.0;
+
+			for (size_t i = 0; i < (size_t) cpu.net.hdr->n_params; i++)
+				d = fmax(d, fabs((double) dev.net.params[i] - cpu.net.params[i]));
+			Note("largest weight difference %.3g (%.3g of the tolerance)", d, worst);
+		}
+	}
+
+done:
+	free(cpu.buf);
+	free(dev.buf);
+	free(y);
+	free(cls);
+	free(x);
+}
+
+/* Selection errors, buffer limits, release. */
+static void
+TestErrors(void)
+{
+	OclError	err;
+	OclSession *s;
+	int64_t		before = OclLiveBuffers();
+	cl_mem		m;
+
+	CHECK(OclGetDevice("no such device, surely", &err) == NULL && err.no_device &&
+		  strstr(err.base.message, "no OpenCL device matches") != NULL,
+		  "an unknown device name is a \"no device\" error");
+	CHECK(OclGetDevice("7:99", &err) == NULL && err.no_device,
+		  "an index out of range is a \"no device\" error");
+
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	m = OclBuffer(s, (size_t) OclDeviceGetInfo(device)->max_alloc + 1, NULL, "test rows", &err);
+	CHECK(m == NULL && err.base.code == HANAMI_E_TOO_LARGE &&
+		  strstr(err.base.message, "do not fit in one OpenCL buffer") != NULL,
+		  "a buffer over the device's largest allocation is refused");
+	m = OclBuffer(s, 1024, NULL, "test", &err);
+	CHECK(m != NULL && OclLiveBuffers() == before + 1, "buffers are counted");
+	{
+		size_t		g[2] = {14, 14};
+		size_t		l[2] = {7, 7};	/* the kernel requires 16 x 16 */
+
+		CHECK(OclRun(s, OCL_K_GEMM16, 2, g, l, &err, "") != HANAMI_OK &&
+			  err.cl_status == CL_INVALID_WORK_GROUP_SIZE &&
+			  strcmp(err.base.message, "OpenCL call clEnqueueNDRangeKernel(hn_gemm16) failed: CL_INVALID_WORK_GROUP_SIZE (-54)") == 0,
+			  "a CL error names the call and the CL error: %s", err.base.message);
+	}
+	OclSessionRelease(s);
+	OclSessionRelease(s);
+	CHECK(OclLiveBuffers() == before && OclSessionBuffers(s) == 0,
+		  "release frees every buffer and may run twice");
+	OclSessionFree(s, &HnMallocAllocator);
+}
+
+int
+main(void)
+{
+	const OclPlatformInfo *plats;
+	const OclDeviceInfo *devs;
+	int			np;
+	int			nd;
+	OclError	err;
+
+	if (OclEnumerate(&plats, &np, &devs, &nd, &err) != HANAMI_OK)
+	{
+		const char *req = getenv("HANAMI_REQUIRE_OPENCL");
+
+		/* a machine without OpenCL has nothing to compare against; the
+		 * test suite (t/run-all.sh) requires a device: PoCL at least */
+		if (req != NULL && strcmp(req, "1") == 0)
+		{
+			printf("not ok 1 - an OpenCL device is required: %s %s\n",
+				   err.base.message, err.base.detail);
+			printf("0 passed, 1 failed\n");
+			return 1;
+		}
+		printf("ok 1 - # SKIP no OpenCL device: %s\n", err.base.message);
+		printf("1 passed, 0 failed\n");
+		return 0;
+	}
+	CHECK(np >= 1 && nd >= 1, "%d platform(s), %d device(s)", np, nd);
+	for (int i = 0; i < nd; i++)
+		Note("%d:%d %s / %s (%s, %u compute units, %llu MB)",
+			 devs[i].platform_index, devs[i].device_index, devs[i].platform,
+			 devs[i].name, devs[i].type, devs[i].compute_units,
+			 (unsigned long long) (devs[i].global_memory >> 20));
+	device = OclGetDevice(getenv("HANAMI_TEST_DEVICE"), &err);
+	if (!CHECK(device != NULL, "the program builds on the device"))
+	{
+		Note("%s %s", err.base.message, err.base.detail);
+		printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
+		return 1;
+	}
+	Note("testing on %s", OclDeviceGetInfo(device)->name);
+	/* both product kernels, whatever the device would pick */
+	Note("tiled matrix products (the kernels for GPUs)");
+	OclSetGemmKind(OCL_GEMM_TILED);
+	TestParityBatches();
+	Note("vector matrix products (the kernels for CPU devices)");
+	OclSetGemmKind(OCL_GEMM_VECTOR);
+	TestParityBatches();
+	OclSetGemmKind(OCL_GEMM_AUTO);
+	TestParityOptim(HANAMI_OPT_SGD, 0.0f);
+	TestParityOptim(HANAMI_OPT_SGD, 0.01f);
+	TestParityOptim(HANAMI_OPT_ADAM, 0.0f);
+	TestParityOptim(HANAMI_OPT_ADAM, 0.01f);
+	TestParityPredict();
+	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
+	TestParityFit("classification, sgd, validation", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
+	TestParityFit("classification, first layer frozen", true, false, HANAMI_OPT_ADAM, 0.0, 0, (uint64_t) 0xC);
+	TestParityFit("binary, sigmoid output, validation", true, true, HANAMI_OPT_ADAM, 0.2, 0, ~(uint64_t) 0);
+	TestParityFit("regression, adam, validation", false, false, HANAMI_OPT_ADAM, 0.25, 0, ~(uint64_t) 0);
+	TestParityFit("regression, sgd, max_iterations", false, false, HANAMI_OPT_SGD, 0.0, 50, ~(uint64_t) 0);
+	OclSetGemmKind(OCL_GEMM_TILED);
+	TestParityFit("classification, sgd, validation, tiled products", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
+	OclSetGemmKind(OCL_GEMM_AUTO);
+	TestErrors();
+	printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
+	return tests_failed == 0 ? 0 : 1;
+}

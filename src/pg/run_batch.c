@@ -1,0 +1,294 @@
+/*
+ * run_batch.c - hanami.run_batch() and hanami.classify_batch(): run and
+ * classify as window functions, so that one SELECT over many rows runs the
+ * network on batches of rows (one device round trip per batch on OpenCL,
+ * the batched CPU engine otherwise) instead of once per row:
+ *
+ *   SELECT id, hanami.classify_batch(m.net, d.pixels) OVER ()
+ *   FROM digits d, digits_model m;
+ *
+ * The window partition is read ahead in batches of options.batch_size rows
+ * (default 1024); each row gets the result of its own input.  The network
+ * and options are those of the partition's first row, and every row must
+ * carry the same network (PARTITION BY the model to run several).
+ */
+#include "device.h"
+
+#include "access/detoast.h"
+#include "core/dense.h"
+#include "utils/memutils.h"
+#include "windowapi.h"
+
+PG_FUNCTION_INFO_V1(hanami_run_batch);
+PG_FUNCTION_INFO_V1(hanami_classify_batch);
+
+#define HANAMI_BATCH_ROWS	1024
+
+/* Per-partition state, in the partition's memory context. */
+typedef struct BatchState
+{
+	bool		init;
+	bool		null_net;		/* the first row's network is NULL */
+	MemoryContext cxt;			/* the partition's context */
+	MemoryContext tmp;			/* per-row scratch while filling a batch */
+	HanamiNetwork *value;		/* the network, detoasted */
+	bool		by_toast;		/* the first row's value was on disk */
+	struct varatt_external ext;
+	HnNet		net;
+	int			rows;			/* rows per batch */
+	OclDense   *dense;			/* on a device, or NULL */
+	HnDenseWork *work;			/* on the CPU */
+	float	   *x;
+	float	   *out;
+	int32	   *cls;
+	bool	   *nulls;
+	int64		start;			/* partition position of the batch */
+	int			count;			/* rows in the batch */
+} BatchState;
+
+static const char *const batch_keys[] = {"device", "batch_size", NULL};
+
+/* True when raw is the partition's network value. */
+static bool
+SameNetwork(BatchState *st, struct varlena *raw)
+{
+	size_t		len = HANAMI_NET_IMAGE_LEN(st->value);
+	bool		same;
+
+	if (VARATT_IS_EXTERNAL_ONDISK(raw) && st->by_toast)
+	{
+		struct varatt_external ext;
+
+		VARATT_EXTERNAL_GET_POINTER(ext, raw);
+		if (ext.va_valueid == st->ext.va_valueid &&
+			ext.va_toastrelid == st->ext.va_toastrelid)
+			return true;
+	}
+	if (!VARATT_IS_EXTENDED(raw))
+		return VARSIZE_ANY_EXHDR(raw) == len &&
+			memcmp(VARDATA_ANY(raw), HANAMI_NET_IMAGE(st->value), len) == 0;
+	/* compressed or in another form: compare the plain bytes */
+	raw = detoast_attr(raw);
+	same = VARSIZE_ANY_EXHDR(raw) == len &&
+		memcmp(VARDATA_ANY(raw), HANAMI_NET_IMAGE(st->value), len) == 0;
+	pfree(raw);
+	return same;
+}
+
+/* Options of the partition's first row: device and batch_size. */
+static const char *
+BatchOptions(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
+{
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *jb;
+	JsonbValue *v;
+	const char *device = NULL;
+
+	st->rows = HANAMI_BATCH_ROWS;
+	if (PG_NARGS() < 3)
+		return NULL;
+	d = WinGetFuncArgCurrent(winobj, 2, &isnull);
+	if (isnull)
+		return NULL;
+	jb = DatumGetJsonbP(d);
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object")));
+	HanamiJsonbCheckKeys(&jb->root, "option", batch_keys);
+	if ((v = HanamiJsonbGet(&jb->root, "device")) != NULL)
+		device = HanamiDeviceCheckOption(HanamiJsonbString(v, "option \"device\""));
+	if ((v = HanamiJsonbGet(&jb->root, "batch_size")) != NULL)
+		st->rows = (int) HanamiJsonbInt(v, "option \"batch_size\"", 1, 65536);
+	return device;
+}
+
+/* Set up the partition: network, device or CPU workspace, buffers. */
+static void
+BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
+{
+	MemoryContext old;
+	struct varlena *raw;
+	const char *device;
+	OclDevice  *dev;
+	HnAllocator alloc;
+	HnError		err;
+	OclError	oerr;
+	bool		isnull;
+	Datum		d;
+	uint32		n_in;
+	uint32		n_out;
+
+	st->init = true;
+	st->cxt = GetMemoryChunkContext(st);
+	d = WinGetFuncArgCurrent(winobj, 0, &isnull);
+	if (isnull)
+	{
+		st->null_net = true;
+		return;
+	}
+	old = MemoryContextSwitchTo(st->cxt);
+	device = BatchOptions(winobj, fcinfo, st);
+	raw = (struct varlena *) DatumGetPointer(d);
+	st->by_toast = VARATT_IS_EXTERNAL_ONDISK(raw);
+	if (st->by_toast)
+		VARATT_EXTERNAL_GET_POINTER(st->ext, raw);
+	st->value = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(d);
+	HanamiNetworkBind(st->value, &st->net, ERRCODE_DATA_CORRUPTED);
+	if (st->net.hdr->kind != HANAMI_KIND_DENSE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("run_batch and classify_batch take dense networks"),
+				 errhint("Use hanami.run() or hanami.classify() for a network of kind \"%s\".",
+						 NetKindName(st->net.hdr->kind))));
+	n_in = st->net.hdr->n_inputs;
+	n_out = st->net.hdr->n_outputs;
+	st->tmp = AllocSetContextCreate(st->cxt, "hanami batch rows",
+									ALLOCSET_DEFAULT_SIZES);
+	st->x = palloc_extended(sizeof(float) * n_in * st->rows, MCXT_ALLOC_HUGE);
+	st->out = palloc_extended(sizeof(float) * n_out * st->rows, MCXT_ALLOC_HUGE);
+	st->cls = palloc(sizeof(int32) * st->rows);
+	st->nulls = palloc(sizeof(bool) * st->rows);
+	st->start = -1;
+
+	alloc = HanamiPallocAllocator(st->cxt);
+	dev = HanamiDeviceChoose(device, &st->net, st->rows);
+	if (dev != NULL)
+	{
+		/* released with the partition's context, also on error */
+		OclSession *s = HanamiDeviceSession(st->cxt, dev);
+
+		st->dense = OclDenseCreate(s, &st->net, st->rows, NULL, &alloc, &oerr);
+		if (st->dense == NULL)
+			HanamiDeviceReport(&oerr);
+	}
+	else
+	{
+		st->work = DenseWorkCreate(&st->net, st->rows, false, &alloc, &err);
+		if (st->work == NULL)
+			HanamiReportError(&err, 0);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Read the batch of rows starting at partition position pos and run it. */
+static void
+BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
+{
+	uint32		n_in = st->net.hdr->n_inputs;
+	uint32		n_out = st->net.hdr->n_outputs;
+	bool		scaled_classes = (st->net.hdr->flags & HANAMI_FLAG_OUTPUT_FITTED) != 0;
+	int			n = 0;
+	MemoryContext old;
+
+	old = MemoryContextSwitchTo(st->tmp);
+	for (int k = 0; k < st->rows; k++)
+	{
+		bool		isnull;
+		bool		isout;
+		Datum		d;
+
+		MemoryContextReset(st->tmp);
+		/* the mark at the batch's first row lets earlier rows go */
+		d = WinGetFuncArgInPartition(winobj, 0, pos + k, WINDOW_SEEK_HEAD,
+									 k == 0, &isnull, &isout);
+		if (isout)
+			break;
+		if (isnull || !SameNetwork(st, (struct varlena *) DatumGetPointer(d)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("every row of a window partition must have the same network"),
+					 errdetail("Row " INT64_FORMAT " of the partition has another network than its first row.",
+							   pos + k + 1),
+					 errhint("Add PARTITION BY the model, e.g. OVER (PARTITION BY model_id).")));
+		d = WinGetFuncArgInPartition(winobj, 1, pos + k, WINDOW_SEEK_HEAD,
+									 false, &isnull, &isout);
+		st->nulls[k] = isnull;
+		if (isnull)
+			memset(st->x + (size_t) k * n_in, 0, sizeof(float) * n_in);
+		else
+			memcpy(st->x + (size_t) k * n_in,
+				   HanamiInputArray(DatumGetArrayTypeP(d), n_in),
+				   sizeof(float) * n_in);
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	st->start = pos;
+	st->count = n;
+	if (n == 0)
+		return;
+
+	if (st->dense != NULL)
+	{
+		OclError	oerr;
+		bool		dev_classes = classify && !scaled_classes;
+
+		if (OclDensePredict(st->dense, st->x, n, dev_classes ? NULL : st->out,
+							dev_classes ? st->cls : NULL, &oerr) != HANAMI_OK)
+			HanamiDeviceReport(&oerr);
+		if (classify && scaled_classes)
+			for (int k = 0; k < n; k++)
+				st->cls[k] = HanamiArgmax(st->out + (size_t) k * n_out, n_out);
+	}
+	else
+	{
+		DensePredict(&st->net, st->work, st->x, n, st->out);
+		if (classify)
+			for (int k = 0; k < n; k++)
+				st->cls[k] = HanamiArgmax(st->out + (size_t) k * n_out, n_out);
+	}
+}
+
+/* The state of this partition with the current row's batch computed. */
+static BatchState *
+BatchCurrent(FunctionCallInfo fcinfo, bool classify, int *k)
+{
+	WindowObject winobj = PG_WINDOW_OBJECT();
+	BatchState *st = WinGetPartitionLocalMemory(winobj, sizeof(BatchState));
+	int64		pos = WinGetCurrentPosition(winobj);
+
+	if (!st->init)
+		BatchInit(winobj, fcinfo, st);
+	if (st->null_net)
+		return NULL;
+	if (pos < st->start || pos >= st->start + st->count)
+		BatchFill(winobj, st, pos, classify);
+	*k = (int) (pos - st->start);
+	if (*k < 0 || *k >= st->count || st->nulls[*k])
+		return NULL;
+	return st;
+}
+
+/*
+ * run_batch(net, input real[] [, options jsonb]) OVER (...) -> real[]: the
+ * outputs of run() for each row, computed in batches.
+ */
+Datum
+hanami_run_batch(PG_FUNCTION_ARGS)
+{
+	int			k;
+	BatchState *st = BatchCurrent(fcinfo, false, &k);
+	uint32		n_out;
+
+	if (st == NULL)
+		PG_RETURN_NULL();
+	n_out = st->net.hdr->n_outputs;
+	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(st->out + (size_t) k * n_out,
+										   (int) n_out));
+}
+
+/*
+ * classify_batch(net, input real[] [, options jsonb]) OVER (...) -> int:
+ * classify() for each row, computed in batches.
+ */
+Datum
+hanami_classify_batch(PG_FUNCTION_ARGS)
+{
+	int			k;
+	BatchState *st = BatchCurrent(fcinfo, true, &k);
+
+	if (st == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(st->cls[k]);
+}
