@@ -91,6 +91,10 @@ FROM gspike_out WHERE t % 2 = 0;
 SELECT count(DISTINCT reset_each_row::text) AS distinct_outputs_after_reset,
        count(DISTINCT carried::text) > 1 AS outputs_differ_with_state
 FROM gspike_out WHERE t % 2 = 0;
+-- the two-argument run() is pure: in the same row order it gives every
+-- blank row the output of a fresh state, like run(net, x, true)
+SELECT bool_and(hanami.run(net, x) = reset_each_row) AS pure_run_carries_nothing
+FROM (SELECT * FROM gspike_out ORDER BY t) o, gseq g, gspike WHERE g.t = o.t;
 -- the stored value has no state after fit; reset_state keeps it that way
 SELECT hanami.reset_state(net)::bytea = net::bytea AS stored_state_clear,
        hanami.info(net) ->> 'spiking' AS spiking

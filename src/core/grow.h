@@ -49,8 +49,9 @@
  *
  * Spiking state (each neuron's carried potential and refractory counter)
  * lives in the neuron records, so a value (and a stored commit) can carry a
- * state: GrowPredict reads and updates it, so the glue's run() carries it
- * from row to row of one query in its per-call copy; GrowFit clears it at
+ * state: GrowPredict reads and updates it, so the glue's run(net, x, reset)
+ * carries it from row to row of one query in its per-call copy (the pure
+ * run() restores the value's state before every call); GrowFit clears it at
  * the start of every epoch and returns the network with a cleared state;
  * GrowResetState clears it (hanami.reset_state, run(net, x, reset)).
  */

@@ -34,6 +34,8 @@ typedef struct RunCache
 	HnGrowNet	grow;			/* kind hanami: the cached copy, whose
 								 * spiking state carries from row to row */
 	HnGrowWork *gwork;
+	HnGrowNeuron *state0;		/* the value's own neuron records, restored
+								 * before each call of the pure run() */
 	float	   *out;
 } RunCache;
 
@@ -92,6 +94,8 @@ GetRunCache(FunctionCallInfo fcinfo)
 		c->gwork = GrowWorkCreate(&c->grow, false, &alloc, &err);
 		if (c->gwork == NULL)
 			HanamiReportError(&err, 0);
+		c->state0 = palloc(sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
+		memcpy(c->state0, c->grow.neurons, sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
 	}
 	else
 	{
@@ -155,11 +159,19 @@ HanamiInputArray(ArrayType *arr, uint32 want)
 	return x;
 }
 
-/* Run the network on argument 1; the outputs are left in c->out. */
+/*
+ * Run the network on argument 1; the outputs are left in c->out.  With
+ * pure, a growing network starts from the value's own spiking state, so the
+ * IMMUTABLE run() and classify() depend on their arguments only; without,
+ * the state carries on from the previous call (run(net, x, reset)).
+ */
 static RunCache *
-RunOne(FunctionCallInfo fcinfo)
+RunOne(FunctionCallInfo fcinfo, bool pure)
 {
 	RunCache   *c = GetRunCache(fcinfo);
+
+	if (pure && c->net.hdr->kind == HANAMI_KIND_GROW)
+		memcpy(c->grow.neurons, c->state0, sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
 	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
 									  c->net.hdr->n_inputs);
 
@@ -221,7 +233,7 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) &&
 		c->net.hdr->kind == HANAMI_KIND_GROW)
 		GrowResetState(&c->grow);
-	c = RunOne(fcinfo);
+	c = RunOne(fcinfo, false);
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
@@ -229,7 +241,7 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 Datum
 hanami_run(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo);
+	RunCache   *c = RunOne(fcinfo, true);
 
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
@@ -238,7 +250,7 @@ hanami_run(PG_FUNCTION_ARGS)
 Datum
 hanami_classify(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo);
+	RunCache   *c = RunOne(fcinfo, true);
 
 	PG_RETURN_INT32(HanamiArgmax(c->out, c->net.hdr->n_outputs));
 }
