@@ -108,9 +108,9 @@ $node->safe_psql('postgres', q{GRANT team TO alice WITH ADMIN OPTION});
 my @jobs = map {
 	psql_as('alice', q{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM pts', '{"epochs": 1000000, "timeout": 3}')})
 } 1 .. 3;
-usleep(1_000_000);
-is($node->safe_psql('postgres', "SELECT string_agg(state, ',' ORDER BY id) FROM hanami.job_queue WHERE id IN (@{[join(',', @jobs)]})"),
-	'running,running,queued', 'two jobs run, the third is queued');
+ok($node->poll_query_until('postgres',
+	"SELECT string_agg(state, ',' ORDER BY id) FROM hanami.job_queue WHERE id IN (@{[join(',', @jobs)]})",
+	'running,running,queued'), 'two jobs run, the third is queued');
 is(psql_as('alice', "SELECT hanami.wait($jobs[2], '60 s')"), 'failed', 'the queued job runs later (and fails: its branch moved)')
 	or diag($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $jobs[2]"));
 is($node->safe_psql('postgres', "SELECT string_agg(state, ',' ORDER BY id) FROM hanami.job_queue WHERE id IN (@{[join(',', @jobs)]})"),
