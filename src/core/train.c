@@ -323,8 +323,8 @@ TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 	return HANAMI_OK;
 }
 
-/* Targets of one row in network space. */
-static void
+/* Targets of one row in network space (see train.h). */
+void
 TrainTarget(const HnNet *net, const HnDataset *data, int64_t row, float *t)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -382,7 +382,7 @@ TrainPredictClass(const float *y, size_t n_out)
 }
 
 /* True target class of a row, or -1 when the row has no class. */
-static int
+int
 TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row)
 {
 	if (data->cls != NULL)

@@ -149,4 +149,17 @@ HnStatus	TrainEvaluate(const HnNet *net, const HnDataset *data,
 						  const HnCallbacks *cb, const HnAllocator *alloc,
 						  HnEvalResult *res, HnError *err);
 
+/*
+ * The targets of one row in network space: one-hot (or the 0/1 value for a
+ * single output) for class indices, else the scaled target values.
+ */
+void		TrainTarget(const HnNet *net, const HnDataset *data, int64_t row,
+						float *t);
+
+/*
+ * The true class of one row, or -1 when it has none (regression); a
+ * single-output sigmoid network's 0/1 targets count as classes.
+ */
+int			TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row);
+
 #endif							/* HANAMI_CORE_TRAIN_H */

@@ -19,50 +19,6 @@
 
 #include "core/rng.h"
 
-/* Targets of one row in network space (TrainTarget in train.c). */
-static void
-OclTarget(const HnNet *net, const HnDataset *data, int64_t row, float *t)
-{
-	uint32_t	n_out = net->hdr->n_outputs;
-
-	if (data->cls != NULL)
-	{
-		int32_t		c = data->cls[row];
-
-		if (n_out == 1)
-			t[0] = (float) c;
-		else
-		{
-			memset(t, 0, n_out * sizeof(float));
-			t[c] = 1.0f;
-		}
-	}
-	else
-	{
-		const float *y = data->y + (size_t) row * data->n_outputs;
-
-		for (uint32_t j = 0; j < n_out; j++)
-			t[j] = (y[j] - net->out_shift[j]) / net->out_mul[j];
-	}
-}
-
-/* True class of a row, or -1 when it has none (TrainTrueClass). */
-static int
-OclTrueClass(const HnNet *net, const HnDataset *data, int64_t row)
-{
-	if (data->cls != NULL)
-		return data->cls[row];
-	if (net->hdr->n_outputs == 1 &&
-		net->layers[net->hdr->n_layers - 1].activation == HANAMI_ACT_SIGMOID)
-	{
-		float		y = data->y[row];
-
-		if (y == 0.0f || y == 1.0f)
-			return (int) y;
-	}
-	return -1;
-}
-
 /* qsort order of row indices. */
 static int
 OclCompareRows(const void *a, const void *b)
@@ -210,7 +166,7 @@ OclFitValidate(OclFit *f, const int64_t *val_rows, double *val_loss,
 		return st;
 	for (int64_t k = 0; k < f->n_val; k++)
 	{
-		int			c = OclTrueClass(f->net, f->data, val_rows[k]);
+		int			c = TrainTrueClass(f->net, f->data, val_rows[k]);
 
 		if (c >= 0)
 		{
@@ -328,7 +284,7 @@ OclTrainFit(OclSession *s, HnNet *net, const HnDataset *data,
 	if (st != HANAMI_OK)
 		goto done;
 	for (int64_t r = 0; r < n; r++)
-		OclTarget(net, data, r, targets + (size_t) r * n_out);
+		TrainTarget(net, data, r, targets + (size_t) r * n_out);
 
 	/* the network (after scaling), the rows, their targets and order */
 	f.d = OclDenseCreate(s, net, f.batch, &opt->optim, alloc, err);

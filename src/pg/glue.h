@@ -76,6 +76,8 @@ typedef struct HanamiOptions
 	char	   *device;			/* options.device, or NULL: hanami.device */
 } HanamiOptions;
 
+extern double HanamiOptionNumber(JsonbValue *v, const char *key, double lo,
+								 double hi, bool lo_excl);
 extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 							   HanamiOptions *opts);
 

@@ -22,21 +22,6 @@ static const char *const dense_only_keys[] = {
 	"validation_split", "to_train", "to_skip", "rescale", "device", NULL
 };
 
-/* A number option in [lo, hi]. */
-static double
-GrowNumberIn(JsonbValue *v, const char *key, double lo, double hi, bool lo_excl)
-{
-	double		d = HanamiJsonbNumber(v, key);
-
-	if ((lo_excl ? d <= lo : d < lo) || d > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" is out of range", key),
-				 errdetail("It must be %s %g and at most %g.",
-						   lo_excl ? "greater than" : "at least", lo, hi)));
-	return d;
-}
-
 /* Parse fit options for a growing network. */
 static void
 GrowParseOptions(Jsonb *jb, const HnGrowNet *net, HnGrowTrainOptions *opt,
@@ -70,11 +55,11 @@ GrowParseOptions(Jsonb *jb, const HnGrowNet *net, HnGrowTrainOptions *opt,
 		opt->epochs = (int) HanamiJsonbInt(v, "option \"epochs\"", 1, 1000000);
 	if ((v = HanamiJsonbGet(obj, "learning_rate")) != NULL)
 	{
-		opt->learning_rate = (float) GrowNumberIn(v, "learning_rate", 0, 10, true);
+		opt->learning_rate = (float) HanamiOptionNumber(v, "learning_rate", 0, 10, true);
 		opt->learning_rate_end = opt->learning_rate / 10;
 	}
 	if ((v = HanamiJsonbGet(obj, "learning_rate_end")) != NULL)
-		opt->learning_rate_end = (float) GrowNumberIn(v, "learning_rate_end", 0, 10, false);
+		opt->learning_rate_end = (float) HanamiOptionNumber(v, "learning_rate_end", 0, 10, false);
 	if ((v = HanamiJsonbGet(obj, "seed")) != NULL)
 		opt->seed = (uint64) HanamiJsonbInt(v, "option \"seed\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "shuffle")) != NULL)
@@ -86,9 +71,9 @@ GrowParseOptions(Jsonb *jb, const HnGrowNet *net, HnGrowTrainOptions *opt,
 	if ((v = HanamiJsonbGet(obj, "max_iterations")) != NULL)
 		opt->max_iterations = HanamiJsonbInt(v, "option \"max_iterations\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "timeout")) != NULL)
-		opt->timeout = GrowNumberIn(v, "timeout", 0, 1e9, false);
+		opt->timeout = HanamiOptionNumber(v, "timeout", 0, 1e9, false);
 	if ((v = HanamiJsonbGet(obj, "error_threshold")) != NULL)
-		opt->error_threshold = GrowNumberIn(v, "error_threshold", 0, 1e300, false);
+		opt->error_threshold = HanamiOptionNumber(v, "error_threshold", 0, 1e300, false);
 	if ((v = HanamiJsonbGet(obj, "verbose")) != NULL)
 		*verbose = HanamiJsonbBool(v, "option \"verbose\"");
 	if ((v = HanamiJsonbGet(obj, "batch_size")) != NULL &&

@@ -18,9 +18,9 @@ static const char *const train_keys[] = {
 };
 static const char *const eval_keys[] = {"target", NULL};
 
-/* A number option that must lie in [lo, hi] (open ends when excl). */
-static double
-NumberIn(JsonbValue *v, const char *key, double lo, double hi, bool lo_excl)
+/* A number option that must lie in [lo, hi] (lo itself excluded when lo_excl). */
+double
+HanamiOptionNumber(JsonbValue *v, const char *key, double lo, double hi, bool lo_excl)
 {
 	double		d = HanamiJsonbNumber(v, key);
 
@@ -140,17 +140,17 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 	if ((v = HanamiJsonbGet(obj, "batch_size")) != NULL)
 		o->train.batch_size = (int) HanamiJsonbInt(v, "option \"batch_size\"", 1, 65536);
 	if ((v = HanamiJsonbGet(obj, "learning_rate")) != NULL)
-		o->train.optim.learning_rate = NumberIn(v, "learning_rate", 0, 1e3, true);
+		o->train.optim.learning_rate = HanamiOptionNumber(v, "learning_rate", 0, 1e3, true);
 	if ((v = HanamiJsonbGet(obj, "momentum")) != NULL)
-		o->train.optim.momentum = NumberIn(v, "momentum", 0, 0.999999, false);
+		o->train.optim.momentum = HanamiOptionNumber(v, "momentum", 0, 0.999999, false);
 	if ((v = HanamiJsonbGet(obj, "beta1")) != NULL)
-		o->train.optim.beta1 = NumberIn(v, "beta1", 0, 0.999999, false);
+		o->train.optim.beta1 = HanamiOptionNumber(v, "beta1", 0, 0.999999, false);
 	if ((v = HanamiJsonbGet(obj, "beta2")) != NULL)
-		o->train.optim.beta2 = NumberIn(v, "beta2", 0, 0.999999999, false);
+		o->train.optim.beta2 = HanamiOptionNumber(v, "beta2", 0, 0.999999999, false);
 	if ((v = HanamiJsonbGet(obj, "epsilon")) != NULL)
-		o->train.optim.epsilon = NumberIn(v, "epsilon", 0, 1, true);
+		o->train.optim.epsilon = HanamiOptionNumber(v, "epsilon", 0, 1, true);
 	if ((v = HanamiJsonbGet(obj, "weight_decay")) != NULL)
-		o->train.optim.weight_decay = NumberIn(v, "weight_decay", 0, 1, false);
+		o->train.optim.weight_decay = HanamiOptionNumber(v, "weight_decay", 0, 1, false);
 	if ((v = HanamiJsonbGet(obj, "seed")) != NULL)
 		o->train.seed = (uint64) HanamiJsonbInt(v, "option \"seed\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "shuffle")) != NULL)
@@ -158,11 +158,11 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 	if ((v = HanamiJsonbGet(obj, "max_iterations")) != NULL)
 		o->train.max_iterations = HanamiJsonbInt(v, "option \"max_iterations\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "timeout")) != NULL)
-		o->train.timeout = NumberIn(v, "timeout", 0, 1e9, false);
+		o->train.timeout = HanamiOptionNumber(v, "timeout", 0, 1e9, false);
 	if ((v = HanamiJsonbGet(obj, "error_threshold")) != NULL)
-		o->train.error_threshold = NumberIn(v, "error_threshold", 0, DBL_MAX, false);
+		o->train.error_threshold = HanamiOptionNumber(v, "error_threshold", 0, DBL_MAX, false);
 	if ((v = HanamiJsonbGet(obj, "validation_split")) != NULL)
-		o->train.validation_split = NumberIn(v, "validation_split", 0, 0.99, false);
+		o->train.validation_split = HanamiOptionNumber(v, "validation_split", 0, 0.99, false);
 	if ((v = HanamiJsonbGet(obj, "rescale")) != NULL)
 		o->train.rescale = HanamiJsonbBool(v, "option \"rescale\"");
 	if ((v = HanamiJsonbGet(obj, "verbose")) != NULL)
