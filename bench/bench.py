@@ -16,6 +16,7 @@ epochs (a smoke test of the script, not figures to publish).
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -305,7 +306,9 @@ def main(argv):
     rep.line(f"defaults, raw 0..255: epoch {e10}",
              f"{d10['acc']:.2%} ({rate(np.mean(d10['epochs']))})",
              f"PyTorch on x/255 {aacc[e10]:.2%} ({rate(np.mean(asec))})",
-             f"{d10['acc'] - aacc[e10]:+.2%}", ">= 88 %", d10["acc"] >= 0.88)
+             f"{d10['acc'] - aacc[e10]:+.2%}",
+             ">= 88 % after 10" if quick else ">= 88 %",
+             None if quick else d10["acc"] >= 0.88)
 
     # -- two threads ----------------------------------------------------------
     h2 = db.fit("b64_t2", dict(sgd64, epochs=e5), threads=2)
@@ -359,6 +362,7 @@ def main(argv):
         $$ LANGUAGE plpython3u IMMUTABLE STRICT PARALLEL SAFE""")
     plp, pres = db.best_of("SELECT count(*) FILTER (WHERE torch_classify(x) = label) FROM fmnist_test",
                            runs=1)
+    shutil.rmtree(model_dir, ignore_errors=True)
     rep.line("inference: classify() vs PL/Python + torch per row",
              f"{inl * 1000:.0f} ms", f"PL/Python {plp * 1000:.0f} ms", f"{plp / inl:.1f}x faster",
              ">= 10x", plp / inl >= 10, f"torch accuracy {pres[0][0] / 10000:.2%}")
