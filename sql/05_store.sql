@@ -67,6 +67,22 @@ RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_s
 RESET max_parallel_workers_per_gather;
 SELECT sum(hanami.predict_class('xor', ARRAY[a, b])) AS serial_sum FROM many;
 
+-- memory stays flat over many calls and statements (no leak in the cache or
+-- in long-lived contexts)
+CREATE FUNCTION backend_bytes() RETURNS bigint LANGUAGE sql
+AS $$ SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts $$;
+SELECT sum(hanami.predict_class('xor', ARRAY[(g % 2)::real, 1])) >= 0 AS warm FROM generate_series(1, 2000) g;
+SELECT backend_bytes() AS before \gset
+DO $$
+BEGIN
+	FOR i IN 1..30 LOOP
+		PERFORM sum(hanami.predict_class('xor', ARRAY[(g % 2)::real, 1])) FROM generate_series(1, 2000) g;
+		PERFORM sum(hanami.classify(hanami.load('xor'), ARRAY[(g % 2)::real, 1])) FROM generate_series(1, 200) g;
+	END LOOP;
+END
+$$;
+SELECT backend_bytes() - :before < 1024 * 1024 AS memory_flat_after_66000_calls;
+
 -- a tiny cache budget still works (entries are evicted)
 SET hanami.model_cache_memory = 0;
 SELECT hanami.predict_class('xor', '{0,1}') AS class_tiny_cache, hanami.predict_class('xor@experiment', '{0,1}') AS class_other;
