@@ -64,6 +64,7 @@ extern char *HanamiJsonbString(JsonbValue *v, const char *what);
 extern Jsonb *HanamiJsonbFromCString(const char *json);
 extern void HanamiAppendJsonNumber(StringInfo buf, double v);
 extern void HanamiAppendJsonString(StringInfo buf, const char *s);
+extern void HanamiAppendBase64(StringInfo buf, const char *data, size_t n);
 
 /* options.c: fit/verify options */
 typedef struct HanamiOptions

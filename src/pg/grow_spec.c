@@ -626,7 +626,6 @@ HanamiGrowToJson(const HnNet *bound)
 	HnGrowNet	net;
 	const char *data;
 	size_t		nbytes;
-	int			enclen;
 
 	GrowBindTrusted(&net, bound->hdr);
 	data = (const char *) net.neurons;
@@ -649,13 +648,7 @@ HanamiGrowToJson(const HnNet *bound)
 						 h->epoch, h->sections, h->synapses, h->blocks);
 	}
 	appendStringInfo(&buf, "]}, \"setup\": {\"sections\": %u, \"data\": \"", net.gh->n_blocks);
-	enclen = pg_b64_enc_len((int) nbytes);
-	enlargeStringInfo(&buf, enclen + 8);
-	enclen = pg_b64_encode(data, (int) nbytes, buf.data + buf.len, enclen);
-	if (enclen < 0)
-		elog(ERROR, "base64 encoding of a network failed");
-	buf.len += enclen;
-	buf.data[buf.len] = '\0';
+	HanamiAppendBase64(&buf, data, nbytes);
 	appendStringInfoString(&buf, "\"}}");
 	return buf.data;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "common/base64.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -151,4 +152,18 @@ void
 HanamiAppendJsonString(StringInfo buf, const char *s)
 {
 	escape_json(buf, s);
+}
+
+/* Append n bytes as base64 (no quotes). */
+void
+HanamiAppendBase64(StringInfo buf, const char *data, size_t n)
+{
+	int			enclen = pg_b64_enc_len((int) n);
+
+	enlargeStringInfo(buf, enclen + 1);
+	enclen = pg_b64_encode(data, (int) n, buf->data + buf->len, enclen);
+	if (enclen < 0)
+		elog(ERROR, "base64 encoding of a network failed");
+	buf->len += enclen;
+	buf->data[buf->len] = '\0';
 }

@@ -337,7 +337,6 @@ HanamiNetworkToJson(const HnNet *net)
 	const HnHeader *h = net->hdr;
 	size_t		off = NetScalingOffset(h->n_layers);
 	size_t		nbytes = h->total_size - off;
-	int			enclen;
 
 	if (nbytes > (size_t) (MaxAllocSize / 4 * 3 - 1024))
 		ereport(ERROR,
@@ -361,14 +360,7 @@ HanamiNetworkToJson(const HnNet *net)
 					 (h->flags & HANAMI_FLAG_INPUT_FITTED) ? "true" : "false",
 					 (h->flags & HANAMI_FLAG_OUTPUT_FITTED) ? "true" : "false");
 
-	enclen = pg_b64_enc_len((int) nbytes);
-	enlargeStringInfo(&buf, enclen + 8);
-	enclen = pg_b64_encode((const char *) h + off, (int) nbytes,
-						   buf.data + buf.len, enclen);
-	if (enclen < 0)
-		elog(ERROR, "base64 encoding of network weights failed");
-	buf.len += enclen;
-	buf.data[buf.len] = '\0';
+	HanamiAppendBase64(&buf, (const char *) h + off, nbytes);
 	appendStringInfoString(&buf, "\"}}");
 	return buf.data;
 }
