@@ -61,6 +61,8 @@ extern double HanamiJsonbNumber(JsonbValue *v, const char *what);
 extern uint64 HanamiJsonbUint64(JsonbValue *v, const char *what);
 extern bool HanamiJsonbBool(JsonbValue *v, const char *what);
 extern char *HanamiJsonbString(JsonbValue *v, const char *what);
+extern void HanamiJsonbName(JsonbValue *v, const char *what, char *dst,
+							int sqlstate);
 extern Jsonb *HanamiJsonbFromCString(const char *json);
 extern void HanamiAppendJsonNumber(StringInfo buf, double v);
 extern void HanamiAppendJsonString(StringInfo buf, const char *s);

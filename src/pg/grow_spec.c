@@ -227,16 +227,7 @@ GrowParseCell(JsonbValue *v, int idx, HnGrowCellSpec *cs, int sqlstate)
 				 errmsg("cell %d has more than one of \"input\", \"output\" and \"neurons\"", idx),
 				 errhint("An input cell gives \"input\": n, an output cell \"output\": n, a hidden cell \"neurons\": n (or nothing for the default).")));
 	if ((f = HanamiJsonbGet(obj, "name")) != NULL)
-	{
-		char	   *name = HanamiJsonbString(f, "cell name");
-
-		if (strlen(name) >= HANAMI_NAME_LEN)
-			GROW_ERROR(sqlstate, "cell name \"%s\" is too long", name);
-		for (char *c = name; *c; c++)
-			if ((unsigned char) *c < 0x20 || *c == 0x7f)
-				GROW_ERROR(sqlstate, "cell name contains a control character");
-		strlcpy(cs->name, name, HANAMI_NAME_LEN);
-	}
+		HanamiJsonbName(f, "cell", cs->name, sqlstate);
 }
 
 /* One element of "axons": "x,y,z -> x,y,z" or {"from": ..., "to": ...}. */

@@ -167,3 +167,28 @@ HanamiAppendBase64(StringInfo buf, const char *data, size_t n)
 	buf->len += enclen;
 	buf->data[buf->len] = '\0';
 }
+
+/*
+ * Copy a layer or cell name into dst (HANAMI_NAME_LEN bytes): a string of
+ * fewer bytes than that, without control characters.  what names it in
+ * errors ("layer", "cell").
+ */
+void
+HanamiJsonbName(JsonbValue *v, const char *what, char *dst, int sqlstate)
+{
+	char		label[64];
+	char	   *name;
+
+	snprintf(label, sizeof(label), "%s name", what);
+	name = HanamiJsonbString(v, label);
+	if (strlen(name) >= HANAMI_NAME_LEN)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("%s name \"%s\" is too long", what, name)));
+	for (char *c = name; *c; c++)
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("%s name contains a control character", what)));
+	strlcpy(dst, name, HANAMI_NAME_LEN);
+}

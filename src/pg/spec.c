@@ -94,16 +94,7 @@ ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
 			ls->activation = ParseActivation(f, "activation", sqlstate);
 
 		if ((f = HanamiJsonbGet(obj, "name")) != NULL)
-		{
-			char	   *name = HanamiJsonbString(f, "layer name");
-
-			if (strlen(name) >= HANAMI_NAME_LEN)
-				SPEC_ERROR(sqlstate, "layer name \"%s\" is too long", name);
-			for (char *c = name; *c; c++)
-				if ((unsigned char) *c < 0x20 || *c == 0x7f)
-					SPEC_ERROR(sqlstate, "layer name contains a control character");
-			strlcpy(ls->name, name, HANAMI_NAME_LEN);
-		}
+			HanamiJsonbName(f, "layer", ls->name, sqlstate);
 		return HanamiJsonbGet(obj, "activation") != NULL;
 	}
 }
