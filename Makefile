@@ -7,7 +7,7 @@
 # The whole suite on a throwaway cluster: t/run-all.sh (see README.md).
 
 EXTENSION = hanami
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = hanami
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -15,7 +15,11 @@ PG_SRCS = $(sort $(wildcard src/pg/*.c))
 OCL_SRCS = $(sort $(wildcard src/opencl/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(OCL_SRCS:.c=.o)
 
+# sql/hanami.sql is the install script of the version in development; it is
+# copied to hanami--$(EXTVERSION).sql.  Released versions' install scripts and
+# every upgrade script are checked in and never edited.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSION)--*.sql))
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
