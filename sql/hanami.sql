@@ -232,6 +232,46 @@ $$;
 COMMENT ON FUNCTION @extschema@.can_write(pg_catalog.regrole, pg_catalog.regrole) IS
 	'whether the current role may write a model: its owner, a project admin, or a hanami admin';
 
+-- Checks on stored rows: a role column names an existing role (a restore
+-- into a cluster that lacks a project's role fails here instead of keeping a
+-- bare number), and a block's hash is the SHA-256 of its bytes (so a block can
+-- never stand for other bytes, whether inserted, restored or imported).
+CREATE FUNCTION @extschema@.role_exists(r pg_catalog.regrole)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+	IF r IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid OPERATOR(pg_catalog.=) r) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', r::pg_catalog.oid USING ERRCODE = '42704',
+			DETAIL = 'hanami''s tables name projects, owners and authors by role.',
+			HINT = 'Roles are not part of a database''s dump: restore them first (pg_dumpall --globals-only).';
+	END IF;
+	RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.role_exists(pg_catalog.regrole) IS
+	'true if the role exists, else an error (a check on hanami''s tables)';
+
+CREATE FUNCTION @extschema@.block_verified(project pg_catalog.regrole, hash pg_catalog.bytea,
+										   data pg_catalog.bytea)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+	IF pg_catalog.sha256(data) IS DISTINCT FROM hash THEN
+		RAISE EXCEPTION 'block % of project % does not match its hash',
+			pg_catalog.encode(hash, 'hex'), project USING ERRCODE = 'XX001',
+			DETAIL = pg_catalog.format('The SHA-256 of its %s bytes is %s.', pg_catalog.length(data),
+									   pg_catalog.encode(pg_catalog.sha256(data), 'hex'));
+	END IF;
+	RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.block_verified(pg_catalog.regrole, pg_catalog.bytea, pg_catalog.bytea) IS
+	'true if hash is the SHA-256 of data, else an error naming the block (a check on hanami.blocks)';
+
 CREATE TABLE @extschema@.projects (
 	project pg_catalog.regrole PRIMARY KEY,
 	created_by pg_catalog.regrole NOT NULL DEFAULT CURRENT_USER::pg_catalog.regrole,
@@ -253,7 +293,7 @@ CREATE TABLE @extschema@.commits (
 	id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	model_id pg_catalog.int8 NOT NULL,
 	project pg_catalog.regrole NOT NULL,
-	parent pg_catalog.int8 REFERENCES @extschema@.commits (id),
+	parent pg_catalog.int8,
 	branch pg_catalog.text NOT NULL,
 	message pg_catalog.text NOT NULL DEFAULT '',
 	author pg_catalog.regrole NOT NULL DEFAULT CURRENT_USER::pg_catalog.regrole,
@@ -261,7 +301,8 @@ CREATE TABLE @extschema@.commits (
 	metrics pg_catalog.jsonb NOT NULL DEFAULT '{}',
 	bytes pg_catalog.int8 NOT NULL,
 	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE,
-	UNIQUE (id, model_id)
+	UNIQUE (id, model_id),
+	origin pg_catalog.jsonb
 );
 CREATE INDEX ON @extschema@.commits (model_id);
 
@@ -281,7 +322,8 @@ CREATE TABLE @extschema@.blocks (
 	project pg_catalog.regrole NOT NULL,
 	hash pg_catalog.bytea NOT NULL,
 	data pg_catalog.bytea NOT NULL,
-	PRIMARY KEY (project, hash)
+	PRIMARY KEY (project, hash),
+	CONSTRAINT blocks_hash_check CHECK (@extschema@.block_verified(project, hash, data))
 );
 
 CREATE TABLE @extschema@.commit_blocks (
@@ -295,9 +337,44 @@ CREATE TABLE @extschema@.commit_blocks (
 );
 CREATE INDEX ON @extschema@.commit_blocks (project, hash);
 
+-- A commit's parent is an earlier commit of the same model, checked as the
+-- inserting role sees the table (so a hidden commit is never found, named or
+-- pinned).  A constraint trigger rather than a foreign key: it runs at the
+-- end of the statement like one, and pg_dump does not warn about circular
+-- foreign keys when it dumps the table.
+CREATE FUNCTION @extschema@.commits_parent_check()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF NEW.parent IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.commits k
+					   WHERE k.id OPERATOR(pg_catalog.=) NEW.parent
+						 AND k.model_id OPERATOR(pg_catalog.=) NEW.model_id) THEN
+		RAISE EXCEPTION 'parent commit % does not exist in the model', NEW.parent USING ERRCODE = '23503';
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER commits_parent AFTER INSERT ON @extschema@.commits
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.commits_parent_check();
+
+-- Role columns: checked for rows written from now on (NOT VALID: existing
+-- rows that name a dropped role never block an upgrade).
+ALTER TABLE @extschema@.projects ADD CONSTRAINT projects_role_check
+	CHECK (@extschema@.role_exists(project)) NOT VALID;
+ALTER TABLE @extschema@.model_catalog ADD CONSTRAINT model_catalog_role_check
+	CHECK (@extschema@.role_exists(project) AND @extschema@.role_exists(owner)) NOT VALID;
+ALTER TABLE @extschema@.commits ADD CONSTRAINT commits_role_check
+	CHECK (@extschema@.role_exists(author)) NOT VALID;
+ALTER TABLE @extschema@.blocks ADD CONSTRAINT blocks_role_check
+	CHECK (@extschema@.role_exists(project)) NOT VALID;
+
 COMMENT ON TABLE @extschema@.projects IS 'roles registered as hanami projects';
 COMMENT ON TABLE @extschema@.model_catalog IS 'named models; each belongs to a project (a role) and has an owner (read them through the hanami.models view)';
 COMMENT ON TABLE @extschema@.commits IS 'immutable iterations of a model, each with its parent, message and metrics';
+COMMENT ON COLUMN @extschema@.commits.origin IS 'for an imported commit: its original id, author, date, model and project';
 COMMENT ON TABLE @extschema@.branches IS 'named lines of commits of a model (main is created with the model)';
 COMMENT ON TABLE @extschema@.blocks IS 'content-addressed pieces of network images, stored once per project';
 COMMENT ON TABLE @extschema@.commit_blocks IS 'the blocks that make up each commit''s network, in order';
@@ -986,6 +1063,8 @@ CREATE TABLE @extschema@.training_log (
 );
 CREATE INDEX ON @extschema@.training_log (job_id);
 CREATE INDEX ON @extschema@.training_log (commit_id);
+ALTER TABLE @extschema@.job_queue ADD CONSTRAINT job_queue_role_check
+	CHECK (@extschema@.role_exists(submitted_by)) NOT VALID;
 
 COMMENT ON TABLE @extschema@.job_queue IS 'background training jobs (read them through the hanami.jobs view)';
 COMMENT ON TABLE @extschema@.training_log IS 'loss and metrics per epoch of every training, synchronous or in a job';
@@ -1172,3 +1251,24 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.wait(pg_catalog.int8, pg_catalog.interval) IS
 	'wait until a job has finished (or the timeout passed) and return its state; for scripts';
+
+-- Backups ----------------------------------------------------------------------
+--
+-- pg_dump carries the rows of every table that holds users' data, and the
+-- sequences behind their ids (so ids made after a restore never collide with
+-- restored ones).  Jobs that were queued or running when the dump was taken
+-- are left out, with their training log: a restored job never runs.
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.projects', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_catalog', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_catalog_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.commits', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.commits_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.branches', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.commit_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_queue',
+	'WHERE state IN (''succeeded'', ''failed'', ''cancelled'')');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_queue_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.training_log',
+	'WHERE job_id IS NULL OR job_id IN (SELECT j.id FROM @extschema@.job_queue j WHERE j.state IN (''succeeded'', ''failed'', ''cancelled''))');

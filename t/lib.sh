@@ -14,10 +14,15 @@
 
 # PostgreSQL 15 is the supported major version; pin every tool to it so that
 # another installed major version on PATH cannot sneak in.
+# HANAMI_PG_PREFIX (default /usr) points at another copy of the same
+# installation laid out like Debian's (PREFIX/lib/postgresql/15,
+# PREFIX/share/postgresql/15, PREFIX/include/postgresql): builds and tests
+# then install into that copy and leave the system's untouched.
 PG_MAJOR=15
-PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_PREFIX=${HANAMI_PG_PREFIX:-/usr}
+PGBIN=$PG_PREFIX/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PGBIN/pg_config
-PGXS_DIR=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs
+PGXS_DIR=$PG_PREFIX/lib/postgresql/$PG_MAJOR/lib/pgxs
 PYTHON=/usr/bin/python3 # Debian's python3-* packages live here (not pyenv's)
 
 # The server (PoCL inside it) needs `ld` on PATH; our tools come first.
