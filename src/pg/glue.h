@@ -23,6 +23,7 @@
 extern int	hanami_dataset_memory_kb;
 extern int	hanami_threads;
 extern int	hanami_model_cache_kb;
+extern bool hanami_allow_drop_with_models;	/* drop_guard.c */
 
 /* errors.c */
 extern void HanamiReportError(const HnError *err, int default_errcode)

@@ -65,6 +65,14 @@ _PG_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("hanami.allow_drop_with_models",
+							 "Lets DROP EXTENSION hanami (or its schema) delete stored models.",
+							 "Off: dropping the extension while models are stored is refused.",
+							 &hanami_allow_drop_with_models,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	/* hanami.device, hanami.opencl_device: no device is touched here */
 	HanamiDeviceDefineGucs();
 
