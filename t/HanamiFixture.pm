@@ -1,0 +1,102 @@
+# t/HanamiFixture.pm - a database holding models with history, and a
+# fingerprint of everything stored, for the backup and upgrade tests.
+#
+#   HanamiFixture::roles($node);             alice, bob (LOGIN); once per cluster
+#   HanamiFixture::populate($node, $db);     project team, models, branches, a job
+#   HanamiFixture::fingerprint($node, $db);  one text to compare across databases
+package HanamiFixture;
+
+use strict;
+use warnings;
+
+use Test::More;
+
+sub roles
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', q{
+		CREATE ROLE alice LOGIN;
+		CREATE ROLE bob LOGIN;
+	});
+	return;
+}
+
+sub psql_as
+{
+	my ($node, $db, $role, $sql) = @_;
+	return $node->safe_psql($db, $sql, extra_params => [ '-U', $role ]);
+}
+
+# Project "team" (alice admin, bob member) with a dense model trained three
+# times and branched, bob's own model, a growing-kind model, and a finished
+# background job with its training log.  Works on every released version.
+sub populate
+{
+	my ($node, $db) = @_;
+	$node->safe_psql($db, q{
+		CREATE TABLE pts AS
+			SELECT (g % 7)::real AS a, (g % 5)::real AS b, ((g % 7 + g % 5) % 2) AS y
+			FROM generate_series(1, 300) g;
+		GRANT SELECT ON pts TO PUBLIC;
+		SELECT hanami.create_project('team');
+		SELECT hanami.add_member('team', 'alice', 'admin');
+		SELECT hanami.add_member('team', 'bob', 'member');
+	});
+	psql_as($node, $db, 'alice', q{
+		SELECT hanami.create_model('iris', '{"layers": [2, 16, 2]}', 'team', 1);
+		SELECT hanami.train('team/iris', 'SELECT a, b, y FROM pts', '{"epochs": 3}', 'first');
+		SELECT hanami.train('team/iris', 'SELECT a, b, y FROM pts', '{"epochs": 2}', 'second');
+		SELECT hanami.branch('team/iris', 'exp');
+		SELECT hanami.train('team/iris@exp', 'SELECT a, b, y FROM pts', '{"epochs": 4, "learning_rate": 0.05}', 'on exp');
+		SELECT hanami.create_model('grow', '{"kind": "hanami", "layers": [2, 8, 2]}', 'team', 2);
+		SELECT hanami.train('team/grow', 'SELECT a, b, y FROM pts', '{"epochs": 1}', 'grown');
+	});
+	psql_as($node, $db, 'bob', q{
+		SELECT hanami.create_model('bobnet', '{"layers": [2, 4, 2]}', 'team', 3);
+	});
+	my $job = psql_as($node, $db, 'alice', q{
+		SELECT hanami.train_async('team/bobnet', 'SELECT a, b, y FROM pts', '{"epochs": 2}', 'by a job')});
+	is(psql_as($node, $db, 'alice', "SELECT hanami.wait($job, '60 s')"), 'succeeded',
+		"$db: the fixture's job succeeded");
+	return;
+}
+
+# Everything stored, as one text: every commit (ids, parent, branch, message,
+# author, date, metrics, size, the md5 of its network and its predictions
+# on fixed inputs), branches, projects, finished jobs and the training log.
+sub fingerprint
+{
+	my ($node, $db) = @_;
+	return $node->safe_psql($db, q{
+		SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+			SELECT pg_catalog.format('commit %s %s %s %s %s %s %s %s %s %s md5=%s p1=%s p2=%s c=%s',
+				r.rolname, m.name, m.kind, m.owner, k.id, k.parent, k.branch, k.message, k.author,
+				k.created_at, md5(hanami.load_commit(k.id)::bytea),
+				hanami.predict(r.rolname || '/' || m.name || '#' || k.id, '{1, 2}'),
+				hanami.predict(r.rolname || '/' || m.name || '#' || k.id, '{6, 0}'),
+				hanami.predict_class(r.rolname || '/' || m.name || '#' || k.id, '{3, 4}')) ||
+				' metrics=' || k.metrics::text || ' bytes=' || k.bytes AS line
+			FROM hanami.commits k
+			JOIN hanami.model_catalog m ON m.id = k.model_id
+			JOIN pg_roles r ON r.oid = m.project
+			UNION ALL
+			SELECT pg_catalog.format('branch %s %s %s %s', m.name, b.name, b.head, b.project)
+			FROM hanami.branches b JOIN hanami.model_catalog m ON m.id = b.model_id
+			UNION ALL
+			SELECT pg_catalog.format('project %s %s %s', p.project, p.created_by, p.created_at)
+			FROM hanami.projects p
+			UNION ALL
+			SELECT pg_catalog.format('block %s %s %s', b.project, encode(b.hash, 'hex'), md5(b.data))
+			FROM hanami.blocks b
+			UNION ALL
+			SELECT pg_catalog.format('job %s %s %s %s %s %s %s', j.id, j.model, j.state, j.submitted_by,
+				j.commit_id, j.epoch, j.query)
+			FROM hanami.job_queue j WHERE j.state IN ('succeeded', 'failed', 'cancelled')
+			UNION ALL
+			SELECT pg_catalog.format('log %s %s %s %s %s', l.job_id, l.commit_id, l.epoch, l.loss, l.logged_at)
+			FROM hanami.training_log l
+		) s
+	});
+}
+
+1;
