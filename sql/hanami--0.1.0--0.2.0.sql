@@ -75,8 +75,6 @@ ALTER TABLE @extschema@.commits ADD CONSTRAINT commits_role_check
 	CHECK (@extschema@.role_exists(author)) NOT VALID;
 ALTER TABLE @extschema@.blocks ADD CONSTRAINT blocks_role_check
 	CHECK (@extschema@.role_exists(project)) NOT VALID;
-ALTER TABLE @extschema@.job_queue ADD CONSTRAINT job_queue_role_check
-	CHECK (@extschema@.role_exists(submitted_by)) NOT VALID;
 
 ALTER TABLE @extschema@.commits ADD COLUMN origin pg_catalog.jsonb;
 COMMENT ON COLUMN @extschema@.commits.origin IS 'for an imported commit: its original id, author, date, model and project';
@@ -116,3 +114,145 @@ REVOKE ALL ON FUNCTION @extschema@.guard_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER hanami_guard_drop ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION @extschema@.guard_drop();
+
+-- Jobs are written by the server only ----------------------------------------
+--
+-- Ordinary roles lose INSERT and UPDATE on hanami.job_queue and UPDATE on
+-- hanami.training_log; hanami.submit_job (called by train_async), cancel and
+-- reap_jobs check their caller and write the row themselves, recording the
+-- job's identity from the server.  Jobs queued before this update were
+-- written under the old rules, so they are not trusted: they fail.
+
+UPDATE @extschema@.job_queue SET state = 'failed', finished_at = pg_catalog.now(),
+	error = 'queued before the update to 0.2.0: submit it again'
+WHERE state OPERATOR(pg_catalog.=) 'queued';
+
+ALTER TABLE @extschema@.job_queue ADD COLUMN channel pg_catalog.text;
+-- (without a "missing value": the column is as a fresh install makes it)
+ALTER TABLE @extschema@.job_queue ADD COLUMN attempts pg_catalog.int4;
+UPDATE @extschema@.job_queue SET attempts = 0;
+ALTER TABLE @extschema@.job_queue ALTER COLUMN attempts SET DEFAULT 0;
+ALTER TABLE @extschema@.job_queue ALTER COLUMN attempts SET NOT NULL;
+ALTER TABLE @extschema@.job_queue ADD UNIQUE (id, model_id);
+
+DROP POLICY jobs_submit ON @extschema@.job_queue;
+DROP POLICY jobs_update ON @extschema@.job_queue;
+DROP POLICY jobs_delete ON @extschema@.job_queue;
+DROP POLICY training_log_write ON @extschema@.training_log;
+DROP POLICY training_log_link ON @extschema@.training_log;
+DROP POLICY blocks_add ON @extschema@.blocks;
+
+REVOKE INSERT ON @extschema@.job_queue FROM PUBLIC;
+REVOKE UPDATE (state, started_at, finished_at, epoch, epochs, loss, rows_per_second,
+			   error, commit_id, worker_pid, cancel_requested)
+	ON @extschema@.job_queue FROM PUBLIC;
+REVOKE UPDATE (commit_id) ON @extschema@.training_log FROM PUBLIC;
+
+CREATE POLICY jobs_delete ON @extschema@.job_queue FOR DELETE
+	USING ((submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+			OR @extschema@.is_admin())
+		   AND state IN ('succeeded', 'failed', 'cancelled'));
+
+CREATE POLICY training_log_write ON @extschema@.training_log FOR INSERT
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+						WHERE m.id OPERATOR(pg_catalog.=) model_id
+						  AND m.project OPERATOR(pg_catalog.=) training_log.project
+						  AND @extschema@.can_write(m.project, m.owner))
+				AND (job_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.job_queue j
+								WHERE j.id OPERATOR(pg_catalog.=) job_id
+								  AND j.model_id OPERATOR(pg_catalog.=) training_log.model_id))
+				AND (commit_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.commits k
+								WHERE k.id OPERATOR(pg_catalog.=) commit_id
+								  AND k.model_id OPERATOR(pg_catalog.=) training_log.model_id)));
+
+CREATE POLICY blocks_add ON @extschema@.blocks FOR INSERT
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+						WHERE m.project OPERATOR(pg_catalog.=) blocks.project
+						  AND @extschema@.can_write(m.project, m.owner)));
+
+-- foreign keys carry the model or the project of the row they point at
+ALTER TABLE @extschema@.commits ADD UNIQUE (id, project);
+ALTER TABLE @extschema@.commit_blocks DROP CONSTRAINT commit_blocks_commit_id_fkey;
+ALTER TABLE @extschema@.commit_blocks ADD FOREIGN KEY (commit_id, project)
+	REFERENCES @extschema@.commits (id, project) ON DELETE CASCADE;
+ALTER TABLE @extschema@.training_log DROP CONSTRAINT training_log_job_id_fkey;
+ALTER TABLE @extschema@.training_log DROP CONSTRAINT training_log_commit_id_fkey;
+ALTER TABLE @extschema@.training_log ADD FOREIGN KEY (job_id, model_id)
+	REFERENCES @extschema@.job_queue (id, model_id) ON DELETE CASCADE;
+ALTER TABLE @extschema@.training_log ADD FOREIGN KEY (commit_id, model_id)
+	REFERENCES @extschema@.commits (id, model_id) ON DELETE CASCADE;
+
+CREATE OR REPLACE VIEW @extschema@.jobs WITH (security_invoker = true) AS
+SELECT j.id, j.model, j.branch, j.state,
+	   CASE WHEN j.state OPERATOR(pg_catalog.=) 'succeeded' THEN 100.0
+			WHEN j.epochs OPERATOR(pg_catalog.>) 0
+			THEN pg_catalog.round(100.0 * COALESCE(j.epoch, 0) / j.epochs, 1) END AS progress,
+	   j.epoch, j.epochs, j.loss, j.rows_per_second,
+	   j.submitted_by, j.submitted_at, j.started_at, j.finished_at,
+	   j.error, j.commit_id, j.project, j.worker_pid, j.channel
+FROM @extschema@.job_queue j;
+
+COMMENT ON VIEW @extschema@.jobs IS
+	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel';
+
+COMMENT ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) IS
+	'start a background worker for a queued job when the current transaction commits (internal)';
+
+REVOKE ALL ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.submit_job(model_id pg_catalog.int8, branch pg_catalog.text,
+									   query pg_catalog.text, options pg_catalog.jsonb,
+									   message pg_catalog.text, epochs pg_catalog.int4)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'hanami_submit_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.submit_job(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.int4) IS
+	'queue a job on a branch the caller may write, run as the caller when this transaction commits (used by train_async)';
+
+CREATE OR REPLACE FUNCTION @extschema@.reap_jobs()
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'hanami_reap_jobs'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION @extschema@.cancel(job pg_catalog.int8)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'hanami_cancel_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION @extschema@.train_async(model pg_catalog.text, query pg_catalog.text,
+										options pg_catalog.jsonb DEFAULT '{}',
+										message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	can_login pg_catalog.bool;
+BEGIN
+	IF query IS NULL THEN
+		RAISE EXCEPTION 'query must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
+			HINT = 'Train a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT r2.rolcanlogin INTO can_login FROM pg_catalog.pg_roles r2
+	WHERE r2.rolname OPERATOR(pg_catalog.=) SESSION_USER;
+	IF NOT COALESCE(can_login, false) THEN
+		RAISE EXCEPTION 'cannot run a background job for session role "%"', SESSION_USER
+			USING ERRCODE = '42501',
+			DETAIL = 'Background workers connect as the session role, which cannot log in.',
+			HINT = 'Submit the job from a session of a role with LOGIN; SET ROLE to the project role is fine.';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(model);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	PERFORM @extschema@.check_options(@extschema@.load_commit(r.commit_id), options);
+	PERFORM @extschema@.reap_jobs();
+	RETURN @extschema@.submit_job(r.model_id, r.branch, query, COALESCE(options, '{}'), message,
+		COALESCE((options OPERATOR(pg_catalog.->>) 'epochs')::pg_catalog.int4, 10));
+END
+$$;
+

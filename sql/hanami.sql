@@ -302,7 +302,8 @@ CREATE TABLE @extschema@.commits (
 	bytes pg_catalog.int8 NOT NULL,
 	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE,
 	UNIQUE (id, model_id),
-	origin pg_catalog.jsonb
+	origin pg_catalog.jsonb,
+	UNIQUE (id, project)
 );
 CREATE INDEX ON @extschema@.commits (model_id);
 
@@ -327,12 +328,13 @@ CREATE TABLE @extschema@.blocks (
 );
 
 CREATE TABLE @extschema@.commit_blocks (
-	commit_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.commits (id) ON DELETE CASCADE,
+	commit_id pg_catalog.int8 NOT NULL,
 	seq pg_catalog.int4 NOT NULL,
 	project pg_catalog.regrole NOT NULL,
 	segment pg_catalog.text NOT NULL,
 	hash pg_catalog.bytea NOT NULL,
 	PRIMARY KEY (commit_id, seq),
+	FOREIGN KEY (commit_id, project) REFERENCES @extschema@.commits (id, project) ON DELETE CASCADE,
 	FOREIGN KEY (project, hash) REFERENCES @extschema@.blocks (project, hash)
 );
 CREATE INDEX ON @extschema@.commit_blocks (project, hash);
@@ -433,8 +435,11 @@ CREATE POLICY branches_write ON @extschema@.branches FOR ALL
 
 CREATE POLICY blocks_read ON @extschema@.blocks FOR SELECT
 	USING (@extschema@.can_read(project));
+-- only writers of a project add blocks (and every block is verified)
 CREATE POLICY blocks_add ON @extschema@.blocks FOR INSERT
-	WITH CHECK (@extschema@.can_read(project));
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+						WHERE m.project OPERATOR(pg_catalog.=) blocks.project
+						  AND @extschema@.can_write(m.project, m.owner)));
 CREATE POLICY blocks_collect ON @extschema@.blocks FOR DELETE
 	USING (@extschema@.can_read(project));
 
@@ -1043,13 +1048,16 @@ CREATE TABLE @extschema@.job_queue (
 	commit_id pg_catalog.int8,
 	worker_pid pg_catalog.int4,
 	cancel_requested pg_catalog.bool NOT NULL DEFAULT false,
-	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE
+	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE,
+	channel pg_catalog.text,
+	attempts pg_catalog.int4 NOT NULL DEFAULT 0,
+	UNIQUE (id, model_id)
 );
 CREATE INDEX ON @extschema@.job_queue (state) WHERE state IN ('queued', 'running');
 
 CREATE TABLE @extschema@.training_log (
-	job_id pg_catalog.int8 REFERENCES @extschema@.job_queue (id) ON DELETE CASCADE,
-	commit_id pg_catalog.int8 REFERENCES @extschema@.commits (id) ON DELETE CASCADE,
+	job_id pg_catalog.int8,
+	commit_id pg_catalog.int8,
 	model_id pg_catalog.int8 NOT NULL,
 	project pg_catalog.regrole NOT NULL,
 	epoch pg_catalog.int4 NOT NULL,
@@ -1059,12 +1067,12 @@ CREATE TABLE @extschema@.training_log (
 	rows_per_second pg_catalog.float8,
 	seconds pg_catalog.float8,
 	logged_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE
+	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE,
+	FOREIGN KEY (job_id, model_id) REFERENCES @extschema@.job_queue (id, model_id) ON DELETE CASCADE,
+	FOREIGN KEY (commit_id, model_id) REFERENCES @extschema@.commits (id, model_id) ON DELETE CASCADE
 );
 CREATE INDEX ON @extschema@.training_log (job_id);
 CREATE INDEX ON @extschema@.training_log (commit_id);
-ALTER TABLE @extschema@.job_queue ADD CONSTRAINT job_queue_role_check
-	CHECK (@extschema@.role_exists(submitted_by)) NOT VALID;
 
 COMMENT ON TABLE @extschema@.job_queue IS 'background training jobs (read them through the hanami.jobs view)';
 COMMENT ON TABLE @extschema@.training_log IS 'loss and metrics per epoch of every training, synchronous or in a job';
@@ -1077,39 +1085,34 @@ ALTER TABLE @extschema@.training_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY jobs_read ON @extschema@.job_queue FOR SELECT
 	USING (@extschema@.can_read(project)
 		   OR submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole);
-CREATE POLICY jobs_submit ON @extschema@.job_queue FOR INSERT
-	WITH CHECK (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
-				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-							WHERE m.id OPERATOR(pg_catalog.=) model_id
-							  AND @extschema@.can_write(m.project, m.owner)));
--- the submitter (its worker runs as the submitter) and the model's writers
-CREATE POLICY jobs_update ON @extschema@.job_queue FOR UPDATE
-	USING (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
-		   OR EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-					  WHERE m.id OPERATOR(pg_catalog.=) model_id
-						AND @extschema@.can_write(m.project, m.owner)));
+-- Only the server writes jobs (hanami.submit_job, cancel, reap_jobs and the
+-- workers, after checking their caller); their submitters and admins may
+-- delete finished ones.
 CREATE POLICY jobs_delete ON @extschema@.job_queue FOR DELETE
-	USING (submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
-		   OR @extschema@.is_admin());
+	USING ((submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+			OR @extschema@.is_admin())
+		   AND state IN ('succeeded', 'failed', 'cancelled'));
 
 CREATE POLICY training_log_read ON @extschema@.training_log FOR SELECT
 	USING (@extschema@.can_read(project));
+-- a writer of the model logs; the job and commit it names are of the same
+-- model and visible to the writer (so a hidden id is never found or pinned)
 CREATE POLICY training_log_write ON @extschema@.training_log FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
 						WHERE m.id OPERATOR(pg_catalog.=) model_id
 						  AND m.project OPERATOR(pg_catalog.=) training_log.project
-						  AND @extschema@.can_write(m.project, m.owner)));
-CREATE POLICY training_log_link ON @extschema@.training_log FOR UPDATE
-	USING (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-				   WHERE m.id OPERATOR(pg_catalog.=) model_id
-					 AND @extschema@.can_write(m.project, m.owner)));
+						  AND @extschema@.can_write(m.project, m.owner))
+				AND (job_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.job_queue j
+								WHERE j.id OPERATOR(pg_catalog.=) job_id
+								  AND j.model_id OPERATOR(pg_catalog.=) training_log.model_id))
+				AND (commit_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.commits k
+								WHERE k.id OPERATOR(pg_catalog.=) commit_id
+								  AND k.model_id OPERATOR(pg_catalog.=) training_log.model_id)));
 
-GRANT SELECT, INSERT, DELETE ON @extschema@.job_queue TO PUBLIC;
-GRANT UPDATE (state, started_at, finished_at, epoch, epochs, loss, rows_per_second,
-			  error, commit_id, worker_pid, cancel_requested)
-	ON @extschema@.job_queue TO PUBLIC;
+GRANT SELECT, DELETE ON @extschema@.job_queue TO PUBLIC;
 GRANT SELECT, INSERT ON @extschema@.training_log TO PUBLIC;
-GRANT UPDATE (commit_id) ON @extschema@.training_log TO PUBLIC;
 
 CREATE VIEW @extschema@.jobs WITH (security_invoker = true) AS
 SELECT j.id, j.model, j.branch, j.state,
@@ -1118,11 +1121,11 @@ SELECT j.id, j.model, j.branch, j.state,
 			THEN pg_catalog.round(100.0 * COALESCE(j.epoch, 0) / j.epochs, 1) END AS progress,
 	   j.epoch, j.epochs, j.loss, j.rows_per_second,
 	   j.submitted_by, j.submitted_at, j.started_at, j.finished_at,
-	   j.error, j.commit_id, j.project, j.worker_pid
+	   j.error, j.commit_id, j.project, j.worker_pid, j.channel
 FROM @extschema@.job_queue j;
 
 COMMENT ON VIEW @extschema@.jobs IS
-	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit';
+	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel';
 GRANT SELECT ON @extschema@.jobs TO PUBLIC;
 
 CREATE FUNCTION @extschema@.check_options(net @extschema@.network, options pg_catalog.jsonb)
@@ -1139,25 +1142,25 @@ AS 'MODULE_PATHNAME', 'hanami_launch_at_commit'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) IS
-	'start a background worker for a queued job when the current transaction commits';
+	'start a background worker for a queued job when the current transaction commits (internal)';
+
+REVOKE ALL ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.submit_job(model_id pg_catalog.int8, branch pg_catalog.text,
+									   query pg_catalog.text, options pg_catalog.jsonb,
+									   message pg_catalog.text, epochs pg_catalog.int4)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'hanami_submit_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.submit_job(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.int4) IS
+	'queue a job on a branch the caller may write, run as the caller when this transaction commits (used by train_async)';
 
 -- Mark running jobs whose worker is gone (killed, server restarted) as failed.
 CREATE FUNCTION @extschema@.reap_jobs()
 RETURNS pg_catalog.int8
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-AS $$
-	WITH gone AS (
-		UPDATE @extschema@.job_queue j
-		SET state = 'failed', finished_at = pg_catalog.now(),
-			error = 'the job''s worker exited before finishing (server restart, crash or termination)'
-		WHERE j.state OPERATOR(pg_catalog.=) 'running'
-		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-						  WHERE a.pid OPERATOR(pg_catalog.=) j.worker_pid
-							AND a.backend_type OPERATOR(pg_catalog.=) 'hanami training job')
-		RETURNING 1
-	)
-	SELECT pg_catalog.count(*) FROM gone
-$$;
+AS 'MODULE_PATHNAME', 'hanami_reap_jobs'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.reap_jobs() IS
 	'mark running jobs whose worker no longer exists as failed; returns how many';
@@ -1170,7 +1173,6 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 DECLARE
 	r record;
-	job pg_catalog.int8;
 	can_login pg_catalog.bool;
 BEGIN
 	IF query IS NULL THEN
@@ -1192,12 +1194,8 @@ BEGIN
 	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
 	PERFORM @extschema@.check_options(@extschema@.load_commit(r.commit_id), options);
 	PERFORM @extschema@.reap_jobs();
-	INSERT INTO @extschema@.job_queue (model_id, project, model, branch, query, options, message, epochs)
-	VALUES (r.model_id, r.project, r.model, r.branch, query, COALESCE(options, '{}'), message,
-			COALESCE((options OPERATOR(pg_catalog.->>) 'epochs')::pg_catalog.int4, 10))
-	RETURNING id INTO job;
-	PERFORM @extschema@.launch_at_commit(job);
-	RETURN job;
+	RETURN @extschema@.submit_job(r.model_id, r.branch, query, COALESCE(options, '{}'), message,
+		COALESCE((options OPERATOR(pg_catalog.->>) 'epochs')::pg_catalog.int4, 10));
 END
 $$;
 
@@ -1206,23 +1204,8 @@ COMMENT ON FUNCTION @extschema@.train_async(pg_catalog.text, pg_catalog.text, pg
 
 CREATE FUNCTION @extschema@.cancel(job pg_catalog.int8)
 RETURNS pg_catalog.bool
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-AS $$
-DECLARE
-	was pg_catalog.text;
-BEGIN
-	UPDATE @extschema@.job_queue j
-	SET cancel_requested = true,
-		state = CASE WHEN j.state OPERATOR(pg_catalog.=) 'queued' THEN 'cancelled' ELSE j.state END,
-		finished_at = CASE WHEN j.state OPERATOR(pg_catalog.=) 'queued' THEN pg_catalog.now() ELSE j.finished_at END
-	WHERE j.id OPERATOR(pg_catalog.=) job AND j.state IN ('queued', 'running')
-	RETURNING j.state INTO was;
-	IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM @extschema@.job_queue j WHERE j.id OPERATOR(pg_catalog.=) job) THEN
-		RAISE EXCEPTION 'job % does not exist', job USING ERRCODE = '42704';
-	END IF;
-	RETURN FOUND;
-END
-$$;
+AS 'MODULE_PATHNAME', 'hanami_cancel_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.cancel(pg_catalog.int8) IS
 	'cancel a job: a queued job never runs; a running one stops within about a second, leaving its branch unchanged';

@@ -126,10 +126,7 @@ extern char *HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
 /* options.c */
 extern Datum hanami_check_options(PG_FUNCTION_ARGS);
 
-/* worker_launch.c: background training jobs */
-extern void HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job,
-								  bool report_failure);
-extern void HanamiLaunchDispatcher(Oid db);
+/* jobs.h: background training jobs */
 extern int	hanami_max_workers;
 extern void HanamiRegisterLauncher(void);
 

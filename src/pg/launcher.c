@@ -9,6 +9,8 @@
  */
 #include "glue.h"
 
+#include "jobs.h"
+
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -52,6 +54,7 @@ DispatchAllDatabases(void)
 	HeapTuple	tup;
 	List	   *dbs = NIL;
 	ListCell   *lc;
+	MemoryContext cxt = CurrentMemoryContext;	/* outlives the transaction */
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -62,7 +65,12 @@ DispatchAllDatabases(void)
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
 		if (db->datallowconn && !db->datistemplate)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
 			dbs = lappend_oid(dbs, db->oid);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);

@@ -3,17 +3,24 @@
  * dispatcher that starts queued jobs.
  *
  * A job worker connects as the submitter's session role and takes the
- * submitter's current_user, so row-level security applies to the query and
- * the model exactly as in the submitting session.  One function per step of
+ * submitter's current_user, both as the server recorded them at submission
+ * (they travel in bgw_extra and must match the job's row), so row-level
+ * security applies to the query and the model exactly as in the submitting
+ * session.  The identity is set with SECURITY_LOCAL_USERID_CHANGE and
+ * SECURITY_RESTRICTED_OPERATION: the job's query cannot SET ROLE, RESET
+ * ROLE, SET SESSION AUTHORIZATION, create temporary objects or LISTEN.  The
+ * job's row is written as the system (job_privilege.c), so its state is
+ * recorded even when the submitter lost access.  One function per step of
  * the job's life (see the state diagram in sql/hanami.sql):
  *
- *   JobClaim      queued -> running, in its own transaction; loads the
- *                 network and the query's rows into the job's memory
+ *   JobClaim      queued -> running, in a short transaction of its own that
+ *                 commits before any of the submitter's code runs
+ *   JobLoad       as the submitter: the network and the query's rows
  *   JobPoll       every half second while training: cancel requested?
  *                 model still visible and writable?  (short transactions)
  *   JobEpoch      after every epoch: progress, training_log, NOTIFY
  *   JobFinish     running -> succeeded: the commit, in one transaction,
- *                 only if the branch did not move meanwhile
+ *                 only if the branch did not move and the job still runs
  *   JobFail       running -> failed or cancelled, with the error text
  *
  * Training itself runs outside any transaction, so progress written between
@@ -22,6 +29,7 @@
 #include "glue.h"
 
 #include "device.h"
+#include "jobs.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -30,7 +38,9 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -38,13 +48,6 @@
 PGDLLEXPORT void HanamiJobMain(Datum arg);
 PGDLLEXPORT void HanamiDispatcherMain(Datum arg);
 
-typedef struct JobWorkerArgs
-{
-	Oid			db;
-	Oid			login;
-	Oid			user;
-	int64		job;
-} JobWorkerArgs;
 
 /* One job while it runs. */
 typedef struct Job
@@ -57,6 +60,7 @@ typedef struct Job
 	char	   *query;
 	char	   *options;
 	char	   *message;
+	char	   *channel;		/* NOTIFY channel, readable only by readers of the job */
 	int64		parent;			/* branch head the job started from */
 	HanamiNetwork *net;
 	HnNet		bound;
@@ -89,17 +93,6 @@ TxEnd(MemoryContext old)
 	MemoryContextSwitchTo(old);
 }
 
-/* Execute sql with int8 / text parameters; returns SPI_processed. */
-static uint64
-Exec(const char *sql, int nargs, Oid *types, Datum *values)
-{
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
 /* Text of column col of the first result row, copied into cxt; NULL if null. */
 static char *
 GetText(int col, MemoryContext cxt)
@@ -109,33 +102,66 @@ GetText(int col, MemoryContext cxt)
 	return v ? MemoryContextStrdup(cxt, v) : NULL;
 }
 
+/* The job's NOTIFY, as the system (inside a transaction). */
+static void
+JobNotify(Job *job, const char *payload)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		vals[2];
+	HanamiAsSystem sys;
+
+	if (job->channel == NULL)
+		return;
+	vals[0] = CStringGetTextDatum(job->channel);
+	vals[1] = CStringGetTextDatum(payload);
+	HanamiAsSystemBegin(&sys);
+	HanamiSpiExec("SELECT pg_catalog.pg_notify($1, $2)", 2, types, vals);
+	HanamiAsSystemEnd(&sys);
+}
+
 /*
- * queued -> running: claim the job if hanami.max_workers allows, and load
- * its network and rows.  Returns false when the job is not ours to run now.
+ * queued -> running, as the system, in a transaction of its own that commits
+ * before any of the submitter's code runs (the advisory lock that keeps
+ * claims within hanami.max_workers is held only here).  The row must name
+ * the identity this worker was started with.  Returns false when the job is
+ * not ours to run now: not queued any more, no free slot (the attempt is
+ * given back), or an identity mismatch (the job fails).
  */
 static bool
-JobClaim(Job *job, MemoryContext cxt)
+JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 {
 	bool		claimed = false;
-
+	bool		v0_1;
+	const char *mismatch = NULL;
+	HanamiAsSystem sys;
 	MemoryContext tx = TxBegin();
 
+	HanamiAsSystemBegin(&sys);
 	{
-		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		vals[2] = {Int64GetDatum(job->id), Int32GetDatum(hanami_max_workers)};
-		MemoryContext old;
+		Oid			types[4] = {INT8OID, INT4OID, OIDOID, OIDOID};
+		Datum		vals[4] = {Int64GetDatum(job->id), Int32GetDatum(hanami_max_workers),
+		ObjectIdGetDatum(login), ObjectIdGetDatum(user)};
 		bool		isnull;
 
-		Exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hanami job claim'))",
-			 0, NULL, NULL);
-		if (Exec("UPDATE hanami.job_queue j SET state = 'running', started_at = pg_catalog.now(), "
-				 "worker_pid = pg_catalog.pg_backend_pid() "
-				 "WHERE j.id = $1 AND j.state = 'queued' "
-				 "AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
-				 "     WHERE a.backend_type = 'hanami training job' "
-				 "       AND a.application_name LIKE 'hanami job %') < $2 "
-				 "RETURNING j.model_id, j.project::oid, j.model, j.branch, j.query, j.options::text, j.message",
-				 2, types, vals) == 1)
+		/* a database still at 0.1.0 (before ALTER EXTENSION UPDATE) has no channel or attempts */
+		v0_1 = HanamiInstalledVersion() < 200;
+		HanamiSpiExec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hanami job claim'))",
+					  0, NULL, NULL);
+		if (HanamiSpiExec("SELECT j.submitted_by::oid = $4 AND j.login_role::oid = $3 "
+						  "FROM hanami.job_queue j WHERE j.id = $1 AND j.state = 'queued' FOR UPDATE",
+						  4, types, vals) == 1 &&
+			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			mismatch = "the job's row does not name the identity it was submitted with";
+		else if (HanamiSpiExec(psprintf("UPDATE hanami.job_queue j SET state = 'running', started_at = pg_catalog.now(), "
+										"worker_pid = pg_catalog.pg_backend_pid() "
+										"WHERE j.id = $1 AND j.state = 'queued' "
+										"AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
+										"     WHERE a.backend_type = 'hanami training job' "
+										"       AND a.application_name LIKE 'hanami job %%') < $2 "
+										"RETURNING j.model_id, j.project::oid, j.model, j.branch, j.query, "
+										"j.options::text, j.message, %s",
+										v0_1 ? "NULL::pg_catalog.text" : "j.channel"),
+							   2, types, vals) == 1)
 		{
 			job->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			job->project = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -144,44 +170,80 @@ JobClaim(Job *job, MemoryContext cxt)
 			job->query = GetText(5, cxt);
 			job->options = GetText(6, cxt);
 			job->message = GetText(7, cxt);
+			job->channel = GetText(8, cxt);
 			claimed = true;
-		}
-		if (claimed)
-		{
-			Oid			t2[2] = {INT8OID, TEXTOID};
-			Datum		v2[2] = {Int64GetDatum(job->model_id), CStringGetTextDatum(job->branch)};
-			bytea	   *img;
-
 			pgstat_report_appname(psprintf("hanami job " INT64_FORMAT, job->id));
-			/* the model as the submitter sees it; fails if access is gone */
-			if (Exec("SELECT b.head, hanami.load_commit(b.head)::pg_catalog.bytea, "
-					 "hanami.check_write(m.project, m.owner, m.name) "
-					 "FROM hanami.branches b JOIN hanami.model_catalog m ON m.id = b.model_id "
-					 "WHERE b.model_id = $1 AND b.name = $2", 2, t2, v2) != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("branch \"%s\" of model \"%s\" does not exist", job->branch, job->model)));
-			job->parent = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-			old = MemoryContextSwitchTo(cxt);
-			job->net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
-			HanamiNetworkBind(job->net, &job->bound, ERRCODE_DATA_CORRUPTED);
-			HanamiParseOptions(HanamiJsonbFromCString(job->options), &job->bound, true, &job->opts);
-			if (job->opts.loss_set)
-				job->bound.hdr->loss = job->opts.loss;
-			HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
-			MemoryContextSwitchTo(old);
-			{
-				Oid			t3[2] = {INT8OID, INT4OID};
-				Datum		v3[2] = {Int64GetDatum(job->id), Int32GetDatum(job->opts.train.epochs)};
-
-				Exec("UPDATE hanami.job_queue SET epochs = $2, epoch = 0 WHERE id = $1", 2, t3, v3);
-				Exec("SELECT pg_catalog.pg_notify('hanami_job_' || $1, 'running')", 1, t3, v3);
-			}
 		}
+		else if (!v0_1)
+		{
+			/* not started after all: this launch does not count */
+			HanamiSpiExec("UPDATE hanami.job_queue j SET attempts = CASE WHEN j.attempts > 0 THEN j.attempts - 1 ELSE 0 END "
+						  "WHERE j.id = $1 AND j.state = 'queued'", 1, types, vals);
+		}
+		if (mismatch)
+			HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
+						  "error = 'the job''s row does not name the identity it was submitted with' "
+						  "WHERE j.id = $1", 1, types, vals);
+	}
+	HanamiAsSystemEnd(&sys);
+	TxEnd(tx);
+	if (mismatch)
+		ereport(LOG, (errmsg("hanami job " INT64_FORMAT " not started: %s", job->id, mismatch)));
+	return claimed;
+}
+
+/*
+ * As the submitter: the branch head's network and the query's rows, loaded
+ * into the job's memory.  Fails if the model is no longer writable.
+ */
+static void
+JobLoad(Job *job, MemoryContext cxt)
+{
+	MemoryContext tx = TxBegin();
+
+	{
+		Oid			t2[2] = {INT8OID, TEXTOID};
+		Datum		v2[2] = {Int64GetDatum(job->model_id), CStringGetTextDatum(job->branch)};
+		bytea	   *img;
+		bool		isnull;
+		MemoryContext old;
+		HanamiAsSystem sys;
+
+		/* the model as the submitter sees it; fails if access is gone */
+		if (HanamiSpiExec("SELECT b.head, hanami.load_commit(b.head)::pg_catalog.bytea, "
+						  "hanami.check_write(m.project, m.owner, m.name) "
+						  "FROM hanami.branches b JOIN hanami.model_catalog m ON m.id OPERATOR(pg_catalog.=) b.model_id "
+						  "WHERE b.model_id OPERATOR(pg_catalog.=) $1 AND b.name OPERATOR(pg_catalog.=) $2",
+						  2, t2, v2) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("branch \"%s\" of model \"%s\" does not exist", job->branch, job->model)));
+		job->parent = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the head of branch \"%s\" of model \"%s\" has no network", job->branch, job->model)));
+		old = MemoryContextSwitchTo(cxt);
+		job->net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
+		HanamiNetworkBind(job->net, &job->bound, ERRCODE_DATA_CORRUPTED);
+		HanamiParseOptions(HanamiJsonbFromCString(job->options), &job->bound, true, &job->opts);
+		if (job->opts.loss_set)
+			job->bound.hdr->loss = job->opts.loss;
+		HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
+		MemoryContextSwitchTo(old);
+
+		HanamiAsSystemBegin(&sys);
+		{
+			Oid			t3[2] = {INT8OID, INT4OID};
+			Datum		v3[2] = {Int64GetDatum(job->id), Int32GetDatum(job->opts.train.epochs)};
+
+			HanamiSpiExec("UPDATE hanami.job_queue SET epochs = $2, epoch = 0 WHERE id = $1", 2, t3, v3);
+		}
+		HanamiAsSystemEnd(&sys);
+		JobNotify(job, "running");
 	}
 	TxEnd(tx);
-	return claimed;
 }
 
 /* Inside a transaction: error unless the model is still visible and writable. */
@@ -191,7 +253,7 @@ JobCheckAccess(Job *job)
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(job->model_id)};
 
-	if (Exec("SELECT hanami.check_write(m.project, m.owner, m.name) "
+	if (HanamiSpiExec("SELECT hanami.check_write(m.project, m.owner, m.name) "
 			 "FROM hanami.model_catalog m WHERE m.id = $1", 1, types, vals) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -212,11 +274,19 @@ JobPoll(Job *job)
 		Datum		vals[1] = {Int64GetDatum(job->id)};
 		bool		isnull;
 
-		if (Exec("SELECT cancel_requested FROM hanami.job_queue WHERE id = $1", 1, types, vals) != 1)
+		HanamiAsSystem sys;
+		uint64		n;
+
+		HanamiAsSystemBegin(&sys);
+		n = HanamiSpiExec("SELECT cancel_requested OR state <> 'running' FROM hanami.job_queue WHERE id = $1",
+						  1, types, vals);
+		if (n == 1)
+			cancel = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		HanamiAsSystemEnd(&sys);
+		if (n != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("job " INT64_FORMAT " no longer exists", job->id)));
-		cancel = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		JobCheckAccess(job);
 	}
 	TxEnd(tx);
@@ -273,13 +343,18 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 		vals[6] = Float8GetDatum(r->val_accuracy);
 		vals[7] = Float8GetDatum(rps);
 		vals[8] = Float8GetDatum(r->seconds);
+		HanamiAsSystem sys;
+
+		/* the learning curve is written as the submitter: it needs write access */
 		JobCheckAccess(job);
-		Exec("INSERT INTO hanami.training_log (job_id, model_id, project, epoch, loss, val_loss, "
-			 "val_accuracy, rows_per_second, seconds) VALUES ($1, $2, $3::pg_catalog.regrole, $4, $5, "
-			 "NULLIF($6, 'NaN'), NULLIF($7, 'NaN'), $8, $9)", 9, types, vals);
-		Exec("UPDATE hanami.job_queue SET epoch = $4, loss = $5, rows_per_second = $8 WHERE id = $1",
-			 9, types, vals);
-		Exec("SELECT pg_catalog.pg_notify('hanami_job_' || $1, 'epoch ' || $4)", 9, types, vals);
+		HanamiSpiExec("INSERT INTO hanami.training_log (job_id, model_id, project, epoch, loss, val_loss, "
+					  "val_accuracy, rows_per_second, seconds) VALUES ($1, $2, $3::pg_catalog.regrole, $4, $5, "
+					  "NULLIF($6, 'NaN'), NULLIF($7, 'NaN'), $8, $9)", 9, types, vals);
+		HanamiAsSystemBegin(&sys);
+		HanamiSpiExec("UPDATE hanami.job_queue SET epoch = $4, loss = $5, rows_per_second = $8 WHERE id = $1",
+					  9, types, vals);
+		HanamiAsSystemEnd(&sys);
+		JobNotify(job, psprintf("epoch %d", r->epoch));
 	}
 	TxEnd(tx);
 }
@@ -296,6 +371,8 @@ JobFinish(Job *job, const char *report)
 		bool		isnull;
 		int64		head;
 		int64		cid;
+		uint64		done;
+		HanamiAsSystem sys;
 
 		vals[0] = Int64GetDatum(job->model_id);
 		vals[1] = CStringGetTextDatum(job->branch);
@@ -304,7 +381,7 @@ JobFinish(Job *job, const char *report)
 		vals[4] = CStringGetTextDatum(job->message ? job->message : "train (background)");
 		vals[5] = CStringGetTextDatum(report);
 		vals[6] = Int64GetDatum(job->id);
-		if (Exec("SELECT head FROM hanami.branches WHERE model_id = $1 AND name = $2 FOR UPDATE",
+		if (HanamiSpiExec("SELECT head FROM hanami.branches WHERE model_id = $1 AND name = $2 FOR UPDATE",
 				 2, types, vals) != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -317,45 +394,52 @@ JobFinish(Job *job, const char *report)
 					 errdetail("The job started from commit " INT64_FORMAT "; the branch is now at " INT64_FORMAT ".",
 							   job->parent, head),
 					 errhint("Submit the job again to train from the new head.")));
-		Exec("SELECT hanami.commit_network($1, $2, $3, $4::hanami.network, $5, $6::pg_catalog.jsonb)",
+		HanamiSpiExec("SELECT hanami.commit_network($1, $2, $3, $4::hanami.network, $5, $6::pg_catalog.jsonb)",
 			 6, types, vals);
 		cid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		vals[2] = Int64GetDatum(cid);
-		Exec("UPDATE hanami.training_log SET commit_id = $3 WHERE job_id = $7", 7, types, vals);
-		Exec("UPDATE hanami.job_queue SET state = 'succeeded', commit_id = $3, "
-			 "finished_at = pg_catalog.now() WHERE id = $7", 7, types, vals);
-		Exec("SELECT pg_catalog.pg_notify('hanami_job_' || $7, 'succeeded')", 7, types, vals);
+		HanamiAsSystemBegin(&sys);
+		HanamiSpiExec("UPDATE hanami.training_log SET commit_id = $3 WHERE job_id = $7", 7, types, vals);
+		done = HanamiSpiExec("UPDATE hanami.job_queue SET state = 'succeeded', commit_id = $3, "
+							 "finished_at = pg_catalog.now() WHERE id = $7 AND state = 'running'",
+							 7, types, vals);
+		HanamiAsSystemEnd(&sys);
+		/* cancelled or reaped meanwhile: the commit is not kept */
+		if (done != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("job " INT64_FORMAT " is no longer running", job->id),
+					 errdetail("It was cancelled or marked failed while it finished; its commit was not stored.")));
+		JobNotify(job, "succeeded");
 	}
 	TxEnd(tx);
 }
 
-/* running -> failed or cancelled. */
+/* queued or running -> failed or cancelled, as the system. */
 static void
-JobFail(int64 id, const char *state, const char *error)
+JobFail(Job *job, const char *state, const char *error)
 {
 	MemoryContext tx = TxBegin();
 
 	{
 		Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
-		Datum		vals[3] = {Int64GetDatum(id), CStringGetTextDatum(state),
-			error ? CStringGetTextDatum(error) : (Datum) 0};
-		bool		nulls_dummy;
+		Datum		vals[3] = {Int64GetDatum(job->id), CStringGetTextDatum(state),
+		CStringGetTextDatum(error ? error : "")};
+		HanamiAsSystem sys;
 
-		(void) nulls_dummy;
-		if (error)
-			Exec("UPDATE hanami.job_queue SET state = $2, error = $3, finished_at = pg_catalog.now() "
-				 "WHERE id = $1 AND state IN ('queued', 'running')", 3, types, vals);
-		else
-			Exec("UPDATE hanami.job_queue SET state = $2, finished_at = pg_catalog.now() "
-				 "WHERE id = $1 AND state IN ('queued', 'running')", 2, types, vals);
-		Exec("SELECT pg_catalog.pg_notify('hanami_job_' || $1, $2)", 2, types, vals);
+		HanamiAsSystemBegin(&sys);
+		HanamiSpiExec("UPDATE hanami.job_queue SET state = $2, error = NULLIF($3, ''), "
+					  "finished_at = pg_catalog.now() "
+					  "WHERE id = $1 AND state IN ('queued', 'running')", 3, types, vals);
+		HanamiAsSystemEnd(&sys);
+		JobNotify(job, state);
 	}
 	TxEnd(tx);
 }
 
 /* Run one job from claim to its final state. */
 static void
-JobRun(int64 id, MemoryContext cxt)
+JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 {
 	Job		   *job = MemoryContextAllocZero(cxt, sizeof(Job));
 	volatile bool claimed = false;
@@ -370,9 +454,10 @@ JobRun(int64 id, MemoryContext cxt)
 		HnError		err;
 		HnStatus	st;
 
-		claimed = JobClaim(job, cxt);
+		claimed = JobClaim(job, login, user, cxt);
 		if (claimed)
 		{
+			JobLoad(job, cxt);
 			memset(&cb, 0, sizeof(cb));
 			cb.ctx = job;
 			cb.interrupt = JobInterruptHook;
@@ -383,7 +468,7 @@ JobRun(int64 id, MemoryContext cxt)
 									  &job->opts.train, &cb, &alloc, &res, &err);
 			HanamiCheck(st, &err);
 			if (res.stop == HANAMI_STOP_CALLBACK)
-				JobFail(id, "cancelled", NULL);
+				JobFail(job, "cancelled", NULL);
 			else
 			{
 				memset(&eval, 0, sizeof(eval));
@@ -407,35 +492,51 @@ JobRun(int64 id, MemoryContext cxt)
 		AbortOutOfAnyTransaction();
 		QueryCancelPending = false;
 		RESUME_INTERRUPTS();
-		JobFail(id, "failed", edata->message);
+		JobFail(job, "failed", edata->message);
 	}
 	PG_END_TRY();
 	pgstat_report_appname("hanami idle");
 }
 
-/* Entry point of a job worker. */
+/*
+ * Entry point of a job worker: connect as the submitter's session role and
+ * become its current_user, as the server recorded them.
+ */
 void
 HanamiJobMain(Datum arg)
 {
 	JobWorkerArgs a;
 	MemoryContext cxt;
+	const char *refused = NULL;
 
 	memcpy(&a, MyBgworkerEntry->bgw_extra, sizeof(a));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(a.db, a.login, 0);
-	/* the submitter's current_user, as SET ROLE would make it */
+	pgstat_report_appname("hanami idle");
+	cxt = AllocSetContextCreate(TopMemoryContext, "hanami job", ALLOCSET_DEFAULT_SIZES);
+
+	/* the session role may act as the submitter, as SET ROLE would require */
 	StartTransactionCommand();
 	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(a.user)))
-		ereport(FATAL,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role %u of hanami job " INT64_FORMAT " no longer exists", a.user, a.job)));
-	SetCurrentRoleId(a.user, superuser_arg(a.user));
+		refused = "the role that submitted it no longer exists";
+	else if (!is_member_of_role(a.login, a.user))
+		refused = "its session role is no longer a member of the role that submitted it";
 	CommitTransactionCommand();
-	pgstat_report_appname("hanami idle");
 
-	cxt = AllocSetContextCreate(TopMemoryContext, "hanami job", ALLOCSET_DEFAULT_SIZES);
-	JobRun(a.job, cxt);
+	if (refused)
+	{
+		Job		   *job = MemoryContextAllocZero(cxt, sizeof(Job));
+
+		job->id = a.job;
+		JobFail(job, "failed", refused);
+	}
+	else
+	{
+		/* for good: the job's code cannot change role, and runs restricted */
+		SetUserIdAndSecContext(a.user, HANAMI_JOB_SEC_CONTEXT);
+		JobRun(a.job, a.login, a.user, cxt);
+	}
 	MemoryContextDelete(cxt);
 
 	/* let the dispatcher start whatever waited for a free slot */
@@ -445,44 +546,68 @@ HanamiJobMain(Datum arg)
 
 /*
  * Entry point of a dispatcher: as the bootstrap superuser, mark jobs whose
- * worker vanished as failed and start queued jobs up to hanami.max_workers.
+ * worker vanished as failed, fail jobs that could not be started
+ * HANAMI_JOB_MAX_ATTEMPTS times, and start queued jobs up to
+ * hanami.max_workers.  The identities it starts them with were recorded by
+ * the server: ordinary roles cannot write the job table from 0.2.0 on, so a
+ * database still at 0.1.0 gets no dispatching (its jobs start from their
+ * submitting transaction only) until ALTER EXTENSION hanami UPDATE.
  */
 void
 HanamiDispatcherMain(Datum arg)
 {
 	JobWorkerArgs a;
+	MemoryContext tx;
 
 	memcpy(&a, MyBgworkerEntry->bgw_extra, sizeof(a));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(a.db, InvalidOid, 0);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
-	MemoryContext tx = TxBegin();
-
+	tx = TxBegin();
 	{
+		int			version = HanamiInstalledVersion();
 		bool		isnull;
 
-		if (Exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hanami' "
-				 "AND pg_catalog.to_regprocedure('hanami.reap_jobs()') IS NOT NULL", 0, NULL, NULL) == 1)
+		if (version >= 0 &&
+			HanamiSpiExec("SELECT 1 WHERE pg_catalog.to_regprocedure('hanami.reap_jobs()') IS NOT NULL",
+						  0, NULL, NULL) == 1)
+			HanamiSpiExec("SELECT hanami.reap_jobs()", 0, NULL, NULL);
+		if (version >= 200)
 		{
-			Oid			types[1] = {INT4OID};
-			Datum		vals[1] = {Int32GetDatum(hanami_max_workers)};
+			Oid			types[2] = {INT4OID, INT4OID};
+			Datum		vals[2] = {Int32GetDatum(hanami_max_workers), Int32GetDatum(HANAMI_JOB_MAX_ATTEMPTS)};
 			uint64		n;
+			List	   *jobs = NIL;
+			ListCell   *lc;
 
-			Exec("SELECT hanami.reap_jobs()", 0, NULL, NULL);
-			n = Exec("SELECT j.id, j.login_role::oid, j.submitted_by::oid FROM hanami.job_queue j "
-					 "WHERE j.state = 'queued' ORDER BY j.id "
-					 "LIMIT GREATEST(0, $1 - (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
-					 "  WHERE a.backend_type = 'hanami training job'))", 1, types, vals);
+			HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
+						  "error = 'its worker could not be started (' || j.attempts || ' attempts)' "
+						  "WHERE j.state = 'queued' AND j.attempts >= $2", 2, types, vals);
+			n = HanamiSpiExec("SELECT j.id, j.login_role::oid, j.submitted_by::oid FROM hanami.job_queue j "
+							  "WHERE j.state = 'queued' ORDER BY j.id "
+							  "LIMIT GREATEST(0, $1 - (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
+							  "  WHERE a.backend_type = 'hanami training job'))", 2, types, vals);
 			for (uint64 i = 0; i < n; i++)
 			{
 				HeapTuple	t = SPI_tuptable->vals[i];
 				TupleDesc	td = SPI_tuptable->tupdesc;
+				int64		id = DatumGetInt64(SPI_getbinval(t, td, 1, &isnull));
 
-				HanamiLaunchJobWorker(a.db,
-									  DatumGetObjectId(SPI_getbinval(t, td, 2, &isnull)),
-									  DatumGetObjectId(SPI_getbinval(t, td, 3, &isnull)),
-									  DatumGetInt64(SPI_getbinval(t, td, 1, &isnull)), false);
+				if (HanamiLaunchJobWorker(a.db,
+										  DatumGetObjectId(SPI_getbinval(t, td, 2, &isnull)),
+										  DatumGetObjectId(SPI_getbinval(t, td, 3, &isnull)),
+										  id, false))
+					jobs = lappend(jobs, psprintf(INT64_FORMAT, id));
+			}
+			/* each launch counts (a worker that finds no free slot gives it back) */
+			foreach(lc, jobs)
+			{
+				Oid			t1[1] = {INT8OID};
+				Datum		v1[1] = {DirectFunctionCall1(int8in, CStringGetDatum(lfirst(lc)))};
+
+				HanamiSpiExec("UPDATE hanami.job_queue SET attempts = attempts + 1 WHERE id = $1", 1, t1, v1);
 			}
 		}
 	}

@@ -1,16 +1,21 @@
 /*
  * worker_launch.c - starting background workers for training jobs.
  *
- * train_async() queues a job and calls launch_at_commit(); the worker is
- * registered when (and only if) the submitting transaction commits.  A job
- * worker runs as the submitter; a dispatcher worker (per database, as the
+ * hanami.submit_job() (called by train_async) queues a job; its worker is
+ * registered when (and only if) the submitting transaction commits, not when
+ * the subtransaction that queued it rolled back, and never for a prepared
+ * transaction.  A job worker runs as the submitter, with the identity the
+ * server recorded at submission; a dispatcher worker (per database, as the
  * bootstrap superuser) starts queued jobs up to hanami.max_workers and marks
  * jobs whose worker vanished as failed.  When the library is preloaded, a
  * launcher runs a dispatcher for every database after each server start.
  */
 #include "glue.h"
 
+#include "jobs.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "utils/memutils.h"
@@ -18,17 +23,17 @@
 PG_FUNCTION_INFO_V1(hanami_launch_at_commit);
 
 /* What a job worker needs to know; travels in bgw_extra. */
-typedef struct JobWorkerArgs
-{
-	Oid			db;
-	Oid			login;			/* the submitter's session role (can log in) */
-	Oid			user;			/* the submitter's current_user */
-	int64		job;			/* 0 for a dispatcher */
-} JobWorkerArgs;
+
 
 StaticAssertDecl(sizeof(JobWorkerArgs) <= BGW_EXTRALEN, "job worker args fit bgw_extra");
 
 /* Jobs submitted in the current transaction, started at commit. */
+typedef struct PendingJob
+{
+	JobWorkerArgs args;
+	SubTransactionId subxact;	/* forgotten if this subtransaction aborts */
+} PendingJob;
+
 static List *pending_jobs = NIL;
 static bool xact_callback_registered = false;
 
@@ -60,15 +65,18 @@ LaunchWorker(const char *fn, const char *type, const JobWorkerArgs *args)
  * queued (a dispatcher or the launcher starts it later); report_failure
  * says whether to warn about that.
  */
-void
+bool
 HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job, bool report_failure)
 {
 	JobWorkerArgs a = {db, login, user, job};
 
-	if (!LaunchWorker("HanamiJobMain", "hanami training job", &a) && report_failure)
+	if (LaunchWorker("HanamiJobMain", "hanami training job", &a))
+		return true;
+	if (report_failure)
 		ereport(WARNING,
 				(errmsg("could not start a background worker for hanami job " INT64_FORMAT, job),
 				 errhint("The job stays queued. Raise max_worker_processes, or wait for running jobs to finish.")));
+	return false;
 }
 
 /* Start a dispatcher for database db. */
@@ -80,45 +88,110 @@ HanamiLaunchDispatcher(Oid db)
 	(void) LaunchWorker("HanamiDispatcherMain", "hanami job dispatcher", &a);
 }
 
+/* Forget the jobs queued in a subtransaction that rolled back. */
+static void
+LaunchSubXactCallback(SubXactEvent event, SubTransactionId sub,
+					  SubTransactionId parent, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, pending_jobs)
+	{
+		PendingJob *p = (PendingJob *) lfirst(lc);
+
+		if (p->subxact == sub)
+		{
+			pending_jobs = foreach_delete_current(pending_jobs, lc);
+			pfree(p);
+		}
+	}
+}
+
 /* At commit, start the workers of the jobs this transaction queued. */
 static void
 LaunchAtCommitCallback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
+	/* a prepared transaction may commit in another session: no launch then */
+	if (event == XACT_EVENT_PRE_PREPARE && pending_jobs != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot PREPARE a transaction that submitted hanami jobs"),
+				 errhint("Submit background jobs in a transaction that commits directly.")));
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
 	if (event == XACT_EVENT_COMMIT)
 		foreach(lc, pending_jobs)
 		{
-			JobWorkerArgs *a = (JobWorkerArgs *) lfirst(lc);
+			PendingJob *p = (PendingJob *) lfirst(lc);
 
-			HanamiLaunchJobWorker(a->db, a->login, a->user, a->job, true);
+			HanamiLaunchJobWorker(p->args.db, p->args.login, p->args.user, p->args.job, true);
 		}
 	list_free_deep(pending_jobs);
 	pending_jobs = NIL;
 }
 
-/* launch_at_commit(job): start the job's worker when this transaction commits. */
-Datum
-hanami_launch_at_commit(PG_FUNCTION_ARGS)
+/*
+ * Start the worker of job when the current transaction commits, with the
+ * identity the server recorded for it (never one read back from the table).
+ */
+void
+HanamiLaunchAtCommit(int64 job, Oid login, Oid user)
 {
-	JobWorkerArgs *a;
+	PendingJob *p;
 	MemoryContext old;
 
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(LaunchAtCommitCallback, NULL);
+		RegisterSubXactCallback(LaunchSubXactCallback, NULL);
 		xact_callback_registered = true;
 	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	a = palloc(sizeof(JobWorkerArgs));
-	a->db = MyDatabaseId;
-	a->login = GetSessionUserId();
-	a->user = GetUserId();
-	a->job = PG_GETARG_INT64(0);
-	pending_jobs = lappend(pending_jobs, a);
+	p = palloc(sizeof(PendingJob));
+	p->args.db = MyDatabaseId;
+	p->args.login = login;
+	p->args.user = user;
+	p->args.job = job;
+	p->subxact = GetCurrentSubTransactionId();
+	pending_jobs = lappend(pending_jobs, p);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * launch_at_commit(job): the 0.1.0 submit path (its train_async inserts the
+ * row itself, then calls this).  Starts the job only if the row says the
+ * caller submitted it in this very session role, so a row forged by
+ * another role never runs; in 0.2.0 the function is not executable by
+ * PUBLIC and hanami.submit_job() does both steps.
+ */
+Datum
+hanami_launch_at_commit(PG_FUNCTION_ARGS)
+{
+	int64		job = PG_GETARG_INT64(0);
+	Oid			types[3] = {INT8OID, OIDOID, OIDOID};
+	Datum		vals[3] = {Int64GetDatum(job), ObjectIdGetDatum(GetUserId()),
+	ObjectIdGetDatum(GetSessionUserId())};
+	HanamiAsSystem sys;
+	uint64		n;
+
+	SPI_connect();
+	HanamiAsSystemBegin(&sys);
+	n = HanamiSpiExec("SELECT 1 FROM hanami.job_queue j WHERE j.id OPERATOR(pg_catalog.=) $1 "
+					  "AND j.state OPERATOR(pg_catalog.=) 'queued' "
+					  "AND j.submitted_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+					  "AND j.login_role::pg_catalog.oid OPERATOR(pg_catalog.=) $3",
+					  3, types, vals);
+	HanamiAsSystemEnd(&sys);
+	SPI_finish();
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("job " INT64_FORMAT " is not a queued job submitted by the current role in this session", job)));
+	HanamiLaunchAtCommit(job, GetSessionUserId(), GetUserId());
 	PG_RETURN_VOID();
 }
