@@ -1275,9 +1275,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.training_log',
 
 -- Moving models: export and import ------------------------------------------
 --
--- export() streams a model as ordered chunks (bytea values, about 1 MB at
--- most) that import() turns back into a model under a new name, in another
--- database or in the same one.  Every chunk starts with a 10-byte header:
+-- export() streams a model as ordered chunks (bytea values; block chunks
+-- hold about 1 MB) that import() turns back into a model under a new name,
+-- in another database or in the same one.  Every chunk starts with a 10-byte header:
 -- the magic "HNMX", the format version (1), its type and its ordinal (int4,
 -- big-endian, from 0), so a missing, repeated or misplaced chunk is found.
 --
@@ -1299,7 +1299,8 @@ AS $$
 DECLARE
 	-- "HNMX" and the format version; a chunk then has its type and ordinal
 	magic CONSTANT pg_catalog.bytea := '\x484e4d5801';
-	-- about this many bytes of block entries per B chunk
+	-- at most this many bytes of block entries per B chunk (a block larger
+	-- than that would go alone; stored blocks are at most 32 kB)
 	chunk_target CONSTANT pg_catalog.int8 := 1048576;
 	r record;
 	one_branch pg_catalog.bool;
