@@ -101,9 +101,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.training_log',
 --
 -- export() streams a model as ordered chunks (bytea values; block chunks
 -- hold about 1 MB) that import() turns back into a model under a new name,
--- in another database or in the same one.  Every chunk starts with a 10-byte header:
--- the magic "HNMX", the format version (1), its type and its ordinal (int4,
--- big-endian, from 0), so a missing, repeated or misplaced chunk is found.
+-- in another database or in the same one.  Every chunk starts with a
+-- 10-byte header: the magic "HNMX", the format version (1), its type and
+-- its ordinal (int4, big-endian, from 0), so a missing, repeated or
+-- misplaced chunk is found.
 --
 --   H  header   JSON: format, hanami version, model, kind, project, owner,
 --               exported_at, counts of commits and blocks
