@@ -3,14 +3,17 @@
  *
  * Jobs are short (tens of microseconds per batch), so a worker spins on the
  * job counter for a while before it sleeps on a condition variable, and the
- * caller spins while it waits for the others.  Threads start with every
- * signal blocked, so a signal sent to the process is always handled by the
- * thread that owns it.
+ * caller spins for a while before it sleeps until the last worker is done.
+ * When the pool has more threads than the CPUs the process may use, nobody
+ * spins: a spinning thread would only take the CPU from one with work to
+ * do.  Threads start with every signal blocked, so a signal sent to the
+ * process is always handled by the thread that owns it.
  */
 #include "pool.h"
 
+#include "machine.h"
+
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -25,6 +28,9 @@ struct HnPool
 	int			started;		/* threads actually running */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t finished;	/* the caller waits here for the last worker */
+	int			spins;			/* 0 when threads outnumber the CPUs */
+	bool		caller_waits;	/* under lock: the caller sleeps on finished */
 	atomic_uint_fast64_t job;	/* incremented for each job (and at stop) */
 	atomic_int	done;			/* workers (other than 0) done with the job */
 	atomic_int	sleepers;		/* workers waiting on wake */
@@ -54,7 +60,7 @@ PoolWaitJob(HnPool *p, uint_fast64_t seen)
 {
 	uint_fast64_t j;
 
-	for (int i = 0; i < HANAMI_POOL_SPINS; i++)
+	for (int i = 0; i < p->spins; i++)
 	{
 		j = atomic_load_explicit(&p->job, memory_order_acquire);
 		if (j != seen)
@@ -85,7 +91,14 @@ PoolMain(void *arg)
 			break;
 		if (p->fn)
 			p->fn(p->arg, start.worker, p->n_threads);
-		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+		if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == p->started)
+		{
+			/* the last one: wake the caller if it went to sleep */
+			pthread_mutex_lock(&p->lock);
+			if (p->caller_waits)
+				pthread_cond_signal(&p->finished);
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
 	return NULL;
 }
@@ -120,8 +133,10 @@ PoolCreate(int n_threads, const HnAllocator *alloc, HnError *err)
 		return NULL;
 	}
 	p->n_threads = n_threads;
+	p->spins = n_threads <= HnMachineCpus() ? HANAMI_POOL_SPINS : 0;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->finished, NULL);
 	atomic_init(&p->job, 0);
 	atomic_init(&p->done, 0);
 	atomic_init(&p->sleepers, 0);
@@ -180,13 +195,18 @@ PoolRun(HnPool *p, HnPoolFn fn, void *arg)
 	}
 	if (fn)
 		fn(arg, 0, p->n_threads);
-	for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < others; i++)
+	for (int i = 0; i < p->spins; i++)
 	{
-		if (i < HANAMI_POOL_SPINS)
-			PoolPause();
-		else
-			sched_yield();
+		if (atomic_load_explicit(&p->done, memory_order_acquire) >= others)
+			return;
+		PoolPause();
 	}
+	pthread_mutex_lock(&p->lock);
+	p->caller_waits = true;
+	while (atomic_load_explicit(&p->done, memory_order_acquire) < others)
+		pthread_cond_wait(&p->finished, &p->lock);
+	p->caller_waits = false;
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* Threads in the pool. */
@@ -210,6 +230,7 @@ PoolFree(HnPool *p, const HnAllocator *alloc)
 	for (int i = 0; i < p->started; i++)
 		pthread_join(p->threads[i], NULL);
 	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->finished);
 	pthread_mutex_destroy(&p->lock);
 	HnFree(alloc, p->threads);
 	HnFree(alloc, p);

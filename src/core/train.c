@@ -398,11 +398,14 @@ TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row)
 	return -1;
 }
 
-/* Mean loss and accuracy over the validation rows. */
-static void
+/*
+ * Mean loss and accuracy over the validation rows.  Asks cb whether to stop
+ * before every batch; returns false when it said so (nothing is set then).
+ */
+static bool
 TrainValidate(const HnNet *net, const HnDataset *data, HnDenseWork *work,
 			  const int64_t *rows, int64_t n_rows, float *xb, float *tb,
-			  double *val_loss, double *val_acc)
+			  const HnCallbacks *cb, double *val_loss, double *val_acc)
 {
 	size_t		n_out = net->hdr->n_outputs;
 	HnActivation out_act =
@@ -417,6 +420,8 @@ TrainValidate(const HnNet *net, const HnDataset *data, HnDenseWork *work,
 								   n_rows - r0 : work->max_batch);
 		const float *y;
 
+		if (cb && cb->interrupt && cb->interrupt(cb->ctx))
+			return false;
 		TrainGather(net, data, rows + r0, count, xb, tb);
 		y = DenseForward(net, work, xb, count);
 		for (int k = 0; k < count; k++)
@@ -434,6 +439,7 @@ TrainValidate(const HnNet *net, const HnDataset *data, HnDenseWork *work,
 	}
 	*val_loss = loss / (double) n_rows;
 	*val_acc = labelled == n_rows ? (double) correct / (double) n_rows : NAN;
+	return true;
 }
 
 /* qsort order of row indices. */
@@ -603,9 +609,13 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 		}
 		if (TrainerEpochRows(trainer) == 0)
 			break;
-		if (n_val > 0)
-			TrainValidate(net, data, work, idx + n_train, n_val, xb, tb,
-						  &val_loss, &val_acc);
+		if (n_val > 0 &&
+			!TrainValidate(net, data, work, idx + n_train, n_val, xb, tb, cb,
+						   &val_loss, &val_acc))
+		{
+			TrainerSetStop(trainer, HANAMI_STOP_CALLBACK);
+			break;
+		}
 		{
 			bool		threshold;
 

@@ -571,14 +571,14 @@ HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
 	HanamiRows *q = HanamiRowsOpen(query, target, net);
 
 	HanamiRowsStart(q);
-	if (!HanamiRowsLoad(q, (int64) hanami_dataset_memory_kb * 1024, out))
+	if (!HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024, out))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training data exceeds hanami.dataset_memory"),
 				 errdetail("The query returned more than " INT64_FORMAT " rows of %zu bytes each.",
 						   out->ds.n, RowBytes(q)),
 				 errhint("Raise hanami.dataset_memory (now %d kB), or train on fewer rows.",
-						 hanami_dataset_memory_kb)));
+						 HanamiDatasetMemoryKb(false))));
 	HanamiRowsClose(q);
 	if (out->ds.n == 0)
 		ereport(ERROR,

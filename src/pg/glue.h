@@ -24,6 +24,10 @@ extern int	hanami_dataset_memory_kb;
 extern int	hanami_threads;
 extern int	hanami_model_cache_kb;
 extern bool hanami_allow_drop_with_models;	/* drop_guard.c */
+extern int	hanami_max_jobs_per_role;
+extern int	HanamiThreads(void);
+extern int	HanamiDatasetMemoryKb(bool notice);
+extern int	HanamiModelCacheKb(void);
 
 /* errors.c */
 extern void HanamiReportError(const HnError *err, int default_errcode)

@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "miscadmin.h"
+#include "core/machine.h"
 #include "core/pool.h"
 #include "device.h"
 #include "utils/guc.h"
@@ -27,6 +28,75 @@ int			hanami_max_workers = 2;
 /* Memory for decoded stored models cached per backend, in kB. */
 int			hanami_model_cache_kb = 256 * 1024;
 
+/*
+ * Maxima of the three settings above, which ordinary roles can SET: only a
+ * superuser changes these; their defaults come from the machine as the
+ * server sees it (CPUs of its affinity mask and cgroup quota, memory of its
+ * cgroup or the system).
+ */
+int			hanami_max_threads = 1;
+int			hanami_max_dataset_memory_kb = 1024 * 1024;
+int			hanami_max_model_cache_kb = 256 * 1024;
+
+/* Queued and running jobs one role may have. */
+int			hanami_max_jobs_per_role = 8;
+
+#define DATASET_MEMORY_DEFAULT_KB (1024 * 1024)
+#define MODEL_CACHE_DEFAULT_KB (256 * 1024)
+
+/* A fraction of the machine's memory in kB, within a GUC's kB range. */
+static int
+MachineMemoryKb(int divisor, int floor_kb)
+{
+	uint64		kb = HnMachineMemory() / 1024 / (uint64) divisor;
+
+	if (kb < (uint64) floor_kb)
+		kb = (uint64) floor_kb;
+	if (kb > (uint64) MAX_KILOBYTES)
+		kb = MAX_KILOBYTES;
+	return (int) kb;
+}
+
+/*
+ * value, at most max.  When a role asked for more than the maximum (a value
+ * other than the default), say so once with a NOTICE if notice is set.
+ */
+static int
+Bounded(int value, int max, int boot, const char *name, const char *unit, bool notice)
+{
+	if (value <= max)
+		return value;
+	if (notice && value != boot)
+		ereport(NOTICE,
+				(errmsg("%s = %d%s is above hanami.max_%s = %d%s: using %d%s",
+						name, value, unit, name + strlen("hanami."), max, unit, max, unit),
+				 errhint("A superuser sets the maximum.")));
+	return max;
+}
+
+/* The compute threads a fit uses. */
+int
+HanamiThreads(void)
+{
+	return Bounded(hanami_threads, hanami_max_threads, 1, "hanami.threads", "", true);
+}
+
+/* The memory a fit or verify may hold for rows, in kB. */
+int
+HanamiDatasetMemoryKb(bool notice)
+{
+	return Bounded(hanami_dataset_memory_kb, hanami_max_dataset_memory_kb,
+				   DATASET_MEMORY_DEFAULT_KB, "hanami.dataset_memory", "kB", notice);
+}
+
+/* The per-backend model cache budget, in kB (lowered silently). */
+int
+HanamiModelCacheKb(void)
+{
+	return Bounded(hanami_model_cache_kb, hanami_max_model_cache_kb,
+				   MODEL_CACHE_DEFAULT_KB, "hanami.model_cache_memory", "kB", false);
+}
+
 void		_PG_init(void);
 
 /* Define the GUCs. */
@@ -35,15 +105,15 @@ _PG_init(void)
 {
 	DefineCustomIntVariable("hanami.dataset_memory",
 							"Memory a training or evaluation query's rows may use.",
-							"Rows are held as float32; a query whose rows exceed this fails with a hint.",
+							"Rows are held as float32; a query whose rows exceed this fails with a hint. At most hanami.max_dataset_memory.",
 							&hanami_dataset_memory_kb,
-							1024 * 1024, 64, MAX_KILOBYTES,
+							DATASET_MEMORY_DEFAULT_KB, 64, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("hanami.threads",
 							"Compute threads one fit may use.",
-							"Threads inside the engine split each batch; they never call into the server. Results are the same for any value.",
+							"Threads inside the engine split each batch; they never call into the server. Results are the same for any value. At most hanami.max_threads.",
 							&hanami_threads,
 							1, 1, HANAMI_MAX_THREADS,
 							PGC_USERSET, 0,
@@ -51,9 +121,9 @@ _PG_init(void)
 
 	DefineCustomIntVariable("hanami.model_cache_memory",
 							"Memory each backend may use to cache decoded stored models.",
-							"predict() keeps recently used commits decoded; the least recently used go first.",
+							"predict() keeps recently used commits decoded; the least recently used go first. At most hanami.max_model_cache_memory.",
 							&hanami_model_cache_kb,
-							256 * 1024, 0, MAX_KILOBYTES,
+							MODEL_CACHE_DEFAULT_KB, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
@@ -63,6 +133,38 @@ _PG_init(void)
 							&hanami_max_workers,
 							2, 1, 64,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.max_threads",
+							"Most compute threads any fit may use (hanami.threads is lowered to it).",
+							"Default: the CPUs the server may use (affinity mask, cgroup CPU quota).",
+							&hanami_max_threads,
+							Min(HnMachineCpus(), HANAMI_MAX_THREADS), 1, HANAMI_MAX_THREADS,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.max_dataset_memory",
+							"Most memory any fit or verify may hold for rows (hanami.dataset_memory is lowered to it).",
+							"Default: a quarter of the memory the server may use (cgroup limit or system).",
+							&hanami_max_dataset_memory_kb,
+							MachineMemoryKb(4, 64 * 1024), 64, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.max_model_cache_memory",
+							"Most memory any backend's model cache may use (hanami.model_cache_memory is lowered to it).",
+							"Default: an eighth of the memory the server may use (cgroup limit or system).",
+							&hanami_max_model_cache_kb,
+							MachineMemoryKb(8, 16 * 1024), 0, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.max_jobs_per_role",
+							"Queued and running background jobs one role may have.",
+							"train_async() beyond this fails until one of the role's jobs ends.",
+							&hanami_max_jobs_per_role,
+							8, 1, 10000,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("hanami.allow_drop_with_models",

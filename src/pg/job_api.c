@@ -114,6 +114,26 @@ hanami_submit_job(PG_FUNCTION_ARGS)
 	vals[10] = CStringGetTextDatum(JobChannel());
 
 	HanamiAsSystemBegin(&sys);
+	/* the role's queued and running jobs, counted one submitter at a time */
+	{
+		Oid			t1[1] = {OIDOID};
+		Datum		v1[1] = {ObjectIdGetDatum(user)};
+		int64		n;
+
+		HanamiSpiExec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hanami job submit'), $1::pg_catalog.int4)",
+					  1, t1, v1);
+		HanamiSpiExec("SELECT pg_catalog.count(*) FROM hanami.job_queue j "
+					  "WHERE j.submitted_by::pg_catalog.oid = $1 AND j.state IN ('queued', 'running')",
+					  1, t1, v1);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (n >= hanami_max_jobs_per_role)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("role \"%s\" already has " INT64_FORMAT " queued or running jobs",
+							GetUserNameFromId(user, false), n),
+					 errdetail("hanami.max_jobs_per_role is %d.", hanami_max_jobs_per_role),
+					 errhint("Wait for a job to finish, or cancel one with hanami.cancel().")));
+	}
 	if (SPI_execute_with_args("INSERT INTO hanami.job_queue (model_id, project, model, branch, query, "
 							  "options, message, epochs, submitted_by, login_role, channel) "
 							  "VALUES ($1, $2::pg_catalog.regrole, $3, $4, $5, $6, $7, $8, "

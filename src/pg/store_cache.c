@@ -63,7 +63,7 @@ CacheEvict(CacheEntry *e)
 static void
 CacheMakeRoom(Size need)
 {
-	Size		budget = (Size) hanami_model_cache_kb * 1024;
+	Size		budget = (Size) HanamiModelCacheKb() * 1024;
 
 	while (model_cache_bytes + need > budget && hash_get_num_entries(model_cache) > 0)
 	{
@@ -108,6 +108,7 @@ CacheLoad(int64 commit_id)
 	bool		isnull;
 	bool		found;
 	bytea	   *img;
+	Datum		d;
 	Size		len;
 	MemoryContext cxt;
 	MemoryContext old;
@@ -131,11 +132,14 @@ CacheLoad(int64 commit_id)
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not load commit " INT64_FORMAT, commit_id);
-	img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	/* a model dropped (or hidden) after the reference was resolved */
 	if (isnull)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("commit " INT64_FORMAT " has no blocks", commit_id)));
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("commit " INT64_FORMAT " no longer exists", commit_id),
+				 errdetail("Its model was dropped, or became invisible to the current role, after the reference was resolved.")));
+	img = DatumGetByteaPP(d);
 	len = VARSIZE_ANY_EXHDR(img);
 
 	/* decode into a context of its own that outlives the statement */

@@ -47,11 +47,13 @@ HanamiComputePool(MemoryContext cxt)
 	PoolOwner  *o;
 	HnError		err;
 
-	if (hanami_threads <= 1)
+	int			threads = HanamiThreads();
+
+	if (threads <= 1)
 		return NULL;
 	o = MemoryContextAllocZero(cxt, sizeof(PoolOwner));
 	o->alloc = HanamiPallocAllocator(cxt);
-	o->pool = PoolCreate(hanami_threads, &o->alloc, &err);
+	o->pool = PoolCreate(threads, &o->alloc, &err);
 	if (o->pool == NULL)
 		HanamiReportError(&err, 0);
 	o->cb.func = PoolResetCallback;
@@ -189,7 +191,7 @@ StreamTrain(HanamiRows *q, Chunk *ch, int64 n, HnNet *net,
 	t = TrainerCreate(net, opt, batch, opt->pool, cb, alloc, err);
 	if (t == NULL)
 		return err->code;
-	order = palloc(sizeof(int64) * ch->cap);
+	order = palloc_extended(sizeof(int64) * ch->cap, MCXT_ALLOC_HUGE);	/* row ids: may pass 1 GB */
 	xp = palloc(sizeof(float *) * batch);
 	yp = palloc(sizeof(float *) * batch);
 	bcls = palloc(sizeof(int32) * batch);
@@ -349,7 +351,7 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("validation_split needs the rows in memory"),
 				 errdetail("The query's rows need more than hanami.dataset_memory (%d kB), so they are streamed.",
-						   hanami_dataset_memory_kb),
+						   HanamiDatasetMemoryKb(false)),
 				 errhint("Raise hanami.dataset_memory, or hold out rows with a WHERE clause and use verify().")));
 
 	/* the rows already loaded become the chunk buffer: whole batches */
@@ -399,7 +401,7 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 	q = HanamiRowsOpen(query, opts->target, net);
 	HanamiRowsStart(q);
 	/* the rows may take 15/16 of the budget; the rest is for reading them */
-	if (HanamiRowsLoad(q, (int64) hanami_dataset_memory_kb * 1024 / 16 * 15, &data))
+	if (HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024 / 16 * 15, &data))
 	{
 		if (data.ds.n == 0)
 			ereport(ERROR,
@@ -416,7 +418,7 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 		if (opts->verbose)
 			ereport(NOTICE,
 					(errmsg("streaming the rows: they need more than hanami.dataset_memory (%d kB)",
-							hanami_dataset_memory_kb),
+							HanamiDatasetMemoryKb(false)),
 					 errdetail("The query runs again for every epoch; " INT64_FORMAT " rows are held at a time.",
 							   data.ds.n)));
 		if (HanamiDeviceWantsOpenCL(opts->device))
@@ -424,7 +426,7 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the OpenCL device needs the training rows in memory"),
 					 errdetail("The query's rows need more than hanami.dataset_memory (%d kB), so they would be streamed.",
-							   hanami_dataset_memory_kb),
+							   HanamiDatasetMemoryKb(false)),
 					 errhint("Raise hanami.dataset_memory, or use the device \"cpu\".")));
 		st = StreamFit(q, &data, net, &topt, cb, &alloc, res, eval, err);
 	}

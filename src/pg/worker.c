@@ -535,7 +535,14 @@ HanamiJobMain(Datum arg)
 	{
 		/* for good: the job's code cannot change role, and runs restricted */
 		SetUserIdAndSecContext(a.user, HANAMI_JOB_SEC_CONTEXT);
+		/*
+		 * Outside transactions allocate in the job's context, not in
+		 * TopMemoryContext: what the engine or a device holds (and the
+		 * callbacks that release it) goes with the context, error or not.
+		 */
+		MemoryContextSwitchTo(cxt);
 		JobRun(a.job, a.login, a.user, cxt);
+		MemoryContextSwitchTo(TopMemoryContext);
 	}
 	MemoryContextDelete(cxt);
 
@@ -585,8 +592,10 @@ HanamiDispatcherMain(Datum arg)
 			HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
 						  "error = 'its worker could not be started (' || j.attempts || ' attempts)' "
 						  "WHERE j.state = 'queued' AND j.attempts >= $2", 2, types, vals);
+			/* oldest first, but each submitter's n-th job after every other submitter's (n-1)-th */
 			n = HanamiSpiExec("SELECT j.id, j.login_role::oid, j.submitted_by::oid FROM hanami.job_queue j "
-							  "WHERE j.state = 'queued' ORDER BY j.id "
+							  "WHERE j.state = 'queued' "
+							  "ORDER BY pg_catalog.row_number() OVER (PARTITION BY j.submitted_by ORDER BY j.id), j.id "
 							  "LIMIT GREATEST(0, $1 - (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
 							  "  WHERE a.backend_type = 'hanami training job'))", 2, types, vals);
 			for (uint64 i = 0; i < n; i++)

@@ -124,13 +124,26 @@ LaunchAtCommitCallback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
+	/*
+	 * At most hanami.max_workers workers, however many jobs the transaction
+	 * queued: the others wait in the queue, and each worker that ends starts
+	 * the dispatcher, which starts them (fairly between submitters) as slots
+	 * free up.  So one transaction never takes every worker slot.
+	 */
 	if (event == XACT_EVENT_COMMIT)
+	{
+		int			launched = 0;
+
 		foreach(lc, pending_jobs)
 		{
 			PendingJob *p = (PendingJob *) lfirst(lc);
 
-			HanamiLaunchJobWorker(p->args.db, p->args.login, p->args.user, p->args.job, true);
+			if (launched >= hanami_max_workers)
+				break;
+			if (HanamiLaunchJobWorker(p->args.db, p->args.login, p->args.user, p->args.job, true))
+				launched++;
 		}
+	}
 	list_free_deep(pending_jobs);
 	pending_jobs = NIL;
 }

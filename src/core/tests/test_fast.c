@@ -11,6 +11,7 @@
 #include "core/dense.h"
 #include "core/kernels.h"
 #include "core/optim.h"
+#include "core/machine.h"
 #include "core/pool.h"
 #include "core/trainer.h"
 
@@ -337,6 +338,27 @@ TestThreads(void)
 	CHECK(ok, "pool: 3 workers, each share done once per job, 50 jobs");
 	CHECK(PoolCreate(0, &HnMallocAllocator, &err) == NULL &&
 		  err.code == HANAMI_E_INVALID_ARGUMENT, "pool: 0 threads is refused");
+	{
+		/* more threads than CPUs: nobody spins, every share still runs once */
+		int			n = HnMachineCpus() + 3;
+		HnPool	   *big = PoolCreate(n, &HnMallocAllocator, &err);
+		bool		ok2 = big != NULL;
+		size_t		lo,
+					hi;
+
+		memset(v, 0, 1000 * sizeof(int));
+		for (int rep = 0; rep < 200 && ok2; rep++)
+			PoolRun(big, MarkJob, v);
+		for (int w = 0; w < n && ok2; w++)
+		{
+			PoolRange(1000, w, n, &lo, &hi);
+			for (size_t i = lo; i < hi; i++)
+				ok2 &= v[i] == 200 * (w + 1);
+		}
+		CHECK(ok2, "pool: %d threads on %d CPUs (no spinning), each share done once per job, 200 jobs",
+			  n, HnMachineCpus());
+		PoolFree(big, &HnMallocAllocator);
+	}
 
 	MakeFastData(&f, 300, 30, 5, false, 8);
 	for (int regression = 0; regression < 2; regression++)

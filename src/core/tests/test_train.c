@@ -345,10 +345,16 @@ TestStops(void)
 	memset(&cs, 0, sizeof(cs));
 	st = TrainFit(&tn.net, &d.ds, &opt, &cb, &HnMallocAllocator, &res, &err);
 	CHECK(st == HANAMI_OK && res.train_rows == 75 && res.val_rows == 25 &&
-		  cs.last_rows == 75 && cs.interrupts == 3 * 5 &&
+		  cs.last_rows == 75 && cs.interrupts == 3 * (5 + 2) &&
 		  isfinite(res.val_loss) && res.val_accuracy >= 0.0 && res.val_accuracy <= 1.0 &&
 		  tn.net.hdr->samples == 225,
-		  "validation split 0.25 of 100 rows holds out 25");
+		  "validation split 0.25 of 100 rows holds out 25; interrupt asked per training and validation batch");
+	/* a stop asked while validating: the fit stops there, as a callback stop */
+	memset(&cs, 0, sizeof(cs));
+	cs.stop_after = 5;
+	st = TrainFit(&tn.net, &d.ds, &opt, &cb, &HnMallocAllocator, &res, &err);
+	CHECK(st == HANAMI_OK && res.stop == HANAMI_STOP_CALLBACK && cs.interrupts == 6,
+		  "validation: an interrupt between validation batches stops the fit (%d calls)", cs.interrupts);
 	opt.validation_split = 0.999;
 	st = TrainFit(&tn.net, &d.ds, &opt, &cb, &HnMallocAllocator, &res, &err);
 	CHECK(st == HANAMI_OK && res.train_rows == 1 && res.val_rows == 99,
