@@ -495,7 +495,8 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 		JobFail(job, "failed", edata->message);
 	}
 	PG_END_TRY();
-	pgstat_report_appname("hanami idle");
+	/* no longer counted as a running job by the dispatcher it starts */
+	pgstat_report_appname("hanami done");
 }
 
 /*
@@ -592,12 +593,20 @@ HanamiDispatcherMain(Datum arg)
 			HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
 						  "error = 'its worker could not be started (' || j.attempts || ' attempts)' "
 						  "WHERE j.state = 'queued' AND j.attempts >= $2", 2, types, vals);
-			/* oldest first, but each submitter's n-th job after every other submitter's (n-1)-th */
+			/*
+			 * Fair between submitters: a job's rank is its place among its
+			 * submitter's queued jobs plus the submitter's running jobs, so
+			 * a submitter with fewer jobs running goes first; oldest first
+			 * within a rank.
+			 */
 			n = HanamiSpiExec("SELECT j.id, j.login_role::oid, j.submitted_by::oid FROM hanami.job_queue j "
 							  "WHERE j.state = 'queued' "
-							  "ORDER BY pg_catalog.row_number() OVER (PARTITION BY j.submitted_by ORDER BY j.id), j.id "
+							  "ORDER BY pg_catalog.row_number() OVER (PARTITION BY j.submitted_by ORDER BY j.id) "
+							  "  + (SELECT pg_catalog.count(*) FROM hanami.job_queue r "
+							  "     WHERE r.submitted_by = j.submitted_by AND r.state = 'running'), j.id "
 							  "LIMIT GREATEST(0, $1 - (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a "
-							  "  WHERE a.backend_type = 'hanami training job'))", 2, types, vals);
+							  "  WHERE a.backend_type = 'hanami training job' "
+							  "    AND a.application_name IS DISTINCT FROM 'hanami done'))", 2, types, vals);
 			for (uint64 i = 0; i < n; i++)
 			{
 				HeapTuple	t = SPI_tuptable->vals[i];
