@@ -252,7 +252,7 @@ ok($node->poll_query_until('postgres', "SELECT state = 'running' FROM hanami.job
 $node->safe_psql('postgres', q{REVOKE team FROM bob});
 is(wait_job($revoked), 'failed', 'a job whose submitter lost access fails');
 like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $revoked"),
-	qr/no longer visible|permission denied/, 'and its failure is recorded although bob may not write it');
+	qr/no longer visible|permission denied|row-level security/, 'and its failure is recorded although bob may not write it');
 
 $node->stop;
 done_testing();
