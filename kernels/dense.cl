@@ -429,7 +429,11 @@ hn_output_scale(__global const float *y, const int rows, const int n_out,
 	out[i] = y[i] * mul[j] + shift[j];
 }
 
-/* Class of each row: index of the largest output; one output: y >= 0.5. */
+/*
+ * Class of each row: index of the largest output; one output: y >= 0.5.
+ * A row with an output that is NaN or infinite gets -1, which the host
+ * reports as an error instead of a class.
+ */
 __kernel void
 hn_argmax_rows(__global const float *y, const int rows, const int n_out,
 			   __global int *cls)
@@ -437,19 +441,24 @@ hn_argmax_rows(__global const float *y, const int rows, const int n_out,
 	int			r = get_global_id(0);
 	__global const float *yr;
 	int			best = 0;
+	int			bad;
 
 	if (r >= rows)
 		return;
 	yr = y + (size_t) r * n_out;
-	if (n_out == 1)
-	{
-		cls[r] = yr[0] >= 0.5f ? 1 : 0;
-		return;
-	}
+	bad = !isfinite(yr[0]);
 	for (int j = 1; j < n_out; j++)
+	{
+		bad |= !isfinite(yr[j]);
 		if (yr[j] > yr[best])
 			best = j;
-	cls[r] = best;
+	}
+	if (bad)
+		cls[r] = -1;
+	else if (n_out == 1)
+		cls[r] = yr[0] >= 0.5f ? 1 : 0;
+	else
+		cls[r] = best;
 }
 
 /* flag[0] = 1 when any of n values is NaN or infinite. */

@@ -852,3 +852,50 @@ LEFT JOIN @extschema@.quotas q ON q.project OPERATOR(pg_catalog.=) p.project;
 COMMENT ON VIEW @extschema@.storage IS
 	'bytes stored per project you can see, with its quota and how much of it is used';
 GRANT SELECT ON @extschema@.storage TO PUBLIC;
+
+-- create_model without a seed draws a random one; the first commit's
+-- metrics record the seed
+CREATE OR REPLACE FUNCTION @extschema@.create_model(name pg_catalog.text, spec pg_catalog.jsonb,
+										 project pg_catalog.regrole DEFAULT NULL,
+										 seed pg_catalog.int4 DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	-- no seed, neither argument nor in the spec: a random one, so that two
+	-- such models do not start from the same weights
+	net @extschema@.network := @extschema@.network(spec,
+		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
+			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
+			ELSE seed END);
+	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
+	mid pg_catalog.int8;
+BEGIN
+	IF NOT @extschema@.can_read(proj) THEN
+		RAISE EXCEPTION 'permission denied for project %', proj USING ERRCODE = '42501',
+			HINT = 'Ask a project admin to add you with hanami.add_member().';
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.model_catalog (project, name, kind)
+		VALUES (proj, name, @extschema@.info(net) OPERATOR(pg_catalog.->>) 'kind')
+		RETURNING id INTO mid;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'model "%" already exists in project %', name, proj USING ERRCODE = '42710';
+	WHEN check_violation THEN
+		RAISE EXCEPTION 'invalid model name "%"', name USING ERRCODE = '22023',
+			HINT = 'Names may not contain /, @ or # or start with a space.';
+	END;
+	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create',
+		pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed'));
+	RETURN mid;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regrole, pg_catalog.int4) IS
+	'create a named model from a spec in a project (default: your own role), with a first commit on branch main; without a seed (argument or spec) the weights'' seed is random; the first commit''s metrics record it';
+
+-- classify and predict_class take classification networks only
+COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[]) IS
+	'the class of one input row for a classification network (softmax or sigmoid output layer): the index of the largest output (for one output: 1 when it is at least 0.5)';
+COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
+	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';

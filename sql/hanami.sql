@@ -94,7 +94,7 @@ AS 'MODULE_PATHNAME', 'hanami_classify'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[]) IS
-	'the index of the largest output for one input row (for one output: 1 when it is at least 0.5)';
+	'the class of one input row for a classification network (softmax or sigmoid output layer): the index of the largest output (for one output: 1 when it is at least 0.5)';
 
 -- Sequences for spiking "hanami" networks: the state carries from call to
 -- call within a query; VOLATILE so that ORDER BY is applied before it runs.
@@ -676,7 +676,12 @@ RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 DECLARE
-	net @extschema@.network := @extschema@.network(spec, seed);
+	-- no seed, neither argument nor in the spec: a random one, so that two
+	-- such models do not start from the same weights
+	net @extschema@.network := @extschema@.network(spec,
+		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
+			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
+			ELSE seed END);
 	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
 	mid pg_catalog.int8;
 BEGIN
@@ -694,13 +699,14 @@ BEGIN
 		RAISE EXCEPTION 'invalid model name "%"', name USING ERRCODE = '22023',
 			HINT = 'Names may not contain /, @ or # or start with a space.';
 	END;
-	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create', '{}');
+	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create',
+		pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed'));
 	RETURN mid;
 END
 $$;
 
 COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regrole, pg_catalog.int4) IS
-	'create a named model from a spec in a project (default: your own role), with a first commit on branch main';
+	'create a named model from a spec in a project (default: your own role), with a first commit on branch main; without a seed (argument or spec) the weights'' seed is random; the first commit''s metrics record it';
 
 CREATE FUNCTION @extschema@.drop_model(model pg_catalog.text)
 RETURNS void
@@ -845,7 +851,7 @@ AS 'MODULE_PATHNAME', 'hanami_predict_class'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
-	'the class a stored model gives one input row (index of the largest output)';
+	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';
 
 -- Versioning -----------------------------------------------------------------
 

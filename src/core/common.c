@@ -26,7 +26,18 @@ HnSetError(HnError *err, HnStatus code, const char *detail,
 		snprintf(err->detail, sizeof(err->detail), "%s", detail);
 	else
 		err->detail[0] = '\0';
+	err->hint[0] = '\0';
 	return code;
+}
+
+/* Add a hint to a filled err. */
+HnStatus
+HnSetHint(HnError *err, const char *hint)
+{
+	if (err == NULL)
+		return HANAMI_E_INTERNAL;
+	snprintf(err->hint, sizeof(err->hint), "%s", hint ? hint : "");
+	return err->code;
 }
 
 /* a + b into *out; false on overflow. */

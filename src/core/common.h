@@ -24,7 +24,8 @@ typedef enum HnStatus
 	HANAMI_E_NOT_FINITE,		/* NaN or infinity in input or weights (22P02) */
 	HANAMI_E_TOO_LARGE,			/* a size over the limits below (54000) */
 	HANAMI_E_NOMEM,				/* allocation failed (53200) */
-	HANAMI_E_DIVERGED,			/* training produced NaN/Inf (2201E) */
+	HANAMI_E_DIVERGED,			/* training produced NaN/Inf (22003) */
+	HANAMI_E_OUTPUT_NOT_FINITE, /* a network output is NaN/Inf (22003) */
 	HANAMI_E_INTERNAL			/* cannot happen (XX000) */
 } HnStatus;
 
@@ -36,6 +37,7 @@ typedef struct HnError
 	HnStatus	code;
 	char		message[HANAMI_ERRMSG_LEN];	/* lowercase, no period */
 	char		detail[HANAMI_ERRMSG_LEN];	/* full sentence or empty */
+	char		hint[HANAMI_ERRMSG_LEN];	/* full sentence or empty */
 } HnError;
 
 /*
@@ -55,10 +57,16 @@ typedef struct HnAllocator
 #define HANAMI_MAX_BYTES		((size_t) 0x3FFFFFFF - 64)	/* < 1 GB varlena */
 #define HANAMI_NAME_LEN			32	/* layer name incl. NUL */
 
-/* Fill err and return its code. printf-style message; detail may be NULL. */
+/*
+ * Fill err and return its code. printf-style message; detail may be NULL.
+ * The hint is cleared: HnSetHint adds one.
+ */
 HnStatus	HnSetError(HnError *err, HnStatus code, const char *detail,
 					   const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/* Add a hint (what to do about it) to a filled err; returns its code. */
+HnStatus	HnSetHint(HnError *err, const char *hint);
 
 /* Overflow-checked size arithmetic: return false on overflow. */
 bool		HnAddSize(size_t a, size_t b, size_t *out);

@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rng.h"
@@ -1006,6 +1007,19 @@ GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
 			cb->interrupt(cb->ctx))
 			break;
 		GrowPredict(net, w, data->x + (size_t) r * data->n_features, out);
+		for (uint32_t j = 0; j < no; j++)
+			if (!isfinite(out[j]))
+			{
+				char		detail[HANAMI_ERRMSG_LEN];
+
+				snprintf(detail, sizeof(detail), "Output %u of row %lld is %s.",
+						 j + 1, (long long) r + 1,
+						 isnan(out[j]) ? "NaN" : out[j] > 0 ? "Infinity" : "-Infinity");
+				GrowWorkFree(w, alloc);
+				HnFree(alloc, out);
+				return HnSetError(err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
+								  "network output is not finite");
+			}
 		for (uint32_t j = 0; j < no; j++)
 		{
 			float		y;

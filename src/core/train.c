@@ -250,6 +250,7 @@ TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 			return HnSetError(err, HANAMI_E_NOT_FINITE,
 							  "Targets must be finite numbers.",
 							  "target of row %" PRId64 " is not finite", bad + 1);
+		return TrainCheckTargets(net, data->y, data->n, 0, err);
 	}
 	else
 	{
@@ -264,6 +265,75 @@ TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 								  data->cls[r], r + 1);
 			}
 	}
+	return HANAMI_OK;
+}
+
+/* Check that softmax targets are probability rows; see train.h. */
+HnStatus
+TrainCheckTargets(const HnNet *net, const float *y, int64_t n, int64_t row0,
+				  HnError *err)
+{
+	uint32_t	n_out = net->hdr->n_outputs;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (net->layers[net->hdr->n_layers - 1].activation != HANAMI_ACT_SOFTMAX)
+		return HANAMI_OK;
+	for (int64_t r = 0; r < n; r++)
+	{
+		const float *t = y + (size_t) r * n_out;
+		double		sum = 0.0;
+		uint32_t	bad = n_out;
+
+		for (uint32_t j = 0; j < n_out; j++)
+		{
+			if (!(t[j] >= 0.0f && t[j] <= 1.0f) && bad == n_out)
+				bad = j;
+			sum += t[j];
+		}
+		if (bad < n_out)
+			snprintf(detail, sizeof(detail),
+					 "Value %" PRIu32 " is %g; a softmax output layer predicts probabilities, so each target lies between 0 and 1 and a row sums to 1.",
+					 bad + 1, (double) t[bad]);
+		else if (fabs(sum - 1.0) > HANAMI_PROB_SUM_TOLERANCE)
+			snprintf(detail, sizeof(detail),
+					 "The values sum to %g; a softmax output layer predicts probabilities, so a row of targets sums to 1.",
+					 sum);
+		else
+			continue;
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, detail,
+				   "target of row %" PRId64 " is not a probability distribution",
+				   row0 + r + 1);
+		return HnSetHint(err, "For real-valued targets use an identity output layer and loss \"mse\", e.g. {\"count\": 2, \"activation\": \"identity\"}; for classes give an integer class index.");
+	}
+	return HANAMI_OK;
+}
+
+/* Check that outputs are finite after output scaling; see train.h. */
+HnStatus
+TrainCheckOutputs(const HnNet *net, const float *y, int64_t n, int64_t row0,
+				  HnError *err)
+{
+	uint32_t	n_out = net->hdr->n_outputs;
+	bool		scaled = (net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED) != 0;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (!scaled && KernAllFinite(y, (size_t) n * n_out))
+		return HANAMI_OK;		/* the usual case, checked vectorized */
+	for (int64_t r = 0; r < n; r++)
+		for (uint32_t j = 0; j < n_out; j++)
+		{
+			/* the arithmetic of DensePredict */
+			float		v = y[(size_t) r * n_out + j] * net->out_mul[j] +
+				net->out_shift[j];
+
+			if (isfinite(v))
+				continue;
+			snprintf(detail, sizeof(detail), "Output %" PRIu32 " of row %" PRId64 " is %s.",
+					 j + 1, row0 + r + 1,
+					 isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+			return HnSetError(err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
+							  "network output is not finite");
+		}
 	return HANAMI_OK;
 }
 
@@ -715,6 +785,9 @@ TrainEvaluate(const HnNet *net, const HnDataset *data, const HnCallbacks *cb,
 			TrainTarget(net, data, r0 + k, tb + (size_t) k * n_out);
 		y = DenseForward(net, work, data->x + (size_t) r0 * data->n_features,
 						 count);
+		st = TrainCheckOutputs(net, y, count, r0, err);
+		if (st != HANAMI_OK)
+			goto done;
 		for (int k = 0; k < count; k++)
 		{
 			const float *yk = y + (size_t) k * n_out;

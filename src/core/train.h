@@ -110,6 +110,27 @@ void		TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
  */
 HnStatus	TrainCheckData(const HnNet *net, const HnDataset *data,
 						   const char *verb, HnError *err);
+
+/*
+ * The check TrainCheckData makes of target values (y, n rows of n_outputs,
+ * finite), for drivers that read rows in chunks: a network whose output
+ * layer is softmax predicts a probability distribution, so each row's
+ * targets must lie between 0 and 1 and sum to 1 (within
+ * HANAMI_PROB_SUM_TOLERANCE): a one-hot row or class probabilities.
+ * HANAMI_E_INVALID_ARGUMENT, with a hint, naming row row0 + k + 1 of the
+ * first row k that breaks it.  Other output layers take any finite values.
+ */
+#define HANAMI_PROB_SUM_TOLERANCE	0.01
+HnStatus	TrainCheckTargets(const HnNet *net, const float *y, int64_t n,
+							  int64_t row0, HnError *err);
+
+/*
+ * HANAMI_E_OUTPUT_NOT_FINITE when an output of n rows of network-space
+ * outputs y (n * n_outputs) is NaN or infinite once the output scaling is
+ * applied (what run() would return), naming output and row row0 + k + 1.
+ */
+HnStatus	TrainCheckOutputs(const HnNet *net, const float *y, int64_t n,
+							  int64_t row0, HnError *err);
 HnStatus	TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt,
 							  HnError *err);
 
@@ -143,7 +164,8 @@ typedef struct HnEvalResult
  * Evaluate net on data.  With cls: accuracy and, when res->confusion is set,
  * the confusion matrix.  With y: loss, plus mse/mae/r2 in original units.
  * A single-output sigmoid network with 0/1 targets also gets accuracy
- * (threshold 0.5) and a 2x2 confusion matrix.
+ * (threshold 0.5) and a 2x2 confusion matrix.  An output that is not
+ * finite is an error (TrainCheckOutputs), never a figure.
  */
 HnStatus	TrainEvaluate(const HnNet *net, const HnDataset *data,
 						  const HnCallbacks *cb, const HnAllocator *alloc,

@@ -27,28 +27,40 @@ StatusErrcode(HnStatus code, int default_errcode)
 		case HANAMI_E_NOMEM:
 			return ERRCODE_OUT_OF_MEMORY;
 		case HANAMI_E_DIVERGED:
+		case HANAMI_E_OUTPUT_NOT_FINITE:
 			return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
 		default:
 			return ERRCODE_INTERNAL_ERROR;
 	}
 }
 
-/* Raise err as an ERROR. */
+/* The hint of an engine status, or NULL. */
+static const char *
+StatusHint(HnStatus code)
+{
+	switch (code)
+	{
+		case HANAMI_E_DIVERGED:
+			return "Lower \"learning_rate\", or use the \"adam\" optimizer.";
+		case HANAMI_E_OUTPUT_NOT_FINITE:
+			return HANAMI_HINT_OUTPUT_NOT_FINITE;
+		default:
+			return NULL;
+	}
+}
+
+/* Raise err as an ERROR, with its own hint or its status's. */
 void
 HanamiReportError(const HnError *err, int default_errcode)
 {
 	int			code = StatusErrcode(err->code, default_errcode);
+	const char *hint = err->hint[0] ? err->hint : StatusHint(err->code);
 
-	if (err->code == HANAMI_E_DIVERGED)
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("%s", err->message),
-				 err->detail[0] ? errdetail("%s", err->detail) : 0,
-				 errhint("Lower \"learning_rate\", or use the \"adam\" optimizer.")));
 	ereport(ERROR,
 			(errcode(code),
 			 errmsg("%s", err->message),
-			 err->detail[0] ? errdetail("%s", err->detail) : 0));
+			 err->detail[0] ? errdetail("%s", err->detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
 	pg_unreachable();
 }
 

@@ -32,6 +32,12 @@ extern int	HanamiModelCacheKb(void);
 /* errors.c */
 extern void HanamiReportError(const HnError *err, int default_errcode)
 			pg_attribute_noreturn();
+
+/* The hint of "network output is not finite" (22003). */
+#define HANAMI_HINT_OUTPUT_NOT_FINITE \
+	"A value overflowed the range of real (about 3.4e38) inside the network: " \
+	"give inputs in the units and range the network was trained on."
+
 extern void HanamiCheck(HnStatus st, const HnError *err);
 extern HnAllocator HanamiPallocAllocator(MemoryContext cxt);
 
@@ -122,6 +128,10 @@ extern struct HnPool *HanamiComputePool(MemoryContext cxt);
 extern const float *HanamiInputArray(ArrayType *arr, uint32 want);
 extern ArrayType *HanamiFloatArray(const float *v, int n);
 extern int32 HanamiArgmax(const float *out, uint32 n);
+extern void HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out,
+							   int64 row0, const bool *skip);
+extern void HanamiCheckClassifier(const HnNet *net, const char *fn,
+								  const char *alternative);
 
 /* fit.c */
 extern char *HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,

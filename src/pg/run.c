@@ -160,15 +160,19 @@ HanamiInputArray(ArrayType *arr, uint32 want)
 }
 
 /*
- * Run the network on argument 1; the outputs are left in c->out.  With
+ * Run the network on argument 1; the outputs are left in c->out, checked
+ * to be finite.  With classify, the network must be a classifier.  With
  * pure, a growing network starts from the value's own spiking state, so the
  * IMMUTABLE run() and classify() depend on their arguments only; without,
  * the state carries on from the previous call (run(net, x, reset)).
  */
 static RunCache *
-RunOne(FunctionCallInfo fcinfo, bool pure)
+RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
 {
 	RunCache   *c = GetRunCache(fcinfo);
+
+	if (classify)
+		HanamiCheckClassifier(&c->net, "classify", "hanami.run");
 
 	if (pure && c->net.hdr->kind == HANAMI_KIND_GROW)
 		memcpy(c->grow.neurons, c->state0, sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
@@ -179,7 +183,80 @@ RunOne(FunctionCallInfo fcinfo, bool pure)
 		GrowPredict(&c->grow, c->gwork, x, c->out);
 	else
 		DensePredict(&c->net, c->work, x, 1, c->out);
+	HanamiCheckOutputs(c->out, 1, c->net.hdr->n_outputs, -1, NULL);
 	return c;
+}
+
+/*
+ * Error when an output of n_rows rows (n_outputs each) is NaN or infinite:
+ * finite inputs that overflow inside the network must not come back as
+ * NaN, or as class 0.  row0 < 0: one row of a row-at-a-time call;
+ * otherwise the rows are those of a window partition from position row0,
+ * and rows whose skip flag is set (NULL inputs) are not looked at.
+ */
+void
+HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out, int64 row0,
+				   const bool *skip)
+{
+	HnError		err;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (KernAllFinite(out, (size_t) n_rows * n_out))
+		return;					/* the usual case, checked vectorized */
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		if (skip != NULL && skip[r])
+			continue;
+		for (uint32 j = 0; j < n_out; j++)
+		{
+			float		v = out[(size_t) r * n_out + j];
+			const char *what = isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+
+			if (isfinite(v))
+				continue;
+			if (row0 < 0)
+				snprintf(detail, sizeof(detail), "Output %u is %s.", j + 1, what);
+			else
+				snprintf(detail, sizeof(detail),
+						 "Output %u of row " INT64_FORMAT " of the window partition is %s.",
+						 j + 1, row0 + r + 1, what);
+			HnSetError(&err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
+					   "network output is not finite");
+			HanamiReportError(&err, 0);
+		}
+	}
+}
+
+/*
+ * Error unless net's outputs are class scores, for classify() and its kin
+ * (fn names it, alternative the function giving the outputs instead).  A
+ * classifier is a growing network (sigmoid outputs), or a dense network
+ * whose output layer is softmax or sigmoid and that has no learned output
+ * scaling: its outputs are probabilities, so the largest (or, for one
+ * output, >= 0.5) is the class.  Identity and the other activations give
+ * values of a regression, whose argmax means nothing.
+ */
+void
+HanamiCheckClassifier(const HnNet *net, const char *fn, const char *alternative)
+{
+	HnActivation act;
+	bool		probabilities;
+
+	if (net->hdr->kind == HANAMI_KIND_GROW)
+		return;
+	act = (HnActivation) net->layers[net->hdr->n_layers - 1].activation;
+	probabilities = act == HANAMI_ACT_SOFTMAX || act == HANAMI_ACT_SIGMOID;
+	if (probabilities && !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s() needs a classification network", fn),
+			 probabilities ?
+			 errdetail("The network has learned output scaling, so its outputs are values, not class probabilities.") :
+			 errdetail("The network's output layer is %s (loss %s), so its outputs are values, not class probabilities.",
+					   ActName(act), LossName((HnLoss) net->hdr->loss)),
+			 errhint("Use %s() for the output values. A classifier has a softmax output layer, or a sigmoid one for 0/1 classes.",
+					 alternative)));
 }
 
 /* A one-dimensional real[] holding n floats. */
@@ -233,7 +310,7 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) &&
 		c->net.hdr->kind == HANAMI_KIND_GROW)
 		GrowResetState(&c->grow);
-	c = RunOne(fcinfo, false);
+	c = RunOne(fcinfo, false, false);
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
@@ -241,16 +318,19 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 Datum
 hanami_run(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo, true);
+	RunCache   *c = RunOne(fcinfo, true, false);
 
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
-/* classify(net, input real[]) -> int: see HanamiArgmax. */
+/*
+ * classify(net, input real[]) -> int: see HanamiArgmax; only for a
+ * classifier (HanamiCheckClassifier).
+ */
 Datum
 hanami_classify(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo, true);
+	RunCache   *c = RunOne(fcinfo, true, true);
 
 	PG_RETURN_INT32(HanamiArgmax(c->out, c->net.hdr->n_outputs));
 }

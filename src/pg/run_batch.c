@@ -104,9 +104,13 @@ BatchOptions(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
 	return device;
 }
 
-/* Set up the partition: network, device or CPU workspace, buffers. */
+/*
+ * Set up the partition: network, device or CPU workspace, buffers.  With
+ * classify, the network must be a classifier.
+ */
 static void
-BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
+BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
+		  bool classify)
 {
 	MemoryContext old;
 	struct varlena *raw;
@@ -142,6 +146,8 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
 				 errmsg("run_batch and classify_batch take dense networks"),
 				 errhint("Use hanami.run() or hanami.classify() for a network of kind \"%s\".",
 						 NetKindName(st->net.hdr->kind))));
+	if (classify)
+		HanamiCheckClassifier(&st->net, "classify_batch", "hanami.run_batch");
 	n_in = st->net.hdr->n_inputs;
 	n_out = st->net.hdr->n_outputs;
 	st->tmp = AllocSetContextCreate(st->cxt, "hanami batch rows",
@@ -172,13 +178,35 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * After classes of n rows from the device: the error of HanamiCheckOutputs
+ * for the first row (not NULL) whose outputs were not finite, which the
+ * device marks with class -1.
+ */
+static void
+CheckDeviceClasses(BatchState *st, int64 pos, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (st->cls[k] < 0 && !st->nulls[k])
+		{
+			HnError		err;
+			char		detail[HANAMI_ERRMSG_LEN];
+
+			snprintf(detail, sizeof(detail),
+					 "An output of row " INT64_FORMAT " of the window partition is NaN or infinite.",
+					 pos + k + 1);
+			HnSetError(&err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
+					   "network output is not finite");
+			HanamiReportError(&err, 0);
+		}
+}
+
 /* Read the batch of rows starting at partition position pos and run it. */
 static void
 BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 {
 	uint32		n_in = st->net.hdr->n_inputs;
 	uint32		n_out = st->net.hdr->n_outputs;
-	bool		scaled_classes = (st->net.hdr->flags & HANAMI_FLAG_OUTPUT_FITTED) != 0;
 	int			n = 0;
 	MemoryContext old;
 
@@ -222,18 +250,20 @@ BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 	if (st->dense != NULL)
 	{
 		OclError	oerr;
-		bool		dev_classes = classify && !scaled_classes;
 
-		if (OclDensePredict(st->dense, st->x, n, dev_classes ? NULL : st->out,
-							dev_classes ? st->cls : NULL, &oerr) != HANAMI_OK)
+		/* classes come from the device alone: -1 marks outputs not finite */
+		if (OclDensePredict(st->dense, st->x, n, classify ? NULL : st->out,
+							classify ? st->cls : NULL, &oerr) != HANAMI_OK)
 			HanamiDeviceReport(&oerr);
-		if (classify && scaled_classes)
-			for (int k = 0; k < n; k++)
-				st->cls[k] = HanamiArgmax(st->out + (size_t) k * n_out, n_out);
+		if (classify)
+			CheckDeviceClasses(st, pos, n);
+		else
+			HanamiCheckOutputs(st->out, n, n_out, pos, st->nulls);
 	}
 	else
 	{
 		DensePredict(&st->net, st->work, st->x, n, st->out);
+		HanamiCheckOutputs(st->out, n, n_out, pos, st->nulls);
 		if (classify)
 			for (int k = 0; k < n; k++)
 				st->cls[k] = HanamiArgmax(st->out + (size_t) k * n_out, n_out);
@@ -249,7 +279,7 @@ BatchCurrent(FunctionCallInfo fcinfo, bool classify, int *k)
 	int64		pos = WinGetCurrentPosition(winobj);
 
 	if (!st->init)
-		BatchInit(winobj, fcinfo, st);
+		BatchInit(winobj, fcinfo, st, classify);
 	if (st->null_net)
 		return NULL;
 	if (pos < st->start || pos >= st->start + st->count)
@@ -280,7 +310,7 @@ hanami_run_batch(PG_FUNCTION_ARGS)
 
 /*
  * classify_batch(net, input real[] [, options jsonb]) OVER (...) -> int:
- * classify() for each row, computed in batches.
+ * classify() for each row, computed in batches; only for a classifier.
  */
 Datum
 hanami_classify_batch(PG_FUNCTION_ARGS)

@@ -237,13 +237,20 @@ GetModel(FunctionCallInfo fcinfo)
 	return e;
 }
 
-/* Run the cached model on the input array argument 1. */
+/*
+ * Run the cached model on the input array argument 1; the outputs, checked
+ * to be finite, are left in e->out.  With classify, the model must be a
+ * classifier (HanamiCheckClassifier).
+ */
 static CacheEntry *
-PredictOne(FunctionCallInfo fcinfo)
+PredictOne(FunctionCallInfo fcinfo, bool classify)
 {
 	CacheEntry *e = GetModel(fcinfo);
-	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
-									  e->net.hdr->n_inputs);
+	const float *x;
+
+	if (classify)
+		HanamiCheckClassifier(&e->net, "predict_class", "hanami.predict");
+	x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), e->net.hdr->n_inputs);
 
 	if (e->gwork != NULL)
 	{
@@ -255,6 +262,7 @@ PredictOne(FunctionCallInfo fcinfo)
 	}
 	else
 		DensePredict(&e->net, e->work, x, 1, e->out);
+	HanamiCheckOutputs(e->out, 1, e->net.hdr->n_outputs, -1, NULL);
 	return e;
 }
 
@@ -262,16 +270,16 @@ PredictOne(FunctionCallInfo fcinfo)
 Datum
 hanami_predict(PG_FUNCTION_ARGS)
 {
-	CacheEntry *e = PredictOne(fcinfo);
+	CacheEntry *e = PredictOne(fcinfo, false);
 
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(e->out, (int) e->net.hdr->n_outputs));
 }
 
-/* predict_class(model, input real[]) -> int */
+/* predict_class(model, input real[]) -> int: classify() on a stored model */
 Datum
 hanami_predict_class(PG_FUNCTION_ARGS)
 {
-	CacheEntry *e = PredictOne(fcinfo);
+	CacheEntry *e = PredictOne(fcinfo, true);
 
 	PG_RETURN_INT32(HanamiArgmax(e->out, e->net.hdr->n_outputs));
 }

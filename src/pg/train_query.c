@@ -101,9 +101,10 @@ OutputScalable(const HnNet *net, bool class_target)
 }
 
 /*
- * The rest of the first pass: count the rows and learn what scaling is not
- * fitted yet from all of them, the rows already loaded first.  Returns the
- * number of rows.
+ * The rest of the first pass: count the rows, check their targets as a fit
+ * in memory does (TrainCheckTargets), and learn what scaling is not fitted
+ * yet from all of them, the rows already loaded first.  Returns the number
+ * of rows.
  */
 static int64
 StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
@@ -130,6 +131,10 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 		for (int64 r = 0; r < first->ds.n; r++)
 			StatsAdd(stats, first->ds.x + (size_t) r * n_in);
 	}
+	/* targets a softmax output cannot learn, before any training */
+	if (!class_target &&
+		TrainCheckTargets(net, first->ds.y, first->ds.n, 0, &err) != HANAMI_OK)
+		HanamiReportError(&err, 0);
 	if (need_out)
 	{
 		osum.sum = palloc0(sizeof(double) * n_out);
@@ -138,6 +143,9 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 	}
 	while ((k = HanamiRowsFetch(q, ch->x, ch->y, ch->cls, ch->cap)) > 0)
 	{
+		if (!class_target &&
+			TrainCheckTargets(net, ch->y, k, n, &err) != HANAMI_OK)
+			HanamiReportError(&err, 0);
 		if (need_in)
 			for (int64 r = 0; r < k; r++)
 				StatsAdd(stats, ch->x + (size_t) r * n_in);

@@ -667,6 +667,93 @@ TestAllocFailures(void)
 	FreeData(&d);
 }
 
+/*
+ * Loud failures: softmax targets that are not probability rows, and
+ * outputs that overflow, are errors rather than numbers.
+ */
+static void
+TestLoud(void)
+{
+	static const uint32_t c[] = {2, 4, 2};
+	static const HnActivation id[] = {0, HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
+	TestNet		sm;
+	TestNet		reg;
+	TestData	d;
+	HnTrainOptions opt;
+	HnEvalResult ev;
+	HnError		err;
+	HnStatus	st;
+	float	   *y;
+
+	TestNetMake(&sm, 3, c, NULL, HANAMI_LOSS_DEFAULT, 1, false);
+	TestNetMake(&reg, 3, c, id, HANAMI_LOSS_MSE, 1, false);
+	MakeBlobs(&d, 20, 3, 1.0f, 0.0f);
+	TrainOptionsDefaults(&opt, HANAMI_OPT_ADAM);
+	opt.epochs = 1;
+	y = malloc(sizeof(float) * 20 * 2);
+	for (int r = 0; r < 20; r++)
+	{
+		y[2 * r] = 0.25f;
+		y[2 * r + 1] = 0.75f;
+	}
+	d.ds.cls = NULL;
+	d.ds.y = y;
+	st = TrainFit(&sm.net, &d.ds, &opt, NULL, &HnMallocAllocator, NULL, &err);
+	CHECK(st == HANAMI_OK, "softmax: probability rows train");
+	y[2 * 6] = 3.5f;
+	ExpectFitError(&sm, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT,
+				   "target of row 7 is not a probability distribution",
+				   "a softmax target above 1");
+	st = TrainCheckTargets(&sm.net, y, 20, 100, &err);
+	CHECK(st == HANAMI_E_INVALID_ARGUMENT && strstr(err.message, "row 107") != NULL &&
+		  strstr(err.hint, "identity output layer") != NULL,
+		  "TrainCheckTargets numbers rows from row0 and gives a hint");
+	y[2 * 6] = 0.5f;
+	ExpectFitError(&sm, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT,
+				   "target of row 7", "softmax targets summing to 1.25");
+	y[2 * 6] = 0.255f;
+	st = TrainFit(&sm.net, &d.ds, &opt, NULL, &HnMallocAllocator, NULL, &err);
+	CHECK(st == HANAMI_OK, "softmax: a row summing to 1 within 0.01 trains");
+	y[2 * 6] = 3.5f;
+	st = TrainFit(&reg.net, &d.ds, &opt, NULL, &HnMallocAllocator, NULL, &err);
+	CHECK(st == HANAMI_OK, "identity output: raw real targets train");
+	memset(&ev, 0, sizeof(ev));
+	st = TrainEvaluate(&sm.net, &d.ds, NULL, &HnMallocAllocator, &ev, &err);
+	CHECK(st == HANAMI_E_INVALID_ARGUMENT, "softmax: evaluate rejects raw targets too");
+
+	/* finite inputs that overflow: an error naming the row, not NaN */
+	d.ds.y = NULL;
+	d.ds.cls = d.cls;
+	d.x[2 * 4] = 3e38f;
+	d.x[2 * 4 + 1] = 3e38f;
+	memset(&ev, 0, sizeof(ev));
+	st = TrainEvaluate(&sm.net, &d.ds, NULL, &HnMallocAllocator, &ev, &err);
+	if (!CHECK(st == HANAMI_E_OUTPUT_NOT_FINITE &&
+			   strcmp(err.message, "network output is not finite") == 0 &&
+			   strstr(err.detail, "of row 5 is") != NULL,
+			   "evaluate: an output that overflows is an error naming the row"))
+		TestNote("status %d: %s / %s", (int) st, err.message, err.detail);
+	{
+		float		out[4] = {1.0f, 2.0f, 0.5f, NAN};
+
+		CHECK(TrainCheckOutputs(&reg.net, out, 1, 0, &err) == HANAMI_OK &&
+			  TrainCheckOutputs(&reg.net, out, 2, 9, &err) == HANAMI_E_OUTPUT_NOT_FINITE &&
+			  strstr(err.detail, "Output 2 of row 11 is NaN") != NULL,
+			  "TrainCheckOutputs names the output and the row");
+		/* a finite output whose output scaling overflows */
+		reg.net.hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
+		reg.net.out_mul[0] = 1e30f;
+		out[0] = 1e30f;
+		CHECK(TrainCheckOutputs(&reg.net, out, 1, 0, &err) == HANAMI_E_OUTPUT_NOT_FINITE &&
+			  strstr(err.detail, "Output 1 of row 1 is Infinity") != NULL,
+			  "TrainCheckOutputs looks at the scaled outputs");
+	}
+	free(y);
+	FreeData(&d);
+	TestNetFree(&sm);
+	TestNetFree(&reg);
+}
+
 /* Run the training tests. */
 void
 TestTrainSuite(void)
@@ -677,5 +764,6 @@ TestTrainSuite(void)
 	TestErrors();
 	TestScaling();
 	TestEvaluate();
+	TestLoud();
 	TestAllocFailures();
 }

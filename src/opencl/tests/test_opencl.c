@@ -525,6 +525,65 @@ TestParityPredict(void)
 	}
 }
 
+/*
+ * Rows whose finite inputs overflow inside the network: the device's classes
+ * mark them -1 (the glue reports an error), exactly where the CPU's outputs
+ * are not finite; the other rows keep their class.
+ */
+static void
+TestDeviceNotFinite(void)
+{
+	uint32_t	counts[] = {2, 8, 3};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
+	HANAMI_ACT_SOFTMAX};
+	Net			tn;
+	HnError		herr;
+	OclError	err;
+	OclSession *s;
+	OclDense   *d;
+	HnDenseWork *work;
+	const int	rows = 40;
+	float		x[40 * 2];
+	float		out[40 * 3];
+	int32_t		cls[40];
+	int			bad_rows = 0;
+	int			wrong = 0;
+
+	if (!NetMake(&tn, 3, counts, acts, HANAMI_LOSS_CROSS_ENTROPY, 1))
+		return;
+	for (int r = 0; r < rows; r++)
+	{
+		x[2 * r] = r % 4 == 1 ? 3e38f : (float) r / 10.0f;
+		x[2 * r + 1] = r % 4 == 1 ? 3e38f : 1.0f - (float) r / 20.0f;
+	}
+	work = DenseWorkCreate(&tn.net, rows, false, &HnMallocAllocator, &herr);
+	DensePredict(&tn.net, work, x, rows, out);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	d = OclDenseCreate(s, &tn.net, 16, NULL, &HnMallocAllocator, &err);
+	if (d == NULL || OclDensePredict(d, x, rows, NULL, cls, &err) != HANAMI_OK)
+		CHECK(false, "classes on the device: %s", err.base.message);
+	else
+	{
+		for (int r = 0; r < rows; r++)
+		{
+			const float *o = out + r * 3;
+			bool		finite = isfinite(o[0]) && isfinite(o[1]) && isfinite(o[2]);
+			int			best = o[1] > o[0] ? 1 : 0;
+
+			best = o[2] > o[best] ? 2 : best;
+			bad_rows += !finite;
+			wrong += finite ? cls[r] != best : cls[r] != -1;
+		}
+		CHECK(bad_rows == rows / 4 && wrong == 0,
+			  "device classes are -1 where outputs are not finite (%d rows), else the argmax (%d differ)",
+			  bad_rows, wrong);
+	}
+	OclSessionFree(s, &HnMallocAllocator);
+	free(d);
+	DenseWorkFree(work, &HnMallocAllocator);
+	free(tn.buf);
+}
+
 /* Synthetic rows: three blobs in 6 features, or a smooth regression. */
 static void
 MakeRows(int n, bool classes, float *x, int32_t *cls, float *y)
@@ -756,6 +815,7 @@ main(void)
 	TestParityOptim(HANAMI_OPT_ADAM, 0.0f);
 	TestParityOptim(HANAMI_OPT_ADAM, 0.01f);
 	TestParityPredict();
+	TestDeviceNotFinite();
 	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
 	TestParityFit("classification, sgd, validation", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
 	TestParityFit("classification, first layer frozen", true, false, HANAMI_OPT_ADAM, 0.0, 0, (uint64_t) 0xC);
