@@ -63,7 +63,11 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	memcpy(saved + n_in, net->in_mul, n_in * sizeof(float));
 	memcpy(saved + 2 * n_in, net->out_shift, n_out * sizeof(float));
 	memcpy(saved + 2 * n_in + n_out, net->out_mul, n_out * sizeof(float));
-	TrainFitScaling(net, data, n_train, idx);
+	if (TrainFitScaling(net, data, n_train, idx, alloc, &err->base) != HANAMI_OK)
+	{
+		HnFree(alloc, saved);
+		return err->base.code;
+	}
 	if (!want_in)
 	{
 		memcpy(net->in_shift, saved, n_in * sizeof(float));

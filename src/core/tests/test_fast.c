@@ -276,7 +276,7 @@ TestTrainerVsReference(void)
 		double		diff;
 
 		TestNetMake(&t1, 4, c, a, HANAMI_LOSS_DEFAULT, 9, true);
-		TrainFitScaling(&t1.net, &f.ds, f.n, NULL);
+		TrainFitScaling(&t1.net, &f.ds, f.n, NULL, &HnMallocAllocator, NULL);
 		t2.buf = TestCopy(t1.buf, t1.len);
 		t2.len = t1.len;
 		NetBindTrusted(&t2.net, t2.buf);
@@ -403,7 +403,7 @@ TestFold(void)
 	for (int r = 0; r < 30; r++)
 		f.x[r * 20 + 3] = 5000.0f + (float) (r % 7);
 	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
-	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
+	TrainFitScaling(&tn.net, &f.ds, f.n, NULL, &HnMallocAllocator, NULL);
 	plain = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
 	fold = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
 	fold1 = DenseWorkCreate(&tn.net, 1, false, &HnMallocAllocator, &err);
@@ -431,39 +431,6 @@ TestFold(void)
 	FreeFastData(&f);
 }
 
-/* Column statistics a row at a time give the scaling of a fit in memory. */
-static void
-TestStats(void)
-{
-	static const uint32_t c[] = {300, 4, 2};
-	TestNet		tn;
-	FastData	f;
-	HnError		err;
-	HnColumnStats *s;
-	float	   *shift = malloc(sizeof(float) * 300);
-	float	   *mul = malloc(sizeof(float) * 300);
-
-	MakeFastData(&f, 500, 300, 2, false, 31);
-	for (int r = 0; r < 500; r++)
-		f.x[r * 300 + 7] = 4.0f;	/* a constant feature */
-	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
-	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
-	s = StatsCreate(300, &HnMallocAllocator, &err);
-	for (int r = 0; r < 500; r++)
-		StatsAdd(s, f.x + r * 300);
-	StatsInputScaling(s, shift, mul);
-	CHECK(memcmp(shift, tn.net.in_shift, sizeof(float) * 300) == 0 &&
-		  memcmp(mul, tn.net.in_mul, sizeof(float) * 300) == 0,
-		  "stats: streamed statistics give the bits of the in-memory scaling");
-	CHECK(mul[7] == 1.0f && shift[7] == 4.0f,
-		  "stats: a constant feature is centred with multiplier 1");
-	StatsFree(s, &HnMallocAllocator);
-	free(shift);
-	free(mul);
-	TestNetFree(&tn);
-	FreeFastData(&f);
-}
-
 void
 TestFastSuite(void)
 {
@@ -472,5 +439,4 @@ TestFastSuite(void)
 	TestTrainerVsReference();
 	TestThreads();
 	TestFold();
-	TestStats();
 }
