@@ -253,7 +253,7 @@ ScaleFromValues(float *v, int64_t m, float *shift, float *mul)
 	double		centre;
 	double		iqr;
 	double		off;
-	double		spread;
+	double		range;
 	float		f;
 
 	if (m < 1)
@@ -268,13 +268,14 @@ ScaleFromValues(float *v, int64_t m, float *shift, float *mul)
 	qsort(v, (size_t) m, sizeof(float), ScaleCompare);
 	centre = ScaleQuantile(v, m, 0.5);
 	iqr = ScaleQuantile(v, m, 0.75) - ScaleQuantile(v, m, 0.25);
-	off = 2.0 * ScaleOffCentreDistance(v, m, centre);
-	spread = iqr > off ? iqr : off;
-	f = (float) (1.0 / spread);
+	off = ScaleOffCentreDistance(v, m, centre);
+	/* each is the whole range of values spread evenly around the centre */
+	range = 2.0 * iqr > 4.0 * off ? 2.0 * iqr : 4.0 * off;
+	f = (float) (1.0 / range);
 	*shift = (float) centre;
 	if (*shift == 0.0f)
 		*shift = 0.0f;
-	if (!(spread > 0.0) || !isfinite(f) || f == 0.0f)
+	if (!(range > 0.0) || !isfinite(f) || f == 0.0f)
 		f = 1.0f;
 	*mul = f;
 }

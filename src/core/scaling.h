@@ -1,6 +1,6 @@
 /*
  * scaling.h - the learned input scaling of a dense network: a robust centre
- * and spread of every feature, taken from a uniform sample of the training
+ * and range of every feature, taken from a uniform sample of the training
  * rows that is the same whether the rows are held in memory or streamed.
  *
  * The sample: reservoir sampling (Vitter's algorithm R) of whole rows with a
@@ -16,23 +16,30 @@
  * (q(p) at position (m - 1) p, as R's default and numpy's "linear"):
  *
  *   centre = the median q(0.5)
- *   spread = the larger of the interquartile range q(0.75) - q(0.25) and
- *            twice the median distance from the centre of the values that
- *            differ from it (for a symmetric distribution both are about
- *            the same; the second keeps a feature that sits at one value in
- *            most rows, such as a border pixel or a rare flag, from getting
- *            a spread of zero or nearly zero)
- *   shift  = centre, mul = 1 / spread, and mul 1 for a constant feature or
- *            a spread whose inverse is not a finite nonzero float.
+ *   range  = the larger of twice the interquartile range q(0.75) - q(0.25)
+ *            and four times the median distance from the centre of the
+ *            values that differ from it: for values spread evenly between
+ *            two bounds both are the distance between them, so clean data
+ *            scale about as they did with the maximum minus the minimum;
+ *            the second keeps a feature that sits at one value in most
+ *            rows (a border pixel, a rare flag) from a range of zero or
+ *            nearly zero
+ *   shift  = centre, mul = 1 / range, and mul 1 for a constant feature or
+ *            a range whose inverse is not a finite nonzero float.
+ *
+ * A fit that learns this scaling also sets HANAMI_FLAG_INPUT_CLIP: scaled
+ * inputs are clipped to -+HANAMI_INPUT_CLIP (format.h).
  *
  * Robustness: the quartiles move little until a quarter of a feature's
  * values are wild, the median distance of the off-centre values until half
- * of those are; the mean and range they replace were moved without limit by
- * a single value.  Error of the sample: with m sampled rows a quantile's
- * rank is off by about sqrt(p (1 - p) / m) (0.7 percentile points for the
- * quartiles at m = 4096) and, by the Dvoretzky-Kiefer-Wolfowitz inequality,
- * by more than sqrt(ln(2 / d) / (2 m)) for any quantile with probability at
- * most d (4.2 points at d = 1e-6, m = 4096); no error with all rows held.
+ * of those are; the mean, minimum and maximum used before were moved
+ * without limit by a single value.  Error of the sample: with m sampled rows
+ * a quantile's rank is off by about sqrt(p (1 - p) / m) (0.7 percentile
+ * points for the quartiles at m = 4096) and, by the Dvoretzky-Kiefer-
+ * Wolfowitz inequality, by more than sqrt(ln(2 / d) / (2 m)) for some
+ * quantile with probability at most d (4.2 points at d = 1e-6, m = 4096;
+ * drawing without replacement only tightens this); there is no sampling
+ * error when the sample holds every row.
  */
 #ifndef HANAMI_CORE_SCALING_H
 #define HANAMI_CORE_SCALING_H

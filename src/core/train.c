@@ -165,7 +165,7 @@ TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 					  net->in_mul, alloc, err);
 	HnFree(alloc, picked);
 	if (st == HANAMI_OK)
-		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
+		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	return st;
 }
 

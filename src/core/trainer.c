@@ -295,8 +295,12 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 	HnLoss		loss = (HnLoss) net->hdr->loss;
 
 	for (size_t r = r0; r < r1; r++)
+	{
 		KernAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
 					   t->a[0] + r * n_in);
+		if (NetInputClip(net) > 0.0f)
+			KernClip(t->a[0] + r * n_in, n_in, NetInputClip(net));
+	}
 	for (int l = 1; l <= last; l++)
 	{
 		size_t		in = net->layers[l - 1].count;

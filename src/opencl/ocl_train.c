@@ -72,8 +72,8 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	{
 		memcpy(net->in_shift, saved, n_in * sizeof(float));
 		memcpy(net->in_mul, saved + n_in, n_in * sizeof(float));
-		net->hdr->flags = (net->hdr->flags & ~HANAMI_FLAG_INPUT_FITTED) |
-			(flags & HANAMI_FLAG_INPUT_FITTED);
+		net->hdr->flags = (net->hdr->flags & ~(HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP)) |
+			(flags & (HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP));
 	}
 	if (!want_out)
 	{
@@ -113,8 +113,9 @@ OclFitGather(OclFit *f, int64_t pos, int count, OclError *err)
 	HnStatus	st;
 
 	st = OCL_RUN1(f->s, OCL_K_GATHER_INPUT, (size_t) count * d->n_in, err,
-				  "mmiiiimmm", f->x, f->idx, (int) pos, 1, count,
-				  (int) d->n_in, d->in_shift, d->in_mul, d->a[0]);
+				  "mmiiiimmfm", f->x, f->idx, (int) pos, 1, count,
+				  (int) d->n_in, d->in_shift, d->in_mul, (double) d->in_clip,
+				  d->a[0]);
 	if (st == HANAMI_OK)
 		st = OCL_RUN1(f->s, OCL_K_GATHER_ROWS, (size_t) count * d->n_out, err,
 					  "mmiiim", f->t, f->idx, (int) pos, count,

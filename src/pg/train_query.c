@@ -150,7 +150,7 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 		if (ScaleSampleFit(sample, net->in_shift, net->in_mul, alloc,
 						   &err) != HANAMI_OK)
 			HanamiReportError(&err, 0);
-		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
+		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 		ScaleSampleFree(sample, alloc);
 	}
 	if (need_out && n > 0)

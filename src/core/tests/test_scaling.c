@@ -1,8 +1,8 @@
 /*
  * test_scaling.c - the learned input scaling: the robust statistic of one
  * feature on small inputs (exact values), the fixed-seed row sample, the
- * same bits from rows in memory and rows offered in chunks, and robustness
- * to rows whose every value is a million times too large.
+ * same bits from rows in memory and rows offered in chunks, robustness to
+ * rows whose every value is a million times too large, and the clip flag.
  */
 #include "harness.h"
 
@@ -43,23 +43,23 @@ TestStatistic(void)
 
 	/* median 3; quartiles 2 and 4; off-centre distances 1 1 2 2 -> 1.5 */
 	FromValues(odd, 5, &shift, &mul);
-	CHECK(shift == 3.0f && mul == (float) (1.0 / 3.0),
-		  "statistic: 1..5 gives centre 3, spread 3 (%g, %g)", shift, mul);
+	CHECK(shift == 3.0f && mul == (float) (1.0 / 6.0),
+		  "statistic: 1..5 gives centre 3, range 4 x 1.5 (%g, %g)", shift, mul);
 	FromValues(wild, 5, &s2, &m2);
 	CHECK(s2 == shift && m2 == mul,
 		  "statistic: a value 10^6 replacing 5 changes nothing (%g, %g)", s2, m2);
 	/* median 2.5; quartiles 1.75, 3.25; distances .5 .5 1.5 1.5 -> 1 */
 	FromValues(even, 4, &shift, &mul);
-	CHECK(shift == 2.5f && mul == 0.5f,
-		  "statistic: 1..4 gives centre 2.5, spread 2 (%g, %g)", shift, mul);
+	CHECK(shift == 2.5f && mul == 0.25f,
+		  "statistic: 1..4 gives centre 2.5, range 4 x 1 (%g, %g)", shift, mul);
 	/* a border pixel: zero in 9 of 10 rows; the one other value sets it */
 	FromValues(sparse, 10, &shift, &mul);
-	CHECK(shift == 0.0f && mul == 1.0f / 16.0f,
-		  "statistic: a feature at 0 but once (8) gets spread 16 (%g, %g)",
+	CHECK(shift == 0.0f && mul == 1.0f / 32.0f,
+		  "statistic: a feature at 0 but once (8) gets range 4 x 8 (%g, %g)",
 		  shift, mul);
-	/* median 0.5: interquartile range 16 beats twice the off-centre median 0.5 */
+	/* median 0.5: twice the interquartile range 16 beats 4 x 0.5 */
 	FromValues(skew, 10, &shift, &mul);
-	CHECK(shift == 0.5f && mul == 1.0f / 16.0f,
+	CHECK(shift == 0.5f && mul == 1.0f / 32.0f,
 		  "statistic: interquartile range wins when larger (%g, %g)", shift, mul);
 	FromValues(constant, 3, &shift, &mul);
 	CHECK(shift == 7.0f && mul == 1.0f,
@@ -72,11 +72,11 @@ TestStatistic(void)
 		  "statistic: -0 counts as +0");
 	FromValues(huge, 2, &shift, &mul);
 	CHECK(shift == 0.0f && mul > 0.0f && isfinite(mul) &&
-		  TestClose(mul, 1.0 / 6e38, 0, 1e-5),
+		  TestClose(mul, 1.0 / 12e38, 0, 1e-5),
 		  "statistic: values near the float limits stay finite (%g)", mul);
 	FromValues(tiny, 2, &shift, &mul);
 	CHECK(mul == 1.0f && isfinite(shift),
-		  "statistic: a spread whose inverse overflows gives multiplier 1");
+		  "statistic: a range whose inverse overflows gives multiplier 1");
 	{
 		float		v[7] = {9, -1, 4, 4, 0, 12, 4};
 		float		w[7] = {4, 12, 0, 4, 4, -1, 9};
@@ -84,7 +84,7 @@ TestStatistic(void)
 		FromValues(v, 7, &shift, &mul);
 		FromValues(w, 7, &s2, &m2);
 		/* quartiles 2, 6.5; off-centre distances 4 5 5 8 -> 5 */
-		CHECK(shift == 4.0f && s2 == shift && m2 == mul && mul == 0.1f,
+		CHECK(shift == 4.0f && s2 == shift && m2 == mul && mul == 0.05f,
 			  "statistic: order does not matter (%g, %g)", shift, mul);
 	}
 }
@@ -211,7 +211,7 @@ TestMemoryVsChunks(void)
 		exact = memcmp(shift, tn.net.in_shift, sizeof(shift)) == 0 &&
 			memcmp(mul, tn.net.in_mul, sizeof(mul)) == 0;
 		CHECK(exact && TestClose(tn.net.in_shift[0], 5.0, 0, 0.1) &&
-			  TestClose(tn.net.in_mul[0], 1.0 / 5.0, 0, 0.1),
+			  TestClose(tn.net.in_mul[0], 1.0 / 10.0, 0, 0.1),
 			  "sample: 1000 rows give the exact statistic of all of them (%g, %g)",
 			  tn.net.in_shift[0], tn.net.in_mul[0]);
 		free(col);
@@ -261,7 +261,7 @@ TestOutlierRows(void)
 		worst_shift = ds_ > worst_shift ? ds_ : worst_shift;
 	}
 	CHECK(worst_mul <= 0.1 && worst_shift <= 0.05,
-		  "outliers: 1 %% of rows x 10^6 move multipliers by %.3f, shifts by %.3f spreads",
+		  "outliers: 1 %% of rows x 10^6 move multipliers by %.3f, shifts by %.3f ranges",
 		  worst_mul, worst_shift);
 	s = ScaleSampleCreate(n, &HnMallocAllocator, &err);
 	for (int64_t r = 0; r < rows; r++)
@@ -332,6 +332,27 @@ TestOutlierFit(void)
 	free(cls);
 }
 
+/* The clip flag is a known flag: an image carrying it binds. */
+static void
+TestClipFlag(void)
+{
+	static const uint32_t c[] = {3, 2};
+	TestNet		tn;
+	HnNet		bound;
+	HnError		err;
+	void	   *copy;
+
+	TestNetMake(&tn, 2, c, NULL, HANAMI_LOSS_DEFAULT, 1, true);
+	tn.net.hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
+	copy = TestCopy(tn.buf, tn.len);
+	CHECK(NetBind(&bound, copy, tn.len, &err) == HANAMI_OK &&
+		  NetInputClip(&bound) == HANAMI_INPUT_CLIP,
+		  "format: an image with the clip flag binds and clips at %g",
+		  (double) HANAMI_INPUT_CLIP);
+	free(copy);
+	TestNetFree(&tn);
+}
+
 void
 TestScalingSuite(void)
 {
@@ -340,4 +361,5 @@ TestScalingSuite(void)
 	TestMemoryVsChunks();
 	TestOutlierRows();
 	TestOutlierFit();
+	TestClipFlag();
 }
