@@ -213,14 +213,11 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 	KernAffineRows(x, rows, net->hdr->n_inputs,
 				   priv->folded ? priv->fold_shift : net->in_shift,
 				   net->in_mul, work->a[0]);
-	if (priv->folded ? priv->fold_clipped : NetInputClip(net) > 0.0f)
-	{
-		if (priv->folded)
-			KernClampRows(work->a[0], rows, net->hdr->n_inputs,
-						  priv->fold_lo, priv->fold_hi);
-		else
-			KernClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
-	}
+	if (priv->folded && priv->fold_clipped)
+		KernClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
+					  priv->fold_hi);
+	else if (!priv->folded && NetInputClip(net) > 0.0f)
+		KernClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
 	for (int l = 1; l < n_layers; l++)
 	{
 		size_t		in = net->layers[l - 1].count;
