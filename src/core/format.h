@@ -178,7 +178,8 @@ NetBias(const HnNet *net, int l)
 static inline float
 NetInputClip(const HnNet *net)
 {
-	return (net->hdr->flags & HANAMI_FLAG_INPUT_CLIP) ? HANAMI_INPUT_CLIP : 0.0f;
+	return (net->hdr->flags & HANAMI_FLAG_INPUT_CLIP) ?
+		HANAMI_INPUT_CLIP : 0.0f;
 }
 
 /* Offset in bytes of the scaling area and of the parameter area. */

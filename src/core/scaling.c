@@ -15,8 +15,9 @@
 int64_t
 ScaleSampleRows(uint32_t n_features)
 {
-	int64_t		cap = HANAMI_SCALE_MAX_VALUES / (n_features ? n_features : 1);
+	int64_t		cap;
 
+	cap = HANAMI_SCALE_MAX_VALUES / (n_features ? n_features : 1);
 	if (cap > HANAMI_SCALE_MAX_ROWS)
 		cap = HANAMI_SCALE_MAX_ROWS;
 	if (cap < HANAMI_SCALE_MIN_ROWS)
@@ -137,13 +138,13 @@ ScaleFitRows(const float *const *rows, int64_t m, uint32_t n,
 			 float *shift, float *mul, const HnAllocator *alloc,
 			 HnError *err)
 {
-	size_t		block = n < HANAMI_SCALE_BLOCK ? (n ? n : 1) : HANAMI_SCALE_BLOCK;
+	size_t		block = n < HANAMI_SCALE_BLOCK ? n : HANAMI_SCALE_BLOCK;
 	float	   *buf;
 
 	if (m < 1)
 		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
 						  "no rows to learn the input scaling from");
-	buf = HnAlloc(alloc, sizeof(float) * block * (size_t) m);
+	buf = HnAlloc(alloc, sizeof(float) * (block ? block : 1) * (size_t) m);
 	if (buf == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL,
 						  "out of memory for the input scaling");

@@ -41,6 +41,7 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 			  OclError *err)
 {
 	uint32_t	flags = net->hdr->flags;
+	uint32_t	in_flags = HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	uint32_t	last = net->hdr->n_layers - 1;
 	size_t		n_in = net->hdr->n_inputs;
 	size_t		n_out = net->hdr->n_outputs;
@@ -63,7 +64,8 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	memcpy(saved + n_in, net->in_mul, n_in * sizeof(float));
 	memcpy(saved + 2 * n_in, net->out_shift, n_out * sizeof(float));
 	memcpy(saved + 2 * n_in + n_out, net->out_mul, n_out * sizeof(float));
-	if (TrainFitScaling(net, data, n_train, idx, alloc, &err->base) != HANAMI_OK)
+	if (TrainFitScaling(net, data, n_train, idx, alloc,
+						&err->base) != HANAMI_OK)
 	{
 		HnFree(alloc, saved);
 		return err->base.code;
@@ -72,8 +74,7 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	{
 		memcpy(net->in_shift, saved, n_in * sizeof(float));
 		memcpy(net->in_mul, saved + n_in, n_in * sizeof(float));
-		net->hdr->flags = (net->hdr->flags & ~(HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP)) |
-			(flags & (HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP));
+		net->hdr->flags = (net->hdr->flags & ~in_flags) | (flags & in_flags);
 	}
 	if (!want_out)
 	{

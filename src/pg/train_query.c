@@ -6,9 +6,10 @@
  * Streaming reads the rows through a cursor in chunks that fit the budget.
  * The first pass (the attempt to load everything) also counts the rows and
  * learns the input scaling from the same fixed-seed sample of rows a fit in
- * memory takes (core/scaling.h; the sample holds copies of at most 4096 rows,
- * outside the budget), so scaling, batches and updates are exactly those of
- * a fit in memory when the rows come in the same order and "shuffle" is off.  With "shuffle" on, rows are shuffled within each chunk.
+ * memory takes (core/scaling.h; the sample holds copies of at most 4096
+ * rows, outside the budget), so scaling, batches and updates are exactly
+ * those of a fit in memory when the rows come in the same order and
+ * "shuffle" is off.  With "shuffle" on, rows are shuffled within each chunk.
  */
 #include "glue.h"
 
