@@ -3,12 +3,12 @@
  * sums, row gathers with input scaling, per-row loss and output gradient,
  * output scaling, argmax and a finiteness check.
  *
- * CPU twins: KernGemm, KernColumnSums and KernAffineRows (src/core/kernels.c),
- * DenseForward and DenseBackward (src/core/dense.c), LossValue and
- * LossGradient (src/core/loss.c), HanamiArgmax (src/pg/run.c).  Matrices are
- * row-major float32 at an offset (in floats) into a buffer; a matrix operand
- * is read through a row stride and a column stride, so the same kernel
- * multiplies by a matrix or by its transpose.
+ * CPU twins: KernGemm, KernColumnSums, KernAffineRows and KernClip
+ * (src/core/kernels.c), DenseForward and DenseBackward (src/core/dense.c),
+ * LossValue and LossGradient (src/core/loss.c), HanamiArgmax (src/pg/run.c).
+ * Matrices are row-major float32 at an offset (in floats) into a buffer; a
+ * matrix operand is read through a row stride and a column stride, so the
+ * same kernel multiplies by a matrix or by its transpose.
  */
 
 /*
@@ -275,26 +275,34 @@ hn_colsum(__global const float *g, const int rows, const int cols,
 
 /*
  * Rows idx[idx_off + k] (k < count) of the n_in-wide matrix x, scaled:
- * xb[k][j] = (x[row][j] - shift[j]) * mul[j].  With no idx (use_idx 0) the
- * rows are 0..count-1.
+ * xb[k][j] = (x[row][j] - shift[j]) * mul[j], clipped to [-clip, clip] when
+ * clip > 0.  With no idx (use_idx 0) the rows are 0..count-1.
  */
 __kernel void
 hn_gather_input(__global const float *x, __global const uint *idx,
 				const int idx_off, const int use_idx, const int count,
 				const int n_in, __global const float *shift,
-				__global const float *mul, __global float *xb)
+				__global const float *mul, const float clip,
+				__global float *xb)
 {
 	int			i = get_global_id(0);
 	int			k;
 	int			j;
 	ulong		row;
+	float		v;
 
 	if (i >= count * n_in)
 		return;
 	k = i / n_in;
 	j = i - k * n_in;
 	row = use_idx ? (ulong) idx[idx_off + k] : (ulong) k;
-	xb[i] = (x[row * (ulong) n_in + j] - shift[j]) * mul[j];
+	v = (x[row * (ulong) n_in + j] - shift[j]) * mul[j];
+	if (clip > 0.0f)
+	{
+		v = v < -clip ? -clip : v;
+		v = v > clip ? clip : v;
+	}
+	xb[i] = v;
 }
 
 /* Rows idx[idx_off + k] of the width-wide matrix t, unchanged. */

@@ -19,8 +19,11 @@ typedef struct DenseWorkPriv
 	HnDenseWork pub;			/* first, so the two pointers coincide */
 	float	   *wt;				/* a transposed weight matrix */
 	bool		folded;			/* fold_shift and fold_bias are in use */
+	bool		fold_clipped;	/* and fold_lo, fold_hi */
 	float	   *fold_shift;		/* inference: input shift after folding */
 	float	   *fold_bias;		/* inference: layer 1 bias after folding */
+	float	   *fold_lo;		/* inference: bounds of the folded inputs */
+	float	   *fold_hi;
 } DenseWorkPriv;
 
 /* Add a buffer of n floats to the layout; false on overflow. */
@@ -54,6 +57,8 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 	size_t		at_wt = 0;
 	size_t		at_fs = 0;
 	size_t		at_fb = 0;
+	size_t		at_lo = 0;
+	size_t		at_hi = 0;
 	size_t		wt_size = 0;
 	size_t		n;
 	char	   *mem;
@@ -92,7 +97,9 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 			goto too_large;
 	}
 	else if (!DenseReserve(&offset, net->hdr->n_inputs, &at_fs) ||
-			 !DenseReserve(&offset, net->layers[1].count, &at_fb))
+			 !DenseReserve(&offset, net->layers[1].count, &at_fb) ||
+			 !DenseReserve(&offset, net->hdr->n_inputs, &at_lo) ||
+			 !DenseReserve(&offset, net->hdr->n_inputs, &at_hi))
 		goto too_large;
 	if (!HnAddSize(offset, HANAMI_DENSE_ALIGN, &offset))
 		goto too_large;
@@ -128,6 +135,8 @@ DenseWorkCreate(const HnNet *net, int max_batch, bool training,
 	{
 		priv->fold_shift = (float *) (base + at_fs);
 		priv->fold_bias = (float *) (base + at_fb);
+		priv->fold_lo = (float *) (base + at_lo);
+		priv->fold_hi = (float *) (base + at_hi);
 	}
 	return &priv->pub;
 
@@ -154,6 +163,7 @@ DenseWorkFold(const HnNet *net, HnDenseWork *work)
 	size_t		out = net->layers[1].count;
 	const float *w = NetWeights(net, 1);
 	const float *b = NetBias(net, 1);
+	float		clip = NetInputClip(net);
 
 	if (priv->fold_shift == NULL)
 		return;					/* a training workspace: never folded */
@@ -176,6 +186,17 @@ DenseWorkFold(const HnNet *net, HnDenseWork *work)
 
 		priv->fold_shift[i] = fabs(c) <= 1.0 ? 0.0f : net->in_shift[i];
 	}
+	/* clipped inputs: x * mul stays within c -+ clip for a folded shift */
+	priv->fold_clipped = clip > 0.0f;
+	for (size_t i = 0; priv->fold_clipped && i < n_in; i++)
+	{
+		double		c = (double) net->in_shift[i] * net->in_mul[i];
+
+		if (fabs(c) > 1.0)
+			c = 0.0;
+		priv->fold_lo[i] = (float) (c - clip);
+		priv->fold_hi[i] = (float) (c + clip);
+	}
 	priv->folded = true;
 }
 
@@ -192,6 +213,11 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 	KernAffineRows(x, rows, net->hdr->n_inputs,
 				   priv->folded ? priv->fold_shift : net->in_shift,
 				   net->in_mul, work->a[0]);
+	if (priv->folded && priv->fold_clipped)
+		KernClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
+					  priv->fold_hi);
+	else if (!priv->folded && NetInputClip(net) > 0.0f)
+		KernClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
 	for (int l = 1; l < n_layers; l++)
 	{
 		size_t		in = net->layers[l - 1].count;

@@ -36,14 +36,16 @@ void		DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc);
  * raw zero stays zero and DenseForward skips its weights.  Sums are then
  * taken in a different order than without folding (results agree to
  * rounding); every forward pass on a folded workspace gives the same bits
- * for a row, in batches or alone.  Call again whenever the weights or the
- * scaling change.
+ * for a row, in batches or alone.  A clipped network's folded inputs are
+ * clamped to the folded shift -+ the clip.  Call again whenever the
+ * weights, the scaling or the flags change.
  */
 void		DenseWorkFold(const HnNet *net, HnDenseWork *work);
 
 /*
  * Forward n (<= max_batch) rows of raw input x (n * n_inputs floats): apply
- * input scaling, every layer and its activation.  Returns the output
+ * input scaling (clipped when the network says so), every layer and its
+ * activation.  Returns the output
  * activations (n * n_outputs, network space, before output scaling), which
  * live in work.
  */

@@ -15,7 +15,10 @@
  *                       row-major, so row i holds input i's weights to every
  *                       unit of l), then bias[out]
  *
- * Input scaling: the network computes on (x - in_shift) * in_mul.  Output
+ * Input scaling: the network computes on (x - in_shift) * in_mul, clipped
+ * to [-HANAMI_INPUT_CLIP, HANAMI_INPUT_CLIP] when HANAMI_FLAG_INPUT_CLIP is
+ * set (a fit sets it when it learns the input scaling; images without it,
+ * such as those fitted before the flag existed, are not clipped).  Output
  * scaling (regression): a prediction is y * out_mul + out_shift.  Identity
  * scaling is shift 0, mul 1.
  *
@@ -43,7 +46,16 @@ typedef enum HnKind
 #define HANAMI_FLAG_SCALE_INPUT		0x0001	/* learn input scaling on first fit */
 #define HANAMI_FLAG_INPUT_FITTED	0x0002	/* in_shift/in_mul hold learned values */
 #define HANAMI_FLAG_OUTPUT_FITTED	0x0004	/* out_shift/out_mul hold learned values */
-#define HANAMI_FLAG_ALL				0x0007
+#define HANAMI_FLAG_INPUT_CLIP		0x0008	/* scaled inputs are clipped */
+#define HANAMI_FLAG_ALL				0x000F
+
+/*
+ * Bound of a scaled input when HANAMI_FLAG_INPUT_CLIP is set: five robust
+ * ranges (scaling.h; ten interquartile ranges) either side of the median.
+ * Clean data rarely comes near it; a value a million times too large is
+ * held there instead of swamping the sums of layer 1 and the gradients.
+ */
+#define HANAMI_INPUT_CLIP			5.0f
 
 /*
  * The image sits right after a 4-byte varlena length word, so it is only
@@ -160,6 +172,14 @@ NetBias(const HnNet *net, int l)
 {
 	return NetWeights(net, l) +
 		(size_t) net->layers[l - 1].count * net->layers[l].count;
+}
+
+/* The bound of scaled inputs: HANAMI_INPUT_CLIP, or 0 when not clipped. */
+static inline float
+NetInputClip(const HnNet *net)
+{
+	return (net->hdr->flags & HANAMI_FLAG_INPUT_CLIP) ?
+		HANAMI_INPUT_CLIP : 0.0f;
 }
 
 /* Offset in bytes of the scaling area and of the parameter area. */

@@ -376,6 +376,38 @@ KernAffineRows(const float *restrict src, size_t rows, size_t n,
 	}
 }
 
+/* Clip n values to [-clip, clip]. */
+void
+KernClip(float *restrict v, size_t n, float clip)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+	{
+		float		x = v[i] < -clip ? -clip : v[i];
+
+		v[i] = x > clip ? clip : x;
+	}
+}
+
+/* Clamp every row to per-value bounds. */
+void
+KernClampRows(float *restrict v, size_t rows, size_t n,
+			  const float *restrict lo, const float *restrict hi)
+{
+	for (size_t r = 0; r < rows; r++)
+	{
+		float	   *restrict d = v + r * n;
+
+#pragma omp simd
+		for (size_t i = 0; i < n; i++)
+		{
+			float		x = d[i] < lo[i] ? lo[i] : d[i];
+
+			d[i] = x > hi[i] ? hi[i] : x;
+		}
+	}
+}
+
 /* SGD with momentum over n parameters. */
 HANAMI_CLONES void
 KernSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,

@@ -42,6 +42,13 @@ void		KernScale(float *v, size_t n, float s);
 void		KernAffineRows(const float *src, size_t rows, size_t n,
 						   const float *shift, const float *mul, float *dst);
 
+/* v[i] = min(max(v[i], -clip), clip) for n values (clip > 0). */
+void		KernClip(float *v, size_t n, float clip);
+
+/* v[r][i] = min(max(v[r][i], lo[i]), hi[i]) for rows x n values. */
+void		KernClampRows(float *v, size_t rows, size_t n, const float *lo,
+						  const float *hi);
+
 /* SGD with momentum: g' = g + wd w; m = mom m + g'; w -= lr m. */
 void		KernSgdUpdate(float *w, const float *g, float *m, size_t n,
 						  float lr, float momentum, float wd);

@@ -14,9 +14,10 @@
 #include "dense.h"
 #include "kernels.h"
 #include "rng.h"
+#include "scaling.h"
 #include "trainer.h"
 
-/* Features per block when accumulating column statistics on the stack. */
+/* Output columns per block when accumulating their statistics on the stack. */
 #define HANAMI_STAT_BLOCK	256
 
 /* Rows per batch when evaluating. */
@@ -131,35 +132,41 @@ TrainOutputScalable(const HnNet *net, const HnDataset *data)
 }
 
 /*
- * Learn in_shift/in_mul from the selected rows, in their order: the same
- * sums, minima and maxima as StatsAdd a row at a time (so rows streamed
- * give the same scaling), in blocks of features on the stack.
+ * Learn in_shift/in_mul from the selected rows, in their order: the sample
+ * ScaleSampleAdd would keep of them a row at a time (so rows streamed in the
+ * same order give the same scaling), by row index instead of copies.
  */
-static void
+static HnStatus
 TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
-					 const int64_t *rows)
+					 const int64_t *rows, const HnAllocator *alloc,
+					 HnError *err)
 {
-	size_t		n = net->hdr->n_inputs;
+	HnScaleSample s;
+	const float **picked;
+	int64_t		m;
+	HnStatus	st;
 
-	for (size_t b0 = 0; b0 < n; b0 += HANAMI_STAT_BLOCK)
+	ScaleSampleInit(&s, net->hdr->n_inputs);
+	m = n_rows < s.cap ? n_rows : s.cap;
+	if (m < 1)
+		return HANAMI_OK;
+	picked = HnAlloc(alloc, sizeof(float *) * (size_t) m);
+	if (picked == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for the input scaling");
+	for (int64_t k = 0; k < n_rows; k++)
 	{
-		size_t		bn = n - b0 < HANAMI_STAT_BLOCK ? n - b0 : HANAMI_STAT_BLOCK;
-		double		sum[HANAMI_STAT_BLOCK];
-		float		mn[HANAMI_STAT_BLOCK];
-		float		mx[HANAMI_STAT_BLOCK];
-		HnColumnStats st;
+		int64_t		slot = ScaleSampleSlot(&s);
 
-		memset(sum, 0, sizeof(sum));
-		st.n = (uint32_t) bn;
-		st.rows = 0;
-		st.sum = sum;
-		st.min = mn;
-		st.max = mx;
-		for (int64_t k = 0; k < n_rows; k++)
-			StatsAdd(&st, data->x + (size_t) TrainRow(rows, k) * data->n_features + b0);
-		StatsInputScaling(&st, net->in_shift + b0, net->in_mul + b0);
+		if (slot >= 0)
+			picked[slot] = data->x + (size_t) TrainRow(rows, k) * data->n_features;
 	}
-	net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
+	st = ScaleFitRows(picked, m, net->hdr->n_inputs, net->in_shift,
+					  net->in_mul, alloc, err);
+	HnFree(alloc, picked);
+	if (st == HANAMI_OK)
+		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
+	return st;
 }
 
 /* Learn out_shift/out_mul from the selected rows. */
@@ -173,16 +180,23 @@ TrainFitOutputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 }
 
 /* Learn scaling from the selected rows (NULL: rows 0..n_rows-1). */
-void
+HnStatus
 TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
-				const int64_t *rows)
+				const int64_t *rows, const HnAllocator *alloc, HnError *err)
 {
 	if (n_rows <= 0)
-		return;
+		return HANAMI_OK;
 	if (net->hdr->flags & HANAMI_FLAG_SCALE_INPUT)
-		TrainFitInputScaling(net, data, n_rows, rows);
+	{
+		HnStatus	st = TrainFitInputScaling(net, data, n_rows, rows, alloc,
+											  err);
+
+		if (st != HANAMI_OK)
+			return st;
+	}
 	if (TrainOutputScalable(net, data))
 		TrainFitOutputScaling(net, data, n_rows, rows);
+	return HANAMI_OK;
 }
 
 /* Index of the first row of width w holding a non-finite value, or -1. */
@@ -624,7 +638,11 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	/* scaling: learn what is not fitted yet, or all of it on rescale */
 	if ((net->hdr->flags & HANAMI_FLAG_SCALE_INPUT) &&
 		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_INPUT_FITTED)))
-		TrainFitInputScaling(net, data, n_train, idx);
+	{
+		st = TrainFitInputScaling(net, data, n_train, idx, alloc, err);
+		if (st != HANAMI_OK)
+			goto done;
+	}
 	if (TrainOutputScalable(net, data) &&
 		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED)))
 		TrainFitOutputScaling(net, data, n_train, idx);

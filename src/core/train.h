@@ -93,14 +93,17 @@ typedef struct HnTrainResult
 } HnTrainResult;
 
 /*
- * Learn scaling from the rows: input shift/mul from each feature's mean and
- * standard deviation (mul 1 for a constant feature), when
- * HANAMI_FLAG_SCALE_INPUT is set; output shift/mul likewise when y is set,
- * the loss is mse and the output activation is identity.  Sets the FITTED
+ * Learn scaling from the rows: input shift/mul from each feature's median
+ * and spread over a fixed-seed sample of the rows (scaling.h), when
+ * HANAMI_FLAG_SCALE_INPUT is set; output shift/mul from the targets' mean
+ * and standard deviation (mul 1 for a constant target) when y is set, the
+ * loss is mse and the output activation is identity.  Sets the FITTED
  * flags.  rows selects n_rows row indices; NULL means rows 0..n_rows-1.
+ * Fails only for want of memory.
  */
-void		TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
-							const int64_t *rows);
+HnStatus	TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+							const int64_t *rows, const HnAllocator *alloc,
+							HnError *err);
 
 /*
  * The checks TrainFit starts with, for other drivers of the same fit (the

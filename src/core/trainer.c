@@ -295,8 +295,12 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 	HnLoss		loss = (HnLoss) net->hdr->loss;
 
 	for (size_t r = r0; r < r1; r++)
+	{
 		KernAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
 					   t->a[0] + r * n_in);
+		if (NetInputClip(net) > 0.0f)
+			KernClip(t->a[0] + r * n_in, n_in, NetInputClip(net));
+	}
 	for (int l = 1; l <= last; l++)
 	{
 		size_t		in = net->layers[l - 1].count;
@@ -671,79 +675,4 @@ TrainerResult(const HnTrainer *t, HnTrainResult *res)
 	res->val_accuracy = t->val_accuracy;
 	res->seconds = t->started ? TrainerNow(t) - t->t0 : 0.0;
 	res->stop = t->stopped ? t->stop : HANAMI_STOP_EPOCHS;
-}
-
-/* Statistics of n columns, empty. */
-HnColumnStats *
-StatsCreate(uint32_t n, const HnAllocator *alloc, HnError *err)
-{
-	HnColumnStats *s = HnAllocZero(alloc, sizeof(HnColumnStats));
-
-	if (s != NULL)
-	{
-		s->n = n;
-		s->sum = HnAllocZero(alloc, sizeof(double) * (size_t) (n ? n : 1));
-		s->min = HnAlloc(alloc, sizeof(float) * (size_t) (n ? n : 1));
-		s->max = HnAlloc(alloc, sizeof(float) * (size_t) (n ? n : 1));
-	}
-	if (s == NULL || s->sum == NULL || s->min == NULL || s->max == NULL)
-	{
-		StatsFree(s, alloc);
-		HnSetError(err, HANAMI_E_NOMEM, NULL,
-				   "out of memory for column statistics");
-		return NULL;
-	}
-	return s;
-}
-
-/* Add one row of n values. */
-void
-StatsAdd(HnColumnStats *s, const float *restrict row)
-{
-	double	   *restrict sum = s->sum;
-	float	   *restrict mn = s->min;
-	float	   *restrict mx = s->max;
-
-	if (s->rows == 0)
-	{
-		memcpy(mn, row, sizeof(float) * s->n);
-		memcpy(mx, row, sizeof(float) * s->n);
-	}
-#pragma omp simd
-	for (uint32_t j = 0; j < s->n; j++)
-	{
-		sum[j] += row[j];
-		mn[j] = row[j] < mn[j] ? row[j] : mn[j];
-		mx[j] = row[j] > mx[j] ? row[j] : mx[j];
-	}
-	s->rows++;
-}
-
-/* Free statistics; NULL is ignored. */
-void
-StatsFree(HnColumnStats *s, const HnAllocator *alloc)
-{
-	if (s == NULL)
-		return;
-	HnFree(alloc, s->sum);
-	HnFree(alloc, s->min);
-	HnFree(alloc, s->max);
-	HnFree(alloc, s);
-}
-
-/* Input scaling from the statistics; see trainer.h. */
-void
-StatsInputScaling(const HnColumnStats *s, float *shift, float *mul)
-{
-	for (uint32_t j = 0; j < s->n; j++)
-	{
-		double		mean = s->rows > 0 ? s->sum[j] / (double) s->rows : 0.0;
-		double		range = s->rows > 0 ? (double) s->max[j] - (double) s->min[j] : 0.0;
-		float		f = (float) (1.0 / range);
-
-		shift[j] = isfinite(mean) ? (float) mean : 0.0f;
-		if (!(range > 0.0) || !isfinite(f) || f == 0.0f)
-			f = 1.0f;
-		mul[j] = f;
-	}
 }

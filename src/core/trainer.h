@@ -11,8 +11,8 @@
  * update; every value is computed by the same operations in the same order
  * whatever the thread count, so results do not depend on it.
  *
- * Also here: column statistics for the learned scaling, accumulated a row at
- * a time so rows in memory and rows streamed give the same scaling.
+ * The learned input scaling, the same for rows in memory and rows streamed,
+ * is in scaling.h.
  */
 #ifndef HANAMI_CORE_TRAINER_H
 #define HANAMI_CORE_TRAINER_H
@@ -73,26 +73,5 @@ void		TrainerResult(const HnTrainer *t, HnTrainResult *res);
 
 /* Record why training stopped (TrainerStep records its own reasons). */
 void		TrainerSetStop(HnTrainer *t, HnStopReason reason);
-
-/* Mean, minimum and maximum of n columns, a row at a time. */
-typedef struct HnColumnStats
-{
-	uint32_t	n;
-	int64_t		rows;
-	double	   *sum;
-	float	   *min;
-	float	   *max;
-} HnColumnStats;
-
-HnColumnStats *StatsCreate(uint32_t n, const HnAllocator *alloc, HnError *err);
-void		StatsAdd(HnColumnStats *s, const float *row);
-void		StatsFree(HnColumnStats *s, const HnAllocator *alloc);
-
-/*
- * Input scaling from the statistics: shift = mean, mul = 1 / (max - min), or
- * 1 for a constant column.  Centred values within a unit range keep the
- * learning rates that suit inputs in [0, 1] whatever the units.
- */
-void		StatsInputScaling(const HnColumnStats *s, float *shift, float *mul);
 
 #endif							/* HANAMI_CORE_TRAINER_H */

@@ -84,6 +84,7 @@ OclDenseCreate(OclSession *s, const HnNet *net, int max_batch,
 	}
 	d->loss = (int) net->hdr->loss;
 	d->n_in = net->hdr->n_inputs;
+	d->in_clip = NetInputClip(net);
 	d->n_out = net->hdr->n_outputs;
 	d->n_params = (size_t) net->hdr->n_params;
 	d->max_batch = (int) batch;
@@ -397,8 +398,8 @@ OclDenseInput(OclDense *d, const float *x, int n, bool blocking, OclError *err)
 	if (st != HANAMI_OK)
 		return st;
 	return OCL_RUN1(d->s, OCL_K_GATHER_INPUT, (size_t) n * d->n_in, err,
-					"mmiiiimmm", d->raw, d->cls, 0, 0, n, (int) d->n_in,
-					d->in_shift, d->in_mul, d->a[0]);
+					"mmiiiimmfm", d->raw, d->cls, 0, 0, n, (int) d->n_in,
+					d->in_shift, d->in_mul, (double) d->in_clip, d->a[0]);
 }
 
 /* Check a row count against the buffers. */

@@ -41,6 +41,7 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 			  OclError *err)
 {
 	uint32_t	flags = net->hdr->flags;
+	uint32_t	in_flags = HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	uint32_t	last = net->hdr->n_layers - 1;
 	size_t		n_in = net->hdr->n_inputs;
 	size_t		n_out = net->hdr->n_outputs;
@@ -63,13 +64,17 @@ OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	memcpy(saved + n_in, net->in_mul, n_in * sizeof(float));
 	memcpy(saved + 2 * n_in, net->out_shift, n_out * sizeof(float));
 	memcpy(saved + 2 * n_in + n_out, net->out_mul, n_out * sizeof(float));
-	TrainFitScaling(net, data, n_train, idx);
+	if (TrainFitScaling(net, data, n_train, idx, alloc,
+						&err->base) != HANAMI_OK)
+	{
+		HnFree(alloc, saved);
+		return err->base.code;
+	}
 	if (!want_in)
 	{
 		memcpy(net->in_shift, saved, n_in * sizeof(float));
 		memcpy(net->in_mul, saved + n_in, n_in * sizeof(float));
-		net->hdr->flags = (net->hdr->flags & ~HANAMI_FLAG_INPUT_FITTED) |
-			(flags & HANAMI_FLAG_INPUT_FITTED);
+		net->hdr->flags = (net->hdr->flags & ~in_flags) | (flags & in_flags);
 	}
 	if (!want_out)
 	{
@@ -109,8 +114,9 @@ OclFitGather(OclFit *f, int64_t pos, int count, OclError *err)
 	HnStatus	st;
 
 	st = OCL_RUN1(f->s, OCL_K_GATHER_INPUT, (size_t) count * d->n_in, err,
-				  "mmiiiimmm", f->x, f->idx, (int) pos, 1, count,
-				  (int) d->n_in, d->in_shift, d->in_mul, d->a[0]);
+				  "mmiiiimmfm", f->x, f->idx, (int) pos, 1, count,
+				  (int) d->n_in, d->in_shift, d->in_mul, (double) d->in_clip,
+				  d->a[0]);
 	if (st == HANAMI_OK)
 		st = OCL_RUN1(f->s, OCL_K_GATHER_ROWS, (size_t) count * d->n_out, err,
 					  "mmiiim", f->t, f->idx, (int) pos, count,

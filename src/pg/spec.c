@@ -28,7 +28,7 @@ static const char *const spec_keys[] = {
 static const char *const layer_keys[] = {"count", "activation", "name", NULL};
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
-	"input_fitted", "output_fitted", "data", NULL
+	"input_fitted", "output_fitted", "input_clipped", "data", NULL
 };
 
 /* Error for an invalid spec, with the given errcode. */
@@ -228,6 +228,9 @@ ApplySetup(HnNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
 		if ((v = HanamiJsonbGet(obj, "output_fitted")) != NULL &&
 			HanamiJsonbBool(v, "setup.output_fitted"))
 			net->hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
+		if ((v = HanamiJsonbGet(obj, "input_clipped")) != NULL &&
+			HanamiJsonbBool(v, "setup.input_clipped"))
+			net->hdr->flags |= HANAMI_FLAG_INPUT_CLIP;
 		if ((v = HanamiJsonbGet(obj, "data")) == NULL)
 			SPEC_ERROR(sqlstate, "\"setup\" has no \"data\"");
 		data = HanamiJsonbString(v, "setup.data");
@@ -345,11 +348,15 @@ HanamiNetworkToJson(const HnNet *net)
 	HanamiAppendJsonString(&buf, LossName(h->loss));
 	appendStringInfo(&buf, ", \"input_scaling\": %s, \"seed\": %u, "
 					 "\"trained\": {\"epochs\": %u, \"samples\": %llu}, "
-					 "\"setup\": {\"input_fitted\": %s, \"output_fitted\": %s, \"data\": \"",
+					 "\"setup\": {\"input_fitted\": %s, \"output_fitted\": %s",
 					 (h->flags & HANAMI_FLAG_SCALE_INPUT) ? "true" : "false",
 					 h->seed, h->epochs, (unsigned long long) h->samples,
 					 (h->flags & HANAMI_FLAG_INPUT_FITTED) ? "true" : "false",
 					 (h->flags & HANAMI_FLAG_OUTPUT_FITTED) ? "true" : "false");
+	/* only when set: networks that do not clip keep their old text form */
+	if (h->flags & HANAMI_FLAG_INPUT_CLIP)
+		appendStringInfoString(&buf, ", \"input_clipped\": true");
+	appendStringInfoString(&buf, ", \"data\": \"");
 
 	HanamiAppendBase64(&buf, (const char *) h + off, nbytes);
 	appendStringInfoString(&buf, "\"}}");

@@ -5,7 +5,9 @@
  *
  * Streaming reads the rows through a cursor in chunks that fit the budget.
  * The first pass (the attempt to load everything) also counts the rows and
- * learns the input scaling, so scaling, batches and updates are exactly
+ * learns the input scaling from the same fixed-seed sample of rows a fit in
+ * memory takes (core/scaling.h; the sample holds copies of at most 4096
+ * rows, outside the budget), so scaling, batches and updates are exactly
  * those of a fit in memory when the rows come in the same order and
  * "shuffle" is off.  With "shuffle" on, rows are shuffled within each chunk.
  */
@@ -15,6 +17,7 @@
 
 #include "core/pool.h"
 #include "core/rng.h"
+#include "core/scaling.h"
 #include "core/trainer.h"
 #include "device.h"
 #include "utils/memutils.h"
@@ -117,7 +120,7 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_INPUT_FITTED));
 	bool		need_out = OutputScalable(net, class_target) &&
 		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED));
-	HnColumnStats *stats = NULL;
+	HnScaleSample *sample = NULL;
 	OutputSums	osum = {0};
 	HnError		err;
 	int64		n = first->ds.n;
@@ -125,11 +128,11 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 
 	if (need_in)
 	{
-		stats = StatsCreate(n_in, alloc, &err);
-		if (stats == NULL)
+		sample = ScaleSampleCreate(n_in, alloc, &err);
+		if (sample == NULL)
 			HanamiReportError(&err, 0);
 		for (int64 r = 0; r < first->ds.n; r++)
-			StatsAdd(stats, first->ds.x + (size_t) r * n_in);
+			ScaleSampleAdd(sample, first->ds.x + (size_t) r * n_in);
 	}
 	/* targets a softmax output cannot learn, before any training */
 	if (!class_target &&
@@ -148,16 +151,18 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 			HanamiReportError(&err, 0);
 		if (need_in)
 			for (int64 r = 0; r < k; r++)
-				StatsAdd(stats, ch->x + (size_t) r * n_in);
+				ScaleSampleAdd(sample, ch->x + (size_t) r * n_in);
 		if (need_out)
 			AddOutputSums(&osum, ch->y, k, n_out);
 		n += k;
 	}
 	if (need_in)
 	{
-		StatsInputScaling(stats, net->in_shift, net->in_mul);
-		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED;
-		StatsFree(stats, alloc);
+		if (ScaleSampleFit(sample, net->in_shift, net->in_mul, alloc,
+						   &err) != HANAMI_OK)
+			HanamiReportError(&err, 0);
+		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
+		ScaleSampleFree(sample, alloc);
 	}
 	if (need_out && n > 0)
 	{

@@ -62,6 +62,7 @@ void		TestFormatSuite(void);
 void		TestDenseSuite(void);
 void		TestTrainSuite(void);
 void		TestFastSuite(void);
+void		TestScalingSuite(void);
 void		TestGrowSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -2,7 +2,7 @@
  * test_fast.c - the fast paths against their references: the one-row matrix
  * product, fused outer-product updates, the trainer's step against
  * DenseForward + DenseBackward + OptimStep, compute threads (same bits as
- * one thread), folded inference, and the streaming column statistics.
+ * one thread), and folded inference, clipped or not.
  */
 #include "harness.h"
 
@@ -277,7 +277,7 @@ TestTrainerVsReference(void)
 		double		diff;
 
 		TestNetMake(&t1, 4, c, a, HANAMI_LOSS_DEFAULT, 9, true);
-		TrainFitScaling(&t1.net, &f.ds, f.n, NULL);
+		TrainFitScaling(&t1.net, &f.ds, f.n, NULL, &HnMallocAllocator, NULL);
 		t2.buf = TestCopy(t1.buf, t1.len);
 		t2.len = t1.len;
 		NetBindTrusted(&t2.net, t2.buf);
@@ -403,87 +403,101 @@ TestThreads(void)
 	PoolFree(p3, &HnMallocAllocator);
 }
 
-/* Folded inference: close to unfolded, and the same bits alone or batched. */
+/*
+ * Folded inference: close to unfolded, and the same bits alone or batched;
+ * for a network that does not clip its scaled inputs (fitted before the
+ * clip existed) and for one that does, with rows holding wild values.
+ */
 static void
 TestFold(void)
 {
 	static const uint32_t c[] = {20, 16, 3};
-	TestNet		tn;
-	FastData	f;
-	HnError		err;
-	HnDenseWork *plain;
-	HnDenseWork *fold;
-	HnDenseWork *fold1;
-	float		o1[3],
-				ob[30 * 3],
-				op[3];
-	double		worst = 0.0;
-	bool		same = true;
 
-	MakeFastData(&f, 30, 20, 3, false, 21);
-	/* a feature with a large offset against its range stays unfolded */
-	for (int r = 0; r < 30; r++)
-		f.x[r * 20 + 3] = 5000.0f + (float) (r % 7);
-	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
-	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
-	plain = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
-	fold = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
-	fold1 = DenseWorkCreate(&tn.net, 1, false, &HnMallocAllocator, &err);
-	DenseWorkFold(&tn.net, fold);
-	DenseWorkFold(&tn.net, fold1);
-	DensePredict(&tn.net, fold, f.x, 30, ob);
-	for (int r = 0; r < 30; r++)
+	for (int clip = 0; clip < 2; clip++)
 	{
-		DensePredict(&tn.net, fold1, f.x + r * 20, 1, o1);
-		DensePredict(&tn.net, plain, f.x + r * 20, 1, op);
-		same &= memcmp(o1, ob + r * 3, sizeof(o1)) == 0;
-		for (int j = 0; j < 3; j++)
+		TestNet		tn;
+		FastData	f;
+		HnError		err;
+		HnDenseWork *plain;
+		HnDenseWork *fold;
+		HnDenseWork *fold1;
+		float		o1[3],
+					ob[30 * 3],
+					op[3];
+		double		worst = 0.0;
+		bool		same = true;
+		const char *kind = clip ? "clipped" : "unclipped";
+
+		MakeFastData(&f, 30, 20, 3, false, 21);
+		/* a feature with a large offset against its range stays unfolded */
+		for (int r = 0; r < 30; r++)
+			f.x[r * 20 + 3] = 5000.0f + (float) (r % 7);
+		TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
+		TrainFitScaling(&tn.net, &f.ds, f.n, NULL, &HnMallocAllocator, NULL);
+		CHECK(tn.net.hdr->flags & HANAMI_FLAG_INPUT_CLIP,
+			  "fold: learning the scaling sets the clip flag");
+		if (!clip)
+			tn.net.hdr->flags &= ~HANAMI_FLAG_INPUT_CLIP;
+		else
+			for (int r = 0; r < 30; r += 4)
+			{
+				/* past the bound: a folded and an unfolded feature */
+				f.x[r * 20 + 0] *= (r % 8 ? -1e6f : 1e6f);
+				f.x[r * 20 + 3] *= 1e6f;
+			}
+		plain = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
+		fold = DenseWorkCreate(&tn.net, 30, false, &HnMallocAllocator, &err);
+		fold1 = DenseWorkCreate(&tn.net, 1, false, &HnMallocAllocator, &err);
+		DenseWorkFold(&tn.net, fold);
+		DenseWorkFold(&tn.net, fold1);
+		DensePredict(&tn.net, fold, f.x, 30, ob);
+		for (int r = 0; r < 30; r++)
 		{
-			double		e = fabs((double) o1[j] - op[j]);
+			DensePredict(&tn.net, fold1, f.x + r * 20, 1, o1);
+			DensePredict(&tn.net, plain, f.x + r * 20, 1, op);
+			same &= memcmp(o1, ob + r * 3, sizeof(o1)) == 0;
+			for (int j = 0; j < 3; j++)
+			{
+				double		e = fabs((double) o1[j] - op[j]);
 
-			worst = e > worst ? e : worst;
+				worst = e > worst ? e : worst;
+			}
 		}
+		CHECK(same, "fold, %s: one row at a time gives the bits of a batch", kind);
+		CHECK(worst <= 1e-5,
+			  "fold, %s: outputs within 1e-5 of the unfolded network (%.2g)",
+			  kind, worst);
+		if (clip)
+		{
+			float		o2[3];
+
+			/* ten times further past the bound: the same outputs */
+			DensePredict(&tn.net, plain, f.x, 1, op);
+			DensePredict(&tn.net, fold1, f.x, 1, o1);
+			f.x[0] *= 10.0f;
+			f.x[3] *= 10.0f;
+			DensePredict(&tn.net, plain, f.x, 1, o2);
+			CHECK(memcmp(op, o2, sizeof(op)) == 0,
+				  "clip: values past the bound give the same outputs");
+			DensePredict(&tn.net, fold1, f.x, 1, o2);
+			CHECK(memcmp(o1, o2, sizeof(o1)) == 0,
+				  "clip: the same on a folded workspace");
+		}
+		else
+		{
+			/* not clipped: a larger value changes the outputs */
+			DensePredict(&tn.net, plain, f.x, 1, op);
+			f.x[0] = f.x[0] * 1e6f + 1e6f;
+			DensePredict(&tn.net, plain, f.x, 1, o1);
+			CHECK(memcmp(op, o1, sizeof(op)) != 0,
+				  "clip: a network without the flag is not clipped");
+		}
+		DenseWorkFree(plain, &HnMallocAllocator);
+		DenseWorkFree(fold, &HnMallocAllocator);
+		DenseWorkFree(fold1, &HnMallocAllocator);
+		TestNetFree(&tn);
+		FreeFastData(&f);
 	}
-	CHECK(same, "fold: one row at a time gives the bits of a batch");
-	CHECK(worst <= 1e-5, "fold: outputs within 1e-5 of the unfolded network (%.2g)", worst);
-	DenseWorkFree(plain, &HnMallocAllocator);
-	DenseWorkFree(fold, &HnMallocAllocator);
-	DenseWorkFree(fold1, &HnMallocAllocator);
-	TestNetFree(&tn);
-	FreeFastData(&f);
-}
-
-/* Column statistics a row at a time give the scaling of a fit in memory. */
-static void
-TestStats(void)
-{
-	static const uint32_t c[] = {300, 4, 2};
-	TestNet		tn;
-	FastData	f;
-	HnError		err;
-	HnColumnStats *s;
-	float	   *shift = malloc(sizeof(float) * 300);
-	float	   *mul = malloc(sizeof(float) * 300);
-
-	MakeFastData(&f, 500, 300, 2, false, 31);
-	for (int r = 0; r < 500; r++)
-		f.x[r * 300 + 7] = 4.0f;	/* a constant feature */
-	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 2, true);
-	TrainFitScaling(&tn.net, &f.ds, f.n, NULL);
-	s = StatsCreate(300, &HnMallocAllocator, &err);
-	for (int r = 0; r < 500; r++)
-		StatsAdd(s, f.x + r * 300);
-	StatsInputScaling(s, shift, mul);
-	CHECK(memcmp(shift, tn.net.in_shift, sizeof(float) * 300) == 0 &&
-		  memcmp(mul, tn.net.in_mul, sizeof(float) * 300) == 0,
-		  "stats: streamed statistics give the bits of the in-memory scaling");
-	CHECK(mul[7] == 1.0f && shift[7] == 4.0f,
-		  "stats: a constant feature is centred with multiplier 1");
-	StatsFree(s, &HnMallocAllocator);
-	free(shift);
-	free(mul);
-	TestNetFree(&tn);
-	FreeFastData(&f);
 }
 
 void
@@ -494,5 +508,4 @@ TestFastSuite(void)
 	TestTrainerVsReference();
 	TestThreads();
 	TestFold();
-	TestStats();
 }

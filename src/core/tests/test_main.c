@@ -123,6 +123,7 @@ main(void)
 	TestDenseSuite();
 	TestTrainSuite();
 	TestFastSuite();
+	TestScalingSuite();
 	TestGrowSuite();
 	printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
 	return tests_failed == 0 ? 0 : 1;

@@ -183,10 +183,15 @@ SetScaling(HnNet *net, uint64_t *seed)
 
 static OclDevice *device;
 
-/* Forward, loss and backward of one net on one batch: CPU against device. */
+/*
+ * Forward, loss and backward of one net on one batch: CPU against device;
+ * with clip, the network clips its scaled inputs and a fifth of the inputs
+ * are far past the bound.
+ */
 static void
 ParityBatch(const char *name, int n_layers, const uint32_t *counts,
-			const HnActivation *acts, HnLoss loss, int rows, uint64_t mask)
+			const HnActivation *acts, HnLoss loss, int rows, uint64_t mask,
+			bool clip)
 {
 	Net			tn;
 	OclError	err;
@@ -225,7 +230,9 @@ ParityBatch(const char *name, int n_layers, const uint32_t *counts,
 	y_dev = malloc(sizeof(float) * rows * n_out);
 	grad_dev = malloc(sizeof(float) * n_params);
 	for (size_t i = 0; i < (size_t) rows * n_in; i++)
-		x[i] = Uniform(&seed, -2.0f, 2.0f);
+		x[i] = Uniform(&seed, -2.0f, 2.0f) * (clip && i % 5 == 0 ? 1000.0f : 1.0f);
+	if (clip)
+		tn.net.hdr->flags |= HANAMI_FLAG_INPUT_CLIP;
 	for (int r = 0; r < rows; r++)
 	{
 		if (out_act == HANAMI_ACT_SOFTMAX)
@@ -326,37 +333,40 @@ TestParityBatches(void)
 		char		name[64];
 
 		snprintf(name, sizeof(name), "7-13-9-5 %s", ActName(elementwise[i]));
-		ParityBatch(name, 4, small, acts, HANAMI_LOSS_CROSS_ENTROPY, 37, ~(uint64_t) 0);
+		ParityBatch(name, 4, small, acts, HANAMI_LOSS_CROSS_ENTROPY, 37,
+					~(uint64_t) 0, false);
 	}
 	{
 		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
 		HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
 
 		ParityBatch("7-13-9-5 mse identity output", 4, small, acts,
-					HANAMI_LOSS_MSE, 37, ~(uint64_t) 0);
+					HANAMI_LOSS_MSE, 37, ~(uint64_t) 0, false);
 	}
 	{
 		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_ELU,
 		HANAMI_ACT_SIGMOID, HANAMI_ACT_SIGMOID};
 
 		ParityBatch("7-13-9-5 binary cross-entropy", 4, small, acts,
-					HANAMI_LOSS_CROSS_ENTROPY, 20, ~(uint64_t) 0);
+					HANAMI_LOSS_CROSS_ENTROPY, 20, ~(uint64_t) 0, false);
 	}
 	{
 		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
 		HANAMI_ACT_GAUSS, HANAMI_ACT_SOFTMAX};
 
 		ParityBatch("7-13-9-5 mse on softmax", 4, small, acts,
-					HANAMI_LOSS_MSE, 9, ~(uint64_t) 0);
+					HANAMI_LOSS_MSE, 9, ~(uint64_t) 0, false);
 	}
 	{
 		HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
 		HANAMI_ACT_TANH, HANAMI_ACT_SOFTMAX};
 
 		ParityBatch("7-13-9-5 first layer frozen", 4, small, acts,
-					HANAMI_LOSS_CROSS_ENTROPY, 16, (uint64_t) 0xC);
+					HANAMI_LOSS_CROSS_ENTROPY, 16, (uint64_t) 0xC, false);
 		ParityBatch("7-13-9-5 one row", 4, small, acts,
-					HANAMI_LOSS_CROSS_ENTROPY, 1, ~(uint64_t) 0);
+					HANAMI_LOSS_CROSS_ENTROPY, 1, ~(uint64_t) 0, false);
+		ParityBatch("7-13-9-5 clipped inputs", 4, small, acts,
+					HANAMI_LOSS_CROSS_ENTROPY, 23, ~(uint64_t) 0, true);
 	}
 	{
 		uint32_t	big[] = {150, 130, 70, 10};
@@ -364,7 +374,7 @@ TestParityBatches(void)
 		HANAMI_ACT_TANH, HANAMI_ACT_SOFTMAX};
 
 		ParityBatch("150-130-70-10 large tiles", 4, big, acts,
-					HANAMI_LOSS_CROSS_ENTROPY, 100, ~(uint64_t) 0);
+					HANAMI_LOSS_CROSS_ENTROPY, 100, ~(uint64_t) 0, false);
 	}
 }
 
