@@ -332,6 +332,13 @@ main(int argc, char **argv)
 		free(img);
 	}
 
+	/* grow: more outputs than a section holds: parallel continuations */
+	GrowChain(spec, 2, 1, 2, HANAMI_GROW_SYNAPSES + 6);
+	img = GrowMake(spec, &len);
+	img = GrowTrain(img, &len, 1, 2, 4, NULL);
+	Write("grow-wide-output", img, len, 1);
+	free(img);
+
 	/* grow: spiking, with state carried by the last inputs */
 	GrowChain(spec, 2, 1, 4, 2);
 	spec->cooldown = 2.5;
