@@ -519,6 +519,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (net.hdr != image)
 		Fail("NetBind accepted an image without binding it");
+	if (NetKindName(net.hdr->kind) == NULL)
+		Fail("accepted an image of kind %u", net.hdr->kind);
 	if (net.hdr->kind == HANAMI_KIND_DENSE)
 		DenseAccepted(&net, image, size);
 	else if (net.hdr->kind == HANAMI_KIND_GROW)
@@ -527,8 +529,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			Fail("NetBind set the dense view of a growing image");
 		GrowAccepted(image, size);
 	}
-	else
-		Fail("accepted an image of kind %u", net.hdr->kind);
 	ImageFree(image);
 	return 0;
 }
