@@ -8,6 +8,8 @@
 #   build     make, then make install (sudo when not root)
 #   unit      the engine's C unit tests (`make unit`), one result per test
 #   valgrind  the same binary under valgrind (leaks, invalid accesses): 1 result
+#   fuzz      libFuzzer on the binary image validators (`make fuzz`, clang
+#             with AddressSanitizer and UndefinedBehaviorSanitizer): 1 result
 #   regress   pg_regress (`make installcheck`, TAP off) on a fresh cluster with
 #             shared_preload_libraries = 'hanami'; one result per test file
 #   tap       t/*.pl with prove; one result per TAP assertion
@@ -23,6 +25,7 @@
 # Environment:
 #   HANAMI_SKIP_DEPS=1   do not run t/setup-deps.sh
 #   HANAMI_KEEP=1        keep the temporary directory even when all passed
+#   FUZZ_SECONDS=N       how long the fuzz step fuzzes (default 60)
 set -euo pipefail
 
 # shellcheck source=t/lib.sh
@@ -160,6 +163,47 @@ if [[ -x $UNIT_BIN ]]; then
     fi
 else
     record valgrind 0 1 "no unit test binary to run"
+fi
+
+# ------------------------------------------------------------------ fuzz
+# `make fuzz` builds the fuzz target with clang and runs it for FUZZ_SECONDS
+# on a copy of the seed corpus. libFuzzer ends a clean run with "Done N
+# runs"; a crash, leak, sanitizer report, timeout or out-of-memory stops it
+# with a non-zero status after saving the input that did it ("Test unit
+# written to FILE"), which replays with `src/core/fuzz/build/fuzz_image FILE`.
+t0=$SECONDS
+fuzz_args=()
+[[ -n ${FUZZ_SECONDS:-} ]] && fuzz_args+=(FUZZ_SECONDS="$FUZZ_SECONDS")
+set +e
+to_log "$LOGS/fuzz.log" as_pg_in "$BUILD" make -j"$(nproc)" "${MAKE_ARGS[@]}" \
+    "${fuzz_args[@]}" fuzz
+rc=$?
+set -e
+if ((rc == 0)) && grep -qE '^Done [0-9]+ runs' "$LOGS/fuzz.log"; then
+    record fuzz 1 0 "$(elapsed $t0)"
+else
+    reproducer=$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$LOGS/fuzz.log" | tail -n 1)
+    if [[ -n $reproducer ]]; then
+        note="reproducer: $reproducer"
+    elif ! grep -qE '^INFO: Seed: ' "$LOGS/fuzz.log"; then
+        note="the fuzz target did not build or start, see $LOGS/fuzz.log"
+    else
+        note="exit status $rc, see $LOGS/fuzz.log"
+    fi
+    record fuzz 0 1 "$note"
+    # The report's first lines: the sanitizer's, libFuzzer's or the
+    # target's own; else the compiler's errors; else the log's end.
+    first=$(grep -m 1 -nE '^==[0-9]+== ?ERROR|runtime error:|^fuzz_image: |^==[0-9]+== ?ERROR: libFuzzer|^ALARM: working on the last Unit' \
+        "$LOGS/fuzz.log" | cut -d: -f1 || true)
+    if [[ -n $first ]]; then
+        echo "  --- $LOGS/fuzz.log from line $first:"
+        tail -n +"$first" "$LOGS/fuzz.log" | head -n 25 | sed 's/^/  | /'
+    elif grep -qE ': (fatal )?error:|\*\*\*' "$LOGS/fuzz.log"; then
+        grep -E ': (fatal )?error:|undefined reference|\*\*\*' "$LOGS/fuzz.log" \
+            | head -n 20 | sed 's/^/  | /'
+    else
+        show_log "$LOGS/fuzz.log" 20
+    fi
 fi
 
 # -------------------------------------------------------------- datasets

@@ -21,6 +21,10 @@ PACKAGES=(
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     # memory checks of the engine's unit tests
     valgrind
+    # `make fuzz`: clang 14 with libFuzzer and the sanitizer runtimes
+    # (libclang-rt-14-dev, only recommended by clang), llvm-symbolizer
+    # (llvm-14) for readable sanitizer reports
+    clang libclang-rt-14-dev llvm-14
     # data sets for tests and the demo (scikit-learn's bundled copies, and
     # Fashion-MNIST for t/080_grow_fashion.pl), and the Python client used by
     # examples

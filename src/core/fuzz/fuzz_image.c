@@ -1,0 +1,534 @@
+/*
+ * fuzz_image.c - libFuzzer target for the binary image of a network.
+ *
+ * Every value that enters PostgreSQL through the type's binary input
+ * (network_recv), the bytea cast (network_from_bytea) or a function argument
+ * goes through NetBind, which checks a dense image itself and hands an image
+ * of the growing kind to GrowBind.  This target feeds arbitrary bytes to
+ * NetBind, laid out as the server holds them (4 bytes into an 8-byte aligned
+ * block, after the varlena length word), and checks:
+ *
+ *   - a rejection is a clean HANAMI_E_INVALID_FORMAT with a message, and
+ *     validation never writes to the image;
+ *   - an accepted image supports everything a valid value must, without a
+ *     sanitizer report:
+ *       * what info() and the text form read (names of kinds, activations,
+ *         losses and cell types; sizes);
+ *       * the text form's round trip: the description read back from the
+ *         image, finalized and created again with the image's counters and
+ *         data, is accepted and byte-identical to the input;
+ *       * inference on zero, ordinary and huge finite inputs (for the
+ *         growing kind also the carried spiking state, which must still
+ *         validate afterwards, and reset_state);
+ *       * a short fit and an evaluation on a few rows; a fit that succeeds
+ *         must leave an image that validates (the server stores it
+ *         without checking it again), and so must a reduction pass.
+ *
+ * A broken expectation aborts with a message on stderr, which libFuzzer
+ * reports as a crash with its reproducer.  Build and run: `make fuzz`.
+ */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sanitizer/asan_interface.h>
+
+#include "core/common.h"
+#include "core/dense.h"
+#include "core/format.h"
+#include "core/grow.h"
+#include "core/train.h"
+
+/* Rows for inference and training (finite, any magnitude). */
+#define FUZZ_ROWS 4
+
+static void
+Fail(const char *fmt,...)
+__attribute__((format(printf, 1, 2), noreturn));
+
+/* Report a broken expectation and abort: libFuzzer saves the input. */
+static void
+Fail(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "fuzz_image: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	abort();
+}
+
+/*
+ * A copy of len bytes laid out like a varlena's payload: 4 bytes into a
+ * block from malloc (so 4 but not 8-byte aligned), the length word poisoned
+ * for AddressSanitizer so reads before the image are caught as well as
+ * reads past its end.  Free with ImageFree.
+ */
+static void *
+ImageCopy(const void *src, size_t len)
+{
+	char	   *block = malloc(len + 4);
+
+	if (block == NULL)
+		Fail("out of memory for a copy of %zu bytes", len);
+	memset(block, 0, 4);
+	ASAN_POISON_MEMORY_REGION(block, 4);
+	if (len > 0)
+		memcpy(block + 4, src, len);
+	return block + 4;
+}
+
+static void
+ImageFree(void *image)
+{
+	char	   *block = (char *) image - 4;
+
+	ASAN_UNPOISON_MEMORY_REGION(block, 4);
+	free(block);
+}
+
+/* NetBind an image that must be valid; fail naming what produced it. */
+static void
+ExpectValid(void *image, size_t len, const char *after)
+{
+	HnNet		net;
+	HnError		err;
+
+	if (NetBind(&net, image, len, &err) != HANAMI_OK)
+		Fail("the image no longer validates after %s: %s (%s)",
+			 after, err.message, err.detail);
+}
+
+/* Input rows of n values: zeros, ordinary values, huge ones, mixed. */
+static float *
+MakeRows(uint32_t n)
+{
+	float	   *x = malloc(sizeof(float) * FUZZ_ROWS * (size_t) (n ? n : 1));
+
+	if (x == NULL)
+		Fail("out of memory for %u inputs", n);
+	for (uint32_t j = 0; j < n; j++)
+	{
+		x[0 * n + j] = 0.0f;
+		x[1 * n + j] = (float) ((int) (j % 7) - 3) * 0.75f;
+		x[2 * n + j] = (j & 1) ? -1e30f : 1e30f;
+		x[3 * n + j] = (j % 3 == 0) ? FLT_MAX : (j % 3 == 1) ? -FLT_MIN : 123.5f;
+	}
+	return x;
+}
+
+/* Targets in [0, 1] for n outputs, one row after another. */
+static float *
+MakeTargets(uint32_t n)
+{
+	float	   *y = malloc(sizeof(float) * FUZZ_ROWS * (size_t) (n ? n : 1));
+
+	if (y == NULL)
+		Fail("out of memory for %u targets", n);
+	for (int r = 0; r < FUZZ_ROWS; r++)
+		for (uint32_t j = 0; j < n; j++)
+			y[r * n + j] = (j == (uint32_t) r % n) ? 1.0f : 0.0f;
+	return y;
+}
+
+/* ------------------------------------------------------------------ dense */
+
+/* What info() and the text form read from a dense network. */
+static void
+DenseInfo(const HnNet *net)
+{
+	const HnHeader *h = net->hdr;
+
+	if (LossName((HnLoss) h->loss) == NULL)
+		Fail("accepted a dense network with loss %u", h->loss);
+	for (uint32_t l = 0; l < h->n_layers; l++)
+		if (ActName((HnActivation) net->layers[l].activation) == NULL)
+			Fail("accepted layer %u with activation %u", l,
+				 net->layers[l].activation);
+	if (NetMaxWidth(net) == 0)
+		Fail("accepted a dense network without units");
+}
+
+/*
+ * The text form's round trip: the layers, loss and settings become a spec,
+ * which is finalized and created afresh; then the counters, flags and the
+ * bytes from the scaling area on (what the text form carries as base64) are
+ * applied.  The result must validate and equal the image byte for byte.
+ */
+static void
+DenseRoundTrip(const HnNet *net, const void *image, size_t len)
+{
+	const HnHeader *h = net->hdr;
+	HnSpec		spec;
+	HnError		err;
+	size_t		size;
+	size_t		off = NetScalingOffset(h->n_layers);
+	void	   *copy;
+	HnNet		again;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = HANAMI_KIND_DENSE;
+	spec.n_layers = (int) h->n_layers;
+	for (uint32_t l = 0; l < h->n_layers; l++)
+	{
+		spec.layers[l].count = net->layers[l].count;
+		spec.layers[l].activation = (HnActivation) net->layers[l].activation;
+		memcpy(spec.layers[l].name, net->layers[l].name, HANAMI_NAME_LEN);
+	}
+	spec.loss = (HnLoss) h->loss;
+	spec.input_scaling = (h->flags & HANAMI_FLAG_SCALE_INPUT) != 0;
+	spec.seed = h->seed;
+	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+		Fail("the description of an accepted dense image is rejected: %s (%s)",
+			 err.message, err.detail);
+	size = SpecImageSize(&spec, &err);
+	if (size != len)
+		Fail("an accepted dense image has %zu bytes, its description %zu",
+			 len, size);
+	copy = ImageCopy(image, len);
+	if (NetCreate(copy, len, &spec, &err) != HANAMI_OK)
+		Fail("cannot create an accepted dense image again: %s", err.message);
+	NetBindTrusted(&again, copy);
+	again.hdr->epochs = h->epochs;
+	again.hdr->samples = h->samples;
+	again.hdr->flags |= h->flags & (HANAMI_FLAG_INPUT_FITTED |
+									HANAMI_FLAG_OUTPUT_FITTED);
+	memcpy((char *) copy + off, (const char *) image + off, len - off);
+	ExpectValid(copy, len, "the text form's round trip");
+	if (memcmp(copy, image, len) != 0)
+		Fail("the text form's round trip changes a dense image");
+	ImageFree(copy);
+}
+
+/* Equal values, NaN equal to NaN. */
+static bool
+SameValues(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i]))))
+			return false;
+	return true;
+}
+
+/*
+ * Inference as run() and run_batch() do it: a folded workspace, the rows
+ * in one batch and one by one, which must agree.  Compared as values, not
+ * bits: a row alone skips its zero inputs, a batch adds their zero
+ * products, so an output that is exactly zero may differ in its sign when
+ * a bias and an output shift are -0.
+ */
+static void
+DenseRun(const HnNet *net, const float *x)
+{
+	uint32_t	ni = net->hdr->n_inputs;
+	uint32_t	no = net->hdr->n_outputs;
+	HnError		err;
+	HnDenseWork *w = DenseWorkCreate(net, FUZZ_ROWS, false, &HnMallocAllocator, &err);
+	float	   *batch = malloc(sizeof(float) * FUZZ_ROWS * no);
+	float	   *one = malloc(sizeof(float) * no);
+
+	if (w == NULL || batch == NULL || one == NULL)
+		Fail("no inference workspace: %s", w ? "out of memory" : err.message);
+	DenseWorkFold(net, w);
+	DensePredict(net, w, x, FUZZ_ROWS, batch);
+	for (int r = 0; r < FUZZ_ROWS; r++)
+	{
+		DensePredict(net, w, x + (size_t) r * ni, 1, one);
+		if (!SameValues(one, batch + (size_t) r * no, no))
+			Fail("row %d alone gives other outputs than in a batch", r);
+	}
+	free(one);
+	free(batch);
+	DenseWorkFree(w, &HnMallocAllocator);
+}
+
+/* A short fit on a copy, and an evaluation. */
+static void
+DenseTrain(const void *image, size_t len, const float *x)
+{
+	HnNet		net;
+	HnError		err;
+	HnTrainOptions opt;
+	HnTrainResult res;
+	HnEvalResult ev;
+	void	   *copy = ImageCopy(image, len);
+	float	   *y;
+	HnDataset	ds;
+
+	NetBindTrusted(&net, copy);
+	y = MakeTargets(net.hdr->n_outputs);
+	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+
+	memset(&ev, 0, sizeof(ev));
+	if (TrainEvaluate(&net, &ds, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK)
+		Fail("evaluation fails: %s", err.message);
+
+	TrainOptionsDefaults(&opt, HANAMI_OPT_ADAM);
+	opt.epochs = 2;
+	opt.batch_size = 3;
+	opt.seed = 7;
+	if (TrainFit(&net, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) == HANAMI_OK)
+		ExpectValid(copy, len, "a dense fit");
+	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE)
+		Fail("a dense fit fails: %s", err.message);
+
+	/* sgd, and a refit of the scaling */
+	memcpy(copy, image, len);
+	TrainOptionsDefaults(&opt, HANAMI_OPT_SGD);
+	opt.rescale = true;
+	if (TrainFit(&net, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) == HANAMI_OK)
+		ExpectValid(copy, len, "a dense sgd fit");
+	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE)
+		Fail("a dense sgd fit fails: %s", err.message);
+	free(y);
+	ImageFree(copy);
+}
+
+static void
+DenseAccepted(const HnNet *net, const void *image, size_t len)
+{
+	float	   *x = MakeRows(net->hdr->n_inputs);
+
+	DenseInfo(net);
+	DenseRoundTrip(net, image, len);
+	DenseRun(net, x);
+	DenseTrain(image, len, x);
+	free(x);
+}
+
+/* ------------------------------------------------------------------- grow */
+
+/* What info() and the text form read from a growing network. */
+static void
+GrowInfo(const HnGrowNet *net, size_t len)
+{
+	HnGrowStats st;
+
+	GrowGetStats(net, &st);
+	if (st.bytes != len || st.cells != net->gh->n_cells ||
+		st.synapses != net->gh->n_synapses)
+		Fail("the sizes of an accepted growing image do not add up");
+	for (uint32_t c = 0; c < net->gh->n_cells; c++)
+	{
+		const HnGrowCell *cell = &net->cells[c];
+
+		if (GrowCellTypeName(cell->type) == NULL)
+			Fail("accepted cell %u of type %u", c, cell->type);
+		if (cell->axon != HANAMI_GROW_NO_AXON && cell->axon >= net->gh->n_cells)
+			Fail("accepted cell %u with axon %u", c, cell->axon);
+	}
+}
+
+/*
+ * The text form's round trip for the growing kind: settings and cells become
+ * a description, finalized and created afresh with the image's block count;
+ * then the counters, the growth history and the neuron and block records
+ * (the text form's base64 data) are applied and the counts recomputed.
+ */
+static void
+GrowRoundTrip(const HnGrowNet *net, const void *image, size_t len)
+{
+	const HnGrowHeader *gh = net->gh;
+	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HnError		err;
+	size_t		size;
+	size_t		off = (size_t) ((const char *) net->neurons - (const char *) net->hdr);
+	void	   *copy;
+	HnGrowNet	again;
+
+	if (spec == NULL)
+		Fail("out of memory for a description");
+	spec->n_cells = (int) gh->n_cells;
+	for (uint32_t c = 0; c < gh->n_cells; c++)
+	{
+		const HnGrowCell *cell = &net->cells[c];
+		HnGrowCellSpec *cs = &spec->cells[c];
+
+		cs->x = cell->x;
+		cs->y = cell->y;
+		cs->z = cell->z;
+		cs->type = (HnGrowCellType) cell->type;
+		cs->count = cell->n_neurons;
+		cs->axon = cell->axon == HANAMI_GROW_NO_AXON ? -1 : (int) cell->axon;
+		memcpy(cs->name, cell->name, HANAMI_NAME_LEN);
+	}
+	spec->max_distance = gh->max_distance;
+	/* the text form prints the cooldown with %.9g: exact for a float */
+	spec->cooldown = (double) gh->cooldown;
+	spec->refractory = gh->refractory;
+	spec->reduction = (gh->flags & HANAMI_GROW_REDUCTION) != 0;
+	spec->reduction_threshold = gh->reduction_threshold;
+	spec->max_blocks = gh->max_blocks;
+	spec->seed = net->hdr->seed;
+	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+		Fail("the description of an accepted growing image is rejected: %s (%s)",
+			 err.message, err.detail);
+	size = GrowImageSize((uint32_t) spec->n_cells, gh->n_neurons, gh->n_blocks, &err);
+	if (size != len)
+		Fail("an accepted growing image has %zu bytes, its description %zu",
+			 len, size);
+	copy = ImageCopy(image, len);
+	if (GrowCreate(copy, len, spec, gh->n_blocks, &err) != HANAMI_OK)
+		Fail("cannot create an accepted growing image again: %s", err.message);
+	GrowBindTrusted(&again, copy);
+	again.hdr->epochs = net->hdr->epochs;
+	again.hdr->samples = net->hdr->samples;
+	again.gh->n_history = gh->n_history;
+	memcpy(again.gh->history, gh->history, sizeof(HnGrowEpoch) * gh->n_history);
+	memcpy((char *) copy + off, (const char *) image + off, len - off);
+	GrowRecount(&again);
+	ExpectValid(copy, len, "the text form's round trip");
+	if (memcmp(copy, image, len) != 0)
+		Fail("the text form's round trip changes a growing image");
+	ImageFree(copy);
+	free(spec);
+}
+
+/*
+ * Inference on a copy, as run(net, x, reset) does it: the spiking state
+ * carries from row to row and must leave a valid value; then reset_state.
+ */
+static void
+GrowRun(const void *image, size_t len, const float *x)
+{
+	void	   *copy = ImageCopy(image, len);
+	HnGrowNet	net;
+	HnGrowWork *w;
+	HnError		err;
+	float	   *out;
+
+	GrowBindTrusted(&net, copy);
+	w = GrowWorkCreate(&net, false, &HnMallocAllocator, &err);
+	out = malloc(sizeof(float) * (net.hdr->n_outputs ? net.hdr->n_outputs : 1));
+	if (w == NULL || out == NULL)
+		Fail("no inference workspace: %s", w ? "out of memory" : err.message);
+	for (int pass = 0; pass < 2; pass++)
+		for (int r = 0; r < FUZZ_ROWS; r++)
+			GrowPredict(&net, w, x + (size_t) r * net.hdr->n_inputs, out);
+	ExpectValid(copy, len, "inference that carries the spiking state");
+	GrowResetState(&net);
+	ExpectValid(copy, len, "reset_state");
+	GrowWorkFree(w, &HnMallocAllocator);
+	free(out);
+	ImageFree(copy);
+}
+
+/* A short fit with growth, an evaluation and a reduction pass. */
+static void
+GrowTrain(const void *image, size_t len, const float *x)
+{
+	HnGrowNet	net;
+	HnGrowTrainOptions opt;
+	HnGrowTrainResult res;
+	HnEvalResult ev;
+	HnError		err;
+	HnDataset	ds;
+	float	   *y;
+	void	   *fit;
+	size_t		fit_len = len;
+	void	   *copy = ImageCopy(image, len);
+
+	GrowBindTrusted(&net, copy);
+	y = MakeTargets(net.hdr->n_outputs);
+	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+
+	memset(&ev, 0, sizeof(ev));
+	if (GrowEvaluate(&net, &ds, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK)
+		Fail("evaluation fails: %s", err.message);
+
+	/* GrowFit may move the image to a larger buffer from the allocator */
+	fit = malloc(len);
+	if (fit == NULL)
+		Fail("out of memory for a copy of %zu bytes", len);
+	memcpy(fit, image, len);
+	GrowBindTrusted(&net, fit);
+	GrowTrainOptionsDefaults(&opt, &net);
+	opt.epochs = 2;
+	opt.seed = 5;
+	opt.reduction = true;
+	if (GrowFit(&fit, &fit_len, &ds, &opt, NULL, &HnMallocAllocator, &res,
+				&err) == HANAMI_OK)
+	{
+		void	   *check = ImageCopy(fit, fit_len);
+
+		ExpectValid(check, fit_len, "a growing fit");
+		ImageFree(check);
+	}
+	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE &&
+			 err.code != HANAMI_E_TOO_LARGE)
+		Fail("a growing fit fails: %s", err.message);
+	free(fit);
+
+	memcpy(copy, image, len);
+	GrowBindTrusted(&net, copy);
+	GrowReduce(&net);
+	ExpectValid(copy, len, "a reduction pass");
+	free(y);
+	ImageFree(copy);
+}
+
+static void
+GrowAccepted(void *image, size_t len)
+{
+	HnGrowNet	net;
+	float	   *x;
+
+	GrowBindTrusted(&net, image);
+	x = MakeRows(net.hdr->n_inputs);
+	GrowInfo(&net, len);
+	GrowRoundTrip(&net, image, len);
+	GrowRun(image, len, x);
+	GrowTrain(image, len, x);
+	free(x);
+}
+
+/* ------------------------------------------------------------------ entry */
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	void	   *image;
+	HnNet		net;
+	HnError		err;
+	HnStatus	st;
+
+	/* larger than any image the fuzzer makes; keeps each run short */
+	if (size > (1 << 20))
+		return 0;
+	image = ImageCopy(data, size);
+	st = NetBind(&net, image, size, &err);
+	if (size > 0 && memcmp(image, data, size) != 0)
+		Fail("validation wrote to the image");
+	if (st != HANAMI_OK)
+	{
+		if (st != HANAMI_E_INVALID_FORMAT)
+			Fail("a malformed image is rejected with status %d: %s",
+				 (int) st, err.message);
+		if (err.message[0] < 'a' || err.message[0] > 'z')
+			Fail("rejection without a proper message: \"%s\"", err.message);
+		ImageFree(image);
+		return 0;
+	}
+	if (net.hdr != image)
+		Fail("NetBind accepted an image without binding it");
+	if (NetKindName(net.hdr->kind) == NULL)
+		Fail("accepted an image of kind %u", net.hdr->kind);
+	if (net.hdr->kind == HANAMI_KIND_DENSE)
+		DenseAccepted(&net, image, size);
+	else if (net.hdr->kind == HANAMI_KIND_GROW)
+	{
+		if (net.layers != NULL || net.params != NULL)
+			Fail("NetBind set the dense view of a growing image");
+		GrowAccepted(image, size);
+	}
+	ImageFree(image);
+	return 0;
+}

@@ -1,0 +1,383 @@
+/*
+ * make_seeds.c - write the seed corpus of the image fuzzer (fuzz_image.c):
+ * small valid images of both kinds, built and trained with the engine, and
+ * a few damaged ones.  `make fuzz-seeds` runs it into src/core/fuzz/corpus;
+ * the files are checked in, so this only needs to run when the format
+ * changes.  Every valid seed is checked with NetBind, every damaged one
+ * must be rejected.  The corpus also keeps inputs the fuzzer found that
+ * are worth replaying on every run (dense-signed-zero: an exactly zero
+ * output whose sign differs between a row alone and a batch); this
+ * program leaves those alone.
+ *
+ * Usage: make_seeds DIR
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/format.h"
+#include "core/grow.h"
+#include "core/train.h"
+
+static const char *out_dir;
+
+static void
+Die(const char *what, const HnError *err)
+{
+	fprintf(stderr, "make_seeds: %s%s%s\n", what, err ? ": " : "",
+			err ? err->message : "");
+	exit(1);
+}
+
+/* Write len bytes to DIR/name; valid says whether NetBind must accept. */
+static void
+Write(const char *name, const void *image, size_t len, int valid)
+{
+	char		path[4096];
+	FILE	   *f;
+	void	   *copy = malloc(len ? len : 1);
+	HnNet		net;
+	HnError		err;
+	int			ok;
+
+	memcpy(copy, image, len);
+	ok = NetBind(&net, copy, len, &err) == HANAMI_OK;
+	free(copy);
+	if (ok != valid)
+	{
+		fprintf(stderr, "make_seeds: %s is %s\n", name,
+				ok ? "accepted" : err.message);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", out_dir, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(image, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		exit(1);
+	}
+	printf("%-28s %6zu bytes%s\n", name, len, valid ? "" : " (rejected)");
+}
+
+/* Deterministic uniform float in [lo, hi). */
+static float
+Uniform(uint64_t *state, float lo, float hi)
+{
+	*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	return lo + (hi - lo) * (float) (*state >> 40) / 16777216.0f;
+}
+
+/* ------------------------------------------------------------------ dense */
+
+typedef struct DenseLayer
+{
+	uint32_t	count;
+	HnActivation act;
+	const char *name;
+} DenseLayer;
+
+/* A dense image (malloc) of the given layers. */
+static void *
+DenseMake(const DenseLayer *layers, int n, HnLoss loss, bool scaling,
+		  uint32_t seed, size_t *len)
+{
+	HnSpec		spec;
+	HnError		err;
+	void	   *image;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = HANAMI_KIND_DENSE;
+	spec.n_layers = n;
+	for (int l = 0; l < n; l++)
+	{
+		spec.layers[l].count = layers[l].count;
+		spec.layers[l].activation = layers[l].act;
+		if (layers[l].name)
+			snprintf(spec.layers[l].name, HANAMI_NAME_LEN, "%s", layers[l].name);
+	}
+	spec.loss = loss;
+	spec.input_scaling = scaling;
+	spec.seed = seed;
+	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+		Die("dense spec", &err);
+	*len = SpecImageSize(&spec, &err);
+	image = malloc(*len);
+	if (NetCreate(image, *len, &spec, &err) != HANAMI_OK)
+		Die("dense create", &err);
+	return image;
+}
+
+/* Train a dense image on rows of ordinary values, targets in [0, 1]. */
+static void
+DenseTrain(void *image, int epochs)
+{
+	HnNet		net;
+	HnTrainOptions opt;
+	HnTrainResult res;
+	HnError		err;
+	uint64_t	st = 17;
+	enum
+	{
+	N = 24};
+	float	   *x;
+	float	   *y;
+	HnDataset	ds;
+
+	NetBindTrusted(&net, image);
+	x = malloc(sizeof(float) * N * net.hdr->n_inputs);
+	y = malloc(sizeof(float) * N * net.hdr->n_outputs);
+	for (size_t i = 0; i < (size_t) N * net.hdr->n_inputs; i++)
+		x[i] = Uniform(&st, -20.0f, 80.0f);
+	for (int r = 0; r < N; r++)
+		for (uint32_t j = 0; j < net.hdr->n_outputs; j++)
+			y[r * net.hdr->n_outputs + j] = net.hdr->n_outputs == 1 ?
+				(float) (x[r * net.hdr->n_inputs] > 30.0f) :
+				(float) (j == (uint32_t) r % net.hdr->n_outputs);
+	ds = (HnDataset) {N, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+	TrainOptionsDefaults(&opt, HANAMI_OPT_ADAM);
+	opt.epochs = epochs;
+	opt.batch_size = 8;
+	opt.seed = 3;
+	if (TrainFit(&net, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+		Die("dense fit", &err);
+	free(x);
+	free(y);
+}
+
+/* ------------------------------------------------------------------- grow */
+
+/* A growing image (malloc) of a description. */
+static void *
+GrowMake(HnGrowSpec *spec, size_t *len)
+{
+	HnError		err;
+	void	   *image;
+
+	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+		Die("grow spec", &err);
+	*len = GrowSpecImageSize(spec, &err);
+	image = malloc(*len);
+	if (GrowCreate(image, *len, spec, 0, &err) != HANAMI_OK)
+		Die("grow create", &err);
+	return image;
+}
+
+/*
+ * Train a growing image on the given rows (x NULL: random rows of mixed
+ * sign) in their order; returns the moved image.
+ */
+static void *
+GrowTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
+		  const float *given)
+{
+	HnGrowNet	net;
+	HnGrowTrainOptions opt;
+	HnGrowTrainResult res;
+	HnError		err;
+	uint64_t	st = seed;
+	float	   *x;
+	float	   *y;
+	HnDataset	ds;
+
+	GrowBindTrusted(&net, image);
+	x = malloc(sizeof(float) * rows * net.hdr->n_inputs);
+	y = malloc(sizeof(float) * rows * net.hdr->n_outputs);
+	for (size_t i = 0; i < (size_t) rows * net.hdr->n_inputs; i++)
+		x[i] = given ? given[i] : Uniform(&st, -50.0f, 200.0f);
+	for (int r = 0; r < rows; r++)
+		for (uint32_t j = 0; j < net.hdr->n_outputs; j++)
+			y[r * net.hdr->n_outputs + j] = (float) (j == (uint32_t) r % net.hdr->n_outputs);
+	ds = (HnDataset) {rows, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+	GrowTrainOptionsDefaults(&opt, &net);
+	opt.epochs = epochs;
+	opt.seed = seed;
+	opt.shuffle = false;
+	if (GrowFit(&image, len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+		Die("grow fit", &err);
+	free(x);
+	free(y);
+	return image;
+}
+
+/* A chain of cells along x: one input, hidden cells, one output. */
+static void
+GrowChain(HnGrowSpec *spec, uint32_t inputs, int n_hidden, uint32_t hidden,
+		  uint32_t outputs)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, inputs, -1, "in"};
+	for (int h = 0; h < n_hidden; h++)
+		spec->cells[1 + h] = (HnGrowCellSpec) {(int16_t) (1 + h), 0, 0,
+		HANAMI_CELL_HIDDEN, hidden, -1, ""};
+	spec->cells[1 + n_hidden] = (HnGrowCellSpec) {(int16_t) (1 + n_hidden), 0, 0,
+	HANAMI_CELL_OUTPUT, outputs, -1, "out"};
+	spec->n_cells = 2 + n_hidden;
+	spec->seed = 9;
+}
+
+int
+main(int argc, char **argv)
+{
+	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	void	   *img;
+	void	   *bad;
+	size_t		len;
+	HnNet		net;
+	HnGrowNet	g;
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: make_seeds DIR\n");
+		return 2;
+	}
+	out_dir = argv[1];
+
+	/* dense: the smallest network */
+	{
+		static const DenseLayer l[] = {{1, 0, NULL}, {1, HANAMI_ACT_IDENTITY, NULL}};
+
+		img = DenseMake(l, 2, HANAMI_LOSS_MSE, false, 1, &len);
+		Write("dense-minimal", img, len, 1);
+		free(img);
+	}
+	/* dense: every activation, names, input scaling on */
+	{
+		static const DenseLayer l[] = {
+			{3, 0, "in"}, {3, HANAMI_ACT_BINARY, "binary"},
+			{3, HANAMI_ACT_TANH, NULL}, {3, HANAMI_ACT_ISRLU, "isrlu"},
+			{3, HANAMI_ACT_RELU, NULL}, {3, HANAMI_ACT_ELU, "elu"},
+			{3, HANAMI_ACT_SOFTCLIP, NULL}, {3, HANAMI_ACT_SIN, "sin"},
+			{3, HANAMI_ACT_SINC, NULL}, {3, HANAMI_ACT_GAUSS, "gauss"},
+			{3, HANAMI_ACT_SIGMOID, NULL}, {2, HANAMI_ACT_SOFTMAX, "out"}};
+
+		img = DenseMake(l, 12, HANAMI_LOSS_CROSS_ENTROPY, true, 2, &len);
+		Write("dense-activations", img, len, 1);
+
+		/* damaged: truncated, a NaN weight, an unknown activation */
+		Write("bad-dense-truncated", img, 150, 0);
+		bad = malloc(len);
+		memcpy(bad, img, len);
+		NetBindTrusted(&net, bad);
+		NetWeights(&net, 2)[1] = NAN;
+		Write("bad-dense-nan-weight", bad, len, 0);
+		memcpy(bad, img, len);
+		net.layers[4].activation = 99;
+		Write("bad-dense-activation", bad, len, 0);
+		free(bad);
+		free(img);
+	}
+	/* dense: trained regression (fitted input and output scaling) */
+	{
+		static const DenseLayer l[] = {
+			{4, 0, NULL}, {6, HANAMI_ACT_RELU, "hidden"},
+			{2, HANAMI_ACT_IDENTITY, NULL}};
+
+		img = DenseMake(l, 3, HANAMI_LOSS_MSE, true, 3, &len);
+		DenseTrain(img, 3);
+		Write("dense-trained-mse", img, len, 1);
+		free(img);
+	}
+	/* dense: trained single sigmoid output */
+	{
+		static const DenseLayer l[] = {
+			{5, 0, NULL}, {4, HANAMI_ACT_TANH, NULL}, {4, HANAMI_ACT_ELU, NULL},
+			{1, HANAMI_ACT_SIGMOID, "p"}};
+
+		img = DenseMake(l, 4, HANAMI_LOSS_CROSS_ENTROPY, false, 4, &len);
+		DenseTrain(img, 2);
+		Write("dense-trained-sigmoid", img, len, 1);
+		free(img);
+	}
+
+	/* grow: fresh, no sections yet */
+	GrowChain(spec, 2, 1, 4, 2);
+	img = GrowMake(spec, &len);
+	Write("grow-fresh", img, len, 1);
+	free(img);
+
+	/* grow: trained, with negative, continued and parallel sections */
+	GrowChain(spec, 3, 1, 5, 2);
+	img = GrowMake(spec, &len);
+	img = GrowTrain(img, &len, 2, 6, 5, NULL);
+	Write("grow-trained", img, len, 1);
+	{
+		/* damaged: truncated in the blocks, a chain that loops back */
+		Write("bad-grow-truncated", img, len - 500, 0);
+		bad = malloc(len);
+		memcpy(bad, img, len);
+		GrowBindTrusted(&g, bad);
+		if (g.gh->n_blocks > 0)
+		{
+			g.blocks[g.gh->n_blocks - 1].next = 0;
+			Write("bad-grow-chain", bad, len, 0);
+		}
+		memcpy(bad, img, len);
+		g.gh->n_synapses++;
+		Write("bad-grow-count", bad, len, 0);
+		free(bad);
+	}
+	free(img);
+
+	/* grow: values from 8 to 3e38 fill a section and continue it */
+	{
+		static const float big[] = {8.0f, 20.0f, 8e6f, 1e12f, 1e20f, 1e30f, 3e38f};
+
+		GrowChain(spec, 1, 1, 2, 1);
+		img = GrowMake(spec, &len);
+		img = GrowTrain(img, &len, 1, 7, 2, big);
+		Write("grow-continued", img, len, 1);
+		free(img);
+	}
+
+	/* grow: more outputs than a section holds: parallel continuations */
+	GrowChain(spec, 2, 1, 2, HANAMI_GROW_SYNAPSES + 6);
+	img = GrowMake(spec, &len);
+	img = GrowTrain(img, &len, 1, 2, 4, NULL);
+	Write("grow-wide-output", img, len, 1);
+	free(img);
+
+	/* grow: spiking, with state carried by the last inputs */
+	GrowChain(spec, 2, 1, 4, 2);
+	spec->cooldown = 2.5;
+	spec->refractory = 3;
+	img = GrowMake(spec, &len);
+	img = GrowTrain(img, &len, 1, 5, 8, NULL);
+	{
+		HnGrowWork *w;
+		float		x[2] = {120.0f, -40.0f};
+		float		out[2];
+
+		GrowBindTrusted(&g, img);
+		w = GrowWorkCreate(&g, false, &HnMallocAllocator, NULL);
+		for (int r = 0; r < 3; r++)
+			GrowPredict(&g, w, x, out);
+		GrowWorkFree(w, &HnMallocAllocator);
+	}
+	Write("grow-spiking", img, len, 1);
+	free(img);
+
+	/* grow: layers in z, an axon, distance 2, reduction, growth history */
+	memset(spec, 0, sizeof(*spec));
+	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, 2, -1, "a"};
+	spec->cells[1] = (HnGrowCellSpec) {0, 0, 1, HANAMI_CELL_INPUT, 1, -1, "b"};
+	spec->cells[2] = (HnGrowCellSpec) {1, 0, 0, HANAMI_CELL_HIDDEN, 3, 4, "h1"};
+	spec->cells[3] = (HnGrowCellSpec) {1, -1, 0, HANAMI_CELL_HIDDEN, 3, -1, ""};
+	spec->cells[4] = (HnGrowCellSpec) {2, 0, 0, HANAMI_CELL_HIDDEN, 2, -1, "far"};
+	spec->cells[5] = (HnGrowCellSpec) {3, 0, 0, HANAMI_CELL_OUTPUT, 2, -1, "out"};
+	spec->n_cells = 6;
+	spec->max_distance = 2;
+	spec->reduction = true;
+	spec->reduction_threshold = 1;
+	spec->max_blocks = 40;
+	spec->seed = 21;
+	img = GrowMake(spec, &len);
+	img = GrowTrain(img, &len, 2, 4, 13, NULL);
+	Write("grow-axon", img, len, 1);
+	free(img);
+
+	free(spec);
+	return 0;
+}
