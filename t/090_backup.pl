@@ -14,14 +14,7 @@ use Cwd ();
 use lib 't';
 use HanamiFixture;
 
-my $node = PostgreSQL::Test::Cluster->new('backup');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hanami'
-hanami.max_workers = 1
-max_worker_processes = 16
-});
-$node->start;
+my $node = HanamiFixture::node('backup', 'hanami.max_workers = 1', 'max_worker_processes = 16');
 my $dir = Cwd::abs_path($node->basedir);
 
 HanamiFixture::roles($node);

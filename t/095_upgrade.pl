@@ -16,13 +16,7 @@ use HanamiFixture;
 my $current = '0.2.0';
 my @released = ('0.1.0');
 
-my $node = PostgreSQL::Test::Cluster->new('upgrade');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hanami'
-max_worker_processes = 16
-});
-$node->start;
+my $node = HanamiFixture::node('upgrade', 'max_worker_processes = 16');
 my $dir = Cwd::abs_path($node->basedir);
 HanamiFixture::roles($node);
 

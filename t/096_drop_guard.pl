@@ -9,11 +9,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib 't';
+use HanamiFixture;
 
-my $node = PostgreSQL::Test::Cluster->new('dropguard');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'hanami'");
-$node->start;
+my $node = HanamiFixture::node('dropguard');
 $node->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
 
 # an empty install drops normally, with or without CASCADE

@@ -9,17 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib 't';
+use HanamiFixture;
 use Time::HiRes qw(usleep time);
 
-my $node = PostgreSQL::Test::Cluster->new('limits');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'hanami'
-hanami.max_workers = 2
-max_worker_processes = 20
-log_min_messages = debug1
-});
-$node->start;
+my $node = HanamiFixture::node('limits', 'hanami.max_workers = 2', 'max_worker_processes = 20', 'log_min_messages = debug1');
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION hanami;
 	CREATE ROLE alice LOGIN;

@@ -1,6 +1,7 @@
 # t/HanamiFixture.pm - a database holding models with history, and a
 # fingerprint of everything stored, for the backup and upgrade tests.
 #
+#   HanamiFixture::node($name, @conf);       a started cluster with hanami preloaded
 #   HanamiFixture::roles($node);             alice, bob (LOGIN); once per cluster
 #   HanamiFixture::populate($node, $db);     project team, models, branches, a job
 #   HanamiFixture::fingerprint($node, $db);  one text to compare across databases
@@ -9,7 +10,20 @@ package HanamiFixture;
 use strict;
 use warnings;
 
+use PostgreSQL::Test::Cluster;
 use Test::More;
+
+# A new cluster with shared_preload_libraries = 'hanami' and the given
+# postgresql.conf lines, started.
+sub node
+{
+	my ($name, @conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', join("\n", "shared_preload_libraries = 'hanami'", @conf) . "\n");
+	$node->start;
+	return $node;
+}
 
 sub roles
 {
