@@ -11,7 +11,12 @@ EXTENSION = hanami
 EXTVERSION = 0.2.0
 
 MODULE_big = hanami
-CORE_SRCS = $(sort $(wildcard src/core/*.c))
+# src/core: the shared engine, and one folder per network kind (src/core/dense,
+# src/core/hanami, ...); tests/ and fuzz/ hold programs, not engine code.
+CORE_SRCS = $(sort $(filter-out src/core/tests/% src/core/fuzz/%,\
+	$(wildcard src/core/*.c src/core/*/*.c)))
+CORE_HDRS = $(filter-out src/core/tests/% src/core/fuzz/%,\
+	$(wildcard src/core/*.h src/core/*/*.h))
 PG_SRCS = $(sort $(wildcard src/pg/*.c))
 OCL_SRCS = $(sort $(wildcard src/opencl/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(OCL_SRCS:.c=.o)
@@ -38,7 +43,7 @@ SHLIB_LINK += -pthread
 SHLIB_LINK += -lOpenCL
 
 EXTRA_CLEAN = src/core/tests/test_core src/core/tests/*.o src/core/fuzz/build
-EXTRA_CLEAN += src/opencl/kernels.inc src/opencl/tests/test_opencl
+EXTRA_CLEAN += src/opencl/kernels.inc src/opencl/tests/test_opencl bench/hanami_engine bench/opencl_engine
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -51,13 +56,13 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -fopenmp-simd -pthread -Isrc
 UNIT_SRCS = $(CORE_SRCS) $(sort $(wildcard src/core/tests/*.c))
 
-src/core/tests/test_core: $(UNIT_SRCS) $(wildcard src/core/*.h src/core/tests/*.h)
+src/core/tests/test_core: $(UNIT_SRCS) $(CORE_HDRS) $(wildcard src/core/tests/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) -lm
 
 # PGXS does not track headers: rebuild every object when any header changes,
 # so a changed struct can never mix with stale objects.
-HEADERS = $(wildcard src/core/*.h src/pg/*.h src/opencl/*.h)
-$(OBJS) $(OBJS:.o=.bc): $(HEADERS)
+ALL_HDRS = $(CORE_HDRS) $(wildcard src/pg/*.h src/opencl/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(ALL_HDRS)
 
 # kernels/*.cl as one C string literal, included by src/opencl/ocl_source.c
 CL_SRCS = $(sort $(wildcard kernels/*.cl))
@@ -67,11 +72,21 @@ src/opencl/ocl_source.o src/opencl/ocl_source.bc: src/opencl/kernels.inc
 
 # OpenCL parity tests against the CPU twins (on PoCL when no GPU is there)
 OCL_TEST_SRCS = $(CORE_SRCS) $(OCL_SRCS) src/opencl/tests/test_opencl.c
-src/opencl/tests/test_opencl: $(OCL_TEST_SRCS) src/opencl/kernels.inc $(wildcard src/core/*.h src/opencl/*.h)
+src/opencl/tests/test_opencl: $(OCL_TEST_SRCS) src/opencl/kernels.inc $(CORE_HDRS) $(wildcard src/opencl/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(OCL_TEST_SRCS) -lOpenCL -lm
 
+# Engines without PostgreSQL that the benchmarks drive (bench/README.md):
+# built by `make unit` too, so they cannot fall behind the engine.
+BENCH_BINS = bench/hanami_engine bench/opencl_engine
+bench/hanami_engine: bench/hanami_engine.c $(CORE_SRCS) $(CORE_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ bench/hanami_engine.c $(CORE_SRCS) -lm
+bench/opencl_engine: bench/opencl_engine.c $(CORE_SRCS) $(OCL_SRCS) src/opencl/kernels.inc $(CORE_HDRS) $(wildcard src/opencl/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ bench/opencl_engine.c $(CORE_SRCS) $(OCL_SRCS) -lOpenCL -lm
+.PHONY: bench-engines
+bench-engines: $(BENCH_BINS)
+
 .PHONY: unit
-unit: src/core/tests/test_core src/opencl/tests/test_opencl
+unit: src/core/tests/test_core src/opencl/tests/test_opencl $(BENCH_BINS)
 	src/core/tests/test_core
 	src/opencl/tests/test_opencl
 
@@ -98,11 +113,11 @@ FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 # function names and lines in sanitizer reports, when llvm-symbolizer is there
 FUZZ_SYMBOLIZER = $(shell $(FUZZ_CC) -print-prog-name=llvm-symbolizer 2>/dev/null)
 
-$(FUZZ_BUILD)/%.o: src/core/%.c $(wildcard src/core/*.h)
+$(FUZZ_BUILD)/%.o: src/core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_image: $(FUZZ_DIR)/fuzz_image.c $(FUZZ_OBJS) $(wildcard src/core/*.h)
+$(FUZZ_BUILD)/fuzz_image: $(FUZZ_DIR)/fuzz_image.c $(FUZZ_OBJS) $(CORE_HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_DIR)/fuzz_image.c $(FUZZ_OBJS) -lm
 
 .PHONY: fuzz fuzz-seeds
@@ -115,7 +130,7 @@ fuzz: $(FUZZ_BUILD)/fuzz_image
 	$(FUZZ_BUILD)/fuzz_image $(FUZZ_OPTS) \
 		-artifact_prefix=$(abspath $(FUZZ_BUILD))/artifacts/ $(FUZZ_BUILD)/corpus
 
-fuzz-seeds: $(CORE_SRCS) $(FUZZ_DIR)/make_seeds.c $(wildcard src/core/*.h)
+fuzz-seeds: $(CORE_SRCS) $(FUZZ_DIR)/make_seeds.c $(CORE_HDRS)
 	@mkdir -p $(FUZZ_BUILD) $(FUZZ_DIR)/corpus
 	$(CC) $(UNIT_CFLAGS) -o $(FUZZ_BUILD)/make_seeds $(FUZZ_DIR)/make_seeds.c $(CORE_SRCS) -lm
 	$(FUZZ_BUILD)/make_seeds $(FUZZ_DIR)/corpus

@@ -38,10 +38,8 @@ trap 'rm -rf "$WORK"' EXIT
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$WORK/pocl-cache}
 
 # ----------------------------------------------------------------- build
-make -s -C "$ROOT" src/opencl/kernels.inc
-mapfile -t SRCS < <(cd "$ROOT" && ls src/core/*.c src/opencl/*.c)
-(cd "$ROOT" && gcc -std=gnu11 -O2 -fopenmp-simd -pthread -Isrc -o "$WORK/opencl_engine" \
-    "${SRCS[@]}" bench/opencl_engine.c -lOpenCL -lm)
+make -s -C "$ROOT" bench/opencl_engine
+cp "$ROOT/bench/opencl_engine" "$WORK/opencl_engine"
 
 # ------------------------------------------------------------------ data
 [[ -r $FASHION/train-images-idx3-ubyte.gz ]] \

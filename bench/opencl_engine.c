@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/dense.h"
+#include "core/dense/dense.h"
 #include "core/format.h"
 #include "core/pool.h"
 #include "core/train.h"

@@ -2,7 +2,7 @@
  * activation.c - activation functions of dense layers, their derivatives and
  * their names.
  */
-#include "activation.h"
+#include "core/activation.h"
 
 #include <math.h>
 #include <string.h>

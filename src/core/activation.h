@@ -4,7 +4,7 @@
 #ifndef HANAMI_CORE_ACTIVATION_H
 #define HANAMI_CORE_ACTIVATION_H
 
-#include "common.h"
+#include "core/common.h"
 
 /* Stored in the binary format: never renumber. */
 typedef enum HnActivation

@@ -2,7 +2,7 @@
  * common.c - error records, overflow-checked size arithmetic and the
  * allocator wrappers shared by every module of the engine.
  */
-#include "common.h"
+#include "core/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

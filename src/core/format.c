@@ -3,7 +3,7 @@
  * writing a fresh image, and NetBind, the one validation path for images
  * that come from outside.
  */
-#include "format.h"
+#include "core/format.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "grow.h"
-#include "rng.h"
+#include "core/hanami/hanami.h"
+#include "core/rng.h"
 
 _Static_assert(sizeof(HnHeader) == 72, "HnHeader must be 72 bytes");
 _Static_assert(sizeof(HnLayer) == 48, "HnLayer must be 48 bytes");
@@ -27,7 +27,7 @@ NetKindName(int kind)
 	{
 		case HANAMI_KIND_DENSE:
 			return "dense";
-		case HANAMI_KIND_GROW:
+		case HANAMI_KIND_HANAMI:
 			return "hanami";
 		default:
 			return NULL;
@@ -190,9 +190,9 @@ SpecFinalize(HnSpec *spec, HnError *err)
 
 	if ((int) spec->kind == 0)
 		spec->kind = HANAMI_KIND_DENSE;
-	if (spec->kind == HANAMI_KIND_GROW)
+	if (spec->kind == HANAMI_KIND_HANAMI)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC,
-						  "A growing network is described by cells (GrowSpecFinalize), not layers.",
+						  "A growing network is described by cells (HkSpecFinalize), not layers.",
 						  "network kind \"hanami\" has no layer spec");
 	if (spec->kind != HANAMI_KIND_DENSE)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
@@ -476,13 +476,13 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 						  "unsupported network format version %u",
 						  (unsigned) hdr->version);
 	}
-	if (hdr->kind == HANAMI_KIND_GROW)
+	if (hdr->kind == HANAMI_KIND_HANAMI)
 	{
-		/* the growing kind has a layout of its own (grow.h) */
-		HnGrowNet	grow;
+		/* the growing kind has a layout of its own (hanami/hanami.h) */
+		HkNet	grow;
 
 		memset(net, 0, sizeof(*net));
-		st = GrowBind(&grow, buf, len, err);
+		st = HkBind(&grow, buf, len, err);
 		if (st == HANAMI_OK)
 			net->hdr = hdr;
 		return st;

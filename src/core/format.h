@@ -28,9 +28,9 @@
 #ifndef HANAMI_CORE_FORMAT_H
 #define HANAMI_CORE_FORMAT_H
 
-#include "common.h"
-#include "activation.h"
-#include "loss.h"
+#include "core/common.h"
+#include "core/activation.h"
+#include "core/loss.h"
 
 #define HANAMI_MAGIC			0x494D4E48u	/* "HNMI" little-endian */
 #define HANAMI_FORMAT_VERSION	1
@@ -39,7 +39,7 @@
 typedef enum HnKind
 {
 	HANAMI_KIND_DENSE = 1,
-	HANAMI_KIND_GROW = 2		/* the growing "hanami" kind: grow.h */
+	HANAMI_KIND_HANAMI = 2		/* the growing "hanami" kind: hanami/hanami.h */
 } HnKind;
 
 /* Header flags. */
@@ -151,9 +151,9 @@ HnStatus	NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err);
  * function arguments.  Checks magic, version, kind, sizes (overflow-checked,
  * total_size == len), reserved fields, layer records, offsets, names, flags,
  * and that every float is finite.  buf must be 4-byte aligned.  An image of
- * kind HANAMI_KIND_GROW is checked as strictly by GrowBind (grow.h); then
+ * kind HANAMI_KIND_HANAMI is checked as strictly by HkBind (hanami/hanami.h); then
  * only net->hdr is set (the other pointers are NULL): callers dispatch on
- * net->hdr->kind and bind the grow view with GrowBindTrusted.
+ * net->hdr->kind and bind the grow view with HkBindTrusted.
  */
 HnStatus	NetBind(HnNet *net, void *buf, size_t len, HnError *err);
 

@@ -2,7 +2,7 @@
  * loss.c - loss functions of one sample and their gradients with respect to
  * the output layer's pre-activations.
  */
-#include "loss.h"
+#include "core/loss.h"
 
 #include <math.h>
 #include <string.h>

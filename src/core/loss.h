@@ -4,7 +4,7 @@
 #ifndef HANAMI_CORE_LOSS_H
 #define HANAMI_CORE_LOSS_H
 
-#include "activation.h"
+#include "core/activation.h"
 
 /* Stored in the binary format: never renumber. */
 typedef enum HnLoss

@@ -9,7 +9,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "machine.h"
+#include "core/machine.h"
 
 #include <math.h>
 #include <sched.h>

@@ -2,12 +2,12 @@
  * optim.c - parameter updates of dense layers: SGD with momentum and Adam,
  * applied layer by layer to the layers a train mask selects.
  */
-#include "optim.h"
+#include "core/optim.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "core/simd.h"
 
 /* Name of an optimizer, NULL when unknown. */
 const char *
@@ -98,10 +98,10 @@ OptimUpdateRange(HnOptimState *st, float *params, const float *grad,
 	const HnOptimConfig *c = &st->cfg;
 
 	if (c->kind == HANAMI_OPT_SGD)
-		KernSgdUpdate(params + off, grad + off, st->m + off, count,
+		SimdSgdUpdate(params + off, grad + off, st->m + off, count,
 					  c->learning_rate, c->momentum, wd);
 	else
-		KernAdamUpdate(params + off, grad + off, st->m + off, st->v + off,
+		SimdAdamUpdate(params + off, grad + off, st->m + off, st->v + off,
 					   count, step, c->beta1, c->beta2, vscale, c->epsilon,
 					   wd);
 }

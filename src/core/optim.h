@@ -4,7 +4,7 @@
 #ifndef HANAMI_CORE_OPTIM_H
 #define HANAMI_CORE_OPTIM_H
 
-#include "format.h"
+#include "core/format.h"
 
 typedef enum HnOptimizer
 {

@@ -9,9 +9,9 @@
  * do.  Threads start with every signal blocked, so a signal sent to the
  * process is always handled by the thread that owns it.
  */
-#include "pool.h"
+#include "core/pool.h"
 
-#include "machine.h"
+#include "core/machine.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
 #ifndef HANAMI_CORE_POOL_H
 #define HANAMI_CORE_POOL_H
 
-#include "common.h"
+#include "core/common.h"
 
 /* Most threads a pool may have (the GUC hanami.threads is capped here). */
 #define HANAMI_MAX_THREADS	64

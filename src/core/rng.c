@@ -2,7 +2,7 @@
  * rng.c - xoshiro256** seeded through splitmix64: the only source of
  * randomness in the engine, so every result depends on the seed alone.
  */
-#include "rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 

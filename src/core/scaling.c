@@ -2,7 +2,7 @@
  * scaling.c - robust input scaling from a fixed-seed sample of the training
  * rows (see scaling.h for the statistics and their error).
  */
-#include "scaling.h"
+#include "core/scaling.h"
 
 #include <math.h>
 #include <stdlib.h>

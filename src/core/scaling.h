@@ -44,8 +44,8 @@
 #ifndef HANAMI_CORE_SCALING_H
 #define HANAMI_CORE_SCALING_H
 
-#include "common.h"
-#include "rng.h"
+#include "core/common.h"
+#include "core/rng.h"
 
 /* Rows a sample holds at most, and at least whatever the row width. */
 #define HANAMI_SCALE_MAX_ROWS	4096

@@ -2,7 +2,7 @@
  * train.c - fitting a network to rows in memory (mini-batches, shuffling,
  * validation split, stop conditions, learned scaling) and evaluating it.
  */
-#include "train.h"
+#include "core/train.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dense.h"
-#include "kernels.h"
-#include "rng.h"
-#include "scaling.h"
-#include "trainer.h"
+#include "core/dense/dense.h"
+#include "core/simd.h"
+#include "core/rng.h"
+#include "core/scaling.h"
+#include "core/dense/step.h"
 
 /* Output columns per block when accumulating their statistics on the stack. */
 #define HANAMI_STAT_BLOCK	256
@@ -209,10 +209,10 @@ TrainFirstBadRow(const float *v, int64_t n, size_t w)
 	{
 		int64_t		r1 = n - r0 < chunk ? n : r0 + chunk;
 
-		if (KernAllFinite(v + (size_t) r0 * w, (size_t) (r1 - r0) * w))
+		if (SimdAllFinite(v + (size_t) r0 * w, (size_t) (r1 - r0) * w))
 			continue;
 		for (int64_t r = r0; r < r1; r++)
-			if (!KernAllFinite(v + (size_t) r * w, w))
+			if (!SimdAllFinite(v + (size_t) r * w, w))
 				return r;
 	}
 	return -1;
@@ -331,7 +331,7 @@ TrainCheckOutputs(const HnNet *net, const float *y, int64_t n, int64_t row0,
 	bool		scaled = (net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED) != 0;
 	char		detail[HANAMI_ERRMSG_LEN];
 
-	if (!scaled && KernAllFinite(y, (size_t) n * n_out))
+	if (!scaled && SimdAllFinite(y, (size_t) n * n_out))
 		return HANAMI_OK;		/* the usual case, checked vectorized */
 	for (int64_t r = 0; r < n; r++)
 		for (uint32_t j = 0; j < n_out; j++)

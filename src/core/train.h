@@ -4,8 +4,8 @@
 #ifndef HANAMI_CORE_TRAIN_H
 #define HANAMI_CORE_TRAIN_H
 
-#include "format.h"
-#include "optim.h"
+#include "core/format.h"
+#include "core/optim.h"
 
 /*
  * Rows in memory, row-major float32.  Exactly one of y and cls is set:

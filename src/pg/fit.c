@@ -3,7 +3,7 @@
  * query's rows, and measuring it on them.
  */
 #include "glue.h"
-#include "grow_glue.h"
+#include "hanami_glue.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"
@@ -64,8 +64,8 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	CheckArgs(fcinfo);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	result = HanamiGetNetworkArg(fcinfo, 0, &in);
-	if (in.hdr->kind == HANAMI_KIND_GROW)
-		return HanamiGrowFit(result, query, OptionsArg(fcinfo, 2), res, eval,
+	if (in.hdr->kind == HANAMI_KIND_HANAMI)
+		return HanamiHkFit(result, query, OptionsArg(fcinfo, 2), res, eval,
 							 history);
 	result = HanamiNetworkCopy(result);
 	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
@@ -206,8 +206,8 @@ hanami_verify(PG_FUNCTION_ARGS)
 		res.confusion = palloc0(sizeof(int64) * k * k);
 	HanamiInitCallbacks(&cb, false);
 	alloc = HanamiPallocAllocator(CurrentMemoryContext);
-	if (net.hdr->kind == HANAMI_KIND_GROW)
-		st = HanamiGrowEvaluate(&net, &data.ds, &cb, &res, &err);
+	if (net.hdr->kind == HANAMI_KIND_HANAMI)
+		st = HanamiHkEvaluate(&net, &data.ds, &cb, &res, &err);
 	else
 		st = TrainEvaluate(&net, &data.ds, &cb, &alloc, &res, &err);
 	HanamiCheck(st, &err);

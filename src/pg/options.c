@@ -98,8 +98,8 @@ HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 	uint64		all_layers = 0;
 
 	memset(o, 0, sizeof(*o));
-	/* fit() and train() handle growing networks in grow_fit.c */
-	if (for_training && net->hdr->kind == HANAMI_KIND_GROW)
+	/* fit() and train() handle growing networks in hanami_fit.c */
+	if (for_training && net->hdr->kind == HANAMI_KIND_HANAMI)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("background training of networks of kind \"hanami\" is not supported yet"),

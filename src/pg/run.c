@@ -11,9 +11,9 @@
 
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
-#include "core/dense.h"
-#include "core/grow.h"
-#include "core/kernels.h"
+#include "core/dense/dense.h"
+#include "core/hanami/hanami.h"
+#include "core/simd.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 
@@ -31,10 +31,10 @@ typedef struct RunCache
 	char	   *raw;
 	HnNet		net;
 	HnDenseWork *work;
-	HnGrowNet	grow;			/* kind hanami: the cached copy, whose
+	HkNet	grow;			/* kind hanami: the cached copy, whose
 								 * spiking state carries from row to row */
-	HnGrowWork *gwork;
-	HnGrowNeuron *state0;		/* the value's own neuron records, restored
+	HkWork *gwork;
+	HkNeuron *state0;		/* the value's own neuron records, restored
 								 * before each call of the pure run() */
 	float	   *out;
 } RunCache;
@@ -88,14 +88,14 @@ GetRunCache(FunctionCallInfo fcinfo)
 	v = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(PointerGetDatum(raw));
 	HanamiNetworkBind(v, &c->net, ERRCODE_DATA_CORRUPTED);
 	alloc = HanamiPallocAllocator(c->cxt);
-	if (c->net.hdr->kind == HANAMI_KIND_GROW)
+	if (c->net.hdr->kind == HANAMI_KIND_HANAMI)
 	{
-		GrowBindTrusted(&c->grow, HANAMI_NET_IMAGE(v));
-		c->gwork = GrowWorkCreate(&c->grow, false, &alloc, &err);
+		HkBindTrusted(&c->grow, HANAMI_NET_IMAGE(v));
+		c->gwork = HkWorkCreate(&c->grow, false, &alloc, &err);
 		if (c->gwork == NULL)
 			HanamiReportError(&err, 0);
-		c->state0 = palloc(sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
-		memcpy(c->state0, c->grow.neurons, sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
+		c->state0 = palloc(sizeof(HkNeuron) * c->grow.gh->n_neurons);
+		memcpy(c->state0, c->grow.neurons, sizeof(HkNeuron) * c->grow.gh->n_neurons);
 	}
 	else
 	{
@@ -149,7 +149,7 @@ HanamiInputArray(ArrayType *arr, uint32 want)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("input array contains a null")));
 	x = (const float *) ARR_DATA_PTR(arr);
-	if (KernAllFinite(x, (size_t) n))
+	if (SimdAllFinite(x, (size_t) n))
 		return x;				/* the usual case, checked vectorized */
 	for (int i = 0; i < n; i++)
 		if (!isfinite(x[i]))
@@ -174,13 +174,13 @@ RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
 	if (classify)
 		HanamiCheckClassifier(&c->net, "classify", "hanami.run");
 
-	if (pure && c->net.hdr->kind == HANAMI_KIND_GROW)
-		memcpy(c->grow.neurons, c->state0, sizeof(HnGrowNeuron) * c->grow.gh->n_neurons);
+	if (pure && c->net.hdr->kind == HANAMI_KIND_HANAMI)
+		memcpy(c->grow.neurons, c->state0, sizeof(HkNeuron) * c->grow.gh->n_neurons);
 	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
 									  c->net.hdr->n_inputs);
 
-	if (c->net.hdr->kind == HANAMI_KIND_GROW)
-		GrowPredict(&c->grow, c->gwork, x, c->out);
+	if (c->net.hdr->kind == HANAMI_KIND_HANAMI)
+		HkPredict(&c->grow, c->gwork, x, c->out);
 	else
 		DensePredict(&c->net, c->work, x, 1, c->out);
 	HanamiCheckOutputs(c->out, 1, c->net.hdr->n_outputs, -1, NULL);
@@ -201,7 +201,7 @@ HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out, int64 row0,
 	HnError		err;
 	char		detail[HANAMI_ERRMSG_LEN];
 
-	if (KernAllFinite(out, (size_t) n_rows * n_out))
+	if (SimdAllFinite(out, (size_t) n_rows * n_out))
 		return;					/* the usual case, checked vectorized */
 	for (int64 r = 0; r < n_rows; r++)
 	{
@@ -242,7 +242,7 @@ HanamiCheckClassifier(const HnNet *net, const char *fn, const char *alternative)
 	HnActivation act;
 	bool		probabilities;
 
-	if (net->hdr->kind == HANAMI_KIND_GROW)
+	if (net->hdr->kind == HANAMI_KIND_HANAMI)
 		return;
 	act = (HnActivation) net->layers[net->hdr->n_layers - 1].activation;
 	probabilities = act == HANAMI_ACT_SOFTMAX || act == HANAMI_ACT_SIGMOID;
@@ -308,8 +308,8 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	c = GetRunCache(fcinfo);
 	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) &&
-		c->net.hdr->kind == HANAMI_KIND_GROW)
-		GrowResetState(&c->grow);
+		c->net.hdr->kind == HANAMI_KIND_HANAMI)
+		HkResetState(&c->grow);
 	c = RunOne(fcinfo, false, false);
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }

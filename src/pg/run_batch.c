@@ -15,7 +15,7 @@
 #include "device.h"
 
 #include "access/detoast.h"
-#include "core/dense.h"
+#include "core/dense/dense.h"
 #include "utils/memutils.h"
 #include "windowapi.h"
 

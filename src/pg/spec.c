@@ -15,7 +15,7 @@
  * counts, and "activation" at the top names the hidden layers' default.
  */
 #include "glue.h"
-#include "grow_glue.h"
+#include "hanami_glue.h"
 
 #include "common/base64.h"
 #include "lib/stringinfo.h"
@@ -271,8 +271,8 @@ HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 				(errcode(sqlstate),
 				 errmsg("network description must be a JSON object"),
 				 errhint("For example {\"layers\": [4, 8, 3]}.")));
-	if (HanamiSpecIsGrow(jb))
-		return HanamiGrowFromJsonb(jb, has_seed, seed, sqlstate);
+	if (HanamiSpecIsHk(jb))
+		return HanamiHkFromJsonb(jb, has_seed, seed, sqlstate);
 
 	ParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
 	if (has_seed)
@@ -338,8 +338,8 @@ HanamiNetworkToJson(const HnNet *net)
 				 errmsg("network is too large for its text form"),
 				 errhint("Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.")));
 
-	if (net->hdr->kind == HANAMI_KIND_GROW)
-		return HanamiGrowToJson(net);
+	if (net->hdr->kind == HANAMI_KIND_HANAMI)
+		return HanamiHkToJson(net);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d, \"kind\": \"dense\", \"layers\": ",
 					 HANAMI_FORMAT_VERSION);
@@ -371,8 +371,8 @@ HanamiNetworkInfo(const HnNet *net)
 	const HnHeader *h = net->hdr;
 	const char *scaling;
 
-	if (h->kind == HANAMI_KIND_GROW)
-		return HanamiGrowInfo(net);
+	if (h->kind == HANAMI_KIND_HANAMI)
+		return HanamiHkInfo(net);
 	if (!(h->flags & HANAMI_FLAG_SCALE_INPUT))
 		scaling = "off";
 	else if (h->flags & HANAMI_FLAG_INPUT_FITTED)

@@ -8,7 +8,7 @@
  * commits yields the same blocks and is stored once.
  */
 #include "glue.h"
-#include "core/grow.h"
+#include "core/hanami/hanami.h"
 
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -77,14 +77,14 @@ hanami_network_blocks(PG_FUNCTION_ARGS)
 			EmitSegment(rsinfo, image, start, end - start, name, &seq);
 		}
 	}
-	else if (net.hdr->kind == HANAMI_KIND_GROW)
+	else if (net.hdr->kind == HANAMI_KIND_HANAMI)
 	{
 		/* headers, cells and neurons; then the synapse blocks, which only
 		 * ever grow at the end */
-		HnGrowNet	grow;
+		HkNet	grow;
 		size_t		blocks;
 
-		GrowBindTrusted(&grow, (void *) image);
+		HkBindTrusted(&grow, (void *) image);
 		blocks = (const char *) grow.blocks - image;
 		EmitSegment(rsinfo, image, 0, blocks, "header", &seq);
 		EmitSegment(rsinfo, image, blocks, len - blocks, "sections", &seq);

@@ -12,8 +12,8 @@
 #include "glue.h"
 
 #include "catalog/pg_type.h"
-#include "core/dense.h"
-#include "core/grow.h"
+#include "core/dense/dense.h"
+#include "core/hanami/hanami.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -30,9 +30,9 @@ typedef struct CacheEntry
 	MemoryContext cxt;			/* holds the image and workspace */
 	HnNet		net;
 	HnDenseWork *work;
-	HnGrowNet	grow;			/* kind hanami */
-	HnGrowWork *gwork;
-	HnGrowNeuron *state;		/* spiking: the stored neuron records, put
+	HkNet	grow;			/* kind hanami */
+	HkWork *gwork;
+	HkNeuron *state;		/* spiking: the stored neuron records, put
 								 * back before every row (no carry) */
 	float	   *out;
 	Size		bytes;
@@ -116,9 +116,9 @@ CacheLoad(int64 commit_id)
 	CacheEntry *e;
 	HnNet		net;
 	HnDenseWork *work = NULL;
-	HnGrowNet	grow;
-	HnGrowWork *gwork = NULL;
-	HnGrowNeuron *state = NULL;
+	HkNet	grow;
+	HkWork *gwork = NULL;
+	HkNeuron *state = NULL;
 	HnAllocator alloc;
 	HnError		err;
 	float	   *out;
@@ -151,16 +151,16 @@ CacheLoad(int64 commit_id)
 		v = HanamiNetworkFromImage(VARDATA_ANY(img), len);
 		HanamiNetworkBind(v, &net, ERRCODE_DATA_CORRUPTED);
 		alloc = HanamiPallocAllocator(cxt);
-		if (net.hdr->kind == HANAMI_KIND_GROW)
+		if (net.hdr->kind == HANAMI_KIND_HANAMI)
 		{
-			GrowBindTrusted(&grow, HANAMI_NET_IMAGE(v));
-			gwork = GrowWorkCreate(&grow, false, &alloc, &err);
+			HkBindTrusted(&grow, HANAMI_NET_IMAGE(v));
+			gwork = HkWorkCreate(&grow, false, &alloc, &err);
 			if (gwork == NULL)
 				HanamiReportError(&err, 0);
-			if (grow.gh->flags & HANAMI_GROW_SPIKING)
+			if (grow.gh->flags & HK_SPIKING)
 			{
-				state = palloc(sizeof(HnGrowNeuron) * grow.gh->n_neurons);
-				memcpy(state, grow.neurons, sizeof(HnGrowNeuron) * grow.gh->n_neurons);
+				state = palloc(sizeof(HkNeuron) * grow.gh->n_neurons);
+				memcpy(state, grow.neurons, sizeof(HkNeuron) * grow.gh->n_neurons);
 			}
 		}
 		else
@@ -257,8 +257,8 @@ PredictOne(FunctionCallInfo fcinfo, bool classify)
 		/* a spiking model answers every row from its stored state */
 		if (e->state != NULL)
 			memcpy(e->grow.neurons, e->state,
-				   sizeof(HnGrowNeuron) * e->grow.gh->n_neurons);
-		GrowPredict(&e->grow, e->gwork, x, e->out);
+				   sizeof(HkNeuron) * e->grow.gh->n_neurons);
+		HkPredict(&e->grow, e->gwork, x, e->out);
 	}
 	else
 		DensePredict(&e->net, e->work, x, 1, e->out);

@@ -18,7 +18,7 @@
 #include "core/pool.h"
 #include "core/rng.h"
 #include "core/scaling.h"
-#include "core/trainer.h"
+#include "core/dense/step.h"
 #include "device.h"
 #include "utils/memutils.h"
 

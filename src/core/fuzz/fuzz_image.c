@@ -4,7 +4,7 @@
  * Every value that enters PostgreSQL through the type's binary input
  * (network_recv), the bytea cast (network_from_bytea) or a function argument
  * goes through NetBind, which checks a dense image itself and hands an image
- * of the growing kind to GrowBind.  This target feeds arbitrary bytes to
+ * of the growing kind to HkBind.  This target feeds arbitrary bytes to
  * NetBind, laid out as the server holds them (4 bytes into an 8-byte aligned
  * block, after the varlena length word), and checks:
  *
@@ -38,9 +38,9 @@
 #include <sanitizer/asan_interface.h>
 
 #include "core/common.h"
-#include "core/dense.h"
+#include "core/dense/dense.h"
 #include "core/format.h"
-#include "core/grow.h"
+#include "core/hanami/hanami.h"
 #include "core/train.h"
 
 /* Rows for inference and training (finite, any magnitude). */
@@ -311,21 +311,21 @@ DenseAccepted(const HnNet *net, const void *image, size_t len)
 
 /* What info() and the text form read from a growing network. */
 static void
-GrowInfo(const HnGrowNet *net, size_t len)
+HkInfo(const HkNet *net, size_t len)
 {
-	HnGrowStats st;
+	HkStats st;
 
-	GrowGetStats(net, &st);
+	HkGetStats(net, &st);
 	if (st.bytes != len || st.cells != net->gh->n_cells ||
 		st.synapses != net->gh->n_synapses)
 		Fail("the sizes of an accepted growing image do not add up");
 	for (uint32_t c = 0; c < net->gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net->cells[c];
+		const HkCell *cell = &net->cells[c];
 
-		if (GrowCellTypeName(cell->type) == NULL)
+		if (HkCellTypeName(cell->type) == NULL)
 			Fail("accepted cell %u of type %u", c, cell->type);
-		if (cell->axon != HANAMI_GROW_NO_AXON && cell->axon >= net->gh->n_cells)
+		if (cell->axon != HK_NO_AXON && cell->axon >= net->gh->n_cells)
 			Fail("accepted cell %u with axon %u", c, cell->axon);
 	}
 }
@@ -337,57 +337,57 @@ GrowInfo(const HnGrowNet *net, size_t len)
  * (the text form's base64 data) are applied and the counts recomputed.
  */
 static void
-GrowRoundTrip(const HnGrowNet *net, const void *image, size_t len)
+HkRoundTrip(const HkNet *net, const void *image, size_t len)
 {
-	const HnGrowHeader *gh = net->gh;
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	const HkHeader *gh = net->gh;
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	HnError		err;
 	size_t		size;
 	size_t		off = (size_t) ((const char *) net->neurons - (const char *) net->hdr);
 	void	   *copy;
-	HnGrowNet	again;
+	HkNet	again;
 
 	if (spec == NULL)
 		Fail("out of memory for a description");
 	spec->n_cells = (int) gh->n_cells;
 	for (uint32_t c = 0; c < gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net->cells[c];
-		HnGrowCellSpec *cs = &spec->cells[c];
+		const HkCell *cell = &net->cells[c];
+		HkCellSpec *cs = &spec->cells[c];
 
 		cs->x = cell->x;
 		cs->y = cell->y;
 		cs->z = cell->z;
-		cs->type = (HnGrowCellType) cell->type;
+		cs->type = (HkCellType) cell->type;
 		cs->count = cell->n_neurons;
-		cs->axon = cell->axon == HANAMI_GROW_NO_AXON ? -1 : (int) cell->axon;
+		cs->axon = cell->axon == HK_NO_AXON ? -1 : (int) cell->axon;
 		memcpy(cs->name, cell->name, HANAMI_NAME_LEN);
 	}
 	spec->max_distance = gh->max_distance;
 	/* the text form prints the cooldown with %.9g: exact for a float */
 	spec->cooldown = (double) gh->cooldown;
 	spec->refractory = gh->refractory;
-	spec->reduction = (gh->flags & HANAMI_GROW_REDUCTION) != 0;
+	spec->reduction = (gh->flags & HK_REDUCTION) != 0;
 	spec->reduction_threshold = gh->reduction_threshold;
 	spec->max_blocks = gh->max_blocks;
 	spec->seed = net->hdr->seed;
-	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
 		Fail("the description of an accepted growing image is rejected: %s (%s)",
 			 err.message, err.detail);
-	size = GrowImageSize((uint32_t) spec->n_cells, gh->n_neurons, gh->n_blocks, &err);
+	size = HkImageSize((uint32_t) spec->n_cells, gh->n_neurons, gh->n_blocks, &err);
 	if (size != len)
 		Fail("an accepted growing image has %zu bytes, its description %zu",
 			 len, size);
 	copy = ImageCopy(image, len);
-	if (GrowCreate(copy, len, spec, gh->n_blocks, &err) != HANAMI_OK)
+	if (HkCreate(copy, len, spec, gh->n_blocks, &err) != HANAMI_OK)
 		Fail("cannot create an accepted growing image again: %s", err.message);
-	GrowBindTrusted(&again, copy);
+	HkBindTrusted(&again, copy);
 	again.hdr->epochs = net->hdr->epochs;
 	again.hdr->samples = net->hdr->samples;
 	again.gh->n_history = gh->n_history;
-	memcpy(again.gh->history, gh->history, sizeof(HnGrowEpoch) * gh->n_history);
+	memcpy(again.gh->history, gh->history, sizeof(HkEpoch) * gh->n_history);
 	memcpy((char *) copy + off, (const char *) image + off, len - off);
-	GrowRecount(&again);
+	HkRecount(&again);
 	ExpectValid(copy, len, "the text form's round trip");
 	if (memcmp(copy, image, len) != 0)
 		Fail("the text form's round trip changes a growing image");
@@ -400,37 +400,37 @@ GrowRoundTrip(const HnGrowNet *net, const void *image, size_t len)
  * carries from row to row and must leave a valid value; then reset_state.
  */
 static void
-GrowRun(const void *image, size_t len, const float *x)
+HkRun(const void *image, size_t len, const float *x)
 {
 	void	   *copy = ImageCopy(image, len);
-	HnGrowNet	net;
-	HnGrowWork *w;
+	HkNet	net;
+	HkWork *w;
 	HnError		err;
 	float	   *out;
 
-	GrowBindTrusted(&net, copy);
-	w = GrowWorkCreate(&net, false, &HnMallocAllocator, &err);
+	HkBindTrusted(&net, copy);
+	w = HkWorkCreate(&net, false, &HnMallocAllocator, &err);
 	out = malloc(sizeof(float) * (net.hdr->n_outputs ? net.hdr->n_outputs : 1));
 	if (w == NULL || out == NULL)
 		Fail("no inference workspace: %s", w ? "out of memory" : err.message);
 	for (int pass = 0; pass < 2; pass++)
 		for (int r = 0; r < FUZZ_ROWS; r++)
-			GrowPredict(&net, w, x + (size_t) r * net.hdr->n_inputs, out);
+			HkPredict(&net, w, x + (size_t) r * net.hdr->n_inputs, out);
 	ExpectValid(copy, len, "inference that carries the spiking state");
-	GrowResetState(&net);
+	HkResetState(&net);
 	ExpectValid(copy, len, "reset_state");
-	GrowWorkFree(w, &HnMallocAllocator);
+	HkWorkFree(w, &HnMallocAllocator);
 	free(out);
 	ImageFree(copy);
 }
 
 /* A short fit with growth, an evaluation and a reduction pass. */
 static void
-GrowTrain(const void *image, size_t len, const float *x)
+HkTrain(const void *image, size_t len, const float *x)
 {
-	HnGrowNet	net;
-	HnGrowTrainOptions opt;
-	HnGrowTrainResult res;
+	HkNet	net;
+	HkTrainOptions opt;
+	HkTrainResult res;
 	HnEvalResult ev;
 	HnError		err;
 	HnDataset	ds;
@@ -439,26 +439,26 @@ GrowTrain(const void *image, size_t len, const float *x)
 	size_t		fit_len = len;
 	void	   *copy = ImageCopy(image, len);
 
-	GrowBindTrusted(&net, copy);
+	HkBindTrusted(&net, copy);
 	y = MakeTargets(net.hdr->n_outputs);
 	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
 
 	memset(&ev, 0, sizeof(ev));
-	if (GrowEvaluate(&net, &ds, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK &&
+	if (HkEvaluate(&net, &ds, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK &&
 		err.code != HANAMI_E_OUTPUT_NOT_FINITE)
 		Fail("evaluation fails: %s", err.message);
 
-	/* GrowFit may move the image to a larger buffer from the allocator */
+	/* HkFit may move the image to a larger buffer from the allocator */
 	fit = malloc(len);
 	if (fit == NULL)
 		Fail("out of memory for a copy of %zu bytes", len);
 	memcpy(fit, image, len);
-	GrowBindTrusted(&net, fit);
-	GrowTrainOptionsDefaults(&opt, &net);
+	HkBindTrusted(&net, fit);
+	HkTrainOptionsDefaults(&opt, &net);
 	opt.epochs = 2;
 	opt.seed = 5;
 	opt.reduction = true;
-	if (GrowFit(&fit, &fit_len, &ds, &opt, NULL, &HnMallocAllocator, &res,
+	if (HkFit(&fit, &fit_len, &ds, &opt, NULL, &HnMallocAllocator, &res,
 				&err) == HANAMI_OK)
 	{
 		void	   *check = ImageCopy(fit, fit_len);
@@ -472,25 +472,25 @@ GrowTrain(const void *image, size_t len, const float *x)
 	free(fit);
 
 	memcpy(copy, image, len);
-	GrowBindTrusted(&net, copy);
-	GrowReduce(&net);
+	HkBindTrusted(&net, copy);
+	HkReduce(&net);
 	ExpectValid(copy, len, "a reduction pass");
 	free(y);
 	ImageFree(copy);
 }
 
 static void
-GrowAccepted(void *image, size_t len)
+HkAccepted(void *image, size_t len)
 {
-	HnGrowNet	net;
+	HkNet	net;
 	float	   *x;
 
-	GrowBindTrusted(&net, image);
+	HkBindTrusted(&net, image);
 	x = MakeRows(net.hdr->n_inputs);
-	GrowInfo(&net, len);
-	GrowRoundTrip(&net, image, len);
-	GrowRun(image, len, x);
-	GrowTrain(image, len, x);
+	HkInfo(&net, len);
+	HkRoundTrip(&net, image, len);
+	HkRun(image, len, x);
+	HkTrain(image, len, x);
 	free(x);
 }
 
@@ -529,11 +529,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		Fail("accepted an image of kind %u", net.hdr->kind);
 	if (net.hdr->kind == HANAMI_KIND_DENSE)
 		DenseAccepted(&net, image, size);
-	else if (net.hdr->kind == HANAMI_KIND_GROW)
+	else if (net.hdr->kind == HANAMI_KIND_HANAMI)
 	{
 		if (net.layers != NULL || net.params != NULL)
 			Fail("NetBind set the dense view of a growing image");
-		GrowAccepted(image, size);
+		HkAccepted(image, size);
 	}
 	ImageFree(image);
 	return 0;

@@ -19,7 +19,7 @@
 
 #include "core/common.h"
 #include "core/format.h"
-#include "core/grow.h"
+#include "core/hanami/hanami.h"
 #include "core/train.h"
 
 static const char *out_dir;
@@ -151,16 +151,16 @@ DenseTrain(void *image, int epochs)
 
 /* A growing image (malloc) of a description. */
 static void *
-GrowMake(HnGrowSpec *spec, size_t *len)
+HkMake(HkSpec *spec, size_t *len)
 {
 	HnError		err;
 	void	   *image;
 
-	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
 		Die("grow spec", &err);
-	*len = GrowSpecImageSize(spec, &err);
+	*len = HkSpecImageSize(spec, &err);
 	image = malloc(*len);
-	if (GrowCreate(image, *len, spec, 0, &err) != HANAMI_OK)
+	if (HkCreate(image, *len, spec, 0, &err) != HANAMI_OK)
 		Die("grow create", &err);
 	return image;
 }
@@ -170,19 +170,19 @@ GrowMake(HnGrowSpec *spec, size_t *len)
  * sign) in their order; returns the moved image.
  */
 static void *
-GrowTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
+HkTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
 		  const float *given)
 {
-	HnGrowNet	net;
-	HnGrowTrainOptions opt;
-	HnGrowTrainResult res;
+	HkNet	net;
+	HkTrainOptions opt;
+	HkTrainResult res;
 	HnError		err;
 	uint64_t	st = seed;
 	float	   *x;
 	float	   *y;
 	HnDataset	ds;
 
-	GrowBindTrusted(&net, image);
+	HkBindTrusted(&net, image);
 	x = malloc(sizeof(float) * rows * net.hdr->n_inputs);
 	y = malloc(sizeof(float) * rows * net.hdr->n_outputs);
 	for (size_t i = 0; i < (size_t) rows * net.hdr->n_inputs; i++)
@@ -191,11 +191,11 @@ GrowTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
 		for (uint32_t j = 0; j < net.hdr->n_outputs; j++)
 			y[r * net.hdr->n_outputs + j] = (float) (j == (uint32_t) r % net.hdr->n_outputs);
 	ds = (HnDataset) {rows, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
-	GrowTrainOptionsDefaults(&opt, &net);
+	HkTrainOptionsDefaults(&opt, &net);
 	opt.epochs = epochs;
 	opt.seed = seed;
 	opt.shuffle = false;
-	if (GrowFit(&image, len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+	if (HkFit(&image, len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 		Die("grow fit", &err);
 	free(x);
 	free(y);
@@ -204,16 +204,16 @@ GrowTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
 
 /* A chain of cells along x: one input, hidden cells, one output. */
 static void
-GrowChain(HnGrowSpec *spec, uint32_t inputs, int n_hidden, uint32_t hidden,
+HkChain(HkSpec *spec, uint32_t inputs, int n_hidden, uint32_t hidden,
 		  uint32_t outputs)
 {
 	memset(spec, 0, sizeof(*spec));
-	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, inputs, -1, "in"};
+	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, inputs, -1, "in"};
 	for (int h = 0; h < n_hidden; h++)
-		spec->cells[1 + h] = (HnGrowCellSpec) {(int16_t) (1 + h), 0, 0,
-		HANAMI_CELL_HIDDEN, hidden, -1, ""};
-	spec->cells[1 + n_hidden] = (HnGrowCellSpec) {(int16_t) (1 + n_hidden), 0, 0,
-	HANAMI_CELL_OUTPUT, outputs, -1, "out"};
+		spec->cells[1 + h] = (HkCellSpec) {(int16_t) (1 + h), 0, 0,
+		HK_CELL_HIDDEN, hidden, -1, ""};
+	spec->cells[1 + n_hidden] = (HkCellSpec) {(int16_t) (1 + n_hidden), 0, 0,
+	HK_CELL_OUTPUT, outputs, -1, "out"};
 	spec->n_cells = 2 + n_hidden;
 	spec->seed = 9;
 }
@@ -221,12 +221,12 @@ GrowChain(HnGrowSpec *spec, uint32_t inputs, int n_hidden, uint32_t hidden,
 int
 main(int argc, char **argv)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	void	   *img;
 	void	   *bad;
 	size_t		len;
 	HnNet		net;
-	HnGrowNet	g;
+	HkNet	g;
 
 	if (argc != 2)
 	{
@@ -293,22 +293,22 @@ main(int argc, char **argv)
 	}
 
 	/* grow: fresh, no sections yet */
-	GrowChain(spec, 2, 1, 4, 2);
-	img = GrowMake(spec, &len);
+	HkChain(spec, 2, 1, 4, 2);
+	img = HkMake(spec, &len);
 	Write("grow-fresh", img, len, 1);
 	free(img);
 
 	/* grow: trained, with negative, continued and parallel sections */
-	GrowChain(spec, 3, 1, 5, 2);
-	img = GrowMake(spec, &len);
-	img = GrowTrain(img, &len, 2, 6, 5, NULL);
+	HkChain(spec, 3, 1, 5, 2);
+	img = HkMake(spec, &len);
+	img = HkTrain(img, &len, 2, 6, 5, NULL);
 	Write("grow-trained", img, len, 1);
 	{
 		/* damaged: truncated in the blocks, a chain that loops back */
 		Write("bad-grow-truncated", img, len - 500, 0);
 		bad = malloc(len);
 		memcpy(bad, img, len);
-		GrowBindTrusted(&g, bad);
+		HkBindTrusted(&g, bad);
 		if (g.gh->n_blocks > 0)
 		{
 			g.blocks[g.gh->n_blocks - 1].next = 0;
@@ -325,56 +325,56 @@ main(int argc, char **argv)
 	{
 		static const float big[] = {8.0f, 20.0f, 8e6f, 1e12f, 1e20f, 1e30f, 3e38f};
 
-		GrowChain(spec, 1, 1, 2, 1);
-		img = GrowMake(spec, &len);
-		img = GrowTrain(img, &len, 1, 7, 2, big);
+		HkChain(spec, 1, 1, 2, 1);
+		img = HkMake(spec, &len);
+		img = HkTrain(img, &len, 1, 7, 2, big);
 		Write("grow-continued", img, len, 1);
 		free(img);
 	}
 
 	/* grow: more outputs than a section holds: parallel continuations */
-	GrowChain(spec, 2, 1, 2, HANAMI_GROW_SYNAPSES + 6);
-	img = GrowMake(spec, &len);
-	img = GrowTrain(img, &len, 1, 2, 4, NULL);
+	HkChain(spec, 2, 1, 2, HK_SYNAPSES + 6);
+	img = HkMake(spec, &len);
+	img = HkTrain(img, &len, 1, 2, 4, NULL);
 	Write("grow-wide-output", img, len, 1);
 	free(img);
 
 	/* grow: spiking, with state carried by the last inputs */
-	GrowChain(spec, 2, 1, 4, 2);
+	HkChain(spec, 2, 1, 4, 2);
 	spec->cooldown = 2.5;
 	spec->refractory = 3;
-	img = GrowMake(spec, &len);
-	img = GrowTrain(img, &len, 1, 5, 8, NULL);
+	img = HkMake(spec, &len);
+	img = HkTrain(img, &len, 1, 5, 8, NULL);
 	{
-		HnGrowWork *w;
+		HkWork *w;
 		float		x[2] = {120.0f, -40.0f};
 		float		out[2];
 
-		GrowBindTrusted(&g, img);
-		w = GrowWorkCreate(&g, false, &HnMallocAllocator, NULL);
+		HkBindTrusted(&g, img);
+		w = HkWorkCreate(&g, false, &HnMallocAllocator, NULL);
 		for (int r = 0; r < 3; r++)
-			GrowPredict(&g, w, x, out);
-		GrowWorkFree(w, &HnMallocAllocator);
+			HkPredict(&g, w, x, out);
+		HkWorkFree(w, &HnMallocAllocator);
 	}
 	Write("grow-spiking", img, len, 1);
 	free(img);
 
 	/* grow: layers in z, an axon, distance 2, reduction, growth history */
 	memset(spec, 0, sizeof(*spec));
-	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, 2, -1, "a"};
-	spec->cells[1] = (HnGrowCellSpec) {0, 0, 1, HANAMI_CELL_INPUT, 1, -1, "b"};
-	spec->cells[2] = (HnGrowCellSpec) {1, 0, 0, HANAMI_CELL_HIDDEN, 3, 4, "h1"};
-	spec->cells[3] = (HnGrowCellSpec) {1, -1, 0, HANAMI_CELL_HIDDEN, 3, -1, ""};
-	spec->cells[4] = (HnGrowCellSpec) {2, 0, 0, HANAMI_CELL_HIDDEN, 2, -1, "far"};
-	spec->cells[5] = (HnGrowCellSpec) {3, 0, 0, HANAMI_CELL_OUTPUT, 2, -1, "out"};
+	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, 2, -1, "a"};
+	spec->cells[1] = (HkCellSpec) {0, 0, 1, HK_CELL_INPUT, 1, -1, "b"};
+	spec->cells[2] = (HkCellSpec) {1, 0, 0, HK_CELL_HIDDEN, 3, 4, "h1"};
+	spec->cells[3] = (HkCellSpec) {1, -1, 0, HK_CELL_HIDDEN, 3, -1, ""};
+	spec->cells[4] = (HkCellSpec) {2, 0, 0, HK_CELL_HIDDEN, 2, -1, "far"};
+	spec->cells[5] = (HkCellSpec) {3, 0, 0, HK_CELL_OUTPUT, 2, -1, "out"};
 	spec->n_cells = 6;
 	spec->max_distance = 2;
 	spec->reduction = true;
 	spec->reduction_threshold = 1;
 	spec->max_blocks = 40;
 	spec->seed = 21;
-	img = GrowMake(spec, &len);
-	img = GrowTrain(img, &len, 2, 4, 13, NULL);
+	img = HkMake(spec, &len);
+	img = HkTrain(img, &len, 2, 4, 13, NULL);
 	Write("grow-axon", img, len, 1);
 	free(img);
 

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "core/dense.h"
+#include "core/dense/dense.h"
 #include "core/optim.h"
 
 /* Mean loss of a batch, without touching the gradient buffer. */

@@ -8,12 +8,12 @@
 
 #include <stdlib.h>
 
-#include "core/dense.h"
-#include "core/kernels.h"
+#include "core/dense/dense.h"
+#include "core/simd.h"
 #include "core/optim.h"
 #include "core/machine.h"
 #include "core/pool.h"
-#include "core/trainer.h"
+#include "core/dense/step.h"
 
 /* Random floats in [lo, hi), with about zero_frac of them exactly zero. */
 static float *
@@ -30,7 +30,7 @@ RandomVec(uint64_t *st, size_t n, float lo, float hi, double zero_frac)
 	return v;
 }
 
-/* KernGemv gives the bits of KernGemm on one row, zeros skipped. */
+/* SimdGemv gives the bits of SimdGemm on one row, zeros skipped. */
 static void
 TestGemv(void)
 {
@@ -51,8 +51,8 @@ TestGemv(void)
 
 		for (int with_bias = 0; with_bias < 2; with_bias++)
 		{
-			KernGemm(1, N, K, x, K, 1, w, N, y1, N, with_bias ? b : NULL);
-			KernGemv(N, K, x, w, N, y2, with_bias ? b : NULL);
+			SimdGemm(1, N, K, x, K, 1, w, N, y1, N, with_bias ? b : NULL);
+			SimdGemv(N, K, x, w, N, y2, with_bias ? b : NULL);
 			same &= memcmp(y1, y2, sizeof(float) * N) == 0;
 		}
 		free(x);
@@ -102,15 +102,15 @@ TestOuterUpdates(void)
 			{
 				if (adam)
 				{
-					KernAdamUpdate(w1, g, m1, v1, n, 0.01f, 0.9f, 0.999f, 1.5f,
+					SimdAdamUpdate(w1, g, m1, v1, n, 0.01f, 0.9f, 0.999f, 1.5f,
 								   1e-8f, wd ? 0.01f : 0.0f);
-					KernAdamOuterUpdate(w2, m2, v2, rows, cols, a, d, 0.01f, 0.9f,
+					SimdAdamOuterUpdate(w2, m2, v2, rows, cols, a, d, 0.01f, 0.9f,
 										0.999f, 1.5f, 1e-8f, wd ? 0.01f : 0.0f);
 				}
 				else
 				{
-					KernSgdUpdate(w1, g, m1, n, 0.05f, 0.9f, wd ? 0.01f : 0.0f);
-					KernSgdOuterUpdate(w2, m2, rows, cols, a, d, 0.05f, 0.9f,
+					SimdSgdUpdate(w1, g, m1, n, 0.05f, 0.9f, wd ? 0.01f : 0.0f);
+					SimdSgdOuterUpdate(w2, m2, rows, cols, a, d, 0.05f, 0.9f,
 									   wd ? 0.01f : 0.0f);
 				}
 			}

@@ -126,7 +126,7 @@ TestSpec(void)
 	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "non-printable",
 					"a name with a tab");
 	SpecInit(&spec, 3, c3);
-	spec.kind = HANAMI_KIND_GROW;
+	spec.kind = HANAMI_KIND_HANAMI;
 	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "has no layer spec",
 					"the hanami kind as a layer spec");
 	SpecInit(&spec, 3, c3);
@@ -272,7 +272,7 @@ TestBindRejects(void)
 	h->version = 2;
 	ExpectBindError(m, len, "version 2", "an unknown version");
 	RESET();
-	h->kind = HANAMI_KIND_GROW;
+	h->kind = HANAMI_KIND_HANAMI;
 	ExpectBindError(m, len, "network value",
 					"a dense image relabelled as the hanami kind");
 	RESET();

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "core/activation.h"
-#include "core/kernels.h"
+#include "core/simd.h"
 #include "core/loss.h"
 #include "core/rng.h"
 
@@ -303,7 +303,7 @@ TestLosses(void)
 	}
 }
 
-/* Naive reference of KernGemm. */
+/* Naive reference of SimdGemm. */
 static void
 RefGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 		const float *R, size_t ldr, float *C, size_t ldc, const float *bias)
@@ -353,7 +353,7 @@ TestKernels(void)
 				for (size_t i = 0; i < N; i++)
 					bias[i] = TestUniform(&s, -1, 1);
 				/* L as M x K row-major, or its transpose stored K x M */
-				KernGemm(M, N, K, L, trans ? 1 : K, trans ? M : 1, R, ldr, C, ldc,
+				SimdGemm(M, N, K, L, trans ? 1 : K, trans ? M : 1, R, ldr, C, ldc,
 						 use_bias ? bias : NULL);
 				RefGemm(M, N, K, L, trans ? 1 : K, trans ? M : 1, R, ldr, E, ldc,
 						use_bias ? bias : NULL);
@@ -396,7 +396,7 @@ TestKernels(void)
 				R[j] = TestUniform(&s, -1, 1);
 			for (size_t j = 0; j < N; j++)
 				bias[j] = TestUniform(&s, -1, 1);
-			KernGemm(M, N, K, L, K, 1, R, N, C, N, i % 2 ? bias : NULL);
+			SimdGemm(M, N, K, L, K, 1, R, N, C, N, i % 2 ? bias : NULL);
 			RefGemm(M, N, K, L, K, 1, R, N, E, N, i % 2 ? bias : NULL);
 			for (size_t j = 0; j < M * N; j++)
 				if (!TestClose(C[j], E[j], 1e-4, 1e-4))
@@ -436,7 +436,7 @@ TestKernels(void)
 		}
 		m[0] = 0.0f;
 		mr[0] = 0.0;
-		KernAdamUpdate(w, g, m, v, 37, 0.01f, 0.9f, 0.999f, 2.0f, 1e-8f, 0.1f);
+		SimdAdamUpdate(w, g, m, v, 37, 0.01f, 0.9f, 0.999f, 2.0f, 1e-8f, 0.1f);
 		for (int i = 0; i < 37; i++)
 		{
 			double		gi = g[i] + (double) 0.1f * wr[i];
@@ -465,12 +465,12 @@ TestKernels(void)
 		float		nan = NAN;
 		float		fin[3] = {1, 2, 3};
 
-		KernTranspose(src, 2, 3, dst);
-		KernColumnSums(src, 2, 3, sums);
+		SimdTranspose(src, 2, 3, dst);
+		SimdColumnSums(src, 2, 3, sums);
 		CHECK(dst[0] == 1 && dst[1] == 4 && dst[2] == 2 && dst[5] == 6 &&
 			  sums[0] == 5 && sums[2] == 9,
 			  "kernel transpose and column sums");
-		CHECK(KernAllFinite(fin, 3) && !KernAllFinite(&nan, 1),
+		CHECK(SimdAllFinite(fin, 3) && !SimdAllFinite(&nan, 1),
 			  "kernel finiteness check");
 	}
 }

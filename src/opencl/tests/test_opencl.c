@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dense.h"
+#include "core/dense/dense.h"
 #include "core/format.h"
 #include "core/optim.h"
 #include "core/train.h"

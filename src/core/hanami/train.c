@@ -1,17 +1,17 @@
 /*
- * grow_train.c - training a growing network online, one row at a time:
+ * hanami/train.c - training a growing network online, one row at a time:
  * the forward pass that grows sections and synapses and splits them, the
  * backward pass through the synapses that took part, the epoch loop with
  * its growth history, and evaluation.
  */
-#include "grow.h"
+#include "core/hanami/hanami.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "rng.h"
+#include "core/rng.h"
 
 /*
  * A potential left at the end of a chain grows a synapse only when it is at
@@ -31,12 +31,12 @@
 #define GROW_INTERRUPT_ROWS 64
 
 /* Where a section of a neuron in some cell may end: cells with weights. */
-typedef struct GrowTargets
+typedef struct HkTargets
 {
 	int			n;
 	uint16_t   *cell;
 	float	   *cum;			/* cumulative weights, cum[n - 1] = total */
-} GrowTargets;
+} HkTargets;
 
 /*
  * One section walked by the forward pass of a training row: its first
@@ -44,7 +44,7 @@ typedef struct GrowTargets
  * `part` of it (when part > 0); x0 is the potential the section took.  The
  * backward pass replays this instead of walking the borders again.
  */
-typedef struct GrowTrace
+typedef struct HkTrace
 {
 	uint32_t	block;
 	uint32_t	source;
@@ -52,88 +52,88 @@ typedef struct GrowTrace
 	uint16_t	full;
 	float		part;
 	float		x0;
-} GrowTrace;
+} HkTrace;
 
 /* Everything one fit needs. */
-typedef struct GrowTrainer
+typedef struct HkTrainer
 {
 	void	   *image;
 	size_t		len;
 	size_t		cap;
 	const HnAllocator *alloc;
-	HnGrowNet	net;
-	HnGrowWork *work;
-	GrowTargets *targets;		/* per cell */
+	HkNet	net;
+	HkWork *work;
+	HkTargets *targets;		/* per cell */
 	HnRng		rng;
 	float		lr;
 	bool		grow;
 	bool		full;			/* no more blocks can be added */
 	const float *target_row;	/* this row's targets, n_outputs */
-	GrowTrace  *trace;			/* the sections this row walked, in order */
+	HkTrace  *trace;			/* the sections this row walked, in order */
 	uint32_t	n_trace;
 	uint32_t	cap_trace;
 	float	   *grad;			/* dLoss/dpotential per neuron, this row */
-} GrowTrainer;
+} HkTrainer;
 
 /* Defaults of a fit. */
 void
-GrowTrainOptionsDefaults(HnGrowTrainOptions *opt, const HnGrowNet *net)
+HkTrainOptionsDefaults(HkTrainOptions *opt, const HkNet *net)
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->epochs = 1;
 	opt->learning_rate = 0.04f;
 	opt->learning_rate_end = 0.004f;
-	opt->shuffle = (net->gh->flags & HANAMI_GROW_SPIKING) == 0;
+	opt->shuffle = (net->gh->flags & HK_SPIKING) == 0;
 	opt->grow = true;
-	opt->reduction = (net->gh->flags & HANAMI_GROW_REDUCTION) != 0;
+	opt->reduction = (net->gh->flags & HK_REDUCTION) != 0;
 }
 
 /* Uniform float in [0, 1). */
 static inline float
-GrowRand(GrowTrainer *t)
+HkRand(HkTrainer *t)
 {
 	return (float) (RngNext(&t->rng) >> 40) * (1.0f / 16777216.0f);
 }
 
 /* Build the weighted target lists of every cell (nearer is likelier). */
 static bool
-GrowBuildTargets(GrowTrainer *t)
+HkBuildTargets(HkTrainer *t)
 {
-	const HnGrowNet *net = &t->net;
+	const HkNet *net = &t->net;
 	uint32_t	nc = net->gh->n_cells;
 
-	t->targets = HnAllocZero(t->alloc, sizeof(GrowTargets) * nc);
+	t->targets = HnAllocZero(t->alloc, sizeof(HkTargets) * nc);
 	if (t->targets == NULL)
 		return false;
 	for (uint32_t a = 0; a < nc; a++)
 	{
-		GrowTargets *gt = &t->targets[a];
-		const HnGrowCell *ca = &net->cells[a];
+		HkTargets *gt = &t->targets[a];
+		const HkCell *ca = &net->cells[a];
 		float		total = 0.0f;
 
 		gt->cell = HnAlloc(t->alloc, sizeof(uint16_t) * nc);
 		gt->cum = HnAlloc(t->alloc, sizeof(float) * nc);
 		if (gt->cell == NULL || gt->cum == NULL)
 			return false;
-		if (ca->type == HANAMI_CELL_OUTPUT)
+		if (ca->type == HK_CELL_OUTPUT)
 			continue;
 		for (uint32_t c = 0; c < nc; c++)
 		{
-			const HnGrowCell *cc = &net->cells[c];
+			const HkCell *cc = &net->cells[c];
 			int			d;
 
-			if (c == a || cc->type == HANAMI_CELL_INPUT || cc->depth <= ca->depth)
+			if (c == a || cc->type == HK_CELL_INPUT || cc->depth <= ca->depth)
 				continue;
-			if (ca->axon != HANAMI_GROW_NO_AXON)
+			if (ca->axon != HK_NO_AXON)
 			{
-				d = GrowCellDistance(&net->cells[ca->axon], cc);
+				d = HkCellDistance(&net->cells[ca->axon], cc);
 				if (d >= (int) net->gh->max_distance)
 					continue;
 				d++;
 			}
 			else
 			{
-				d = GrowCellDistance(ca, cc);
+				d = HkCellDistance(ca, cc);
 				if (d > (int) net->gh->max_distance)
 					continue;
 			}
@@ -148,10 +148,10 @@ GrowBuildTargets(GrowTrainer *t)
 
 /* A random target cell for a new section from cell a. */
 static uint16_t
-GrowPickCell(GrowTrainer *t, int a)
+HkPickCell(HkTrainer *t, int a)
 {
-	const GrowTargets *gt = &t->targets[a];
-	float		r = GrowRand(t) * gt->cum[gt->n - 1];
+	const HkTargets *gt = &t->targets[a];
+	float		r = HkRand(t) * gt->cum[gt->n - 1];
 
 	for (int k = 0; k < gt->n - 1; k++)
 		if (r < gt->cum[k])
@@ -161,30 +161,30 @@ GrowPickCell(GrowTrainer *t, int a)
 
 /*
  * Append a zeroed block, growing the buffer when needed.  Returns its index,
- * or HANAMI_GROW_NONE when the network is at max_sections or out of memory
+ * or HK_NONE when the network is at max_sections or out of memory
  * (growth then simply stops).  Pointers into the image move: callers keep
  * indices.
  */
 static uint32_t
-GrowAppendBlock(GrowTrainer *t)
+HkAppendBlock(HkTrainer *t)
 {
-	HnGrowHeader *gh = t->net.gh;
+	HkHeader *gh = t->net.gh;
 	size_t		need;
 
 	if (t->full || gh->n_blocks >= gh->max_blocks)
 	{
 		t->full = true;
-		return HANAMI_GROW_NONE;
+		return HK_NONE;
 	}
-	need = t->len + sizeof(HnGrowBlock);
+	need = t->len + sizeof(HkBlock);
 	if (need > HANAMI_MAX_BYTES)
 	{
 		t->full = true;
-		return HANAMI_GROW_NONE;
+		return HK_NONE;
 	}
 	if (need > t->cap)
 	{
-		size_t		cap = t->cap + t->cap / 2 + 64 * sizeof(HnGrowBlock);
+		size_t		cap = t->cap + t->cap / 2 + 64 * sizeof(HkBlock);
 		void	   *nb;
 
 		if (cap > HANAMI_MAX_BYTES)
@@ -193,16 +193,16 @@ GrowAppendBlock(GrowTrainer *t)
 		if (nb == NULL)
 		{
 			t->full = true;
-			return HANAMI_GROW_NONE;
+			return HK_NONE;
 		}
 		memcpy(nb, t->image, t->len);
 		HnFree(t->alloc, t->image);
 		t->image = nb;
 		t->cap = cap;
-		GrowBindTrusted(&t->net, t->image);
+		HkBindTrusted(&t->net, t->image);
 		gh = t->net.gh;
 	}
-	memset((char *) t->image + t->len, 0, sizeof(HnGrowBlock));
+	memset((char *) t->image + t->len, 0, sizeof(HkBlock));
 	t->len = need;
 	t->net.hdr->total_size = need;
 	gh->n_blocks++;
@@ -211,9 +211,9 @@ GrowAppendBlock(GrowTrainer *t)
 
 /* Fill a new synapse with border x into target neuron k of cell tc. */
 static void
-GrowNewSynapse(GrowTrainer *t, HnGrowSynapse *s, float x, uint32_t k)
+HkNewSynapse(HkTrainer *t, HkSynapse *s, float x, uint32_t k)
 {
-	s->weight = (2.0f * GrowRand(t) - 1.0f) * GROW_INIT_WEIGHT;
+	s->weight = (2.0f * HkRand(t) - 1.0f) * GROW_INIT_WEIGHT;
 	s->border = x;
 	s->target = (uint16_t) k;
 	s->counter = 0;
@@ -227,30 +227,30 @@ GrowNewSynapse(GrowTrainer *t, HnGrowSynapse *s, float x, uint32_t k)
  * cell picked by distance.  A section from a hidden neuron into an output
  * cell is parallel and is made whole at once: one synapse per output neuron
  * (beyond 64 outputs, parallel continuations with the same lower bound).
- * Returns the first new block, or HANAMI_GROW_NONE.
+ * Returns the first new block, or HK_NONE.
  */
 static uint32_t
-GrowNewSection(GrowTrainer *t, uint32_t i, int c, float lower, float grain,
+HkNewSection(HkTrainer *t, uint32_t i, int c, float lower, float grain,
 			   uint8_t flags)
 {
-	uint16_t	tc = GrowPickCell(t, c);
-	bool		parallel = t->net.cells[c].type == HANAMI_CELL_HIDDEN &&
-		t->net.cells[tc].type == HANAMI_CELL_OUTPUT;
+	uint16_t	tc = HkPickCell(t, c);
+	bool		parallel = t->net.cells[c].type == HK_CELL_HIDDEN &&
+		t->net.cells[tc].type == HK_CELL_OUTPUT;
 	uint32_t	n_out = t->net.cells[tc].n_neurons;
-	uint32_t	first = HANAMI_GROW_NONE;
-	uint32_t	prev = HANAMI_GROW_NONE;
+	uint32_t	first = HK_NONE;
+	uint32_t	prev = HK_NONE;
 	uint32_t	base = 0;
 
 	do
 	{
-		uint32_t	b = GrowAppendBlock(t);
-		HnGrowBlock *blk;
+		uint32_t	b = HkAppendBlock(t);
+		HkBlock *blk;
 
-		if (b == HANAMI_GROW_NONE)
+		if (b == HK_NONE)
 			break;
 		blk = &t->net.blocks[b];
 		blk->source = i;
-		blk->next = HANAMI_GROW_NONE;
+		blk->next = HK_NONE;
 		blk->lower = lower;
 		blk->range = FLT_MAX;
 		blk->target_cell = tc;
@@ -258,13 +258,13 @@ GrowNewSection(GrowTrainer *t, uint32_t i, int c, float lower, float grain,
 		blk->flags = flags;
 		if (parallel)
 		{
-			blk->flags |= HANAMI_SECTION_PARALLEL;
-			if (prev != HANAMI_GROW_NONE)
-				blk->flags |= HANAMI_SECTION_CONTINUATION;
-			for (; base < n_out && blk->n_used < HANAMI_GROW_SYNAPSES; base++)
-				GrowNewSynapse(t, &blk->syn[blk->n_used++], 1.0f, base);
+			blk->flags |= HK_SECTION_PARALLEL;
+			if (prev != HK_NONE)
+				blk->flags |= HK_SECTION_CONTINUATION;
+			for (; base < n_out && blk->n_used < HK_SYNAPSES; base++)
+				HkNewSynapse(t, &blk->syn[blk->n_used++], 1.0f, base);
 		}
-		if (prev != HANAMI_GROW_NONE)
+		if (prev != HK_NONE)
 			t->net.blocks[prev].next = b;
 		else
 			first = b;
@@ -281,12 +281,12 @@ GrowNewSection(GrowTrainer *t, uint32_t i, int c, float lower, float grain,
  * Returns the new border of synapse i.
  */
 static float
-GrowSplit(GrowTrainer *t, HnGrowBlock *blk, int i, const HnGrowCell *tc)
+HkSplit(HkTrainer *t, HkBlock *blk, int i, const HkCell *tc)
 {
-	HnGrowSynapse *s = &blk->syn[i];
+	HkSynapse *s = &blk->syn[i];
 
 	memmove(&blk->syn[i + 1], &blk->syn[i],
-			sizeof(HnGrowSynapse) * (size_t) (blk->n_used - i));
+			sizeof(HkSynapse) * (size_t) (blk->n_used - i));
 	blk->n_used++;
 	s->border *= 0.5f;
 	s->weight *= 0.5f;
@@ -306,25 +306,25 @@ GrowSplit(GrowTrainer *t, HnGrowBlock *blk, int i, const HnGrowCell *tc)
  * Returns the potential left.
  */
 static float
-GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
-				 GrowTrace *tr)
+HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
+				 HkTrace *tr)
 {
-	const HnGrowCell *tc = &t->net.cells[blk->target_cell];
+	const HkCell *tc = &t->net.cells[blk->target_cell];
 	float		min_left = p * GROW_MIN_FRACTION;
 	int			full;
 
 	tr->x0 = x;
 	tr->part = 0.0f;
-	if (blk->flags & HANAMI_SECTION_PARALLEL)
+	if (blk->flags & HK_SECTION_PARALLEL)
 	{
 		for (int i = 0; i < blk->n_used; i++)
-			if (blk->syn[i].target != HANAMI_GROW_GAP)
+			if (blk->syn[i].target != HK_GAP)
 				sum[blk->syn[i].target] += blk->syn[i].weight * x;
 		tr->full = blk->n_used;
 		return 0.0f;
 	}
 
-	HnGrowSynapse *sy = blk->syn;
+	HkSynapse *sy = blk->syn;
 	int			n = blk->n_used;
 	float		x0 = x;
 	int			i = 0;
@@ -336,7 +336,7 @@ GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
 
 		if (x < border)
 			break;
-		if (sy[i].target != HANAMI_GROW_GAP)
+		if (sy[i].target != HK_GAP)
 			sum[sy[i].target] += sy[i].weight;
 		x -= border;
 	}
@@ -348,11 +348,11 @@ GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
 
 		if (x <= 0.0f)
 			goto done;
-		if (t->grow && n < HANAMI_GROW_SYNAPSES && sy[i].target != HANAMI_GROW_GAP &&
+		if (t->grow && n < HK_SYNAPSES && sy[i].target != HK_GAP &&
 			border >= GROW_SPLIT_GRAINS * blk->grain &&
 			fabsf(x - 0.5f * border) < GROW_SPLIT_WINDOW * border)
 		{
-			border = GrowSplit(t, blk, i, tc);
+			border = HkSplit(t, blk, i, tc);
 			if (x >= border)
 			{
 				/* past the first half: it is whole, the second half partial */
@@ -364,13 +364,13 @@ GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
 			}
 		}
 		tr->part = x / border;
-		if (sy[i].target != HANAMI_GROW_GAP)
+		if (sy[i].target != HK_GAP)
 			sum[sy[i].target] += sy[i].weight * tr->part;
 		x = 0.0f;
 		goto done;
 	}
 	/* past the last synapse: grow while potential is left */
-	while (x > 0.0f && t->grow && i < HANAMI_GROW_SYNAPSES && x > min_left)
+	while (x > 0.0f && t->grow && i < HK_SYNAPSES && x > min_left)
 	{
 		/*
 		 * A grain at a time near zero, then steps growing with the potential
@@ -381,7 +381,7 @@ GrowTrainSection(GrowTrainer *t, HnGrowBlock *blk, float x, float p, float *sum,
 		float		step = fmaxf(blk->grain, GROW_STEP_RATIO * covered);
 		float		border = x > 1.25f * step ? step : x;
 
-		GrowNewSynapse(t, &sy[i], border, RngBelow(&t->rng, tc->n_neurons));
+		HkNewSynapse(t, &sy[i], border, RngBelow(&t->rng, tc->n_neurons));
 		blk->n_used++;
 		sum[sy[i].target] += sy[i].weight;
 		x -= border;
@@ -395,7 +395,7 @@ done:
 
 /* Sum of the borders of a section's synapses. */
 static float
-GrowSectionSpan(const HnGrowBlock *blk)
+HkSectionSpan(const HkBlock *blk)
 {
 	float		span = 0.0f;
 
@@ -406,15 +406,15 @@ GrowSectionSpan(const HnGrowBlock *blk)
 
 /* Room for more trace entries; false when out of memory. */
 static bool
-GrowTraceGrow(GrowTrainer *t)
+HkTraceGrow(HkTrainer *t)
 {
 	uint32_t	cap = t->cap_trace ? t->cap_trace * 2 : 1024;
-	GrowTrace  *nt = HnAlloc(t->alloc, sizeof(GrowTrace) * cap);
+	HkTrace  *nt = HnAlloc(t->alloc, sizeof(HkTrace) * cap);
 
 	if (nt == NULL)
 		return false;
 	if (t->n_trace > 0)
-		memcpy(nt, t->trace, sizeof(GrowTrace) * t->n_trace);
+		memcpy(nt, t->trace, sizeof(HkTrace) * t->n_trace);
 	HnFree(t->alloc, t->trace);
 	t->trace = nt;
 	t->cap_trace = cap;
@@ -427,27 +427,27 @@ GrowTraceGrow(GrowTrainer *t)
  * False when out of memory.
  */
 static bool
-GrowTrainChain(GrowTrainer *t, uint32_t i, int c, float p, bool negative)
+HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 {
-	uint8_t		flags = negative ? HANAMI_SECTION_NEGATIVE : 0;
+	uint8_t		flags = negative ? HK_SECTION_NEGATIVE : 0;
 	uint32_t	b = negative ? t->net.neurons[i].section_neg : t->net.neurons[i].section;
-	GrowTrace  *tr;
+	HkTrace  *tr;
 
-	if (b == HANAMI_GROW_NONE)
+	if (b == HK_NONE)
 	{
 		if (!t->grow)
 			return true;
-		b = GrowNewSection(t, i, c, 0.0f, p / HANAMI_GROW_GRAIN, flags);
-		if (b == HANAMI_GROW_NONE)
+		b = HkNewSection(t, i, c, 0.0f, p / HK_GRAIN, flags);
+		if (b == HK_NONE)
 			return true;
 		if (negative)
 			t->net.neurons[i].section_neg = b;
 		else
 			t->net.neurons[i].section = b;
 	}
-	while (b != HANAMI_GROW_NONE)
+	while (b != HK_NONE)
 	{
-		HnGrowBlock *blk = &t->net.blocks[b];
+		HkBlock *blk = &t->net.blocks[b];
 		float		x = p - blk->lower;
 		float		left;
 
@@ -455,25 +455,25 @@ GrowTrainChain(GrowTrainer *t, uint32_t i, int c, float p, bool negative)
 			break;
 		if (x > blk->range)
 			x = blk->range;
-		if (t->n_trace == t->cap_trace && !GrowTraceGrow(t))
+		if (t->n_trace == t->cap_trace && !HkTraceGrow(t))
 			return false;
 		tr = &t->trace[t->n_trace++];
 		tr->block = b;
 		tr->source = i;
 		tr->cell = (uint16_t) c;
-		left = GrowTrainSection(t, blk, x, p,
+		left = HkTrainSection(t, blk, x, p,
 								t->work->sum + t->net.cells[blk->target_cell].first_neuron,
 								tr);
-		if (left > p * GROW_MIN_FRACTION && t->grow && blk->next == HANAMI_GROW_NONE &&
-			blk->n_used == HANAMI_GROW_SYNAPSES && blk->range == FLT_MAX)
+		if (left > p * GROW_MIN_FRACTION && t->grow && blk->next == HK_NONE &&
+			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX)
 		{
 			/* the section is full: close its range and continue elsewhere */
 			uint32_t	nb;
 
-			blk->range = GrowSectionSpan(blk);
-			nb = GrowNewSection(t, i, c, blk->lower + blk->range, blk->grain,
-								flags | HANAMI_SECTION_CONTINUATION);
-			if (nb == HANAMI_GROW_NONE)
+			blk->range = HkSectionSpan(blk);
+			nb = HkNewSection(t, i, c, blk->lower + blk->range, blk->grain,
+								flags | HK_SECTION_CONTINUATION);
+			if (nb == HK_NONE)
 			{
 				t->net.blocks[b].range = FLT_MAX;
 				break;
@@ -487,10 +487,10 @@ GrowTrainChain(GrowTrainer *t, uint32_t i, int c, float p, bool negative)
 
 /* Forward pass of one training row, growing as it goes; false on OOM. */
 static bool
-GrowTrainForward(GrowTrainer *t, const float *x)
+HkTrainForward(HkTrainer *t, const float *x)
 {
-	HnGrowWork *w = t->work;
-	bool		spiking = (t->net.gh->flags & HANAMI_GROW_SPIKING) != 0;
+	HkWork *w = t->work;
+	bool		spiking = (t->net.gh->flags & HK_SPIKING) != 0;
 	float		decay = t->net.gh->cooldown > 0.0f ? 1.0f / t->net.gh->cooldown : 0.0f;
 	bool		ok = true;
 
@@ -499,13 +499,13 @@ GrowTrainForward(GrowTrainer *t, const float *x)
 	for (uint32_t k = 0; k < w->n_cells; k++)
 	{
 		int			c = w->order[k];
-		const HnGrowCell *cell = &t->net.cells[c];
+		const HkCell *cell = &t->net.cells[c];
 		uint32_t	first = cell->first_neuron;
 		uint32_t	n = cell->n_neurons;
 		uint32_t   *act = w->active + first;
 		uint32_t	na = 0;
 
-		if (cell->type == HANAMI_CELL_INPUT)
+		if (cell->type == HK_CELL_INPUT)
 		{
 			const float *in = x + cell->io_offset;
 
@@ -515,16 +515,16 @@ GrowTrainForward(GrowTrainer *t, const float *x)
 				if (in[j] == 0.0f)
 					continue;
 				act[na++] = first + j;
-				ok &= GrowTrainChain(t, first + j, c, fabsf(in[j]), in[j] < 0.0f);
+				ok &= HkTrainChain(t, first + j, c, fabsf(in[j]), in[j] < 0.0f);
 				cell = &t->net.cells[c];	/* the image may have moved */
 			}
 		}
-		else if (cell->type == HANAMI_CELL_HIDDEN)
+		else if (cell->type == HK_CELL_HIDDEN)
 		{
 			for (uint32_t j = 0; j < n; j++)
 			{
 				uint32_t	i = first + j;
-				HnGrowNeuron *nr = &t->net.neurons[i];
+				HkNeuron *nr = &t->net.neurons[i];
 				float		m;
 
 				if (!spiking)
@@ -555,7 +555,7 @@ GrowTrainForward(GrowTrainer *t, const float *x)
 				if (w->value[i] > 0.0f)
 				{
 					act[na++] = i;
-					ok &= GrowTrainChain(t, i, c, w->value[i], false);
+					ok &= HkTrainChain(t, i, c, w->value[i], false);
 				}
 			}
 		}
@@ -582,31 +582,31 @@ GrowTrainForward(GrowTrainer *t, const float *x)
  * potential (for a parallel section it is the exact slope).
  */
 static inline float
-GrowBackSection(GrowTrainer *t, const GrowTrace *tr)
+HkBackSection(HkTrainer *t, const HkTrace *tr)
 {
-	HnGrowBlock *blk = &t->net.blocks[tr->block];
+	HkBlock *blk = &t->net.blocks[tr->block];
 	const float *dl = t->work->delta + t->net.cells[blk->target_cell].first_neuron;
-	HnGrowSynapse *s = blk->syn;
+	HkSynapse *s = blk->syn;
 	float		lr = t->lr;
 	float		gs = 0.0f;
 	int			full = tr->full;
 
-	if (blk->flags & HANAMI_SECTION_PARALLEL)
+	if (blk->flags & HK_SECTION_PARALLEL)
 	{
 		float		x = tr->x0;
 
 		for (int k = 0; k < full; k++)
 		{
-			HnGrowSynapse *sy = &s[k];
+			HkSynapse *sy = &s[k];
 			float		w = sy->weight;
 			float		d;
 
-			if (sy->target == HANAMI_GROW_GAP)
+			if (sy->target == HK_GAP)
 				continue;
 			d = dl[sy->target];
 			gs += d * w;
 			sy->counter += (uint8_t) ((d * w < 0.0f) &
-									  (sy->counter < HANAMI_GROW_COUNTER_CAP));
+									  (sy->counter < HK_COUNTER_CAP));
 			sy->weight = w - lr * d * x;
 		}
 		return gs;
@@ -614,18 +614,18 @@ GrowBackSection(GrowTrainer *t, const GrowTrace *tr)
 	/* the first `full` synapses had a = 1, synapse `full` had a = part */
 	for (int k = 0; k <= full && k < blk->n_used; k++)
 	{
-		HnGrowSynapse *sy = &s[k];
+		HkSynapse *sy = &s[k];
 		float		a = k < full ? 1.0f : tr->part;
 		float		w = sy->weight;
 		float		d;
 
-		if (sy->target == HANAMI_GROW_GAP || a == 0.0f)
+		if (sy->target == HK_GAP || a == 0.0f)
 			continue;
 		d = dl[sy->target] * a;
 		gs += d * w;
 		/* helped: its contribution moved the target the right way */
 		sy->counter += (uint8_t) ((d * w < 0.0f) &
-								  (sy->counter < HANAMI_GROW_COUNTER_CAP));
+								  (sy->counter < HK_COUNTER_CAP));
 		sy->weight = w - lr * d;
 	}
 	return gs / tr->x0;
@@ -636,13 +636,13 @@ GrowBackSection(GrowTrainer *t, const GrowTrace *tr)
  * sections collected: d log2(1 + m) / dm = 1 / ((1 + m) ln 2).
  */
 static void
-GrowFinishCell(GrowTrainer *t, int c)
+HkFinishCell(HkTrainer *t, int c)
 {
-	HnGrowWork *w = t->work;
-	const HnGrowCell *cell = &t->net.cells[c];
+	HkWork *w = t->work;
+	const HkCell *cell = &t->net.cells[c];
 	const uint32_t *act = w->active + cell->first_neuron;
 
-	if (cell->type != HANAMI_CELL_HIDDEN)
+	if (cell->type != HK_CELL_HIDDEN)
 		return;
 	for (uint32_t j = 0; j < w->n_active[c]; j++)
 	{
@@ -663,19 +663,19 @@ GrowFinishCell(GrowTrainer *t, int c)
  * loss.
  */
 static double
-GrowTrainBackward(GrowTrainer *t)
+HkTrainBackward(HkTrainer *t)
 {
-	HnGrowWork *w = t->work;
-	HnGrowNet  *net = &t->net;
+	HkWork *w = t->work;
+	HkNet  *net = &t->net;
 	double		loss = 0.0;
 	int			cell = -1;
 
 	memset(w->delta, 0, sizeof(float) * w->n_neurons);
 	for (uint32_t c = 0; c < net->gh->n_cells; c++)
 	{
-		const HnGrowCell *oc = &net->cells[c];
+		const HkCell *oc = &net->cells[c];
 
-		if (oc->type != HANAMI_CELL_OUTPUT)
+		if (oc->type != HK_CELL_OUTPUT)
 			continue;
 		for (uint32_t j = 0; j < oc->n_neurons; j++)
 		{
@@ -691,24 +691,24 @@ GrowTrainBackward(GrowTrainer *t)
 	}
 	for (int64_t r = (int64_t) t->n_trace - 1; r >= 0; r--)
 	{
-		const GrowTrace *tr = &t->trace[r];
+		const HkTrace *tr = &t->trace[r];
 
 		if (tr->cell != cell)
 		{
 			if (cell >= 0)
-				GrowFinishCell(t, cell);
+				HkFinishCell(t, cell);
 			cell = tr->cell;
 		}
-		t->grad[tr->source] += GrowBackSection(t, tr);
+		t->grad[tr->source] += HkBackSection(t, tr);
 	}
 	if (cell >= 0)
-		GrowFinishCell(t, cell);
+		HkFinishCell(t, cell);
 	return loss;
 }
 
 /* Targets of row r as floats in y (n_outputs). */
 static void
-GrowRowTargets(GrowTrainer *t, const HnDataset *data, int64_t r, float *y)
+HkRowTargets(HkTrainer *t, const HnDataset *data, int64_t r, float *y)
 {
 	uint32_t	no = data->n_outputs;
 
@@ -731,17 +731,17 @@ GrowRowTargets(GrowTrainer *t, const HnDataset *data, int64_t r, float *y)
 
 /* Append this epoch's sizes to the growth history (oldest dropped). */
 static void
-GrowRecordEpoch(HnGrowNet *net)
+HkRecordEpoch(HkNet *net)
 {
-	HnGrowHeader *gh = net->gh;
-	HnGrowStats st;
-	HnGrowEpoch *e;
+	HkHeader *gh = net->gh;
+	HkStats st;
+	HkEpoch *e;
 
-	GrowGetStats(net, &st);
-	if (gh->n_history == HANAMI_GROW_HISTORY)
+	HkGetStats(net, &st);
+	if (gh->n_history == HK_HISTORY)
 	{
 		memmove(&gh->history[0], &gh->history[1],
-				sizeof(HnGrowEpoch) * (HANAMI_GROW_HISTORY - 1));
+				sizeof(HkEpoch) * (HK_HISTORY - 1));
 		gh->n_history--;
 	}
 	e = &gh->history[gh->n_history++];
@@ -753,7 +753,7 @@ GrowRecordEpoch(HnGrowNet *net)
 
 /* Check the dataset against the network. */
 static HnStatus
-GrowCheckData(const HnGrowNet *net, const HnDataset *data, HnError *err)
+HkCheckData(const HkNet *net, const HnDataset *data, HnError *err)
 {
 	uint32_t	no = net->hdr->n_outputs;
 
@@ -801,7 +801,7 @@ GrowCheckData(const HnGrowNet *net, const HnDataset *data, HnError *err)
 
 /* Free the trainer's scratch (not the image). */
 static void
-GrowTrainerFree(GrowTrainer *t)
+HkTrainerFree(HkTrainer *t)
 {
 	if (t->targets)
 	{
@@ -812,18 +812,18 @@ GrowTrainerFree(GrowTrainer *t)
 		}
 		HnFree(t->alloc, t->targets);
 	}
-	GrowWorkFree(t->work, t->alloc);
+	HkWorkFree(t->work, t->alloc);
 	HnFree(t->alloc, t->trace);
 	HnFree(t->alloc, t->grad);
 }
 
 /* Train *image online on data. */
 HnStatus
-GrowFit(void **image, size_t *len, const HnDataset *data,
-		const HnGrowTrainOptions *opt, const HnCallbacks *cb,
-		const HnAllocator *alloc, HnGrowTrainResult *res, HnError *err)
+HkFit(void **image, size_t *len, const HnDataset *data,
+		const HkTrainOptions *opt, const HnCallbacks *cb,
+		const HnAllocator *alloc, HkTrainResult *res, HnError *err)
 {
-	GrowTrainer t;
+	HkTrainer t;
 	HnStatus	st = HANAMI_OK;
 	int64_t    *order = NULL;
 	float	   *y = NULL;
@@ -837,10 +837,10 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 	t.len = *len;
 	t.cap = *len;
 	t.alloc = alloc;
-	GrowBindTrusted(&t.net, t.image);
+	HkBindTrusted(&t.net, t.image);
 	res->blocks_before = t.net.gh->n_blocks;
 	res->synapses_before = t.net.gh->n_synapses;
-	st = GrowCheckData(&t.net, data, err);
+	st = HkCheckData(&t.net, data, err);
 	if (st != HANAMI_OK)
 		return st;
 	if (opt->epochs < 1 || !(opt->learning_rate > 0.0f) || !isfinite(opt->learning_rate) ||
@@ -854,12 +854,12 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 	t.grow = opt->grow;
 	RngSeed(&t.rng, opt->seed ^ ((uint64_t) t.net.hdr->seed << 32) ^
 			t.net.hdr->samples);
-	t.work = GrowWorkCreate(&t.net, true, alloc, err);
+	t.work = HkWorkCreate(&t.net, true, alloc, err);
 	order = HnAlloc(alloc, sizeof(int64_t) * (size_t) (data->n > 0 ? data->n : 1));
 	y = HnAlloc(alloc, sizeof(float) * data->n_outputs);
 	t.grad = HnAllocZero(alloc, sizeof(float) * t.net.gh->n_neurons);
 	if (t.work == NULL || order == NULL || y == NULL || t.grad == NULL ||
-		!GrowBuildTargets(&t))
+		!HkBuildTargets(&t))
 	{
 		st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
 		goto done;
@@ -876,7 +876,7 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 
 		if (opt->shuffle)
 			RngShuffle(&t.rng, order, data->n);
-		GrowResetState(&t.net);
+		HkResetState(&t.net);
 		for (int64_t k = 0; k < data->n; k++)
 		{
 			int64_t		r = order[k];
@@ -905,13 +905,13 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 			/* the rate falls linearly from the first row to the last */
 			t.lr = opt->learning_rate + (opt->learning_rate_end - opt->learning_rate) *
 				(float) ((double) seen / total);
-			GrowRowTargets(&t, data, r, y);
-			if (!GrowTrainForward(&t, data->x + (size_t) r * data->n_features))
+			HkRowTargets(&t, data, r, y);
+			if (!HkTrainForward(&t, data->x + (size_t) r * data->n_features))
 			{
 				st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
 				goto done;
 			}
-			l = GrowTrainBackward(&t);
+			l = HkTrainBackward(&t);
 			if (!isfinite(l))
 			{
 				st = HnSetError(err, HANAMI_E_DIVERGED,
@@ -931,8 +931,8 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 			t.net.hdr->epochs++;
 			res->loss = loss / (double) rows;
 			if (opt->reduction)
-				res->removed += GrowReduce(&t.net);
-			GrowRecordEpoch(&t.net);
+				res->removed += HkReduce(&t.net);
+			HkRecordEpoch(&t.net);
 			if (cb && cb->epoch_done)
 			{
 				HnEpochReport rep;
@@ -956,14 +956,14 @@ GrowFit(void **image, size_t *len, const HnDataset *data,
 			break;
 		}
 	}
-	GrowResetState(&t.net);
-	GrowRecount(&t.net);
+	HkResetState(&t.net);
+	HkRecount(&t.net);
 
 done:
 	res->seconds = cb && cb->now ? cb->now(cb->ctx) - start : 0.0;
 	HnFree(alloc, order);
 	HnFree(alloc, y);
-	GrowTrainerFree(&t);
+	HkTrainerFree(&t);
 	*image = t.image;
 	*len = t.len;
 	return st;
@@ -971,12 +971,12 @@ done:
 
 /* Evaluate net on data, rows in order. */
 HnStatus
-GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
+HkEvaluate(HkNet *net, const HnDataset *data, const HnCallbacks *cb,
 			 const HnAllocator *alloc, HnEvalResult *res, HnError *err)
 {
 	uint32_t	no = net->hdr->n_outputs;
 	uint32_t	k = no == 1 ? 2 : no;
-	HnGrowWork *w;
+	HkWork *w;
 	float	   *out;
 	double		loss = 0.0;
 	double		se = 0.0;
@@ -985,17 +985,17 @@ GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
 	double		sum2 = 0.0;
 	int64_t		correct = 0;
 	HnStatus	st;
-	HnGrowNet	tmp;
+	HkNet	tmp;
 
 	tmp = *net;
-	st = GrowCheckData(&tmp, data, err);
+	st = HkCheckData(&tmp, data, err);
 	if (st != HANAMI_OK)
 		return st;
-	w = GrowWorkCreate(net, false, alloc, err);
+	w = HkWorkCreate(net, false, alloc, err);
 	out = HnAlloc(alloc, sizeof(float) * no);
 	if (w == NULL || out == NULL)
 	{
-		GrowWorkFree(w, alloc);
+		HkWorkFree(w, alloc);
 		HnFree(alloc, out);
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for evaluation");
 	}
@@ -1006,7 +1006,7 @@ GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
 		if (r % GROW_INTERRUPT_ROWS == 0 && cb && cb->interrupt &&
 			cb->interrupt(cb->ctx))
 			break;
-		GrowPredict(net, w, data->x + (size_t) r * data->n_features, out);
+		HkPredict(net, w, data->x + (size_t) r * data->n_features, out);
 		for (uint32_t j = 0; j < no; j++)
 			if (!isfinite(out[j]))
 			{
@@ -1015,7 +1015,7 @@ GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
 				snprintf(detail, sizeof(detail), "Output %u of row %lld is %s.",
 						 j + 1, (long long) r + 1,
 						 isnan(out[j]) ? "NaN" : out[j] > 0 ? "Infinity" : "-Infinity");
-				GrowWorkFree(w, alloc);
+				HkWorkFree(w, alloc);
 				HnFree(alloc, out);
 				return HnSetError(err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
 								  "network output is not finite");
@@ -1067,7 +1067,7 @@ GrowEvaluate(HnGrowNet *net, const HnDataset *data, const HnCallbacks *cb,
 		res->mae = ae / cnt;
 		res->r2 = var > 0 ? 1.0 - res->mse / var : NAN;
 	}
-	GrowWorkFree(w, alloc);
+	HkWorkFree(w, alloc);
 	HnFree(alloc, out);
 	return HANAMI_OK;
 }

@@ -1,14 +1,14 @@
 /*
- * dense.c - forward and backward passes of a dense network over a batch of
+ * dense/forward.c - forward and backward passes of a dense network over a batch of
  * rows, on buffers allocated once in an HnDenseWork.
  */
-#include "dense.h"
+#include "core/dense/dense.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "kernels.h"
-#include "loss.h"
+#include "core/simd.h"
+#include "core/loss.h"
 
 /* Buffers start on cache-line boundaries inside one allocation. */
 #define HANAMI_DENSE_ALIGN	64
@@ -154,7 +154,7 @@ DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc)
 	HnFree(alloc, work);
 }
 
-/* Fold small input shifts into layer 1's bias; see dense.h. */
+/* Fold small input shifts into layer 1's bias; see dense/dense.h. */
 void
 DenseWorkFold(const HnNet *net, HnDenseWork *work)
 {
@@ -210,14 +210,14 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 
 	if (n < 1 || n > work->max_batch)
 		return NULL;
-	KernAffineRows(x, rows, net->hdr->n_inputs,
+	SimdAffineRows(x, rows, net->hdr->n_inputs,
 				   priv->folded ? priv->fold_shift : net->in_shift,
 				   net->in_mul, work->a[0]);
 	if (priv->folded && priv->fold_clipped)
-		KernClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
+		SimdClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
 					  priv->fold_hi);
 	else if (!priv->folded && NetInputClip(net) > 0.0f)
-		KernClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
+		SimdClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
 	for (int l = 1; l < n_layers; l++)
 	{
 		size_t		in = net->layers[l - 1].count;
@@ -229,9 +229,9 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 			NetBias(net, l);
 
 		if (rows == 1)
-			KernGemv(out, in, work->a[l - 1], NetWeights(net, l), out, z, bias);
+			SimdGemv(out, in, work->a[l - 1], NetWeights(net, l), out, z, bias);
 		else
-			KernGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l),
+			SimdGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l),
 					 out, z, out, bias);
 		memcpy(a, z, rows * out * sizeof(float));
 		if (act == HANAMI_ACT_SOFTMAX)
@@ -303,7 +303,7 @@ DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
 	}
 	if (lo == 0)
 		return loss_sum;
-	KernScale(g, rows * n_out, 1.0f / (float) n);
+	SimdScale(g, rows * n_out, 1.0f / (float) n);
 
 	for (int l = last; l >= lo; l--)
 	{
@@ -314,9 +314,9 @@ DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
 		if (train_mask & ((uint64_t) 1 << l))
 		{
 			/* dW = a[l-1]^T g, db = column sums of g */
-			KernGemm(in, out, rows, work->a[l - 1], 1, in, g, out, gw, out,
+			SimdGemm(in, out, rows, work->a[l - 1], 1, in, g, out, gw, out,
 					 NULL);
-			KernColumnSums(g, rows, out, gw + in * out);
+			SimdColumnSums(g, rows, out, gw + in * out);
 		}
 		if (l > lo)
 		{
@@ -324,8 +324,8 @@ DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
 			float	   *tmp;
 
 			/* dL/da[l-1] = g W^T, then through the activation of l-1 */
-			KernTranspose(NetWeights(net, l), in, out, priv->wt);
-			KernGemm(rows, in, out, g, out, 1, priv->wt, in, g_next, in, NULL);
+			SimdTranspose(NetWeights(net, l), in, out, priv->wt);
+			SimdGemm(rows, in, out, g, out, 1, priv->wt, in, g_next, in, NULL);
 			if (act == HANAMI_ACT_SOFTMAX)
 			{
 				for (size_t r = 0; r < rows; r++)

@@ -1,8 +1,8 @@
 /*
- * grow_fn.c - SQL functions of the growing ("hanami") network kind that
+ * hanami_fn.c - SQL functions of the growing ("hanami") network kind that
  * other kinds do not have: hanami.reset_state(net).
  */
-#include "grow_glue.h"
+#include "hanami_glue.h"
 
 PG_FUNCTION_INFO_V1(hanami_reset_state);
 
@@ -15,13 +15,13 @@ Datum
 hanami_reset_state(PG_FUNCTION_ARGS)
 {
 	HnNet		net;
-	HnGrowNet	grow;
+	HkNet	grow;
 	HanamiNetwork *v = HanamiGetNetworkArg(fcinfo, 0, &net);
 
-	if (net.hdr->kind != HANAMI_KIND_GROW)
+	if (net.hdr->kind != HANAMI_KIND_HANAMI)
 		PG_RETURN_POINTER(v);
 	v = HanamiNetworkCopy(v);
-	GrowBindTrusted(&grow, HANAMI_NET_IMAGE(v));
-	GrowResetState(&grow);
+	HkBindTrusted(&grow, HANAMI_NET_IMAGE(v));
+	HkResetState(&grow);
 	PG_RETURN_POINTER(v);
 }

@@ -1,5 +1,5 @@
 /*
- * trainer.h - the step-by-step training loop of a dense network, for callers
+ * dense/step.h - the step-by-step training loop of a dense network, for callers
  * that bring rows in batches of their own: TrainFit over rows in memory, and
  * the PostgreSQL glue streaming a query's rows when they do not fit.
  *
@@ -17,8 +17,8 @@
 #ifndef HANAMI_CORE_TRAINER_H
 #define HANAMI_CORE_TRAINER_H
 
-#include "pool.h"
-#include "train.h"
+#include "core/pool.h"
+#include "core/train.h"
 
 typedef struct HnTrainer HnTrainer;
 

@@ -1,5 +1,5 @@
 /*
- * grow_spec.c - the JSON description of a growing ("hanami") network: the
+ * hanami_spec.c - the JSON description of a growing ("hanami") network: the
  * cell template (or the layered shorthand) read into an image, the exact
  * text form written back, and the info() summary.
  *
@@ -23,7 +23,7 @@
  *   "setup": {"sections": n, "data": "<base64 of the neurons and blocks>"}
  * so net::text::hanami.network gives back the same bytes.
  */
-#include "grow_glue.h"
+#include "hanami_glue.h"
 
 #include <float.h>
 
@@ -51,7 +51,7 @@ static const char *const setup_keys[] = {"sections", "data", NULL};
 
 /* Whether a description (or text form) asks for the hanami kind. */
 bool
-HanamiSpecIsGrow(Jsonb *jb)
+HanamiSpecIsHk(Jsonb *jb)
 {
 	JsonbValue *v;
 
@@ -64,7 +64,7 @@ HanamiSpecIsGrow(Jsonb *jb)
 
 /* Object container of v, or an error naming what. */
 static JsonbContainer *
-GrowObject(JsonbValue *v, const char *what, int sqlstate)
+HkObject(JsonbValue *v, const char *what, int sqlstate)
 {
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		GROW_ERROR(sqlstate, "%s must be an object", what);
@@ -73,7 +73,7 @@ GrowObject(JsonbValue *v, const char *what, int sqlstate)
 
 /* Array container of v, or an error naming what. */
 static JsonbContainer *
-GrowArray(JsonbValue *v, const char *what, int sqlstate)
+HkArray(JsonbValue *v, const char *what, int sqlstate)
 {
 	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
 		GROW_ERROR(sqlstate, "%s must be an array", what);
@@ -82,7 +82,7 @@ GrowArray(JsonbValue *v, const char *what, int sqlstate)
 
 /* The elements of an array container, in order (palloc'd). */
 static JsonbValue *
-GrowElements(JsonbContainer *arr, int *n, int max, const char *what, int sqlstate)
+HkElements(JsonbContainer *arr, int *n, int max, const char *what, int sqlstate)
 {
 	JsonbIterator *it = JsonbIteratorInit(arr);
 	JsonbValue	v;
@@ -106,7 +106,7 @@ GrowElements(JsonbContainer *arr, int *n, int max, const char *what, int sqlstat
 
 /* A position: [x, y], [x, y, z] or "x,y,z"; coordinates -1000..1000. */
 static void
-GrowParsePosition(JsonbValue *v, int16 *xyz, const char *what, int sqlstate)
+HkParsePosition(JsonbValue *v, int16 *xyz, const char *what, int sqlstate)
 {
 	long		c[3] = {0, 0, 0};
 	int			n = 0;
@@ -141,7 +141,7 @@ GrowParsePosition(JsonbValue *v, int16 *xyz, const char *what, int sqlstate)
 	}
 	else
 	{
-		JsonbValue *e = GrowElements(GrowArray(v, what, sqlstate), &n, 3, "coordinates",
+		JsonbValue *e = HkElements(HkArray(v, what, sqlstate), &n, 3, "coordinates",
 									 sqlstate);
 
 		if (n < 2)
@@ -149,12 +149,12 @@ GrowParsePosition(JsonbValue *v, int16 *xyz, const char *what, int sqlstate)
 					(errcode(sqlstate),
 					 errmsg("%s needs two or three coordinates", what)));
 		for (int i = 0; i < n; i++)
-			c[i] = (long) HanamiJsonbInt(&e[i], what, -HANAMI_GROW_MAX_COORD,
-										 HANAMI_GROW_MAX_COORD);
+			c[i] = (long) HanamiJsonbInt(&e[i], what, -HK_MAX_COORD,
+										 HK_MAX_COORD);
 	}
 	for (int i = 0; i < 3; i++)
 	{
-		if (c[i] < -HANAMI_GROW_MAX_COORD || c[i] > HANAMI_GROW_MAX_COORD)
+		if (c[i] < -HK_MAX_COORD || c[i] > HK_MAX_COORD)
 			GROW_ERROR(sqlstate, "%s has a coordinate out of range (-1000 to 1000)", what);
 		xyz[i] = (int16) c[i];
 	}
@@ -162,11 +162,11 @@ GrowParsePosition(JsonbValue *v, int16 *xyz, const char *what, int sqlstate)
 
 /* Index of the cell at a position, or an error. */
 static int
-GrowCellAt(const HnGrowSpec *spec, JsonbValue *v, const char *what, int sqlstate)
+HkCellAt(const HkSpec *spec, JsonbValue *v, const char *what, int sqlstate)
 {
 	int16		p[3];
 
-	GrowParsePosition(v, p, what, sqlstate);
+	HkParsePosition(v, p, what, sqlstate);
 	for (int c = 0; c < spec->n_cells; c++)
 		if (spec->cells[c].x == p[0] && spec->cells[c].y == p[1] &&
 			spec->cells[c].z == p[2])
@@ -179,7 +179,7 @@ GrowCellAt(const HnGrowSpec *spec, JsonbValue *v, const char *what, int sqlstate
 
 /* One element of "cells". */
 static void
-GrowParseCell(JsonbValue *v, int idx, HnGrowCellSpec *cs, int sqlstate)
+HkParseCell(JsonbValue *v, int idx, HkCellSpec *cs, int sqlstate)
 {
 	JsonbContainer *obj;
 	JsonbValue *f;
@@ -188,37 +188,37 @@ GrowParseCell(JsonbValue *v, int idx, HnGrowCellSpec *cs, int sqlstate)
 	char		what[64];
 
 	snprintf(what, sizeof(what), "cell %d", idx);
-	obj = GrowObject(v, what, sqlstate);
+	obj = HkObject(v, what, sqlstate);
 	HanamiJsonbCheckKeys(obj, "cell key", cell_keys);
 	memset(cs, 0, sizeof(*cs));
 	cs->axon = -1;
-	cs->type = HANAMI_CELL_HIDDEN;
+	cs->type = HK_CELL_HIDDEN;
 	if ((f = HanamiJsonbGet(obj, "position")) == NULL)
 		ereport(ERROR,
 				(errcode(sqlstate),
 				 errmsg("cell %d has no \"position\"", idx),
 				 errhint("Give each cell a position such as [1, 0, 0] or \"1,0,0\".")));
 	snprintf(what, sizeof(what), "position of cell %d", idx);
-	GrowParsePosition(f, p, what, sqlstate);
+	HkParsePosition(f, p, what, sqlstate);
 	cs->x = p[0];
 	cs->y = p[1];
 	cs->z = p[2];
 	snprintf(what, sizeof(what), "neuron count of cell %d", idx);
 	if ((f = HanamiJsonbGet(obj, "input")) != NULL)
 	{
-		cs->type = HANAMI_CELL_INPUT;
-		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HANAMI_GROW_MAX_CELL_NEURONS);
+		cs->type = HK_CELL_INPUT;
+		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HK_MAX_CELL_NEURONS);
 		kinds++;
 	}
 	if ((f = HanamiJsonbGet(obj, "output")) != NULL)
 	{
-		cs->type = HANAMI_CELL_OUTPUT;
-		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HANAMI_GROW_MAX_CELL_NEURONS);
+		cs->type = HK_CELL_OUTPUT;
+		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HK_MAX_CELL_NEURONS);
 		kinds++;
 	}
 	if ((f = HanamiJsonbGet(obj, "neurons")) != NULL)
 	{
-		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HANAMI_GROW_MAX_CELL_NEURONS);
+		cs->count = (uint32) HanamiJsonbInt(f, what, 1, HK_MAX_CELL_NEURONS);
 		kinds++;
 	}
 	if (kinds > 1)
@@ -232,7 +232,7 @@ GrowParseCell(JsonbValue *v, int idx, HnGrowCellSpec *cs, int sqlstate)
 
 /* One element of "axons": "x,y,z -> x,y,z" or {"from": ..., "to": ...}. */
 static void
-GrowParseAxon(JsonbValue *v, int idx, HnGrowSpec *spec, int sqlstate)
+HkParseAxon(JsonbValue *v, int idx, HkSpec *spec, int sqlstate)
 {
 	int			from;
 	int			to;
@@ -254,16 +254,16 @@ GrowParseAxon(JsonbValue *v, int idx, HnGrowSpec *spec, int sqlstate)
 		a.val.string.len = (int) strlen(s);
 		while (a.val.string.len > 0 && s[a.val.string.len - 1] == ' ')
 			s[--a.val.string.len] = '\0';
-		from = GrowCellAt(spec, &a, "axon source", sqlstate);
+		from = HkCellAt(spec, &a, "axon source", sqlstate);
 		a.val.string.val = arrow + 2;
 		while (*a.val.string.val == ' ')
 			a.val.string.val++;
 		a.val.string.len = (int) strlen(a.val.string.val);
-		to = GrowCellAt(spec, &a, "axon target", sqlstate);
+		to = HkCellAt(spec, &a, "axon target", sqlstate);
 	}
 	else
 	{
-		JsonbContainer *obj = GrowObject(v, "an axon", sqlstate);
+		JsonbContainer *obj = HkObject(v, "an axon", sqlstate);
 		JsonbValue *f;
 		JsonbValue *t;
 
@@ -272,8 +272,8 @@ GrowParseAxon(JsonbValue *v, int idx, HnGrowSpec *spec, int sqlstate)
 		t = HanamiJsonbGet(obj, "to");
 		if (f == NULL || t == NULL)
 			GROW_ERROR(sqlstate, "axon %d needs \"from\" and \"to\"", idx);
-		from = GrowCellAt(spec, f, "axon source", sqlstate);
-		to = GrowCellAt(spec, t, "axon target", sqlstate);
+		from = HkCellAt(spec, f, "axon source", sqlstate);
+		to = HkCellAt(spec, t, "axon target", sqlstate);
 	}
 	if (spec->cells[from].axon >= 0)
 		GROW_ERROR(sqlstate, "cell %d,%d,%d has two axons",
@@ -283,15 +283,15 @@ GrowParseAxon(JsonbValue *v, int idx, HnGrowSpec *spec, int sqlstate)
 
 /* "settings" into spec. */
 static void
-GrowParseSettings(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
+HkParseSettings(JsonbValue *v, HkSpec *spec, int sqlstate)
 {
-	JsonbContainer *obj = GrowObject(v, "\"settings\"", sqlstate);
+	JsonbContainer *obj = HkObject(v, "\"settings\"", sqlstate);
 	JsonbValue *f;
 
 	HanamiJsonbCheckKeys(obj, "setting", settings_keys);
 	if ((f = HanamiJsonbGet(obj, "max_connection_distance")) != NULL)
 		spec->max_distance = (uint32) HanamiJsonbInt(f, "max_connection_distance",
-													 1, HANAMI_GROW_MAX_DISTANCE);
+													 1, HK_MAX_DISTANCE);
 	if ((f = HanamiJsonbGet(obj, "neuron_cooldown")) != NULL && f->type != jbvNull)
 	{
 		spec->cooldown = HanamiJsonbNumber(f, "neuron_cooldown");
@@ -303,26 +303,26 @@ GrowParseSettings(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
 	}
 	if ((f = HanamiJsonbGet(obj, "refractory_time")) != NULL)
 		spec->refractory = (uint32) HanamiJsonbInt(f, "refractory_time", 1,
-												   HANAMI_GROW_MAX_REFRACTORY);
+												   HK_MAX_REFRACTORY);
 	if ((f = HanamiJsonbGet(obj, "enable_reduction")) != NULL)
 		spec->reduction = HanamiJsonbBool(f, "enable_reduction");
 	if ((f = HanamiJsonbGet(obj, "reduction_threshold")) != NULL)
 		spec->reduction_threshold = (uint32) HanamiJsonbInt(f, "reduction_threshold", 1,
-															HANAMI_GROW_COUNTER_CAP);
+															HK_COUNTER_CAP);
 	if ((f = HanamiJsonbGet(obj, "neurons")) != NULL)
 		spec->neurons = (uint32) HanamiJsonbInt(f, "settings.neurons", 1,
-												HANAMI_GROW_MAX_CELL_NEURONS);
+												HK_MAX_CELL_NEURONS);
 	if ((f = HanamiJsonbGet(obj, "max_sections")) != NULL)
 		spec->max_blocks = (uint32) HanamiJsonbInt(f, "max_sections", 1, PG_INT32_MAX);
 }
 
 /* The layered shorthand: cells along x. */
 static void
-GrowParseLayers(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
+HkParseLayers(JsonbValue *v, HkSpec *spec, int sqlstate)
 {
 	int			n;
-	JsonbValue *e = GrowElements(GrowArray(v, "\"layers\"", sqlstate), &n,
-								 HANAMI_GROW_MAX_CELLS, "layers", sqlstate);
+	JsonbValue *e = HkElements(HkArray(v, "\"layers\"", sqlstate), &n,
+								 HK_MAX_CELLS, "layers", sqlstate);
 
 	if (n < 2)
 		ereport(ERROR,
@@ -331,14 +331,14 @@ GrowParseLayers(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
 				 errhint("For example {\"kind\": \"hanami\", \"layers\": [64, 256, 10]}.")));
 	for (int i = 0; i < n; i++)
 	{
-		HnGrowCellSpec *cs = &spec->cells[i];
+		HkCellSpec *cs = &spec->cells[i];
 		char		what[64];
 
 		memset(cs, 0, sizeof(*cs));
 		cs->x = (int16) i;
 		cs->axon = -1;
-		cs->type = i == 0 ? HANAMI_CELL_INPUT :
-			i == n - 1 ? HANAMI_CELL_OUTPUT : HANAMI_CELL_HIDDEN;
+		cs->type = i == 0 ? HK_CELL_INPUT :
+			i == n - 1 ? HK_CELL_OUTPUT : HK_CELL_HIDDEN;
 		snprintf(what, sizeof(what), "neuron count of layer %d", i);
 		if (e[i].type == jbvBinary && JsonContainerIsObject(e[i].val.binary.data))
 		{
@@ -349,7 +349,7 @@ GrowParseLayers(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
 			HanamiJsonbCheckKeys(obj, "layer key", lkeys);
 			if ((f = HanamiJsonbGet(obj, "count")) == NULL)
 				GROW_ERROR(sqlstate, "layer %d has no \"count\"", i);
-			cs->count = (uint32) HanamiJsonbInt(f, what, 1, HANAMI_GROW_MAX_CELL_NEURONS);
+			cs->count = (uint32) HanamiJsonbInt(f, what, 1, HK_MAX_CELL_NEURONS);
 			if ((f = HanamiJsonbGet(obj, "name")) != NULL)
 			{
 				char	   *name = HanamiJsonbString(f, "layer name");
@@ -360,14 +360,14 @@ GrowParseLayers(JsonbValue *v, HnGrowSpec *spec, int sqlstate)
 			}
 		}
 		else
-			cs->count = (uint32) HanamiJsonbInt(&e[i], what, 1, HANAMI_GROW_MAX_CELL_NEURONS);
+			cs->count = (uint32) HanamiJsonbInt(&e[i], what, 1, HK_MAX_CELL_NEURONS);
 	}
 	spec->n_cells = n;
 }
 
 /* Fill spec from a template or text form; returns setup and trained. */
 static void
-GrowParseSpec(JsonbContainer *root, HnGrowSpec *spec, JsonbValue **setup,
+HkParseSpec(JsonbContainer *root, HkSpec *spec, JsonbValue **setup,
 			  JsonbValue **trained, int sqlstate)
 {
 	JsonbValue *v;
@@ -388,28 +388,28 @@ GrowParseSpec(JsonbContainer *root, HnGrowSpec *spec, JsonbValue **setup,
 				 errmsg("a hanami network needs either \"cells\" or \"layers\""),
 				 errhint("Give a cell template {\"cells\": [{\"position\": [0, 0, 0], \"input\": 4}, ...]} or the shorthand {\"layers\": [4, 256, 3]}.")));
 	if (layers)
-		GrowParseLayers(layers, spec, sqlstate);
+		HkParseLayers(layers, spec, sqlstate);
 	else
 	{
 		int			n;
-		JsonbValue *e = GrowElements(GrowArray(cells, "\"cells\"", sqlstate), &n,
-									 HANAMI_GROW_MAX_CELLS, "cells", sqlstate);
+		JsonbValue *e = HkElements(HkArray(cells, "\"cells\"", sqlstate), &n,
+									 HK_MAX_CELLS, "cells", sqlstate);
 
 		for (int i = 0; i < n; i++)
-			GrowParseCell(&e[i], i, &spec->cells[i], sqlstate);
+			HkParseCell(&e[i], i, &spec->cells[i], sqlstate);
 		spec->n_cells = n;
 	}
 	if ((v = HanamiJsonbGet(root, "axons")) != NULL)
 	{
 		int			n;
-		JsonbValue *e = GrowElements(GrowArray(v, "\"axons\"", sqlstate), &n,
-									 HANAMI_GROW_MAX_CELLS, "axons", sqlstate);
+		JsonbValue *e = HkElements(HkArray(v, "\"axons\"", sqlstate), &n,
+									 HK_MAX_CELLS, "axons", sqlstate);
 
 		for (int i = 0; i < n; i++)
-			GrowParseAxon(&e[i], i, spec, sqlstate);
+			HkParseAxon(&e[i], i, spec, sqlstate);
 	}
 	if ((v = HanamiJsonbGet(root, "settings")) != NULL)
-		GrowParseSettings(v, spec, sqlstate);
+		HkParseSettings(v, spec, sqlstate);
 	if ((v = HanamiJsonbGet(root, "seed")) != NULL)
 		spec->seed = (uint32) HanamiJsonbInt(v, "seed", 0, PG_UINT32_MAX);
 	*setup = HanamiJsonbGet(root, "setup");
@@ -418,9 +418,9 @@ GrowParseSpec(JsonbContainer *root, HnGrowSpec *spec, JsonbValue **setup,
 
 /* "trained" onto a fresh image: counters and the growth history. */
 static void
-GrowApplyTrained(HnGrowNet *net, JsonbValue *trained, int sqlstate)
+HkApplyTrained(HkNet *net, JsonbValue *trained, int sqlstate)
 {
-	JsonbContainer *obj = GrowObject(trained, "\"trained\"", sqlstate);
+	JsonbContainer *obj = HkObject(trained, "\"trained\"", sqlstate);
 	JsonbValue *v;
 
 	HanamiJsonbCheckKeys(obj, "\"trained\" key", trained_keys);
@@ -431,15 +431,15 @@ GrowApplyTrained(HnGrowNet *net, JsonbValue *trained, int sqlstate)
 	if ((v = HanamiJsonbGet(obj, "growth")) != NULL)
 	{
 		int			n;
-		JsonbValue *e = GrowElements(GrowArray(v, "trained.growth", sqlstate), &n,
-									 HANAMI_GROW_HISTORY, "growth entries", sqlstate);
+		JsonbValue *e = HkElements(HkArray(v, "trained.growth", sqlstate), &n,
+									 HK_HISTORY, "growth entries", sqlstate);
 
 		for (int i = 0; i < n; i++)
 		{
 			int			k;
-			JsonbValue *f = GrowElements(GrowArray(&e[i], "a growth entry", sqlstate),
+			JsonbValue *f = HkElements(HkArray(&e[i], "a growth entry", sqlstate),
 										 &k, 4, "values in a growth entry", sqlstate);
-			HnGrowEpoch *h = &net->gh->history[i];
+			HkEpoch *h = &net->gh->history[i];
 
 			if (k != 4)
 				GROW_ERROR(sqlstate, "a growth entry has four numbers: epoch, sections, synapses, blocks");
@@ -457,9 +457,9 @@ GrowApplyTrained(HnGrowNet *net, JsonbValue *trained, int sqlstate)
  * override the description's seed.  The result went through NetBind.
  */
 HanamiNetwork *
-HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
+HanamiHkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 {
-	HnGrowSpec *spec = palloc(sizeof(HnGrowSpec));
+	HkSpec *spec = palloc(sizeof(HkSpec));
 	JsonbValue *setup;
 	JsonbValue *trained;
 	JsonbValue *v;
@@ -469,17 +469,17 @@ HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 	uint32		n_blocks = 0;
 	char	   *data = NULL;
 	HanamiNetwork *result;
-	HnGrowNet	net;
+	HkNet	net;
 	HnNet		bound;
 
-	GrowParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
+	HkParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
 	if (has_seed)
 		spec->seed = seed;
-	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
 		HanamiReportError(&err, 0);
 	if (setup)
 	{
-		JsonbContainer *obj = GrowObject(setup, "\"setup\"", sqlstate);
+		JsonbContainer *obj = HkObject(setup, "\"setup\"", sqlstate);
 
 		HanamiJsonbCheckKeys(obj, "\"setup\" key", setup_keys);
 		if ((v = HanamiJsonbGet(obj, "sections")) == NULL ||
@@ -494,12 +494,12 @@ HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 
 		for (int c = 0; c < spec->n_cells; c++)
 			neurons += spec->cells[c].count;
-		size = GrowImageSize((uint32) spec->n_cells, neurons, n_blocks, &err);
+		size = HkImageSize((uint32) spec->n_cells, neurons, n_blocks, &err);
 		if (size == 0)
 			HanamiReportError(&err, 0);
 		/* the data must fit what it claims before anything is allocated */
-		want = size - sizeof(HnHeader) - sizeof(HnGrowHeader) -
-			sizeof(HnGrowCell) * (size_t) spec->n_cells;
+		want = size - sizeof(HnHeader) - sizeof(HkHeader) -
+			sizeof(HkCell) * (size_t) spec->n_cells;
 	}
 	if (data && ((size_t) pg_b64_dec_len((int) strlen(data)) < want ||
 				 (size_t) pg_b64_dec_len((int) strlen(data)) > want + 3))
@@ -510,11 +510,11 @@ HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 						   want, pg_b64_dec_len((int) strlen(data)))));
 	result = palloc_extended(size + VARHDRSZ, MCXT_ALLOC_HUGE);
 	SET_VARSIZE(result, size + VARHDRSZ);
-	if (GrowCreate(HANAMI_NET_IMAGE(result), size, spec, n_blocks, &err) != HANAMI_OK)
+	if (HkCreate(HANAMI_NET_IMAGE(result), size, spec, n_blocks, &err) != HANAMI_OK)
 		HanamiReportError(&err, 0);
-	GrowBindTrusted(&net, HANAMI_NET_IMAGE(result));
+	HkBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	if (trained)
-		GrowApplyTrained(&net, trained, sqlstate);
+		HkApplyTrained(&net, trained, sqlstate);
 	if (data)
 	{
 		char	   *dst = (char *) net.neurons;
@@ -527,7 +527,7 @@ HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 					(errcode(sqlstate),
 					 errmsg("setup.data is not valid base64 of %zu bytes", want)));
 	}
-	GrowRecount(&net);
+	HkRecount(&net);
 	/* the data is untrusted: the one validation path */
 	HanamiNetworkBind(result, &bound, sqlstate);
 	pfree(spec);
@@ -536,16 +536,16 @@ HanamiGrowFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 
 /* Append a position as [x, y, z]. */
 static void
-GrowAppendPosition(StringInfo buf, const HnGrowCell *c)
+HkAppendPosition(StringInfo buf, const HkCell *c)
 {
 	appendStringInfo(buf, "[%d, %d, %d]", c->x, c->y, c->z);
 }
 
 /* Append "settings": {...}. */
 static void
-GrowAppendSettings(StringInfo buf, const HnGrowNet *net)
+HkAppendSettings(StringInfo buf, const HkNet *net)
 {
-	const HnGrowHeader *gh = net->gh;
+	const HkHeader *gh = net->gh;
 
 	appendStringInfoString(buf, "\"settings\": {\"max_connection_distance\": ");
 	appendStringInfo(buf, "%u, \"neuron_cooldown\": ", gh->max_distance);
@@ -556,28 +556,28 @@ GrowAppendSettings(StringInfo buf, const HnGrowNet *net)
 	appendStringInfo(buf, ", \"refractory_time\": %u, \"enable_reduction\": %s, "
 					 "\"reduction_threshold\": %u, \"max_sections\": %u}",
 					 gh->refractory,
-					 (gh->flags & HANAMI_GROW_REDUCTION) ? "true" : "false",
+					 (gh->flags & HK_REDUCTION) ? "true" : "false",
 					 gh->reduction_threshold, gh->max_blocks);
 }
 
 /* Append the settings, cells and axons of a template. */
 static void
-GrowAppendTemplate(StringInfo buf, const HnGrowNet *net)
+HkAppendTemplate(StringInfo buf, const HkNet *net)
 {
-	const HnGrowHeader *gh = net->gh;
+	const HkHeader *gh = net->gh;
 	bool		any_axon = false;
 
-	GrowAppendSettings(buf, net);
+	HkAppendSettings(buf, net);
 	appendStringInfoString(buf, ", \"cells\": [");
 	for (uint32 c = 0; c < gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net->cells[c];
+		const HkCell *cell = &net->cells[c];
 
 		appendStringInfoString(buf, c ? ", {\"position\": " : "{\"position\": ");
-		GrowAppendPosition(buf, cell);
+		HkAppendPosition(buf, cell);
 		appendStringInfo(buf, ", \"%s\": %u",
-						 cell->type == HANAMI_CELL_INPUT ? "input" :
-						 cell->type == HANAMI_CELL_OUTPUT ? "output" : "neurons",
+						 cell->type == HK_CELL_INPUT ? "input" :
+						 cell->type == HK_CELL_OUTPUT ? "output" : "neurons",
 						 cell->n_neurons);
 		if (cell->name[0])
 		{
@@ -585,7 +585,7 @@ GrowAppendTemplate(StringInfo buf, const HnGrowNet *net)
 			HanamiAppendJsonString(buf, cell->name);
 		}
 		appendStringInfoChar(buf, '}');
-		any_axon |= cell->axon != HANAMI_GROW_NO_AXON;
+		any_axon |= cell->axon != HK_NO_AXON;
 	}
 	appendStringInfoChar(buf, ']');
 	if (any_axon)
@@ -595,10 +595,10 @@ GrowAppendTemplate(StringInfo buf, const HnGrowNet *net)
 		appendStringInfoString(buf, ", \"axons\": [");
 		for (uint32 c = 0; c < gh->n_cells; c++)
 		{
-			const HnGrowCell *a = &net->cells[c];
-			const HnGrowCell *b;
+			const HkCell *a = &net->cells[c];
+			const HkCell *b;
 
-			if (a->axon == HANAMI_GROW_NO_AXON)
+			if (a->axon == HK_NO_AXON)
 				continue;
 			b = &net->cells[a->axon];
 			appendStringInfo(buf, "%s\"%d,%d,%d -> %d,%d,%d\"", first ? "" : ", ",
@@ -611,14 +611,14 @@ GrowAppendTemplate(StringInfo buf, const HnGrowNet *net)
 
 /* The text form of a growing network (exact). */
 char *
-HanamiGrowToJson(const HnNet *bound)
+HanamiHkToJson(const HnNet *bound)
 {
 	StringInfoData buf;
-	HnGrowNet	net;
+	HkNet	net;
 	const char *data;
 	size_t		nbytes;
 
-	GrowBindTrusted(&net, bound->hdr);
+	HkBindTrusted(&net, bound->hdr);
 	data = (const char *) net.neurons;
 	nbytes = (size_t) ((const char *) net.hdr + net.hdr->total_size - data);
 	if (nbytes > (size_t) (MaxAllocSize / 4 * 3 - 65536))
@@ -628,12 +628,12 @@ HanamiGrowToJson(const HnNet *bound)
 				 errhint("Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.")));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d, \"kind\": \"hanami\", ", HANAMI_FORMAT_VERSION);
-	GrowAppendTemplate(&buf, &net);
+	HkAppendTemplate(&buf, &net);
 	appendStringInfo(&buf, ", \"seed\": %u, \"trained\": {\"epochs\": %u, \"samples\": %llu, \"growth\": [",
 					 net.hdr->seed, net.hdr->epochs, (unsigned long long) net.hdr->samples);
 	for (uint32 i = 0; i < net.gh->n_history; i++)
 	{
-		const HnGrowEpoch *h = &net.gh->history[i];
+		const HkEpoch *h = &net.gh->history[i];
 
 		appendStringInfo(&buf, "%s[%u, %u, %u, %u]", i ? ", " : "",
 						 h->epoch, h->sections, h->synapses, h->blocks);
@@ -646,16 +646,16 @@ HanamiGrowToJson(const HnNet *bound)
 
 /* A jsonb summary: cells, neurons, sections, synapses, blocks, growth. */
 Jsonb *
-HanamiGrowInfo(const HnNet *bound)
+HanamiHkInfo(const HnNet *bound)
 {
 	StringInfoData buf;
-	HnGrowNet	net;
-	HnGrowStats st;
+	HkNet	net;
+	HkStats st;
 	uint32	   *cell_sections;
 	uint64	   *cell_synapses;
 
-	GrowBindTrusted(&net, bound->hdr);
-	GrowGetStats(&net, &st);
+	HkBindTrusted(&net, bound->hdr);
+	HkGetStats(&net, &st);
 	cell_sections = palloc0(sizeof(uint32) * net.gh->n_cells);
 	cell_synapses = palloc0(sizeof(uint64) * net.gh->n_cells);
 	{
@@ -664,14 +664,14 @@ HanamiGrowInfo(const HnNet *bound)
 		/* blocks of a neuron's cell; neurons are in cell order */
 		for (uint32 b = 0; b < net.gh->n_blocks; b++)
 		{
-			const HnGrowBlock *blk = &net.blocks[b];
+			const HkBlock *blk = &net.blocks[b];
 			uint32		live = 0;
 
 			for (c = 0; c + 1 < net.gh->n_cells &&
 				 net.cells[c + 1].first_neuron <= blk->source; c++)
 				;
 			for (int i = 0; i < blk->n_used; i++)
-				live += blk->syn[i].target != HANAMI_GROW_GAP;
+				live += blk->syn[i].target != HK_GAP;
 			cell_sections[c] += live > 0;
 			cell_synapses[c] += live;
 		}
@@ -682,23 +682,23 @@ HanamiGrowInfo(const HnNet *bound)
 					 HANAMI_FORMAT_VERSION, net.hdr->n_inputs, net.hdr->n_outputs);
 	for (uint32 c = 0; c < net.gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net.cells[c];
+		const HkCell *cell = &net.cells[c];
 
 		appendStringInfoString(&buf, c ? ", {\"position\": " : "{\"position\": ");
-		GrowAppendPosition(&buf, cell);
+		HkAppendPosition(&buf, cell);
 		appendStringInfo(&buf, ", \"type\": \"%s\", \"neurons\": %u, \"depth\": %u, "
 						 "\"sections\": %u, \"synapses\": %llu",
-						 GrowCellTypeName(cell->type), cell->n_neurons, cell->depth,
+						 HkCellTypeName(cell->type), cell->n_neurons, cell->depth,
 						 cell_sections[c], (unsigned long long) cell_synapses[c]);
 		if (cell->name[0])
 		{
 			appendStringInfoString(&buf, ", \"name\": ");
 			HanamiAppendJsonString(&buf, cell->name);
 		}
-		if (cell->axon != HANAMI_GROW_NO_AXON)
+		if (cell->axon != HK_NO_AXON)
 		{
 			appendStringInfoString(&buf, ", \"axon\": ");
-			GrowAppendPosition(&buf, &net.cells[cell->axon]);
+			HkAppendPosition(&buf, &net.cells[cell->axon]);
 		}
 		appendStringInfoChar(&buf, '}');
 	}
@@ -706,18 +706,18 @@ HanamiGrowInfo(const HnNet *bound)
 					 "\"blocks\": %u, \"block_bytes\": %zu, \"bytes\": %llu, "
 					 "\"parameters\": %llu, \"spiking\": %s, \"loss\": \"cross_entropy\", ",
 					 st.neurons, st.sections, (unsigned long long) st.synapses,
-					 st.blocks, sizeof(HnGrowBlock),
+					 st.blocks, sizeof(HkBlock),
 					 (unsigned long long) st.bytes + VARHDRSZ,
 					 (unsigned long long) net.hdr->n_params,
-					 (net.gh->flags & HANAMI_GROW_SPIKING) ? "true" : "false");
-	GrowAppendSettings(&buf, &net);
+					 (net.gh->flags & HK_SPIKING) ? "true" : "false");
+	HkAppendSettings(&buf, &net);
 	appendStringInfo(&buf, ", \"seed\": %u, \"trained\": {\"epochs\": %u, \"samples\": %llu}, "
 					 "\"growth\": [",
 					 net.hdr->seed, net.hdr->epochs, (unsigned long long) net.hdr->samples);
 	for (uint32 i = 0; i < net.gh->n_history; i++)
 	{
-		const HnGrowEpoch *h = &net.gh->history[i];
-		const HnGrowEpoch *p = i > 0 ? &net.gh->history[i - 1] : NULL;
+		const HkEpoch *h = &net.gh->history[i];
+		const HkEpoch *p = i > 0 ? &net.gh->history[i - 1] : NULL;
 
 		appendStringInfo(&buf, "%s{\"epoch\": %u, \"sections\": %u, \"synapses\": %u, "
 						 "\"blocks\": %u",

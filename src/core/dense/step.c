@@ -1,18 +1,18 @@
 /*
- * trainer.c - the training step of a dense network (see trainer.h): batched
+ * dense/step.c - the training step of a dense network (see dense/step.h): batched
  * forward and backward passes split by rows, weight gradients fused with the
  * optimizer update and split by weight rows, on buffers allocated once.
  */
-#include "trainer.h"
+#include "core/dense/step.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "dense.h"
-#include "kernels.h"
-#include "loss.h"
+#include "core/dense/dense.h"
+#include "core/simd.h"
+#include "core/loss.h"
 
 /* Weight rows per block of the fused gradient + update (a multiple of 6). */
 #define HANAMI_TRAINER_RB	24
@@ -101,7 +101,7 @@ TrainerNow(const HnTrainer *t)
 	return t->cb.now ? t->cb.now(t->cb.ctx) : 0.0;
 }
 
-/* Make a trainer; see trainer.h. */
+/* Make a trainer; see dense/step.h. */
 HnTrainer *
 TrainerCreate(HnNet *net, const HnTrainOptions *opt, int max_batch,
 			  HnPool *pool, const HnCallbacks *cb, const HnAllocator *alloc,
@@ -296,10 +296,10 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 
 	for (size_t r = r0; r < r1; r++)
 	{
-		KernAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
+		SimdAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
 					   t->a[0] + r * n_in);
 		if (NetInputClip(net) > 0.0f)
-			KernClip(t->a[0] + r * n_in, n_in, NetInputClip(net));
+			SimdClip(t->a[0] + r * n_in, n_in, NetInputClip(net));
 	}
 	for (int l = 1; l <= last; l++)
 	{
@@ -309,9 +309,9 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		float	   *z = t->z[l] + r0 * out;
 
 		if (rows == 1)
-			KernGemv(out, in, src, NetWeights(net, l), out, z, NetBias(net, l));
+			SimdGemv(out, in, src, NetWeights(net, l), out, z, NetBias(net, l));
 		else
-			KernGemm(rows, out, in, src, in, 1, NetWeights(net, l), out, z, out,
+			SimdGemm(rows, out, in, src, in, 1, NetWeights(net, l), out, z, out,
 					 NetBias(net, l));
 		memcpy(t->a[l] + r0 * out, z, rows * out * sizeof(float));
 		TrainerActivate((HnActivation) net->layers[l].activation,
@@ -327,7 +327,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		LossGradient(loss, out_act, t->z[last] + r * n_out,
 					 t->a[last] + r * n_out, tr, t->d[last] + r * n_out, n_out);
 	}
-	KernScale(t->d[last] + r0 * n_out, rows * n_out, 1.0f / (float) t->count);
+	SimdScale(t->d[last] + r0 * n_out, rows * n_out, 1.0f / (float) t->count);
 	for (int l = last; l > t->lo; l--)
 	{
 		size_t		in = net->layers[l - 1].count;
@@ -351,7 +351,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 			}
 		}
 		else
-			KernGemm(rows, in, out, t->d[l] + r0 * out, out, 1, t->wt[l], in,
+			SimdGemm(rows, in, out, t->d[l] + r0 * out, out, 1, t->wt[l], in,
 					 dn, in, NULL);
 		if (act == HANAMI_ACT_SOFTMAX)
 		{
@@ -393,10 +393,10 @@ TrainerApply(HnTrainer *t, float *p, const float *g, size_t off, size_t count,
 	const HnOptimConfig *c = &st->cfg;
 
 	if (c->kind == HANAMI_OPT_SGD)
-		KernSgdUpdate(p, g, st->m + off, count, c->learning_rate, c->momentum,
+		SimdSgdUpdate(p, g, st->m + off, count, c->learning_rate, c->momentum,
 					  wd);
 	else
-		KernAdamUpdate(p, g, st->m + off, st->v + off, count, t->step,
+		SimdAdamUpdate(p, g, st->m + off, st->v + off, count, t->step,
 					   c->beta1, c->beta2, t->vscale, c->epsilon, wd);
 }
 
@@ -421,11 +421,11 @@ TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
 		size_t		o = off + i0 * out;
 
 		if (c->kind == HANAMI_OPT_SGD)
-			KernSgdOuterUpdate(w + i0 * out, st->m + o, i1 - i0, out,
+			SimdSgdOuterUpdate(w + i0 * out, st->m + o, i1 - i0, out,
 							   t->a[l - 1] + i0, t->d[l], c->learning_rate,
 							   c->momentum, c->weight_decay);
 		else
-			KernAdamOuterUpdate(w + i0 * out, st->m + o, st->v + o, i1 - i0,
+			SimdAdamOuterUpdate(w + i0 * out, st->m + o, st->v + o, i1 - i0,
 								out, t->a[l - 1] + i0, t->d[l], t->step,
 								c->beta1, c->beta2, t->vscale, c->epsilon,
 								c->weight_decay);
@@ -435,7 +435,7 @@ TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
 	{
 		size_t		rb = i1 - ib < HANAMI_TRAINER_RB ? i1 - ib : HANAMI_TRAINER_RB;
 
-		KernGemm(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in, t->d[l],
+		SimdGemm(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in, t->d[l],
 				 out, scratch, out, NULL);
 		TrainerApply(t, w + ib * out, scratch, off + ib * out, rb * out,
 					 c->weight_decay);
@@ -454,7 +454,7 @@ TrainerUpdateBias(HnTrainer *t, int l, float *scratch)
 
 	if (t->count > 1)
 	{
-		KernColumnSums(t->d[l], (size_t) t->count, out, scratch);
+		SimdColumnSums(t->d[l], (size_t) t->count, out, scratch);
 		g = scratch;
 	}
 	TrainerApply(t, NetBias(net, l), g, off, out, 0.0f);
@@ -526,7 +526,7 @@ TrainerEpochRows(const HnTrainer *t)
 	return t->epoch_rows;
 }
 
-/* One optimizer step; see trainer.h. */
+/* One optimizer step; see dense/step.h. */
 HnStatus
 TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 {
@@ -551,7 +551,7 @@ TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 
 	/* weights of layers that pass gradients down, transposed */
 	for (int l = t->lo + 1; l < t->n_layers && b->count > 1; l++)
-		KernTranspose(NetWeights(net, l), net->layers[l - 1].count,
+		SimdTranspose(NetWeights(net, l), net->layers[l - 1].count,
 					  net->layers[l].count, t->wt[l]);
 
 	if (threads > 1 && t->count >= HANAMI_TRAINER_MIN_ROWS * threads)
@@ -607,7 +607,7 @@ TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 	return HANAMI_OK;
 }
 
-/* Close an epoch; see trainer.h. */
+/* Close an epoch; see dense/step.h. */
 HnStatus
 TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
 				bool *stop, HnError *err)
@@ -616,7 +616,7 @@ TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
 	HnEpochReport rep;
 
 	*stop = false;
-	if (!KernAllFinite(net->params, (size_t) net->hdr->n_params))
+	if (!SimdAllFinite(net->params, (size_t) net->hdr->n_params))
 	{
 		char		detail[HANAMI_ERRMSG_LEN];
 

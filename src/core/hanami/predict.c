@@ -1,21 +1,21 @@
 /*
- * grow.c - inference of a growing network: the border walk along a section,
+ * hanami/predict.c - inference of a growing network: the border walk along a section,
  * the forward pass over the cells in depth order, the spiking state, and the
  * per-call workspace.
  */
-#include "grow.h"
+#include "core/hanami/hanami.h"
 
 #include <math.h>
 #include <string.h>
 
 /* Allocate a workspace for net; NULL with err set on failure. */
-HnGrowWork *
-GrowWorkCreate(const HnGrowNet *net, bool training, const HnAllocator *alloc,
+HkWork *
+HkWorkCreate(const HkNet *net, bool training, const HnAllocator *alloc,
 			   HnError *err)
 {
 	uint32_t	n = net->gh->n_neurons;
 	uint32_t	nc = net->gh->n_cells;
-	HnGrowWork *w = HnAllocZero(alloc, sizeof(HnGrowWork));
+	HkWork *w = HnAllocZero(alloc, sizeof(HkWork));
 
 	if (w == NULL)
 		goto nomem;
@@ -43,7 +43,7 @@ GrowWorkCreate(const HnGrowNet *net, bool training, const HnAllocator *alloc,
 
 		while (j > 0)
 		{
-			const HnGrowCell *prev = &net->cells[w->order[j - 1]];
+			const HkCell *prev = &net->cells[w->order[j - 1]];
 
 			if (prev->depth <= net->cells[c].depth)
 				break;
@@ -55,14 +55,14 @@ GrowWorkCreate(const HnGrowNet *net, bool training, const HnAllocator *alloc,
 	return w;
 
 nomem:
-	GrowWorkFree(w, alloc);
+	HkWorkFree(w, alloc);
 	HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for a network workspace");
 	return NULL;
 }
 
 /* Free a workspace (NULL is fine). */
 void
-GrowWorkFree(HnGrowWork *w, const HnAllocator *alloc)
+HkWorkFree(HkWork *w, const HnAllocator *alloc)
 {
 	if (w == NULL)
 		return;
@@ -79,44 +79,44 @@ GrowWorkFree(HnGrowWork *w, const HnAllocator *alloc)
 
 /* Walk one section with x of potential; returns what is left. */
 float
-GrowWalkSection(const HnGrowBlock *b, float x, float *sum)
+HkWalkSection(const HkBlock *b, float x, float *sum)
 {
-	const HnGrowSynapse *s = b->syn;
+	const HkSynapse *s = b->syn;
 	int			n = b->n_used;
 	int			i = 0;
 
 	/* synapses the potential passes whole, then the one it ends in */
 	for (; i < n && x >= s[i].border; i++)
 	{
-		if (s[i].target != HANAMI_GROW_GAP)
+		if (s[i].target != HK_GAP)
 			sum[s[i].target] += s[i].weight;
 		x -= s[i].border;
 	}
 	if (i == n)
 		return x;
-	if (x > 0.0f && s[i].target != HANAMI_GROW_GAP)
+	if (x > 0.0f && s[i].target != HK_GAP)
 		sum[s[i].target] += s[i].weight * (x / s[i].border);
 	return 0.0f;
 }
 
 /* A parallel section: every synapse adds weight * x. */
 static inline void
-GrowParallelSection(const HnGrowBlock *b, float x, float *sum)
+HkParallelSection(const HkBlock *b, float x, float *sum)
 {
 	for (int i = 0; i < b->n_used; i++)
-		if (b->syn[i].target != HANAMI_GROW_GAP)
+		if (b->syn[i].target != HK_GAP)
 			sum[b->syn[i].target] += b->syn[i].weight * x;
 }
 
 /* Send potential p (> 0) down the chain starting at block first. */
 static void
-GrowWalkChain(const HnGrowNet *net, uint32_t first, float p, float *sum)
+HkWalkChain(const HkNet *net, uint32_t first, float p, float *sum)
 {
 	uint32_t	b = first;
 
-	while (b != HANAMI_GROW_NONE)
+	while (b != HK_NONE)
 	{
-		const HnGrowBlock *blk = &net->blocks[b];
+		const HkBlock *blk = &net->blocks[b];
 		float	   *tsum = sum + net->cells[blk->target_cell].first_neuron;
 		float		x = p - blk->lower;
 
@@ -124,17 +124,17 @@ GrowWalkChain(const HnGrowNet *net, uint32_t first, float p, float *sum)
 			break;
 		if (x > blk->range)
 			x = blk->range;
-		if (blk->flags & HANAMI_SECTION_PARALLEL)
-			GrowParallelSection(blk, x, tsum);
+		if (blk->flags & HK_SECTION_PARALLEL)
+			HkParallelSection(blk, x, tsum);
 		else
-			GrowWalkSection(blk, x, tsum);
+			HkWalkSection(blk, x, tsum);
 		b = blk->next;
 	}
 }
 
 /* Hidden activation: log2(1 + max(0, m)). */
 static inline float
-GrowActivate(float m)
+HkActivate(float m)
 {
 	return m > 0.0f ? log2f(1.0f + m) : 0.0f;
 }
@@ -146,10 +146,10 @@ GrowActivate(float m)
  * tells whether the neuron took this input.
  */
 static inline float
-GrowPotential(HnGrowNet *net, uint32_t i, float in, bool spiking, float decay,
+HkPotential(HkNet *net, uint32_t i, float in, bool spiking, float decay,
 			  uint8_t *took)
 {
-	HnGrowNeuron *nr = &net->neurons[i];
+	HkNeuron *nr = &net->neurons[i];
 	float		m;
 
 	if (!spiking)
@@ -178,44 +178,44 @@ GrowPotential(HnGrowNet *net, uint32_t i, float in, bool spiking, float decay,
 
 /* One row through the network; outputs to out. */
 void
-GrowPredict(HnGrowNet *net, HnGrowWork *w, const float *x, float *out)
+HkPredict(HkNet *net, HkWork *w, const float *x, float *out)
 {
-	bool		spiking = (net->gh->flags & HANAMI_GROW_SPIKING) != 0;
+	bool		spiking = (net->gh->flags & HK_SPIKING) != 0;
 	float		decay = net->gh->cooldown > 0.0f ? 1.0f / net->gh->cooldown : 0.0f;
 
 	memset(w->sum, 0, sizeof(float) * w->n_neurons);
 	for (uint32_t k = 0; k < w->n_cells; k++)
 	{
-		const HnGrowCell *cell = &net->cells[w->order[k]];
+		const HkCell *cell = &net->cells[w->order[k]];
 		uint32_t	first = cell->first_neuron;
 		uint32_t	n = cell->n_neurons;
 
-		if (cell->type == HANAMI_CELL_INPUT)
+		if (cell->type == HK_CELL_INPUT)
 		{
 			const float *in = x + cell->io_offset;
 
 			for (uint32_t j = 0; j < n; j++)
 			{
-				const HnGrowNeuron *nr = &net->neurons[first + j];
+				const HkNeuron *nr = &net->neurons[first + j];
 
 				if (in[j] > 0.0f)
-					GrowWalkChain(net, nr->section, in[j], w->sum);
+					HkWalkChain(net, nr->section, in[j], w->sum);
 				else if (in[j] < 0.0f)
-					GrowWalkChain(net, nr->section_neg, -in[j], w->sum);
+					HkWalkChain(net, nr->section_neg, -in[j], w->sum);
 			}
 		}
-		else if (cell->type == HANAMI_CELL_HIDDEN)
+		else if (cell->type == HK_CELL_HIDDEN)
 		{
 			for (uint32_t j = 0; j < n; j++)
 			{
 				uint32_t	i = first + j;
-				float		m = GrowPotential(net, i, w->sum[i], spiking, decay,
+				float		m = HkPotential(net, i, w->sum[i], spiking, decay,
 											  &w->took[i]);
-				float		h = GrowActivate(m);
+				float		h = HkActivate(m);
 
 				w->value[i] = h;
 				if (h > 0.0f)
-					GrowWalkChain(net, net->neurons[i].section, h, w->sum);
+					HkWalkChain(net, net->neurons[i].section, h, w->sum);
 			}
 		}
 		else
@@ -234,7 +234,7 @@ GrowPredict(HnGrowNet *net, HnGrowWork *w, const float *x, float *out)
 
 /* Clear every neuron's carried potential and refractory counter. */
 void
-GrowResetState(HnGrowNet *net)
+HkResetState(HkNet *net)
 {
 	for (uint32_t i = 0; i < net->gh->n_neurons; i++)
 	{

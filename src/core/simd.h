@@ -1,5 +1,5 @@
 /*
- * kernels.h - vector primitives of the dense engine: a blocked matrix
+ * simd.h - vector primitives of the dense engine: a blocked matrix
  * product, row and column helpers, and the optimizer update loops.  The
  * hottest ones are compiled several times for x86-64 levels and picked at
  * run time; every one has a portable default.
@@ -15,7 +15,7 @@
  * L[m * lsm + k * lsk], so the same kernel takes L or its transpose.  init is
  * bias[n] for every row when bias is set, else zero.
  */
-void		KernGemm(size_t M, size_t N, size_t K,
+void		SimdGemm(size_t M, size_t N, size_t K,
 					 const float *L, size_t lsm, size_t lsk,
 					 const float *R, size_t ldr,
 					 float *C, size_t ldc, const float *bias);
@@ -23,42 +23,42 @@ void		KernGemm(size_t M, size_t N, size_t K,
 /*
  * y = init + x W for one row x of K values and a K x N row-major W (row
  * stride ldw); init is bias when set, else zero.  The same sums in the same
- * order as KernGemm on one row (zero inputs are skipped), so results are
+ * order as SimdGemm on one row (zero inputs are skipped), so results are
  * identical; faster for one row because the columns stay in registers.
  */
-void		KernGemv(size_t N, size_t K, const float *x, const float *W,
+void		SimdGemv(size_t N, size_t K, const float *x, const float *W,
 					 size_t ldw, float *y, const float *bias);
 
 /* dst (cols x rows) = transpose of src (rows x cols), both row-major. */
-void		KernTranspose(const float *src, size_t rows, size_t cols, float *dst);
+void		SimdTranspose(const float *src, size_t rows, size_t cols, float *dst);
 
 /* out[j] = sum over rows r of m[r * cols + j]. */
-void		KernColumnSums(const float *m, size_t rows, size_t cols, float *out);
+void		SimdColumnSums(const float *m, size_t rows, size_t cols, float *out);
 
 /* v[i] *= s. */
-void		KernScale(float *v, size_t n, float s);
+void		SimdScale(float *v, size_t n, float s);
 
 /* dst[r][i] = (src[r][i] - shift[i]) * mul[i] for rows x n values. */
-void		KernAffineRows(const float *src, size_t rows, size_t n,
+void		SimdAffineRows(const float *src, size_t rows, size_t n,
 						   const float *shift, const float *mul, float *dst);
 
 /* v[i] = min(max(v[i], -clip), clip) for n values (clip > 0). */
-void		KernClip(float *v, size_t n, float clip);
+void		SimdClip(float *v, size_t n, float clip);
 
 /* v[r][i] = min(max(v[r][i], lo[i]), hi[i]) for rows x n values. */
-void		KernClampRows(float *v, size_t rows, size_t n, const float *lo,
+void		SimdClampRows(float *v, size_t rows, size_t n, const float *lo,
 						  const float *hi);
 
 /* SGD with momentum: g' = g + wd w; m = mom m + g'; w -= lr m. */
-void		KernSgdUpdate(float *w, const float *g, float *m, size_t n,
+void		SimdSgdUpdate(float *w, const float *g, float *m, size_t n,
 						  float lr, float momentum, float wd);
 
 /*
- * KernSgdUpdate for the outer-product gradient of one row: g[r][j] =
+ * SimdSgdUpdate for the outer-product gradient of one row: g[r][j] =
  * a[r] * d[j] for a rows x cols block w (and its moments m), fused so the
  * gradient is never stored (batch size 1).
  */
-void		KernSgdOuterUpdate(float *w, float *m, size_t rows, size_t cols,
+void		SimdSgdOuterUpdate(float *w, float *m, size_t rows, size_t cols,
 							   const float *a, const float *d, float lr,
 							   float momentum, float wd);
 
@@ -67,17 +67,17 @@ void		KernSgdOuterUpdate(float *w, float *m, size_t rows, size_t cols,
  * w -= step * m / (sqrt(v * vscale) + eps), where step and vscale carry the
  * bias corrections.
  */
-void		KernAdamUpdate(float *w, const float *g, float *m, float *v,
+void		SimdAdamUpdate(float *w, const float *g, float *m, float *v,
 						   size_t n, float step, float b1, float b2,
 						   float vscale, float eps, float wd);
 
-/* KernAdamUpdate for the outer-product gradient a[r] * d[j] (batch 1). */
-void		KernAdamOuterUpdate(float *w, float *m, float *v, size_t rows,
+/* SimdAdamUpdate for the outer-product gradient a[r] * d[j] (batch 1). */
+void		SimdAdamOuterUpdate(float *w, float *m, float *v, size_t rows,
 								size_t cols, const float *a, const float *d,
 								float step, float b1, float b2, float vscale,
 								float eps, float wd);
 
 /* True when every one of n values is finite. */
-int			KernAllFinite(const float *v, size_t n);
+int			SimdAllFinite(const float *v, size_t n);
 
 #endif							/* HANAMI_CORE_KERNELS_H */

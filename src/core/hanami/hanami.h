@@ -1,5 +1,5 @@
 /*
- * grow.h - the growing "hanami" network kind (HANAMI_KIND_GROW): its binary
+ * hanami/hanami.h - the growing "hanami" network kind (HANAMI_KIND_HANAMI): its binary
  * layout, its description, and the engine entry points.
  *
  * A growing network is a grid of cells (hexagons, optionally stacked in z).
@@ -20,9 +20,9 @@
  * target), and a section whose 64 synapses are used continues in a new
  * section.  Hidden neurons compute log2(1 + max(0, m)) of their summed input
  * m plus a learned bias.  Learning is backpropagation through the synapses
- * a row walked (GrowFit traces them), with the secant slope of a walked
+ * a row walked (HkFit traces them), with the secant slope of a walked
  * section as its gradient; each synapse counts the rows it helped in, and
- * the reduction pass (grow_reduce.c) removes those that did not help.
+ * the reduction pass (hanami/reduce.c) removes those that did not help.
  *
  * Sections from a hidden neuron into an output cell are *parallel* (OpenHanami's
  * output connections): every synapse gets the whole potential x and adds
@@ -31,14 +31,14 @@
  *
  * Image (little-endian, 4-byte packed like format.h):
  *
- *   HnHeader             72 bytes: kind = HANAMI_KIND_GROW, n_layers = cells,
+ *   HnHeader             72 bytes: kind = HANAMI_KIND_HANAMI, n_layers = cells,
  *                        loss = cross_entropy, n_params = live synapses +
  *                        hidden and output neurons (their biases)
- *   HnGrowHeader         320 bytes: settings, counts, growth history
- *   HnGrowCell[n_cells]  64 bytes each, in description order
- *   HnGrowNeuron[n]      24 bytes each; cell c owns neurons
+ *   HkHeader         320 bytes: settings, counts, growth history
+ *   HkCell[n_cells]  64 bytes each, in description order
+ *   HkNeuron[n]      24 bytes each; cell c owns neurons
  *                        first_neuron .. first_neuron + n_neurons - 1
- *   HnGrowBlock[blocks]  800 bytes each: one section (32-byte header and
+ *   HkBlock[blocks]  800 bytes each: one section (32-byte header and
  *                        64 synapses of 12 bytes)
  *
  * Blocks only ever grow at the end: growing a network appends blocks and
@@ -49,78 +49,78 @@
  *
  * Spiking state (each neuron's carried potential and refractory counter)
  * lives in the neuron records, so a value (and a stored commit) can carry a
- * state: GrowPredict reads and updates it, so the glue's run(net, x, reset)
+ * state: HkPredict reads and updates it, so the glue's run(net, x, reset)
  * carries it from row to row of one query in its per-call copy (the pure
- * run() restores the value's state before every call); GrowFit clears it at
+ * run() restores the value's state before every call); HkFit clears it at
  * the start of every epoch and returns the network with a cleared state;
- * GrowResetState clears it (hanami.reset_state, run(net, x, reset)).
+ * HkResetState clears it (hanami.reset_state, run(net, x, reset)).
  */
 #ifndef HANAMI_CORE_GROW_H
 #define HANAMI_CORE_GROW_H
 
-#include "common.h"
-#include "format.h"
-#include "train.h"
+#include "core/common.h"
+#include "core/format.h"
+#include "core/train.h"
 
-#define HANAMI_GROW_SYNAPSES		64	/* synapses in one block (section) */
-#define HANAMI_GROW_MAX_CELLS		256
-#define HANAMI_GROW_MAX_CELL_NEURONS 65535	/* a synapse target is 16 bits */
-#define HANAMI_GROW_MAX_NEURONS		(1 << 22)
-#define HANAMI_GROW_MAX_DISTANCE	16
-#define HANAMI_GROW_MAX_COORD		1000	/* cell coordinates: -1000..1000 */
-#define HANAMI_GROW_MAX_REFRACTORY	255
-#define HANAMI_GROW_HISTORY			16	/* epochs kept in the growth history */
-#define HANAMI_GROW_COUNTER_CAP		100	/* helped this often: persistent */
-#define HANAMI_GROW_NONE			0xFFFFFFFFu	/* no section */
-#define HANAMI_GROW_GAP				0xFFFF	/* synapse target of a removed synapse */
-#define HANAMI_GROW_NO_AXON			0xFFFF
-#define HANAMI_GROW_DEFAULT_NEURONS 256
-#define HANAMI_GROW_DEFAULT_MAX_BLOCKS 65536
-#define HANAMI_GROW_GRAIN			8	/* a section's grain: its first
+#define HK_SYNAPSES		64	/* synapses in one block (section) */
+#define HK_MAX_CELLS		256
+#define HK_MAX_CELL_NEURONS 65535	/* a synapse target is 16 bits */
+#define HK_MAX_NEURONS		(1 << 22)
+#define HK_MAX_DISTANCE	16
+#define HK_MAX_COORD		1000	/* cell coordinates: -1000..1000 */
+#define HK_MAX_REFRACTORY	255
+#define HK_HISTORY			16	/* epochs kept in the growth history */
+#define HK_COUNTER_CAP		100	/* helped this often: persistent */
+#define HK_NONE			0xFFFFFFFFu	/* no section */
+#define HK_GAP				0xFFFF	/* synapse target of a removed synapse */
+#define HK_NO_AXON			0xFFFF
+#define HK_DEFAULT_NEURONS 256
+#define HK_DEFAULT_MAX_BLOCKS 65536
+#define HK_GRAIN			8	/* a section's grain: its first
 											 * potential / 8 */
 
 /* Cell types (stored). */
-typedef enum HnGrowCellType
+typedef enum HkCellType
 {
-	HANAMI_CELL_HIDDEN = 0,
-	HANAMI_CELL_INPUT = 1,
-	HANAMI_CELL_OUTPUT = 2
-} HnGrowCellType;
+	HK_CELL_HIDDEN = 0,
+	HK_CELL_INPUT = 1,
+	HK_CELL_OUTPUT = 2
+} HkCellType;
 
-/* HnGrowHeader.flags */
-#define HANAMI_GROW_SPIKING		0x0001	/* potentials carry between inputs */
-#define HANAMI_GROW_REDUCTION	0x0002	/* reduction pass after every epoch */
-#define HANAMI_GROW_FLAGS_ALL	0x0003
+/* HkHeader.flags */
+#define HK_SPIKING		0x0001	/* potentials carry between inputs */
+#define HK_REDUCTION	0x0002	/* reduction pass after every epoch */
+#define HK_FLAGS_ALL	0x0003
 
-/* HnGrowBlock.flags */
-#define HANAMI_SECTION_NEGATIVE 0x01	/* fed by the negative part of an input */
-#define HANAMI_SECTION_CONTINUATION 0x02	/* continues another section:
+/* HkBlock.flags */
+#define HK_SECTION_NEGATIVE 0x01	/* fed by the negative part of an input */
+#define HK_SECTION_CONTINUATION 0x02	/* continues another section:
 											 * lower = its lower + its range,
 											 * or its lower when both are
 											 * parallel */
-#define HANAMI_SECTION_PARALLEL 0x04	/* hidden -> output: weight * x each */
-#define HANAMI_SECTION_FLAGS_ALL 0x07
+#define HK_SECTION_PARALLEL 0x04	/* hidden -> output: weight * x each */
+#define HK_SECTION_FLAGS_ALL 0x07
 
 #pragma pack(push, 4)
 
 /* Sizes after one epoch, for the growth history. */
-typedef struct HnGrowEpoch
+typedef struct HkEpoch
 {
 	uint32_t	epoch;			/* header epochs at the end of that epoch */
 	uint32_t	sections;		/* blocks holding at least one synapse */
 	uint32_t	synapses;		/* live synapses */
 	uint32_t	blocks;
-} HnGrowEpoch;
+} HkEpoch;
 
-typedef struct HnGrowHeader
+typedef struct HkHeader
 {
-	uint32_t	grow_size;		/* sizeof(HnGrowHeader) */
-	uint32_t	block_synapses; /* HANAMI_GROW_SYNAPSES */
+	uint32_t	grow_size;		/* sizeof(HkHeader) */
+	uint32_t	block_synapses; /* HK_SYNAPSES */
 	uint32_t	n_cells;		/* == HnHeader.n_layers */
 	uint32_t	n_neurons;
 	uint32_t	n_blocks;		/* blocks in the image */
 	uint32_t	max_blocks;		/* growth stops here */
-	uint32_t	flags;			/* HANAMI_GROW_* */
+	uint32_t	flags;			/* HK_* */
 	uint32_t	max_distance;	/* max_connection_distance, 1..16 */
 	float		cooldown;		/* spiking: carried potential is divided by
 								 * this every input (> 1); 0 when not spiking */
@@ -132,15 +132,15 @@ typedef struct HnGrowHeader
 	uint32_t	n_synapses;		/* live synapses */
 	uint32_t	n_history;		/* entries used in history */
 	uint32_t	reserved[3];	/* zero */
-	HnGrowEpoch history[HANAMI_GROW_HISTORY];	/* oldest first */
-} HnGrowHeader;
+	HkEpoch history[HK_HISTORY];	/* oldest first */
+} HkHeader;
 
-typedef struct HnGrowCell
+typedef struct HkCell
 {
 	int16_t		x;				/* axial hexagon coordinates, and a layer */
 	int16_t		y;
 	int16_t		z;
-	uint8_t		type;			/* HnGrowCellType */
+	uint8_t		type;			/* HkCellType */
 	uint8_t		reserved8;		/* zero */
 	uint32_t	first_neuron;
 	uint32_t	n_neurons;		/* 1..65535 */
@@ -149,29 +149,29 @@ typedef struct HnGrowCell
 	uint16_t	depth;			/* hops from the nearest input cell */
 	uint32_t	reserved[2];	/* zero */
 	char		name[HANAMI_NAME_LEN];	/* NUL-terminated, NUL-padded */
-} HnGrowCell;
+} HkCell;
 
-typedef struct HnGrowNeuron
+typedef struct HkNeuron
 {
-	uint32_t	section;		/* first section, or HANAMI_GROW_NONE */
+	uint32_t	section;		/* first section, or HK_NONE */
 	uint32_t	section_neg;	/* inputs: first section of negative values */
 	float		bias;			/* hidden and output neurons; 0 for inputs */
 	float		potential;		/* spiking: carried potential */
 	uint16_t	refractory;		/* spiking: inputs still to ignore */
 	uint16_t	reserved16;		/* zero */
 	uint32_t	reserved;		/* zero */
-} HnGrowNeuron;
+} HkNeuron;
 
-typedef struct HnGrowSynapse
+typedef struct HkSynapse
 {
 	float		weight;
 	float		border;			/* > 0 */
 	uint16_t	target;			/* neuron within the target cell, or GAP */
 	uint8_t		counter;		/* times it helped, up to COUNTER_CAP */
 	uint8_t		reserved;		/* zero */
-} HnGrowSynapse;
+} HkSynapse;
 
-typedef struct HnGrowBlock
+typedef struct HkBlock
 {
 	uint32_t	source;			/* neuron index */
 	uint32_t	next;			/* continuation (larger index), or NONE */
@@ -180,43 +180,43 @@ typedef struct HnGrowBlock
 								 * (always, for parallel sections) */
 	uint16_t	target_cell;
 	uint8_t		n_used;			/* synapses in use, 0..64 */
-	uint8_t		flags;			/* HANAMI_SECTION_* */
+	uint8_t		flags;			/* HK_SECTION_* */
 	float		grain;			/* smallest border of new synapses: the
 								 * potential that opened the chain /
-								 * HANAMI_GROW_GRAIN */
+								 * HK_GRAIN */
 	uint32_t	reserved[2];	/* zero */
-	HnGrowSynapse syn[HANAMI_GROW_SYNAPSES];	/* unused ones are zero */
-} HnGrowBlock;
+	HkSynapse syn[HK_SYNAPSES];	/* unused ones are zero */
+} HkBlock;
 
 #pragma pack(pop)
 
 /* A growing network bound to its image. */
-typedef struct HnGrowNet
+typedef struct HkNet
 {
 	HnHeader   *hdr;
-	HnGrowHeader *gh;
-	HnGrowCell *cells;
-	HnGrowNeuron *neurons;
-	HnGrowBlock *blocks;
-} HnGrowNet;
+	HkHeader *gh;
+	HkCell *cells;
+	HkNeuron *neurons;
+	HkBlock *blocks;
+} HkNet;
 
 /* A cell of a description. */
-typedef struct HnGrowCellSpec
+typedef struct HkCellSpec
 {
 	int16_t		x;
 	int16_t		y;
 	int16_t		z;
-	HnGrowCellType type;
+	HkCellType type;
 	uint32_t	count;			/* neurons; 0 = the default for hidden cells */
 	int			axon;			/* index of the axon's target cell, or -1 */
 	char		name[HANAMI_NAME_LEN];
-} HnGrowCellSpec;
+} HkCellSpec;
 
 /* A description of a growing network, before the image exists. */
-typedef struct HnGrowSpec
+typedef struct HkSpec
 {
 	int			n_cells;
-	HnGrowCellSpec cells[HANAMI_GROW_MAX_CELLS];
+	HkCellSpec cells[HK_MAX_CELLS];
 	uint32_t	max_distance;	/* 0: default 1 */
 	uint32_t	neurons;		/* default hidden cell size; 0: 256 */
 	double		cooldown;		/* 0: not spiking; else > 1 */
@@ -225,10 +225,10 @@ typedef struct HnGrowSpec
 	uint32_t	reduction_threshold;	/* 0: default 1 */
 	uint32_t	max_blocks;		/* 0: default */
 	uint32_t	seed;
-} HnGrowSpec;
+} HkSpec;
 
 /* Sizes of a network, for info() and the reduction report. */
-typedef struct HnGrowStats
+typedef struct HkStats
 {
 	uint32_t	cells;
 	uint32_t	neurons;
@@ -236,9 +236,9 @@ typedef struct HnGrowStats
 	uint64_t	synapses;
 	uint32_t	blocks;
 	uint64_t	bytes;			/* the image */
-} HnGrowStats;
+} HkStats;
 
-/* grow_format.c: descriptions, images and validation */
+/* hanami/image.c: descriptions, images and validation */
 
 /*
  * Resolve defaults and check a description: 2..256 cells, at least one input
@@ -246,53 +246,53 @@ typedef struct HnGrowStats
  * targets, and that every cell can be reached from an input and every
  * non-output cell has a cell to grow into.
  */
-HnStatus	GrowSpecFinalize(HnGrowSpec *spec, HnError *err);
+HnStatus	HkSpecFinalize(HkSpec *spec, HnError *err);
 
 /* Bytes of an image with n_blocks blocks; 0 with err set when too large. */
-size_t		GrowImageSize(uint32_t n_cells, uint32_t n_neurons,
+size_t		HkImageSize(uint32_t n_cells, uint32_t n_neurons,
 						  uint32_t n_blocks, HnError *err);
 
 /* Bytes of the fresh image of a finalized spec (no blocks yet). */
-size_t		GrowSpecImageSize(const HnGrowSpec *spec, HnError *err);
+size_t		HkSpecImageSize(const HkSpec *spec, HnError *err);
 
 /*
  * Write the fresh image of a finalized spec into buf (exactly
- * GrowSpecImageSize bytes), with n_blocks zeroed blocks appended (0 for a
+ * HkSpecImageSize bytes), with n_blocks zeroed blocks appended (0 for a
  * new network; the text form passes the count it carries).
  */
-HnStatus	GrowCreate(void *buf, size_t len, const HnGrowSpec *spec,
+HnStatus	HkCreate(void *buf, size_t len, const HkSpec *spec,
 					   uint32_t n_blocks, HnError *err);
 
 /*
- * Validate an image of kind HANAMI_KIND_GROW whose common header fields
+ * Validate an image of kind HANAMI_KIND_HANAMI whose common header fields
  * (magic, version, kind) NetBind has checked, and bind net to it.  Checks
  * every size, offset, index, chain and float; never reads outside len.
  */
-HnStatus	GrowBind(HnGrowNet *net, void *buf, size_t len, HnError *err);
+HnStatus	HkBind(HkNet *net, void *buf, size_t len, HnError *err);
 
 /* Bind without validation: for images this process built or checked. */
-void		GrowBindTrusted(HnGrowNet *net, void *buf);
+void		HkBindTrusted(HkNet *net, void *buf);
 
 /* Recount live synapses and parameters into the headers. */
-void		GrowRecount(HnGrowNet *net);
+void		HkRecount(HkNet *net);
 
 /* Sizes of a bound network. */
-void		GrowGetStats(const HnGrowNet *net, HnGrowStats *stats);
+void		HkGetStats(const HkNet *net, HkStats *stats);
 
 /* Hexagon distance between two cells (axial x, y; layers in z). */
-int			GrowCellDistance(const HnGrowCell *a, const HnGrowCell *b);
+int			HkCellDistance(const HkCell *a, const HkCell *b);
 
 /* Name of a cell type ("input", "hidden", "output"). */
-const char *GrowCellTypeName(int type);
+const char *HkCellTypeName(int type);
 
-/* grow.c: inference */
+/* hanami/predict.c: inference */
 
 /*
  * Scratch for one input row at a time: neuron values, summed inputs and,
  * when training, deltas and the active-neuron lists.  Allocated once per
  * call site or fit, never per row.
  */
-typedef struct HnGrowWork
+typedef struct HkWork
 {
 	uint32_t	n_neurons;
 	uint32_t	n_cells;
@@ -304,11 +304,11 @@ typedef struct HnGrowWork
 	uint8_t    *took;			/* spiking: the neuron took this input */
 	uint32_t   *active;			/* training: active neurons, by cell */
 	uint32_t   *n_active;		/* per cell (indexed by cell) */
-} HnGrowWork;
+} HkWork;
 
-HnGrowWork *GrowWorkCreate(const HnGrowNet *net, bool training,
+HkWork *HkWorkCreate(const HkNet *net, bool training,
 						   const HnAllocator *alloc, HnError *err);
-void		GrowWorkFree(HnGrowWork *work, const HnAllocator *alloc);
+void		HkWorkFree(HkWork *work, const HnAllocator *alloc);
 
 /*
  * One input row (n_inputs raw values, any magnitude) through the network;
@@ -316,11 +316,11 @@ void		GrowWorkFree(HnGrowWork *work, const HnAllocator *alloc);
  * neurons' carried state in the image is read and updated, so consecutive
  * calls on the same image form a sequence; otherwise the image is only read.
  */
-void		GrowPredict(HnGrowNet *net, HnGrowWork *work, const float *x,
+void		HkPredict(HkNet *net, HkWork *work, const float *x,
 						float *out);
 
 /* Clear the spiking state (carried potentials, refractory counters). */
-void		GrowResetState(HnGrowNet *net);
+void		HkResetState(HkNet *net);
 
 /*
  * Walk one section with x (> 0) of potential: add each synapse's
@@ -328,11 +328,11 @@ void		GrowResetState(HnGrowNet *net);
  * cell's first neuron).  Returns the potential left after the section.
  * Exposed for the unit tests of the border walk.
  */
-float		GrowWalkSection(const HnGrowBlock *b, float x, float *sum);
+float		HkWalkSection(const HkBlock *b, float x, float *sum);
 
-/* grow_train.c: training and evaluation */
+/* hanami/train.c: training and evaluation */
 
-typedef struct HnGrowTrainOptions
+typedef struct HkTrainOptions
 {
 	int			epochs;
 	float		learning_rate;	/* at the first row */
@@ -345,15 +345,15 @@ typedef struct HnGrowTrainOptions
 	int64_t		max_iterations; /* rows; 0 = no limit */
 	double		timeout;		/* seconds; 0 = no limit */
 	double		error_threshold;	/* stop when an epoch's loss <= this */
-} HnGrowTrainOptions;
+} HkTrainOptions;
 
 /* Defaults: 1 epoch, learning rate 0.04 falling to 0.004, shuffle (not for
  * spiking networks: their rows are a sequence), growth on, reduction as the
  * network's settings say. */
-void		GrowTrainOptionsDefaults(HnGrowTrainOptions *opt,
-									 const HnGrowNet *net);
+void		HkTrainOptionsDefaults(HkTrainOptions *opt,
+									 const HkNet *net);
 
-typedef struct HnGrowTrainResult
+typedef struct HkTrainResult
 {
 	int			epochs;
 	int64_t		rows;			/* training rows seen */
@@ -363,7 +363,7 @@ typedef struct HnGrowTrainResult
 	uint32_t	blocks_before;
 	uint32_t	synapses_before;
 	uint64_t	removed;		/* synapses removed by reduction */
-} HnGrowTrainResult;
+} HkTrainResult;
 
 /*
  * Train the image *image (*len bytes, valid and bound) online on data, one
@@ -372,9 +372,9 @@ typedef struct HnGrowTrainResult
  * *image and *len are updated, so *image must come from alloc.  Targets are
  * class indices (one-hot) or values in [0, 1] per output.
  */
-HnStatus	GrowFit(void **image, size_t *len, const HnDataset *data,
-					const HnGrowTrainOptions *opt, const HnCallbacks *cb,
-					const HnAllocator *alloc, HnGrowTrainResult *res,
+HnStatus	HkFit(void **image, size_t *len, const HnDataset *data,
+					const HkTrainOptions *opt, const HnCallbacks *cb,
+					const HnAllocator *alloc, HkTrainResult *res,
 					HnError *err);
 
 /*
@@ -383,11 +383,11 @@ HnStatus	GrowFit(void **image, size_t *len, const HnDataset *data,
  * summed binary cross-entropy of the outputs.  Rows run in order; a spiking
  * network's state carries from row to row (the image is updated).
  */
-HnStatus	GrowEvaluate(HnGrowNet *net, const HnDataset *data,
+HnStatus	HkEvaluate(HkNet *net, const HnDataset *data,
 						 const HnCallbacks *cb, const HnAllocator *alloc,
 						 HnEvalResult *res, HnError *err);
 
-/* grow_reduce.c: the reduction pass */
+/* hanami/reduce.c: the reduction pass */
 
 /*
  * Remove every synapse that helped fewer than reduction_threshold times since
@@ -396,6 +396,6 @@ HnStatus	GrowEvaluate(HnGrowNet *net, const HnDataset *data,
  * border as a gap, so the others keep their ranges; neighbouring gaps merge
  * and trailing ones go.  Returns the number of synapses removed.
  */
-uint64_t	GrowReduce(HnGrowNet *net);
+uint64_t	HkReduce(HkNet *net);
 
 #endif							/* HANAMI_CORE_GROW_H */

@@ -1,9 +1,9 @@
 /*
- * grow_fit.c - fit() and verify() for growing ("hanami") networks: their
+ * hanami_fit.c - fit() and verify() for growing ("hanami") networks: their
  * options, training on a query's rows with an image that may grow, and
  * evaluation.  fit.c dispatches here on the network's kind.
  */
-#include "grow_glue.h"
+#include "hanami_glue.h"
 
 #include "utils/memutils.h"
 
@@ -24,13 +24,13 @@ static const char *const dense_only_keys[] = {
 
 /* Parse fit options for a growing network. */
 static void
-GrowParseOptions(Jsonb *jb, const HnGrowNet *net, HnGrowTrainOptions *opt,
+HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
 				 char **target, bool *verbose)
 {
 	JsonbContainer *obj;
 	JsonbValue *v;
 
-	GrowTrainOptionsDefaults(opt, net);
+	HkTrainOptionsDefaults(opt, net);
 	opt->seed = (uint64) net->hdr->seed * 1000003 + net->hdr->epochs;
 	*target = NULL;
 	*verbose = false;
@@ -98,21 +98,21 @@ GrowParseOptions(Jsonb *jb, const HnGrowNet *net, HnGrowTrainOptions *opt,
  * state carries from row to row, on a copy: the value is not changed.
  */
 HnStatus
-HanamiGrowEvaluate(const HnNet *bound, const HnDataset *data,
+HanamiHkEvaluate(const HnNet *bound, const HnDataset *data,
 				   const HnCallbacks *cb, HnEvalResult *res, HnError *err)
 {
-	HnGrowNet	net;
+	HkNet	net;
 	HnAllocator alloc = HanamiPallocAllocator(CurrentMemoryContext);
 	void	   *image = bound->hdr;
 
-	GrowBindTrusted(&net, image);
-	if (net.gh->flags & HANAMI_GROW_SPIKING)
+	HkBindTrusted(&net, image);
+	if (net.gh->flags & HK_SPIKING)
 	{
 		image = palloc_extended(net.hdr->total_size, MCXT_ALLOC_HUGE);
 		memcpy(image, bound->hdr, net.hdr->total_size);
-		GrowBindTrusted(&net, image);
+		HkBindTrusted(&net, image);
 	}
-	return GrowEvaluate(&net, data, cb, &alloc, res, err);
+	return HkEvaluate(&net, data, cb, &alloc, res, err);
 }
 
 /*
@@ -121,13 +121,13 @@ HanamiGrowEvaluate(const HnNet *bound, const HnDataset *data,
  * collects the per-epoch reports when not NULL.
  */
 HanamiNetwork *
-HanamiGrowFit(HanamiNetwork *in, const char *query, Jsonb *options,
+HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 			  HnTrainResult *res, HnEvalResult *eval, StringInfo history)
 {
 	HnNet		bound;
-	HnGrowNet	net;
-	HnGrowTrainOptions opt;
-	HnGrowTrainResult gres;
+	HkNet	net;
+	HkTrainOptions opt;
+	HkTrainResult gres;
 	char	   *target;
 	bool		verbose;
 	MemoryContext work_cxt;
@@ -140,12 +140,12 @@ HanamiGrowFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	void	   *image;
 	size_t		len = HANAMI_NET_IMAGE_LEN(in);
 	HanamiNetwork *result = NULL;
-	HnGrowStats after;
+	HkStats after;
 
 	memset(&after, 0, sizeof(after));
 	HanamiNetworkBind(in, &bound, ERRCODE_DATA_CORRUPTED);
-	GrowBindTrusted(&net, HANAMI_NET_IMAGE(in));
-	GrowParseOptions(options, &net, &opt, &target, &verbose);
+	HkBindTrusted(&net, HANAMI_NET_IMAGE(in));
+	HkParseOptions(options, &net, &opt, &target, &verbose);
 
 	/* rows, the growing image and scratch live in one context */
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami grow fit",
@@ -162,14 +162,14 @@ HanamiGrowFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	HanamiInitCallbacks(&cb, verbose);
 	if (history != NULL)
 		HanamiRecordHistory(&cb, history, data.ds.n);
-	st = GrowFit(&image, &len, &data.ds, &opt, &cb, &alloc, &gres, &err);
+	st = HkFit(&image, &len, &data.ds, &opt, &cb, &alloc, &gres, &err);
 	if (st == HANAMI_OK && eval != NULL)
 	{
 		HnNet		tmp;
 
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.hdr = image;
-		st = HanamiGrowEvaluate(&tmp, &data.ds, &cb, eval, &err);
+		st = HanamiHkEvaluate(&tmp, &data.ds, &cb, eval, &err);
 	}
 	MemoryContextSwitchTo(old);
 	if (st == HANAMI_OK)
@@ -179,8 +179,8 @@ HanamiGrowFit(HanamiNetwork *in, const char *query, Jsonb *options,
 		result = HanamiNetworkFromImage(image, len);
 		/* what the engine grew is checked like any value that enters */
 		HanamiNetworkBind(result, &check, ERRCODE_INTERNAL_ERROR);
-		GrowBindTrusted(&net, HANAMI_NET_IMAGE(result));
-		GrowGetStats(&net, &after);
+		HkBindTrusted(&net, HANAMI_NET_IMAGE(result));
+		HkGetStats(&net, &after);
 	}
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);

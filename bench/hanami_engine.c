@@ -1,10 +1,10 @@
 /*
- * grow_engine.c - the growing ("hanami") network kind measured without
+ * hanami_engine.c - the growing ("hanami") network kind measured without
  * PostgreSQL: online training (batch 1, one thread) on raw values, epoch
  * time and test accuracy, optionally with corrupted training inputs or the
- * reduction pass.  Built and run by bench/grow_bench.sh.
+ * reduction pass.  Built and run by bench/hanami_bench.sh.
  *
- *   grow_engine --fashion DIR | --csv FILE  [--epochs N] [--hidden 256,256]
+ *   hanami_engine --fashion DIR | --csv FILE  [--epochs N] [--hidden 256,256]
  *               [--lr 0.04] [--distance 1] [--corrupt 0.01] [--reduction]
  *               [--reduction-threshold 1] [--seed 1] [--opt-seed N] [--limit ROWS]
  *
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/grow.h"
+#include "core/hanami/hanami.h"
 #include "core/rng.h"
 
 typedef struct Data
@@ -43,7 +43,7 @@ Now(void)
 static void
 Die(const char *msg)
 {
-	fprintf(stderr, "grow_engine: %s\n", msg);
+	fprintf(stderr, "hanami_engine: %s\n", msg);
 	exit(2);
 }
 
@@ -155,9 +155,9 @@ LoadCsv(const char *path, bool want_test, Data *d)
 }
 
 static double
-Accuracy(HnGrowNet *net, const Data *d)
+Accuracy(HkNet *net, const Data *d)
 {
-	HnGrowWork *w = GrowWorkCreate(net, false, &HnMallocAllocator, NULL);
+	HkWork *w = HkWorkCreate(net, false, &HnMallocAllocator, NULL);
 	float		out[256];
 	int64_t		ok = 0;
 
@@ -165,13 +165,13 @@ Accuracy(HnGrowNet *net, const Data *d)
 	{
 		uint32_t	best = 0;
 
-		GrowPredict(net, w, d->x + r * d->nf, out);
+		HkPredict(net, w, d->x + r * d->nf, out);
 		for (uint32_t j = 1; j < net->hdr->n_outputs; j++)
 			if (out[j] > out[best])
 				best = j;
 		ok += best == (uint32_t) d->cls[r];
 	}
-	GrowWorkFree(w, &HnMallocAllocator);
+	HkWorkFree(w, &HnMallocAllocator);
 	return (double) ok / d->n;
 }
 
@@ -189,11 +189,11 @@ main(int argc, char **argv)
 	uint32_t	seed = 1;
 	int64_t		limit = 0;
 	int64_t		opt_seed = -1;	/* -1: derived from --seed */
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	HnError		err;
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
+	HkNet	net;
 	uint32_t	nclass = 0;
 
 	for (int i = 1; i < argc; i++)
@@ -234,7 +234,7 @@ main(int argc, char **argv)
 		else if (!strcmp(a, "--reduction-threshold") && v)
 			threshold = (uint32_t) atoi(argv[++i]);
 		else
-			Die("usage: grow_engine --fashion DIR | --csv FILE [--epochs N] [--hidden 256,256] [--lr X] [--distance D] [--corrupt F] [--reduction] [--reduction-threshold N] [--seed S] [--opt-seed N] [--limit N]");
+			Die("usage: hanami_engine --fashion DIR | --csv FILE [--epochs N] [--hidden 256,256] [--lr X] [--distance D] [--corrupt F] [--reduction] [--reduction-threshold N] [--seed S] [--opt-seed N] [--limit N]");
 	}
 	if (train.n == 0 || test.n == 0)
 		Die("no data (--fashion DIR or --csv FILE)");
@@ -259,27 +259,27 @@ main(int argc, char **argv)
 	}
 
 	/* a layered chain: input, hidden cells, output along x */
-	spec->cells[spec->n_cells++] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, train.nf, -1, ""};
+	spec->cells[spec->n_cells++] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, train.nf, -1, ""};
 	for (const char *p = hidden; *p;)
 	{
 		char	   *end;
 		long		k = strtol(p, &end, 10);
 
-		spec->cells[spec->n_cells] = (HnGrowCellSpec) {(int16_t) spec->n_cells, 0, 0, HANAMI_CELL_HIDDEN, (uint32_t) k, -1, ""};
+		spec->cells[spec->n_cells] = (HkCellSpec) {(int16_t) spec->n_cells, 0, 0, HK_CELL_HIDDEN, (uint32_t) k, -1, ""};
 		spec->n_cells++;
 		p = *end == ',' ? end + 1 : end;
 	}
-	spec->cells[spec->n_cells] = (HnGrowCellSpec) {(int16_t) spec->n_cells, 0, 0, HANAMI_CELL_OUTPUT, nclass, -1, ""};
+	spec->cells[spec->n_cells] = (HkCellSpec) {(int16_t) spec->n_cells, 0, 0, HK_CELL_OUTPUT, nclass, -1, ""};
 	spec->n_cells++;
 	spec->max_distance = (uint32_t) distance;
 	spec->seed = seed;
 	spec->reduction = reduction;
 	spec->reduction_threshold = threshold;
-	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
 		Die(err.message);
-	len = GrowSpecImageSize(spec, &err);
+	len = HkSpecImageSize(spec, &err);
 	img = malloc(len);
-	if (GrowCreate(img, len, spec, 0, &err) != HANAMI_OK)
+	if (HkCreate(img, len, spec, 0, &err) != HANAMI_OK)
 		Die(err.message);
 
 	printf("# rows %lld features %u classes %u hidden %s lr %g corrupt %g reduction %d\n",
@@ -287,15 +287,15 @@ main(int argc, char **argv)
 	for (int e = 1; e <= epochs; e++)
 	{
 		HnDataset	ds = {train.n, train.nf, nclass, train.x, NULL, train.cls};
-		HnGrowTrainOptions opt;
-		HnGrowTrainResult res;
-		HnGrowStats st;
+		HkTrainOptions opt;
+		HkTrainResult res;
+		HkStats st;
 		double		t0;
 		double		secs;
 		double		acc;
 
-		GrowBindTrusted(&net, img);
-		GrowTrainOptionsDefaults(&opt, &net);
+		HkBindTrusted(&net, img);
+		HkTrainOptionsDefaults(&opt, &net);
 		if (lr > 0)
 		{
 			opt.learning_rate = lr;
@@ -305,18 +305,18 @@ main(int argc, char **argv)
 			(uint64_t) seed * 7919 + (uint64_t) e;
 		opt.reduction = reduction;
 		t0 = Now();
-		if (GrowFit(&img, &len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+		if (HkFit(&img, &len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 			Die(err.message);
 		secs = Now() - t0;
-		GrowBindTrusted(&net, img);
+		HkBindTrusted(&net, img);
 		acc = Accuracy(&net, &test);
-		GrowGetStats(&net, &st);
+		HkGetStats(&net, &st);
 		printf("epoch %d  %.3f s  %.1f us/sample  test %.2f %%  loss %.4f  sections %u  synapses %llu  blocks %u  bytes %llu  removed %llu\n",
 			   e, secs, secs * 1e6 / train.n, acc * 100, res.loss, st.sections,
 			   (unsigned long long) st.synapses, st.blocks,
 			   (unsigned long long) st.bytes, (unsigned long long) res.removed);
 		fflush(stdout);
-		if (GrowBind(&net, img, len, &err) != HANAMI_OK)
+		if (HkBind(&net, img, len, &err) != HANAMI_OK)
 			Die(err.message);
 	}
 	return 0;

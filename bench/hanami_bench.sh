@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# bench/grow_bench.sh - the growing ("hanami") network kind on Fashion-MNIST,
+# bench/hanami_bench.sh - the growing ("hanami") network kind on Fashion-MNIST,
 # raw pixels, online, one thread: in the engine alone and inside PostgreSQL,
 # next to OpenHanami's published figure and the dense kind.
 #
-# Usage:  bench/grow_bench.sh [--quick]
+# Usage:  bench/hanami_bench.sh [--quick]
 #
 #   1. installs what is missing (apt, via sudo when not root): the build and
 #      server packages (t/setup-deps.sh), python3-psycopg, python3-numpy,
 #      dataset-fashion-mnist
-#   2. builds bench/grow_engine.c (the engine without PostgreSQL) and runs it:
+#   2. builds bench/hanami_engine.c (the engine without PostgreSQL) and runs it:
 #      epoch 1 three times (the best time counts), with 1 % corrupted rows,
 #      and three epochs without and with reduction
 #   3. builds and installs hanami, starts a throwaway cluster (unix socket
-#      only), loads Fashion-MNIST (bench/fmnist.py), runs bench/grow_bench.py,
+#      only), loads Fashion-MNIST (bench/fmnist.py), runs bench/hanami_bench.py,
 #      stops the cluster (HANAMI_BENCH_KEEP=1 keeps it)
 #
-# The Markdown table for bench/README.md goes to $HANAMI_GROW_BENCH_DIR/out/results.md.
+# The Markdown table for bench/README.md goes to $HANAMI_BENCH_DIR_HANAMI/out/results.md.
 #
 # Environment:
-#   HANAMI_GROW_BENCH_DIR  work directory (default /tmp/hanami-grow-bench)
+#   HANAMI_BENCH_DIR_HANAMI  work directory (default /tmp/hanami-grow-bench)
 #   HANAMI_BENCH_PORT      first port to try (default 5541)
 #   HANAMI_SKIP_DEPS=1     install nothing
 #   HANAMI_BENCH_KEEP=1    leave the cluster running
@@ -27,12 +27,12 @@ set -euo pipefail
 # shellcheck source=t/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../t/lib.sh"
 
-DIR=${HANAMI_GROW_BENCH_DIR:-/tmp/hanami-grow-bench}
+DIR=${HANAMI_BENCH_DIR_HANAMI:-/tmp/hanami-grow-bench}
 DB=hanami_grow_bench
 QUICK=()
 [[ ${1:-} == --quick ]] && QUICK=(--quick)
 [[ $DIR == /* ]] || DIR=$PWD/$DIR
-((${#DIR} <= 80)) || die "HANAMI_GROW_BENCH_DIR is too long for a socket path"
+((${#DIR} <= 80)) || die "HANAMI_BENCH_DIR_HANAMI is too long for a socket path"
 FM=/usr/share/datasets/fashion-mnist
 
 # ---------------------------------------------------------------- 1. deps
@@ -56,26 +56,26 @@ fi
 # ------------------------------------------------------- 2. engine alone
 mkdir -p "$DIR"
 chmod 755 "$DIR"
-note "Engine alone (bench/grow_engine.c), one thread"
+note "Engine alone (bench/hanami_engine.c), one thread"
 for f in "$FM"/*-ubyte.gz; do
     out=$DIR/$(basename "$f" .gz)
     [[ -s $out ]] || gunzip -c "$f" >"$out"
 done
-cc -std=gnu11 -O2 -fopenmp-simd -I"$HANAMI_ROOT/src" -o "$DIR/grow_engine" \
-    "$HANAMI_ROOT/bench/grow_engine.c" "$HANAMI_ROOT"/src/core/*.c -lm -pthread
+make -s -C "$HANAMI_ROOT" bench/hanami_engine
+cp "$HANAMI_ROOT/bench/hanami_engine" "$DIR/hanami_engine"
 LIMIT=()
 ((${#QUICK[@]})) && LIMIT=(--limit 10000)
 for run in 1 2 3; do
-    "$DIR/grow_engine" --fashion "$DIR" --epochs 1 --seed "$run" "${LIMIT[@]}" | grep '^epoch'
+    "$DIR/hanami_engine" --fashion "$DIR" --epochs 1 --seed "$run" "${LIMIT[@]}" | grep '^epoch'
 done | tee "$DIR/engine.txt"
 best=$(awk '{print $3}' "$DIR/engine.txt" | sort -n | head -1)
 log "engine: best epoch 1 of three runs: $best s for 60,000 samples (OpenHanami publishes 1.9 s)"
 log "engine, 1 % of rows with a pixel 10^6 times too large:"
-"$DIR/grow_engine" --fashion "$DIR" --epochs 1 --seed 1 --corrupt 0.01 "${LIMIT[@]}" | grep '^epoch'
+"$DIR/hanami_engine" --fashion "$DIR" --epochs 1 --seed 1 --corrupt 0.01 "${LIMIT[@]}" | grep '^epoch'
 log "engine, three epochs without reduction, then with reduction_threshold 1 and 50:"
-"$DIR/grow_engine" --fashion "$DIR" --epochs 3 --seed 1 "${LIMIT[@]}" | grep '^epoch'
+"$DIR/hanami_engine" --fashion "$DIR" --epochs 3 --seed 1 "${LIMIT[@]}" | grep '^epoch'
 for threshold in 1 50; do
-    "$DIR/grow_engine" --fashion "$DIR" --epochs 3 --seed 1 --reduction \
+    "$DIR/hanami_engine" --fashion "$DIR" --epochs 3 --seed 1 --reduction \
         --reduction-threshold "$threshold" "${LIMIT[@]}" | grep '^epoch'
 done
 
@@ -97,7 +97,7 @@ as_pg "$PGBIN/createdb" -h "$CLUSTER/socket" -p "$PORT" "$DB"
 CONN="host=$CLUSTER/socket port=$PORT dbname=$DB user=$(pg_user)"
 note "Loading Fashion-MNIST"
 as_pg "$PYTHON" "$HANAMI_ROOT/bench/fmnist.py" load "$CONN"
-note "Inside PostgreSQL (bench/grow_bench.py)"
+note "Inside PostgreSQL (bench/hanami_bench.py)"
 make_pg_dir "$DIR/out"
-as_pg "$PYTHON" "$HANAMI_ROOT/bench/grow_bench.py" "$CONN" --out "$DIR/out/results.md" "${QUICK[@]}"
+as_pg "$PYTHON" "$HANAMI_ROOT/bench/hanami_bench.py" "$CONN" --out "$DIR/out/results.md" "${QUICK[@]}"
 log "table for bench/README.md: $DIR/out/results.md"

@@ -1,11 +1,11 @@
 /*
- * dense.h - forward and backward passes of a dense (layered, fully
+ * dense/dense.h - forward and backward passes of a dense (layered, fully
  * connected) network over a batch of rows.
  */
 #ifndef HANAMI_CORE_DENSE_H
 #define HANAMI_CORE_DENSE_H
 
-#include "format.h"
+#include "core/format.h"
 
 /*
  * Buffers for batches of up to max_batch rows, allocated once per fit or per

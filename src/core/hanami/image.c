@@ -1,10 +1,10 @@
 /*
- * grow_format.c - the image of a growing network: resolving and checking a
+ * hanami/image.c - the image of a growing network: resolving and checking a
  * description, the cell geometry (distances, depths, where a section may
- * grow), writing a fresh image, and GrowBind, the strict validation of
+ * grow), writing a fresh image, and HkBind, the strict validation of
  * images that come from outside.
  */
-#include "grow.h"
+#include "core/hanami/hanami.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -13,28 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(sizeof(HnGrowHeader) == 320, "HnGrowHeader must be 320 bytes");
-_Static_assert(sizeof(HnGrowCell) == 64, "HnGrowCell must be 64 bytes");
-_Static_assert(sizeof(HnGrowNeuron) == 24, "HnGrowNeuron must be 24 bytes");
-_Static_assert(sizeof(HnGrowSynapse) == 12, "HnGrowSynapse must be 12 bytes");
-_Static_assert(sizeof(HnGrowBlock) == 32 + 12 * HANAMI_GROW_SYNAPSES,
-			   "HnGrowBlock must be 800 bytes");
-_Static_assert(HANAMI_GROW_SYNAPSES <= 255, "n_used is 8 bits");
-_Static_assert(HANAMI_GROW_MAX_CELLS < HANAMI_GROW_NO_AXON, "cell index is 16 bits");
+_Static_assert(sizeof(HkHeader) == 320, "HkHeader must be 320 bytes");
+_Static_assert(sizeof(HkCell) == 64, "HkCell must be 64 bytes");
+_Static_assert(sizeof(HkNeuron) == 24, "HkNeuron must be 24 bytes");
+_Static_assert(sizeof(HkSynapse) == 12, "HkSynapse must be 12 bytes");
+_Static_assert(sizeof(HkBlock) == 32 + 12 * HK_SYNAPSES,
+			   "HkBlock must be 800 bytes");
+_Static_assert(HK_SYNAPSES <= 255, "n_used is 8 bits");
+_Static_assert(HK_MAX_CELLS < HK_NO_AXON, "cell index is 16 bits");
 
 #define UNREACHED 0xFFFF
 
 /* Name of a cell type as users see it. */
 const char *
-GrowCellTypeName(int type)
+HkCellTypeName(int type)
 {
 	switch (type)
 	{
-		case HANAMI_CELL_HIDDEN:
+		case HK_CELL_HIDDEN:
 			return "hidden";
-		case HANAMI_CELL_INPUT:
+		case HK_CELL_INPUT:
 			return "input";
-		case HANAMI_CELL_OUTPUT:
+		case HK_CELL_OUTPUT:
 			return "output";
 		default:
 			return NULL;
@@ -43,7 +43,7 @@ GrowCellTypeName(int type)
 
 /* Hexagon distance in axial coordinates (x, y), plus the layer difference. */
 int
-GrowCellDistance(const HnGrowCell *a, const HnGrowCell *b)
+HkCellDistance(const HkCell *a, const HkCell *b)
 {
 	int			dq = (int) a->x - (int) b->x;
 	int			dr = (int) a->y - (int) b->y;
@@ -60,20 +60,20 @@ GrowCellDistance(const HnGrowCell *a, const HnGrowCell *b)
  * or 0 when not allowed.
  */
 static int
-GrowReach(const HnGrowCell *cells, int a, int c, uint32_t max_distance)
+HkReach(const HkCell *cells, int a, int c, uint32_t max_distance)
 {
-	const HnGrowCell *ca = &cells[a];
+	const HkCell *ca = &cells[a];
 	int			d;
 
-	if (a == c || ca->type == HANAMI_CELL_OUTPUT ||
-		cells[c].type == HANAMI_CELL_INPUT)
+	if (a == c || ca->type == HK_CELL_OUTPUT ||
+		cells[c].type == HK_CELL_INPUT)
 		return 0;
-	if (ca->axon != HANAMI_GROW_NO_AXON)
+	if (ca->axon != HK_NO_AXON)
 	{
-		d = GrowCellDistance(&cells[ca->axon], &cells[c]);
+		d = HkCellDistance(&cells[ca->axon], &cells[c]);
 		return d < (int) max_distance ? d + 1 : 0;
 	}
-	d = GrowCellDistance(ca, &cells[c]);
+	d = HkCellDistance(ca, &cells[c]);
 	return d <= (int) max_distance ? d : 0;
 }
 
@@ -82,17 +82,17 @@ GrowReach(const HnGrowCell *cells, int a, int c, uint32_t max_distance)
  * neighbour (distance 1) or along an axon.  UNREACHED when there is no way.
  */
 static void
-GrowComputeDepths(const HnGrowCell *cells, int n, uint32_t max_distance,
+HkComputeDepths(const HkCell *cells, int n, uint32_t max_distance,
 				  uint16_t *depth)
 {
-	int			queue[HANAMI_GROW_MAX_CELLS];
+	int			queue[HK_MAX_CELLS];
 	int			head = 0;
 	int			tail = 0;
 
 	for (int c = 0; c < n; c++)
 	{
 		depth[c] = UNREACHED;
-		if (cells[c].type == HANAMI_CELL_INPUT)
+		if (cells[c].type == HK_CELL_INPUT)
 		{
 			depth[c] = 0;
 			queue[tail++] = c;
@@ -104,7 +104,7 @@ GrowComputeDepths(const HnGrowCell *cells, int n, uint32_t max_distance,
 
 		for (int c = 0; c < n; c++)
 		{
-			if (depth[c] != UNREACHED || GrowReach(cells, a, c, max_distance) != 1)
+			if (depth[c] != UNREACHED || HkReach(cells, a, c, max_distance) != 1)
 				continue;
 			depth[c] = (uint16_t) (depth[a] + 1);
 			queue[tail++] = c;
@@ -114,20 +114,20 @@ GrowComputeDepths(const HnGrowCell *cells, int n, uint32_t max_distance,
 
 /* Whether a section from cell a may end in cell c (c deeper, in reach). */
 static inline bool
-GrowTargetAllowed(const HnGrowCell *cells, int a, int c, uint32_t max_distance)
+HkTargetAllowed(const HkCell *cells, int a, int c, uint32_t max_distance)
 {
 	return cells[c].depth != UNREACHED && cells[c].depth > cells[a].depth &&
-		GrowReach(cells, a, c, max_distance) > 0;
+		HkReach(cells, a, c, max_distance) > 0;
 }
 
 /* Number of cells a section from cell a may end in. */
 static int
-GrowCountTargets(const HnGrowCell *cells, int n, int a, uint32_t max_distance)
+HkCountTargets(const HkCell *cells, int n, int a, uint32_t max_distance)
 {
 	int			k = 0;
 
 	for (int c = 0; c < n; c++)
-		if (GrowTargetAllowed(cells, a, c, max_distance))
+		if (HkTargetAllowed(cells, a, c, max_distance))
 			k++;
 	return k;
 }
@@ -139,37 +139,37 @@ GrowCountTargets(const HnGrowCell *cells, int n, int a, uint32_t max_distance)
  * status to fail with.
  */
 static HnStatus
-GrowCheckCells(HnGrowCell *cells, int n, uint32_t max_distance, bool image,
+HkCheckCells(HkCell *cells, int n, uint32_t max_distance, bool image,
 			   HnStatus code, HnError *err)
 {
-	uint16_t	depth[HANAMI_GROW_MAX_CELLS];
+	uint16_t	depth[HK_MAX_CELLS];
 	int			inputs = 0;
 	int			outputs = 0;
 	char		detail[HANAMI_ERRMSG_LEN];
 
 	for (int c = 0; c < n; c++)
 	{
-		const HnGrowCell *cell = &cells[c];
+		const HkCell *cell = &cells[c];
 		const char *nul = memchr(cell->name, '\0', HANAMI_NAME_LEN);
 
-		if (GrowCellTypeName(cell->type) == NULL)
+		if (HkCellTypeName(cell->type) == NULL)
 			return HnSetError(err, code, NULL,
 							  "cell %d has an invalid type (%d)", c, cell->type);
-		if (cell->n_neurons < 1 || cell->n_neurons > HANAMI_GROW_MAX_CELL_NEURONS)
+		if (cell->n_neurons < 1 || cell->n_neurons > HK_MAX_CELL_NEURONS)
 		{
 			snprintf(detail, sizeof(detail),
-					 "A cell has 1 to %d neurons.", HANAMI_GROW_MAX_CELL_NEURONS);
+					 "A cell has 1 to %d neurons.", HK_MAX_CELL_NEURONS);
 			return HnSetError(err, code, detail,
 							  "cell %d has %" PRIu32 " neurons", c, cell->n_neurons);
 		}
-		if (abs(cell->x) > HANAMI_GROW_MAX_COORD || abs(cell->y) > HANAMI_GROW_MAX_COORD ||
-			abs(cell->z) > HANAMI_GROW_MAX_COORD)
+		if (abs(cell->x) > HK_MAX_COORD || abs(cell->y) > HK_MAX_COORD ||
+			abs(cell->z) > HK_MAX_COORD)
 			return HnSetError(err, code,
 							  "Cell coordinates lie between -1000 and 1000.",
 							  "cell %d has a coordinate out of range", c);
-		if (cell->type == HANAMI_CELL_INPUT)
+		if (cell->type == HK_CELL_INPUT)
 			inputs++;
-		if (cell->type == HANAMI_CELL_OUTPUT)
+		if (cell->type == HK_CELL_OUTPUT)
 			outputs++;
 		if (nul == NULL)
 			return HnSetError(err, code,
@@ -186,17 +186,17 @@ GrowCheckCells(HnGrowCell *cells, int n, uint32_t max_distance, bool image,
 					return HnSetError(err, code,
 									  "The bytes after a cell name must be zero.",
 									  "name of cell %d is not zero-padded", c);
-		if (cell->axon != HANAMI_GROW_NO_AXON)
+		if (cell->axon != HK_NO_AXON)
 		{
 			if (cell->axon >= n || cell->axon == c)
 				return HnSetError(err, code, NULL,
 								  "cell %d has an invalid axon target (%u)",
 								  c, (unsigned) cell->axon);
-			if (cell->type == HANAMI_CELL_OUTPUT)
+			if (cell->type == HK_CELL_OUTPUT)
 				return HnSetError(err, code,
 								  "Output cells grow no sections, so an axon from one leads nowhere.",
 								  "output cell %d cannot have an axon", c);
-			if (cells[cell->axon].type == HANAMI_CELL_INPUT)
+			if (cells[cell->axon].type == HK_CELL_INPUT)
 				return HnSetError(err, code,
 								  "Sections never end in an input cell.",
 								  "axon of cell %d points to input cell %u",
@@ -224,7 +224,7 @@ GrowCheckCells(HnGrowCell *cells, int n, uint32_t max_distance, bool image,
 						  "A growing network needs at least one input cell and one output cell.",
 						  "network has %d input and %d output cells", inputs, outputs);
 
-	GrowComputeDepths(cells, n, max_distance, depth);
+	HkComputeDepths(cells, n, max_distance, depth);
 	for (int c = 0; c < n; c++)
 	{
 		if (image && cells[c].depth != depth[c])
@@ -236,27 +236,27 @@ GrowCheckCells(HnGrowCell *cells, int n, uint32_t max_distance, bool image,
 	}
 	for (int c = 0; c < n; c++)
 	{
-		const HnGrowCell *cell = &cells[c];
+		const HkCell *cell = &cells[c];
 
 		if (depth[c] == UNREACHED)
 		{
 			snprintf(detail, sizeof(detail),
 					 "Cells connect to neighbours (hexagon distance 1) and along axons; no path leads from an input cell to the %s cell at %d,%d,%d.",
-					 GrowCellTypeName(cell->type), cell->x, cell->y, cell->z);
+					 HkCellTypeName(cell->type), cell->x, cell->y, cell->z);
 			return HnSetError(err, code, detail,
 							  "cell %d cannot be reached from an input cell", c);
 		}
 	}
 	for (int c = 0; c < n; c++)
 	{
-		const HnGrowCell *cell = &cells[c];
+		const HkCell *cell = &cells[c];
 
-		if (cell->type != HANAMI_CELL_OUTPUT &&
-			GrowCountTargets(cells, n, c, max_distance) == 0)
+		if (cell->type != HK_CELL_OUTPUT &&
+			HkCountTargets(cells, n, c, max_distance) == 0)
 		{
 			snprintf(detail, sizeof(detail),
 					 "Sections grow into deeper cells within max_connection_distance (%u); the %s cell at %d,%d,%d has none.",
-					 max_distance, GrowCellTypeName(cell->type),
+					 max_distance, HkCellTypeName(cell->type),
 					 cell->x, cell->y, cell->z);
 			return HnSetError(err, code, detail,
 							  "cell %d has no cell to grow into", c);
@@ -267,17 +267,17 @@ GrowCheckCells(HnGrowCell *cells, int n, uint32_t max_distance, bool image,
 
 /* Cell records of a spec (positions, types, counts, axons, names). */
 static void
-GrowSpecCells(const HnGrowSpec *spec, HnGrowCell *cells)
+HkSpecCells(const HkSpec *spec, HkCell *cells)
 {
 	uint32_t	first = 0;
 	uint32_t	in_off = 0;
 	uint32_t	out_off = 0;
 
-	memset(cells, 0, sizeof(HnGrowCell) * (size_t) spec->n_cells);
+	memset(cells, 0, sizeof(HkCell) * (size_t) spec->n_cells);
 	for (int c = 0; c < spec->n_cells; c++)
 	{
-		const HnGrowCellSpec *cs = &spec->cells[c];
-		HnGrowCell *cell = &cells[c];
+		const HkCellSpec *cs = &spec->cells[c];
+		HkCell *cell = &cells[c];
 
 		cell->x = cs->x;
 		cell->y = cs->y;
@@ -285,14 +285,14 @@ GrowSpecCells(const HnGrowSpec *spec, HnGrowCell *cells)
 		cell->type = (uint8_t) cs->type;
 		cell->n_neurons = cs->count;
 		cell->first_neuron = first;
-		cell->axon = cs->axon < 0 ? HANAMI_GROW_NO_AXON : (uint16_t) cs->axon;
+		cell->axon = cs->axon < 0 ? HK_NO_AXON : (uint16_t) cs->axon;
 		memcpy(cell->name, cs->name, strnlen(cs->name, HANAMI_NAME_LEN - 1));
-		if (cs->type == HANAMI_CELL_INPUT)
+		if (cs->type == HK_CELL_INPUT)
 		{
 			cell->io_offset = in_off;
 			in_off += cs->count;
 		}
-		else if (cs->type == HANAMI_CELL_OUTPUT)
+		else if (cs->type == HK_CELL_OUTPUT)
 		{
 			cell->io_offset = out_off;
 			out_off += cs->count;
@@ -303,32 +303,32 @@ GrowSpecCells(const HnGrowSpec *spec, HnGrowCell *cells)
 
 /* Resolve a description's defaults and check it. */
 HnStatus
-GrowSpecFinalize(HnGrowSpec *spec, HnError *err)
+HkSpecFinalize(HkSpec *spec, HnError *err)
 {
-	HnGrowCell	cells[HANAMI_GROW_MAX_CELLS];
+	HkCell	cells[HK_MAX_CELLS];
 	uint64_t	neurons = 0;
 	char		detail[HANAMI_ERRMSG_LEN];
 	HnStatus	st;
 
-	if (spec->n_cells < 2 || spec->n_cells > HANAMI_GROW_MAX_CELLS)
+	if (spec->n_cells < 2 || spec->n_cells > HK_MAX_CELLS)
 	{
 		snprintf(detail, sizeof(detail),
-				 "A growing network has 2 to %d cells.", HANAMI_GROW_MAX_CELLS);
+				 "A growing network has 2 to %d cells.", HK_MAX_CELLS);
 		return HnSetError(err, HANAMI_E_INVALID_SPEC, detail,
 						  "network has %d cells", spec->n_cells);
 	}
 	if (spec->max_distance == 0)
 		spec->max_distance = 1;
-	if (spec->max_distance > HANAMI_GROW_MAX_DISTANCE)
+	if (spec->max_distance > HK_MAX_DISTANCE)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC,
 						  "max_connection_distance is 1 to 16.",
 						  "max_connection_distance %u is out of range",
 						  spec->max_distance);
 	if (spec->neurons == 0)
-		spec->neurons = HANAMI_GROW_DEFAULT_NEURONS;
+		spec->neurons = HK_DEFAULT_NEURONS;
 	if (spec->refractory == 0)
 		spec->refractory = 1;
-	if (spec->refractory > HANAMI_GROW_MAX_REFRACTORY)
+	if (spec->refractory > HK_MAX_REFRACTORY)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC,
 						  "refractory_time is 1 to 255.",
 						  "refractory_time %u is out of range", spec->refractory);
@@ -338,42 +338,42 @@ GrowSpecFinalize(HnGrowSpec *spec, HnError *err)
 						  "neuron_cooldown must be greater than 1");
 	if (spec->reduction_threshold == 0)
 		spec->reduction_threshold = 1;
-	if (spec->reduction_threshold > HANAMI_GROW_COUNTER_CAP)
+	if (spec->reduction_threshold > HK_COUNTER_CAP)
 		return HnSetError(err, HANAMI_E_INVALID_SPEC,
 						  "reduction_threshold is 1 to 100.",
 						  "reduction_threshold %u is out of range",
 						  spec->reduction_threshold);
 	if (spec->max_blocks == 0)
-		spec->max_blocks = HANAMI_GROW_DEFAULT_MAX_BLOCKS;
+		spec->max_blocks = HK_DEFAULT_MAX_BLOCKS;
 	for (int c = 0; c < spec->n_cells; c++)
 	{
-		HnGrowCellSpec *cs = &spec->cells[c];
+		HkCellSpec *cs = &spec->cells[c];
 
-		if (cs->count == 0 && cs->type == HANAMI_CELL_HIDDEN)
+		if (cs->count == 0 && cs->type == HK_CELL_HIDDEN)
 			cs->count = spec->neurons;
 		neurons += cs->count;
 		if (cs->axon >= spec->n_cells)
 			return HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
 							  "cell %d has an invalid axon target", c);
 	}
-	if (neurons > HANAMI_GROW_MAX_NEURONS)
+	if (neurons > HK_MAX_NEURONS)
 	{
 		snprintf(detail, sizeof(detail),
 				 "A growing network has at most %d neurons.",
-				 HANAMI_GROW_MAX_NEURONS);
+				 HK_MAX_NEURONS);
 		return HnSetError(err, HANAMI_E_INVALID_SPEC, detail,
 						  "network has too many neurons (%" PRIu64 ")", neurons);
 	}
-	GrowSpecCells(spec, cells);
-	st = GrowCheckCells(cells, spec->n_cells, spec->max_distance, false,
+	HkSpecCells(spec, cells);
+	st = HkCheckCells(cells, spec->n_cells, spec->max_distance, false,
 						HANAMI_E_INVALID_SPEC, err);
 	if (st != HANAMI_OK)
 		return st;
 	if (spec->max_blocks < 1 ||
-		GrowImageSize((uint32_t) spec->n_cells, (uint32_t) neurons,
+		HkImageSize((uint32_t) spec->n_cells, (uint32_t) neurons,
 					  spec->max_blocks, NULL) == 0)
 	{
-		size_t		fixed = GrowImageSize((uint32_t) spec->n_cells,
+		size_t		fixed = HkImageSize((uint32_t) spec->n_cells,
 										  (uint32_t) neurons, 0, err);
 
 		if (fixed == 0)
@@ -381,7 +381,7 @@ GrowSpecFinalize(HnGrowSpec *spec, HnError *err)
 		snprintf(detail, sizeof(detail),
 				 "A network value holds at most %zu bytes, so at most %zu sections here.",
 				 (size_t) HANAMI_MAX_BYTES,
-				 (HANAMI_MAX_BYTES - fixed) / sizeof(HnGrowBlock));
+				 (HANAMI_MAX_BYTES - fixed) / sizeof(HkBlock));
 		return HnSetError(err, HANAMI_E_INVALID_SPEC, detail,
 						  "max_sections %u is too large", spec->max_blocks);
 	}
@@ -390,17 +390,17 @@ GrowSpecFinalize(HnGrowSpec *spec, HnError *err)
 
 /* Bytes of an image; 0 with err set when over HANAMI_MAX_BYTES. */
 size_t
-GrowImageSize(uint32_t n_cells, uint32_t n_neurons, uint32_t n_blocks,
+HkImageSize(uint32_t n_cells, uint32_t n_neurons, uint32_t n_blocks,
 			  HnError *err)
 {
-	size_t		bytes = sizeof(HnHeader) + sizeof(HnGrowHeader);
+	size_t		bytes = sizeof(HnHeader) + sizeof(HkHeader);
 	size_t		part;
 
-	if (!HnMulSize(n_cells, sizeof(HnGrowCell), &part) ||
+	if (!HnMulSize(n_cells, sizeof(HkCell), &part) ||
 		!HnAddSize(bytes, part, &bytes) ||
-		!HnMulSize(n_neurons, sizeof(HnGrowNeuron), &part) ||
+		!HnMulSize(n_neurons, sizeof(HkNeuron), &part) ||
 		!HnAddSize(bytes, part, &bytes) ||
-		!HnMulSize(n_blocks, sizeof(HnGrowBlock), &part) ||
+		!HnMulSize(n_blocks, sizeof(HkBlock), &part) ||
 		!HnAddSize(bytes, part, &bytes) ||
 		bytes > HANAMI_MAX_BYTES)
 	{
@@ -417,7 +417,7 @@ GrowImageSize(uint32_t n_cells, uint32_t n_neurons, uint32_t n_blocks,
 
 /* Total neurons of a finalized spec. */
 static uint32_t
-GrowSpecNeurons(const HnGrowSpec *spec)
+HkSpecNeurons(const HkSpec *spec)
 {
 	uint32_t	n = 0;
 
@@ -428,41 +428,41 @@ GrowSpecNeurons(const HnGrowSpec *spec)
 
 /* Bytes of the fresh image of a finalized spec. */
 size_t
-GrowSpecImageSize(const HnGrowSpec *spec, HnError *err)
+HkSpecImageSize(const HkSpec *spec, HnError *err)
 {
-	return GrowImageSize((uint32_t) spec->n_cells, GrowSpecNeurons(spec), 0, err);
+	return HkImageSize((uint32_t) spec->n_cells, HkSpecNeurons(spec), 0, err);
 }
 
 /* Bind net to an image already known to be valid. */
 void
-GrowBindTrusted(HnGrowNet *net, void *buf)
+HkBindTrusted(HkNet *net, void *buf)
 {
 	char	   *base = buf;
-	HnGrowHeader *gh = (HnGrowHeader *) (base + sizeof(HnHeader));
+	HkHeader *gh = (HkHeader *) (base + sizeof(HnHeader));
 
 	net->hdr = buf;
 	net->gh = gh;
-	net->cells = (HnGrowCell *) (base + sizeof(HnHeader) + sizeof(HnGrowHeader));
-	net->neurons = (HnGrowNeuron *) (net->cells + gh->n_cells);
-	net->blocks = (HnGrowBlock *) (net->neurons + gh->n_neurons);
+	net->cells = (HkCell *) (base + sizeof(HnHeader) + sizeof(HkHeader));
+	net->neurons = (HkNeuron *) (net->cells + gh->n_cells);
+	net->blocks = (HkBlock *) (net->neurons + gh->n_neurons);
 }
 
 /* Count live synapses; set n_synapses and n_params. */
 void
-GrowRecount(HnGrowNet *net)
+HkRecount(HkNet *net)
 {
 	uint64_t	live = 0;
 	uint64_t	biased = 0;
 
 	for (uint32_t b = 0; b < net->gh->n_blocks; b++)
 	{
-		const HnGrowBlock *blk = &net->blocks[b];
+		const HkBlock *blk = &net->blocks[b];
 
 		for (int i = 0; i < blk->n_used; i++)
-			live += blk->syn[i].target != HANAMI_GROW_GAP;
+			live += blk->syn[i].target != HK_GAP;
 	}
 	for (uint32_t c = 0; c < net->gh->n_cells; c++)
-		if (net->cells[c].type != HANAMI_CELL_INPUT)
+		if (net->cells[c].type != HK_CELL_INPUT)
 			biased += net->cells[c].n_neurons;
 	net->gh->n_synapses = (uint32_t) live;
 	net->hdr->n_params = live + biased;
@@ -470,15 +470,15 @@ GrowRecount(HnGrowNet *net)
 
 /* Write the fresh image of a finalized spec with n_blocks empty blocks. */
 HnStatus
-GrowCreate(void *buf, size_t len, const HnGrowSpec *spec, uint32_t n_blocks,
+HkCreate(void *buf, size_t len, const HkSpec *spec, uint32_t n_blocks,
 		   HnError *err)
 {
-	uint32_t	neurons = GrowSpecNeurons(spec);
-	size_t		size = GrowImageSize((uint32_t) spec->n_cells, neurons,
+	uint32_t	neurons = HkSpecNeurons(spec);
+	size_t		size = HkImageSize((uint32_t) spec->n_cells, neurons,
 									 n_blocks, err);
 	HnHeader   *hdr = buf;
-	HnGrowNet	net;
-	HnGrowHeader *gh;
+	HkNet	net;
+	HkHeader *gh;
 
 	if (size == 0)
 		return err ? err->code : HANAMI_E_TOO_LARGE;
@@ -488,15 +488,15 @@ GrowCreate(void *buf, size_t len, const HnGrowSpec *spec, uint32_t n_blocks,
 	memset(buf, 0, len);
 	hdr->magic = HANAMI_MAGIC;
 	hdr->version = HANAMI_FORMAT_VERSION;
-	hdr->kind = HANAMI_KIND_GROW;
+	hdr->kind = HANAMI_KIND_HANAMI;
 	hdr->header_size = sizeof(HnHeader);
 	hdr->total_size = len;
 	hdr->n_layers = (uint32_t) spec->n_cells;
 	hdr->loss = HANAMI_LOSS_CROSS_ENTROPY;
 	hdr->seed = spec->seed;
-	gh = (HnGrowHeader *) ((char *) buf + sizeof(HnHeader));
-	gh->grow_size = sizeof(HnGrowHeader);
-	gh->block_synapses = HANAMI_GROW_SYNAPSES;
+	gh = (HkHeader *) ((char *) buf + sizeof(HnHeader));
+	gh->grow_size = sizeof(HkHeader);
+	gh->block_synapses = HK_SYNAPSES;
 	gh->n_cells = (uint32_t) spec->n_cells;
 	gh->n_neurons = neurons;
 	gh->n_blocks = n_blocks;
@@ -506,39 +506,39 @@ GrowCreate(void *buf, size_t len, const HnGrowSpec *spec, uint32_t n_blocks,
 	gh->refractory = spec->refractory;
 	gh->reduction_threshold = spec->reduction_threshold;
 	if (spec->cooldown > 0 || spec->refractory > 1)
-		gh->flags |= HANAMI_GROW_SPIKING;
+		gh->flags |= HK_SPIKING;
 	if (spec->reduction)
-		gh->flags |= HANAMI_GROW_REDUCTION;
-	GrowBindTrusted(&net, buf);
-	GrowSpecCells(spec, net.cells);
-	/* depths as checked by GrowSpecFinalize */
+		gh->flags |= HK_REDUCTION;
+	HkBindTrusted(&net, buf);
+	HkSpecCells(spec, net.cells);
+	/* depths as checked by HkSpecFinalize */
 	{
-		uint16_t	depth[HANAMI_GROW_MAX_CELLS];
+		uint16_t	depth[HK_MAX_CELLS];
 
-		GrowComputeDepths(net.cells, spec->n_cells, spec->max_distance, depth);
+		HkComputeDepths(net.cells, spec->n_cells, spec->max_distance, depth);
 		for (int c = 0; c < spec->n_cells; c++)
 		{
-			HnGrowCell *cell = &net.cells[c];
+			HkCell *cell = &net.cells[c];
 
 			cell->depth = depth[c];
-			if (cell->type == HANAMI_CELL_INPUT)
+			if (cell->type == HK_CELL_INPUT)
 				hdr->n_inputs += cell->n_neurons;
-			else if (cell->type == HANAMI_CELL_OUTPUT)
+			else if (cell->type == HK_CELL_OUTPUT)
 				hdr->n_outputs += cell->n_neurons;
 		}
 	}
 	for (uint32_t i = 0; i < neurons; i++)
 	{
-		net.neurons[i].section = HANAMI_GROW_NONE;
-		net.neurons[i].section_neg = HANAMI_GROW_NONE;
+		net.neurons[i].section = HK_NONE;
+		net.neurons[i].section_neg = HK_NONE;
 	}
-	GrowRecount(&net);
+	HkRecount(&net);
 	return HANAMI_OK;
 }
 
 /* Index of the cell that owns neuron i (cells hold consecutive ranges). */
 static int
-GrowCellOf(const HnGrowNet *net, uint32_t i)
+HkCellOf(const HkNet *net, uint32_t i)
 {
 	int			lo = 0;
 	int			hi = (int) net->gh->n_cells - 1;
@@ -557,7 +557,7 @@ GrowCellOf(const HnGrowNet *net, uint32_t i)
 
 /* Whether n bytes at p are all zero. */
 static bool
-GrowAllZero(const void *p, size_t n)
+HkAllZero(const void *p, size_t n)
 {
 	const unsigned char *c = p;
 
@@ -571,7 +571,7 @@ GrowAllZero(const void *p, size_t n)
 
 /* Check the common header and the grow header of an image of len bytes. */
 static HnStatus
-GrowCheckHeaders(const HnHeader *hdr, const HnGrowHeader *gh, size_t len,
+HkCheckHeaders(const HnHeader *hdr, const HkHeader *gh, size_t len,
 				 HnError *err)
 {
 	char		detail[HANAMI_ERRMSG_LEN];
@@ -592,21 +592,21 @@ GrowCheckHeaders(const HnHeader *hdr, const HnGrowHeader *gh, size_t len,
 	if (hdr->reserved[0] != 0 || hdr->reserved[1] != 0)
 		return BAD("Reserved fields must be zero in this format version.",
 				   "network header has nonzero reserved fields");
-	if (len < sizeof(HnHeader) + sizeof(HnGrowHeader))
+	if (len < sizeof(HnHeader) + sizeof(HkHeader))
 		return BAD("The value ends inside its growth header.",
 				   "network value is truncated");
-	if (gh->grow_size != sizeof(HnGrowHeader) ||
-		gh->block_synapses != HANAMI_GROW_SYNAPSES)
+	if (gh->grow_size != sizeof(HkHeader) ||
+		gh->block_synapses != HK_SYNAPSES)
 		return BAD(NULL, "invalid growth header (size %" PRIu32 ", %" PRIu32 " synapses per block)",
 				   gh->grow_size, gh->block_synapses);
-	if (gh->n_cells < 2 || gh->n_cells > HANAMI_GROW_MAX_CELLS ||
+	if (gh->n_cells < 2 || gh->n_cells > HK_MAX_CELLS ||
 		hdr->n_layers != gh->n_cells)
 		return BAD(NULL, "network value has an invalid cell count (%" PRIu32 ")",
 				   gh->n_cells);
-	if (gh->n_neurons < gh->n_cells || gh->n_neurons > HANAMI_GROW_MAX_NEURONS)
+	if (gh->n_neurons < gh->n_cells || gh->n_neurons > HK_MAX_NEURONS)
 		return BAD(NULL, "network value has an invalid neuron count (%" PRIu32 ")",
 				   gh->n_neurons);
-	expect = GrowImageSize(gh->n_cells, gh->n_neurons, gh->n_blocks, NULL);
+	expect = HkImageSize(gh->n_cells, gh->n_neurons, gh->n_blocks, NULL);
 	if (expect == 0 || expect != len)
 	{
 		snprintf(detail, sizeof(detail),
@@ -615,33 +615,33 @@ GrowCheckHeaders(const HnHeader *hdr, const HnGrowHeader *gh, size_t len,
 		return BAD(detail, "network value size does not match its contents");
 	}
 	if (gh->max_blocks < 1 || gh->n_blocks > gh->max_blocks ||
-		GrowImageSize(gh->n_cells, gh->n_neurons, gh->max_blocks, NULL) == 0)
+		HkImageSize(gh->n_cells, gh->n_neurons, gh->max_blocks, NULL) == 0)
 		return BAD(NULL, "network value has an invalid section limit (%" PRIu32 " of %" PRIu32 ")",
 				   gh->n_blocks, gh->max_blocks);
-	if ((gh->flags & ~(uint32_t) HANAMI_GROW_FLAGS_ALL) != 0)
+	if ((gh->flags & ~(uint32_t) HK_FLAGS_ALL) != 0)
 		return BAD("The value may come from a newer version of hanami.",
 				   "network value has unknown growth flags 0x%" PRIX32,
-				   gh->flags & ~(uint32_t) HANAMI_GROW_FLAGS_ALL);
-	if (gh->max_distance < 1 || gh->max_distance > HANAMI_GROW_MAX_DISTANCE)
+				   gh->flags & ~(uint32_t) HK_FLAGS_ALL);
+	if (gh->max_distance < 1 || gh->max_distance > HK_MAX_DISTANCE)
 		return BAD(NULL, "invalid max_connection_distance %" PRIu32, gh->max_distance);
-	if (gh->refractory < 1 || gh->refractory > HANAMI_GROW_MAX_REFRACTORY)
+	if (gh->refractory < 1 || gh->refractory > HK_MAX_REFRACTORY)
 		return BAD(NULL, "invalid refractory_time %" PRIu32, gh->refractory);
 	if (!(gh->cooldown == 0.0f ||
 		  (gh->cooldown > 1.0f && gh->cooldown <= FLT_MAX)))
 		return BAD("neuron_cooldown is 0 (not spiking) or a finite number greater than 1.",
 				   "invalid neuron_cooldown");
-	if (((gh->flags & HANAMI_GROW_SPIKING) != 0) !=
+	if (((gh->flags & HK_SPIKING) != 0) !=
 		(gh->cooldown > 0.0f || gh->refractory > 1))
 		return BAD("A network is spiking exactly when it has a neuron_cooldown or a refractory_time above 1.",
 				   "spiking flag does not match the settings");
 	if (gh->reduction_threshold < 1 ||
-		gh->reduction_threshold > HANAMI_GROW_COUNTER_CAP)
+		gh->reduction_threshold > HK_COUNTER_CAP)
 		return BAD(NULL, "invalid reduction_threshold %" PRIu32,
 				   gh->reduction_threshold);
-	if (gh->n_history > HANAMI_GROW_HISTORY ||
-		!GrowAllZero(&gh->history[gh->n_history],
-					 sizeof(HnGrowEpoch) * (HANAMI_GROW_HISTORY - gh->n_history)) ||
-		!GrowAllZero(gh->reserved, sizeof(gh->reserved)))
+	if (gh->n_history > HK_HISTORY ||
+		!HkAllZero(&gh->history[gh->n_history],
+					 sizeof(HkEpoch) * (HK_HISTORY - gh->n_history)) ||
+		!HkAllZero(gh->reserved, sizeof(gh->reserved)))
 		return BAD("Reserved fields and unused history entries must be zero.",
 				   "network value has an invalid growth header");
 	if (hdr->loss != HANAMI_LOSS_CROSS_ENTROPY)
@@ -652,18 +652,18 @@ GrowCheckHeaders(const HnHeader *hdr, const HnGrowHeader *gh, size_t len,
 
 /* Check cell records against the headers: ranges, io offsets, geometry. */
 static HnStatus
-GrowCheckImageCells(HnGrowNet *net, HnError *err)
+HkCheckImageCells(HkNet *net, HnError *err)
 {
 	const HnHeader *hdr = net->hdr;
-	const HnGrowHeader *gh = net->gh;
+	const HkHeader *gh = net->gh;
 	uint32_t	first = 0;
 	uint32_t	in_off = 0;
 	uint32_t	out_off = 0;
-	HnGrowCell	copy[HANAMI_GROW_MAX_CELLS];
+	HkCell	copy[HK_MAX_CELLS];
 
 	for (uint32_t c = 0; c < gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net->cells[c];
+		const HkCell *cell = &net->cells[c];
 
 		if (cell->reserved8 != 0 || cell->reserved[0] != 0 || cell->reserved[1] != 0)
 			return BAD("Reserved fields must be zero in this format version.",
@@ -672,18 +672,18 @@ GrowCheckImageCells(HnGrowNet *net, HnError *err)
 			return BAD("Cells hold consecutive ranges of neurons, in order.",
 					   "cell %" PRIu32 " starts at neuron %" PRIu32 " instead of %" PRIu32,
 					   c, cell->first_neuron, first);
-		if (cell->n_neurons < 1 || cell->n_neurons > HANAMI_GROW_MAX_CELL_NEURONS ||
+		if (cell->n_neurons < 1 || cell->n_neurons > HK_MAX_CELL_NEURONS ||
 			cell->n_neurons > gh->n_neurons - first)
 			return BAD(NULL, "cell %" PRIu32 " has an invalid neuron count (%" PRIu32 ")",
 					   c, cell->n_neurons);
 		first += cell->n_neurons;
-		if (cell->type == HANAMI_CELL_INPUT)
+		if (cell->type == HK_CELL_INPUT)
 		{
 			if (cell->io_offset != in_off)
 				return BAD(NULL, "input cell %" PRIu32 " has an invalid input offset", c);
 			in_off += cell->n_neurons;
 		}
-		else if (cell->type == HANAMI_CELL_OUTPUT)
+		else if (cell->type == HK_CELL_OUTPUT)
 		{
 			if (cell->io_offset != out_off)
 				return BAD(NULL, "output cell %" PRIu32 " has an invalid output offset", c);
@@ -699,39 +699,39 @@ GrowCheckImageCells(HnGrowNet *net, HnError *err)
 		return BAD(NULL, "network header says %" PRIu32 " inputs and %" PRIu32 " outputs; the cells have %" PRIu32 " and %" PRIu32,
 				   hdr->n_inputs, hdr->n_outputs, in_off, out_off);
 	/* geometry on a copy: the check writes depths */
-	memcpy(copy, net->cells, sizeof(HnGrowCell) * gh->n_cells);
-	return GrowCheckCells(copy, (int) gh->n_cells, gh->max_distance, true,
+	memcpy(copy, net->cells, sizeof(HkCell) * gh->n_cells);
+	return HkCheckCells(copy, (int) gh->n_cells, gh->max_distance, true,
 						  HANAMI_E_INVALID_FORMAT, err);
 }
 
 /* Check one neuron record. */
 static HnStatus
-GrowCheckNeuron(const HnGrowNet *net, uint32_t i, const HnGrowCell *cell,
+HkCheckNeuron(const HkNet *net, uint32_t i, const HkCell *cell,
 				HnError *err)
 {
-	const HnGrowNeuron *nr = &net->neurons[i];
+	const HkNeuron *nr = &net->neurons[i];
 	uint32_t	nb = net->gh->n_blocks;
-	bool		spiking = (net->gh->flags & HANAMI_GROW_SPIKING) != 0;
+	bool		spiking = (net->gh->flags & HK_SPIKING) != 0;
 
 	if (nr->reserved16 != 0 || nr->reserved != 0)
 		return BAD("Reserved fields must be zero in this format version.",
 				   "neuron %" PRIu32 " has a nonzero reserved field", i);
-	if ((nr->section != HANAMI_GROW_NONE && nr->section >= nb) ||
-		(nr->section_neg != HANAMI_GROW_NONE && nr->section_neg >= nb))
+	if ((nr->section != HK_NONE && nr->section >= nb) ||
+		(nr->section_neg != HK_NONE && nr->section_neg >= nb))
 		return BAD(NULL, "neuron %" PRIu32 " points to a section that does not exist", i);
-	if (cell->type == HANAMI_CELL_OUTPUT && nr->section != HANAMI_GROW_NONE)
+	if (cell->type == HK_CELL_OUTPUT && nr->section != HK_NONE)
 		return BAD("Output neurons grow no sections.",
 				   "output neuron %" PRIu32 " has a section", i);
-	if (cell->type != HANAMI_CELL_INPUT && nr->section_neg != HANAMI_GROW_NONE)
+	if (cell->type != HK_CELL_INPUT && nr->section_neg != HK_NONE)
 		return BAD("Only input neurons send negative values.",
 				   "neuron %" PRIu32 " has a section for negative values", i);
 	if (!isfinite(nr->bias) || !isfinite(nr->potential))
 		return BAD("Biases and potentials must be finite numbers.",
 				   "neuron %" PRIu32 " has a value that is not finite", i);
-	if (cell->type == HANAMI_CELL_INPUT && nr->bias != 0.0f)
+	if (cell->type == HK_CELL_INPUT && nr->bias != 0.0f)
 		return BAD("Input neurons pass their values on unchanged.",
 				   "input neuron %" PRIu32 " has a bias", i);
-	if ((cell->type != HANAMI_CELL_HIDDEN || !spiking) &&
+	if ((cell->type != HK_CELL_HIDDEN || !spiking) &&
 		(nr->potential != 0.0f || nr->refractory != 0))
 		return BAD("Only hidden neurons of a spiking network carry state.",
 				   "neuron %" PRIu32 " carries state", i);
@@ -742,28 +742,28 @@ GrowCheckNeuron(const HnGrowNet *net, uint32_t i, const HnGrowCell *cell,
 
 /* Check one block's header and synapses; counts its live synapses. */
 static HnStatus
-GrowCheckBlock(const HnGrowNet *net, uint32_t b, uint64_t *live, HnError *err)
+HkCheckBlock(const HkNet *net, uint32_t b, uint64_t *live, HnError *err)
 {
-	const HnGrowBlock *blk = &net->blocks[b];
+	const HkBlock *blk = &net->blocks[b];
 	int			src_cell;
-	const HnGrowCell *tcell;
-	bool		neg = (blk->flags & HANAMI_SECTION_NEGATIVE) != 0;
+	const HkCell *tcell;
+	bool		neg = (blk->flags & HK_SECTION_NEGATIVE) != 0;
 
 	if (blk->reserved[0] != 0 || blk->reserved[1] != 0 ||
-		(blk->flags & ~HANAMI_SECTION_FLAGS_ALL) != 0)
+		(blk->flags & ~HK_SECTION_FLAGS_ALL) != 0)
 		return BAD("Reserved fields must be zero in this format version.",
 				   "section %" PRIu32 " has a nonzero reserved field", b);
 	if (blk->source >= net->gh->n_neurons)
 		return BAD(NULL, "section %" PRIu32 " has an invalid source neuron", b);
-	if (blk->next != HANAMI_GROW_NONE &&
+	if (blk->next != HK_NONE &&
 		(blk->next <= b || blk->next >= net->gh->n_blocks))
 		return BAD("A section continues in a later section.",
 				   "section %" PRIu32 " has an invalid continuation", b);
-	src_cell = GrowCellOf(net, blk->source);
-	if (neg && net->cells[src_cell].type != HANAMI_CELL_INPUT)
+	src_cell = HkCellOf(net, blk->source);
+	if (neg && net->cells[src_cell].type != HK_CELL_INPUT)
 		return BAD(NULL, "section %" PRIu32 " takes negative values from a non-input neuron", b);
 	if (blk->target_cell >= net->gh->n_cells ||
-		!GrowTargetAllowed(net->cells, src_cell, blk->target_cell,
+		!HkTargetAllowed(net->cells, src_cell, blk->target_cell,
 						   net->gh->max_distance))
 		return BAD("Sections end in a deeper cell within max_connection_distance.",
 				   "section %" PRIu32 " has an invalid target cell", b);
@@ -772,32 +772,32 @@ GrowCheckBlock(const HnGrowNet *net, uint32_t b, uint64_t *live, HnError *err)
 		return BAD(NULL, "section %" PRIu32 " has an invalid potential range", b);
 	if (!(blk->grain > 0.0f && blk->grain <= FLT_MAX))
 		return BAD(NULL, "section %" PRIu32 " has an invalid grain", b);
-	if (((blk->flags & HANAMI_SECTION_PARALLEL) != 0) !=
-		(net->cells[src_cell].type == HANAMI_CELL_HIDDEN &&
-		 net->cells[blk->target_cell].type == HANAMI_CELL_OUTPUT))
+	if (((blk->flags & HK_SECTION_PARALLEL) != 0) !=
+		(net->cells[src_cell].type == HK_CELL_HIDDEN &&
+		 net->cells[blk->target_cell].type == HK_CELL_OUTPUT))
 		return BAD("Exactly the sections from hidden neurons into output cells are parallel.",
 				   "section %" PRIu32 " has an invalid parallel flag", b);
-	if ((blk->flags & HANAMI_SECTION_PARALLEL) && blk->range != FLT_MAX)
+	if ((blk->flags & HK_SECTION_PARALLEL) && blk->range != FLT_MAX)
 		return BAD(NULL, "parallel section %" PRIu32 " has a closed range", b);
-	if (!(blk->flags & HANAMI_SECTION_PARALLEL) &&
-		blk->next != HANAMI_GROW_NONE && blk->range == FLT_MAX)
+	if (!(blk->flags & HK_SECTION_PARALLEL) &&
+		blk->next != HK_NONE && blk->range == FLT_MAX)
 		return BAD(NULL, "section %" PRIu32 " has an open range but continues", b);
-	if (blk->n_used > HANAMI_GROW_SYNAPSES)
+	if (blk->n_used > HK_SYNAPSES)
 		return BAD(NULL, "section %" PRIu32 " uses %u synapses", b,
 				   (unsigned) blk->n_used);
 	tcell = &net->cells[blk->target_cell];
 	for (int i = 0; i < blk->n_used; i++)
 	{
-		const HnGrowSynapse *s = &blk->syn[i];
+		const HkSynapse *s = &blk->syn[i];
 
 		if (!(s->border > 0.0f && s->border <= FLT_MAX) || !isfinite(s->weight) ||
-			((blk->flags & HANAMI_SECTION_PARALLEL) && s->border != 1.0f))
+			((blk->flags & HK_SECTION_PARALLEL) && s->border != 1.0f))
 			return BAD("Weights must be finite and borders finite and positive (1 in parallel sections).",
 					   "synapse %d of section %" PRIu32 " has an invalid weight or border",
 					   i, b);
-		if (s->reserved != 0 || s->counter > HANAMI_GROW_COUNTER_CAP)
+		if (s->reserved != 0 || s->counter > HK_COUNTER_CAP)
 			return BAD(NULL, "synapse %d of section %" PRIu32 " has an invalid counter", i, b);
-		if (s->target == HANAMI_GROW_GAP)
+		if (s->target == HK_GAP)
 		{
 			if (s->weight != 0.0f || s->counter != 0)
 				return BAD(NULL, "removed synapse %d of section %" PRIu32 " has a weight", i, b);
@@ -810,8 +810,8 @@ GrowCheckBlock(const HnGrowNet *net, uint32_t b, uint64_t *live, HnError *err)
 			(*live)++;
 		}
 	}
-	if (!GrowAllZero(&blk->syn[blk->n_used],
-					 sizeof(HnGrowSynapse) * (HANAMI_GROW_SYNAPSES - blk->n_used)))
+	if (!HkAllZero(&blk->syn[blk->n_used],
+					 sizeof(HkSynapse) * (HK_SYNAPSES - blk->n_used)))
 		return BAD("Unused synapses must be zero.",
 				   "section %" PRIu32 " has data in unused synapses", b);
 	return HANAMI_OK;
@@ -823,28 +823,28 @@ GrowCheckBlock(const HnGrowNet *net, uint32_t b, uint64_t *live, HnError *err)
  * start where the previous section ends.  Counts the blocks visited.
  */
 static HnStatus
-GrowCheckChain(const HnGrowNet *net, uint32_t i, uint32_t first, bool neg,
+HkCheckChain(const HkNet *net, uint32_t i, uint32_t first, bool neg,
 			   uint64_t *visited, HnError *err)
 {
 	uint32_t	b = first;
-	const HnGrowBlock *prev = NULL;
+	const HkBlock *prev = NULL;
 
-	while (b != HANAMI_GROW_NONE)
+	while (b != HK_NONE)
 	{
-		const HnGrowBlock *blk = &net->blocks[b];
-		bool		cont = (blk->flags & HANAMI_SECTION_CONTINUATION) != 0;
+		const HkBlock *blk = &net->blocks[b];
+		bool		cont = (blk->flags & HK_SECTION_CONTINUATION) != 0;
 		bool		bad;
 
-		if (blk->source != i || ((blk->flags & HANAMI_SECTION_NEGATIVE) != 0) != neg)
+		if (blk->source != i || ((blk->flags & HK_SECTION_NEGATIVE) != 0) != neg)
 			return BAD(NULL, "section %" PRIu32 " is in the chain of another neuron", b);
 		if (prev == NULL)
 			bad = cont || blk->lower != 0.0f;
-		else if ((prev->flags & HANAMI_SECTION_PARALLEL) &&
-				 (blk->flags & HANAMI_SECTION_PARALLEL))
+		else if ((prev->flags & HK_SECTION_PARALLEL) &&
+				 (blk->flags & HK_SECTION_PARALLEL))
 			bad = !cont || blk->lower != prev->lower ||
 				blk->target_cell != prev->target_cell;
 		else
-			bad = !cont || (prev->flags & HANAMI_SECTION_PARALLEL) ||
+			bad = !cont || (prev->flags & HK_SECTION_PARALLEL) ||
 				blk->lower != prev->lower + prev->range;
 		if (bad)
 			return BAD("A chain starts at potential 0 and each section starts where the previous one ends (a parallel continuation where the previous starts).",
@@ -858,61 +858,61 @@ GrowCheckChain(const HnGrowNet *net, uint32_t i, uint32_t first, bool neg,
 
 /* Validate an untrusted growing image of len bytes and bind net to it. */
 HnStatus
-GrowBind(HnGrowNet *net, void *buf, size_t len, HnError *err)
+HkBind(HkNet *net, void *buf, size_t len, HnError *err)
 {
 	HnHeader   *hdr = buf;
-	HnGrowHeader *gh = (HnGrowHeader *) ((char *) buf + sizeof(HnHeader));
+	HkHeader *gh = (HkHeader *) ((char *) buf + sizeof(HnHeader));
 	uint64_t	live = 0;
 	uint64_t	visited = 0;
 	uint64_t	biased = 0;
 	HnStatus	st;
 
-	if (len < sizeof(HnHeader) + sizeof(HnGrowHeader))
+	if (len < sizeof(HnHeader) + sizeof(HkHeader))
 	{
 		char		detail[HANAMI_ERRMSG_LEN];
 
 		snprintf(detail, sizeof(detail),
 				 "The value has %zu bytes; the headers of a growing network need %zu.",
-				 len, sizeof(HnHeader) + sizeof(HnGrowHeader));
+				 len, sizeof(HnHeader) + sizeof(HkHeader));
 		return BAD(detail, "network value is too short");
 	}
-	st = GrowCheckHeaders(hdr, gh, len, err);
+	st = HkCheckHeaders(hdr, gh, len, err);
 	if (st != HANAMI_OK)
 		return st;
 	/* every record is now known to be inside the buffer */
-	GrowBindTrusted(net, buf);
-	st = GrowCheckImageCells(net, err);
+	HkBindTrusted(net, buf);
+	st = HkCheckImageCells(net, err);
 	if (st != HANAMI_OK)
 		return st;
 	for (uint32_t c = 0; c < gh->n_cells; c++)
 	{
-		const HnGrowCell *cell = &net->cells[c];
+		const HkCell *cell = &net->cells[c];
 
-		if (cell->type != HANAMI_CELL_INPUT)
+		if (cell->type != HK_CELL_INPUT)
 			biased += cell->n_neurons;
 		for (uint32_t i = cell->first_neuron;
 			 i < cell->first_neuron + cell->n_neurons; i++)
 		{
-			st = GrowCheckNeuron(net, i, cell, err);
+			st = HkCheckNeuron(net, i, cell, err);
 			if (st != HANAMI_OK)
 				return st;
 		}
 	}
 	for (uint32_t b = 0; b < gh->n_blocks; b++)
 	{
-		st = GrowCheckBlock(net, b, &live, err);
+		st = HkCheckBlock(net, b, &live, err);
 		if (st != HANAMI_OK)
 			return st;
 	}
 	for (uint32_t i = 0; i < gh->n_neurons; i++)
 	{
-		const HnGrowNeuron *nr = &net->neurons[i];
+		const HkNeuron *nr = &net->neurons[i];
 
-		if (nr->section != HANAMI_GROW_NONE &&
-			(st = GrowCheckChain(net, i, nr->section, false, &visited, err)) != HANAMI_OK)
+		if (nr->section != HK_NONE &&
+			(st = HkCheckChain(net, i, nr->section, false, &visited, err)) != HANAMI_OK)
 			return st;
-		if (nr->section_neg != HANAMI_GROW_NONE &&
-			(st = GrowCheckChain(net, i, nr->section_neg, true, &visited, err)) != HANAMI_OK)
+		if (nr->section_neg != HK_NONE &&
+			(st = HkCheckChain(net, i, nr->section_neg, true, &visited, err)) != HANAMI_OK)
 			return st;
 	}
 	if (visited != gh->n_blocks)
@@ -927,7 +927,7 @@ GrowBind(HnGrowNet *net, void *buf, size_t len, HnError *err)
 
 /* Sizes of a bound network. */
 void
-GrowGetStats(const HnGrowNet *net, HnGrowStats *stats)
+HkGetStats(const HkNet *net, HkStats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
 	stats->cells = net->gh->n_cells;
@@ -936,11 +936,11 @@ GrowGetStats(const HnGrowNet *net, HnGrowStats *stats)
 	stats->bytes = net->hdr->total_size;
 	for (uint32_t b = 0; b < net->gh->n_blocks; b++)
 	{
-		const HnGrowBlock *blk = &net->blocks[b];
+		const HkBlock *blk = &net->blocks[b];
 		uint32_t	live = 0;
 
 		for (int i = 0; i < blk->n_used; i++)
-			live += blk->syn[i].target != HANAMI_GROW_GAP;
+			live += blk->syn[i].target != HK_GAP;
 		stats->synapses += live;
 		stats->sections += live > 0;
 	}

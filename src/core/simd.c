@@ -1,5 +1,5 @@
 /*
- * kernels.c - vector primitives of the dense engine.
+ * simd.c - vector primitives of the dense engine.
  *
  * Loops are written for the compiler to vectorize: contiguous inner loops,
  * restrict pointers and "omp simd" (-fopenmp-simd, no OpenMP runtime).  On
@@ -7,7 +7,7 @@
  * (AVX2, FMA) and x86-64-v4 (AVX-512) and the loader picks one per machine
  * (target_clones); nothing assumes the build machine's CPU.
  */
-#include "kernels.h"
+#include "core/simd.h"
 
 #include <float.h>
 #include <math.h>
@@ -56,7 +56,7 @@
  * ldi: 0 repeats a bias row, ldc continues a partial product) or zero.
  */
 HANAMI_INLINE void
-KernGemmTile(const int rows, const size_t ncols, size_t K,
+SimdGemmTile(const int rows, const size_t ncols, size_t K,
 			 const float *restrict L, size_t lsm, size_t lsk,
 			 const float *restrict R, size_t ldr, float *restrict C,
 			 size_t ldc, const float *restrict init, size_t ldi)
@@ -142,14 +142,14 @@ KernGemmTile(const int rows, const size_t ncols, size_t K,
 
 /* One column panel of C (ncols wide): full row tiles, then the rest. */
 HANAMI_INLINE void
-KernGemmPanel(size_t M, const size_t ncols, size_t K, const float *L,
+SimdGemmPanel(size_t M, const size_t ncols, size_t K, const float *L,
 			  size_t lsm, size_t lsk, const float *R, size_t ldr, float *C,
 			  size_t ldc, const float *init, size_t ldi)
 {
 	size_t		m0;
 
 	for (m0 = 0; m0 + HANAMI_TILE_MR <= M; m0 += HANAMI_TILE_MR)
-		KernGemmTile(HANAMI_TILE_MR, ncols, K, L + m0 * lsm, lsm, lsk, R, ldr,
+		SimdGemmTile(HANAMI_TILE_MR, ncols, K, L + m0 * lsm, lsm, lsk, R, ldr,
 					 C + m0 * ldc, ldc, init ? init + m0 * ldi : NULL, ldi);
 	L += m0 * lsm;
 	C += m0 * ldc;
@@ -158,34 +158,34 @@ KernGemmPanel(size_t M, const size_t ncols, size_t K, const float *L,
 	switch (M - m0)
 	{
 		case 5:
-			KernGemmTile(5, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			SimdGemmTile(5, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
 			break;
 		case 4:
-			KernGemmTile(4, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			SimdGemmTile(4, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
 			break;
 		case 3:
-			KernGemmTile(3, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			SimdGemmTile(3, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
 			break;
 		case 2:
-			KernGemmTile(2, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			SimdGemmTile(2, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
 			break;
 		case 1:
-			KernGemmTile(1, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
+			SimdGemmTile(1, ncols, K, L, lsm, lsk, R, ldr, C, ldc, init, ldi);
 			break;
 		default:
 			break;
 	}
 }
 
-/* Blocked matrix product; see kernels.h. */
+/* Blocked matrix product; see simd.h. */
 HANAMI_CLONES void
-KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
+SimdGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 		 const float *R, size_t ldr, float *C, size_t ldc, const float *bias)
 {
 	size_t		n0;
 
 	for (n0 = 0; n0 + HANAMI_TILE_NR <= N; n0 += HANAMI_TILE_NR)
-		KernGemmPanel(M, HANAMI_TILE_NR, K, L, lsm, lsk, R + n0, ldr, C + n0, ldc,
+		SimdGemmPanel(M, HANAMI_TILE_NR, K, L, lsm, lsk, R + n0, ldr, C + n0, ldc,
 					  bias ? bias + n0 : NULL, 0);
 	if (n0 < N)
 	{
@@ -206,10 +206,10 @@ KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 				memset(pad[k] + nr, 0, (HANAMI_TILE_NR - nr) * sizeof(float));
 			}
 			if (k0 == 0)
-				KernGemmPanel(M, nr, kb, L, lsm, lsk, &pad[0][0], HANAMI_TILE_NR,
+				SimdGemmPanel(M, nr, kb, L, lsm, lsk, &pad[0][0], HANAMI_TILE_NR,
 							  C + n0, ldc, bias ? bias + n0 : NULL, 0);
 			else
-				KernGemmPanel(M, nr, kb, L + k0 * lsk, lsm, lsk, &pad[0][0],
+				SimdGemmPanel(M, nr, kb, L + k0 * lsk, lsm, lsk, &pad[0][0],
 							  HANAMI_TILE_NR, C + n0, ldc, C + n0, ldc);
 			if (K == 0)
 				break;
@@ -218,7 +218,7 @@ KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 }
 
 /*
- * One block of nb <= HANAMI_GEMV_NB columns of KernGemv.  nb is a constant
+ * One block of nb <= HANAMI_GEMV_NB columns of SimdGemv.  nb is a constant
  * after inlining for full blocks, so the accumulators live in registers.
  */
 #define HANAMI_GEMV_NV		8
@@ -226,7 +226,7 @@ KernGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 #define HANAMI_GEMV_KB		256			/* inputs per block of nonzero indices */
 
 HANAMI_INLINE void
-KernGemvBlock(const size_t nb, size_t K, const float *restrict x,
+SimdGemvBlock(const size_t nb, size_t K, const float *restrict x,
 			  const float *restrict W, size_t ldw, float *restrict y,
 			  const float *restrict bias)
 {
@@ -297,24 +297,24 @@ KernGemvBlock(const size_t nb, size_t K, const float *restrict x,
 	}
 }
 
-/* One row times a matrix; see kernels.h. */
+/* One row times a matrix; see simd.h. */
 HANAMI_CLONES void
-KernGemv(size_t N, size_t K, const float *x, const float *W, size_t ldw,
+SimdGemv(size_t N, size_t K, const float *x, const float *W, size_t ldw,
 		 float *y, const float *bias)
 {
 	size_t		n0;
 
 	for (n0 = 0; n0 + HANAMI_GEMV_NB <= N; n0 += HANAMI_GEMV_NB)
-		KernGemvBlock(HANAMI_GEMV_NB, K, x, W + n0, ldw, y + n0,
+		SimdGemvBlock(HANAMI_GEMV_NB, K, x, W + n0, ldw, y + n0,
 					  bias ? bias + n0 : NULL);
 	if (n0 < N)
-		KernGemvBlock(N - n0, K, x, W + n0, ldw, y + n0,
+		SimdGemvBlock(N - n0, K, x, W + n0, ldw, y + n0,
 					  bias ? bias + n0 : NULL);
 }
 
 /* Transpose in 16 x 16 blocks so both sides stay in cache. */
 void
-KernTranspose(const float *restrict src, size_t rows, size_t cols,
+SimdTranspose(const float *restrict src, size_t rows, size_t cols,
 			  float *restrict dst)
 {
 	const size_t b = 16;
@@ -336,7 +336,7 @@ KernTranspose(const float *restrict src, size_t rows, size_t cols,
 
 /* Sum each column over the rows (bias gradients). */
 void
-KernColumnSums(const float *restrict m, size_t rows, size_t cols,
+SimdColumnSums(const float *restrict m, size_t rows, size_t cols,
 			   float *restrict out)
 {
 	memset(out, 0, cols * sizeof(float));
@@ -352,7 +352,7 @@ KernColumnSums(const float *restrict m, size_t rows, size_t cols,
 
 /* Scale n values in place. */
 void
-KernScale(float *restrict v, size_t n, float s)
+SimdScale(float *restrict v, size_t n, float s)
 {
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
@@ -361,7 +361,7 @@ KernScale(float *restrict v, size_t n, float s)
 
 /* Shift and scale every row (input scaling). */
 void
-KernAffineRows(const float *restrict src, size_t rows, size_t n,
+SimdAffineRows(const float *restrict src, size_t rows, size_t n,
 			   const float *restrict shift, const float *restrict mul,
 			   float *restrict dst)
 {
@@ -378,7 +378,7 @@ KernAffineRows(const float *restrict src, size_t rows, size_t n,
 
 /* Clip n values to [-clip, clip]. */
 void
-KernClip(float *restrict v, size_t n, float clip)
+SimdClip(float *restrict v, size_t n, float clip)
 {
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
@@ -391,7 +391,7 @@ KernClip(float *restrict v, size_t n, float clip)
 
 /* Clamp every row to per-value bounds. */
 void
-KernClampRows(float *restrict v, size_t rows, size_t n,
+SimdClampRows(float *restrict v, size_t rows, size_t n,
 			  const float *restrict lo, const float *restrict hi)
 {
 	for (size_t r = 0; r < rows; r++)
@@ -410,7 +410,7 @@ KernClampRows(float *restrict v, size_t rows, size_t n,
 
 /* SGD with momentum over n parameters. */
 HANAMI_CLONES void
-KernSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,
+SimdSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,
 			  size_t n, float lr, float momentum, float wd)
 {
 #pragma omp simd
@@ -428,7 +428,7 @@ KernSgdUpdate(float *restrict w, const float *restrict g, float *restrict m,
 
 /* SGD with momentum on an outer-product gradient (batch of one). */
 HANAMI_CLONES void
-KernSgdOuterUpdate(float *restrict w, float *restrict m, size_t rows,
+SimdSgdOuterUpdate(float *restrict w, float *restrict m, size_t rows,
 				   size_t cols, const float *restrict a,
 				   const float *restrict d, float lr, float momentum,
 				   float wd)
@@ -459,7 +459,7 @@ KernSgdOuterUpdate(float *restrict w, float *restrict m, size_t rows,
  * errno, which is the default.
  */
 HANAMI_INLINE float
-KernSqrt(float x)
+SimdSqrt(float x)
 {
 	float		xs = x + 1e-30f;	/* never 0, exact for x >= 1e-22 */
 	float		y;
@@ -476,7 +476,7 @@ KernSqrt(float x)
 
 /* Adam over n parameters; step and vscale hold the bias corrections. */
 HANAMI_CLONES void
-KernAdamUpdate(float *restrict w, const float *restrict g, float *restrict m,
+SimdAdamUpdate(float *restrict w, const float *restrict g, float *restrict m,
 			   float *restrict v, size_t n, float step, float b1, float b2,
 			   float vscale, float eps, float wd)
 {
@@ -495,13 +495,13 @@ KernAdamUpdate(float *restrict w, const float *restrict g, float *restrict m,
 		vi = vi >= HANAMI_MOMENT_FLOOR ? vi : 0.0f;
 		m[i] = mi;
 		v[i] = vi;
-		w[i] -= step * mi / (KernSqrt(vi * vscale) + eps);
+		w[i] -= step * mi / (SimdSqrt(vi * vscale) + eps);
 	}
 }
 
 /* Adam on an outer-product gradient (batch of one). */
 HANAMI_CLONES void
-KernAdamOuterUpdate(float *restrict w, float *restrict m, float *restrict v,
+SimdAdamOuterUpdate(float *restrict w, float *restrict m, float *restrict v,
 					size_t rows, size_t cols, const float *restrict a,
 					const float *restrict d, float step, float b1, float b2,
 					float vscale, float eps, float wd)
@@ -527,14 +527,14 @@ KernAdamOuterUpdate(float *restrict w, float *restrict m, float *restrict v,
 			vi = vi >= HANAMI_MOMENT_FLOOR ? vi : 0.0f;
 			mr[j] = mi;
 			vr[j] = vi;
-			wr[j] -= step * mi / (KernSqrt(vi * vscale) + eps);
+			wr[j] -= step * mi / (SimdSqrt(vi * vscale) + eps);
 		}
 	}
 }
 
 /* True when no value is NaN or infinite. */
 int
-KernAllFinite(const float *restrict v, size_t n)
+SimdAllFinite(const float *restrict v, size_t n)
 {
 	int			bad = 0;
 

@@ -1,9 +1,9 @@
 /*
- * grow_reduce.c - the reduction pass of a growing network: synapses that did
+ * hanami/reduce.c - the reduction pass of a growing network: synapses that did
  * not help since the last pass are removed, leaving their border as a gap so
  * the synapses after them keep their ranges.
  */
-#include "grow.h"
+#include "core/hanami/hanami.h"
 
 #include <float.h>
 #include <string.h>
@@ -13,20 +13,20 @@
  * section, whose order does not matter, drops all of them.
  */
 static void
-GrowCompactSection(HnGrowBlock *blk)
+HkCompactSection(HkBlock *blk)
 {
 	int			out = 0;
-	bool		parallel = (blk->flags & HANAMI_SECTION_PARALLEL) != 0;
+	bool		parallel = (blk->flags & HK_SECTION_PARALLEL) != 0;
 
 	for (int i = 0; i < blk->n_used; i++)
 	{
-		HnGrowSynapse s = blk->syn[i];
+		HkSynapse s = blk->syn[i];
 
-		if (parallel && s.target == HANAMI_GROW_GAP)
+		if (parallel && s.target == HK_GAP)
 			continue;
 
-		if (s.target == HANAMI_GROW_GAP && out > 0 &&
-			blk->syn[out - 1].target == HANAMI_GROW_GAP)
+		if (s.target == HK_GAP && out > 0 &&
+			blk->syn[out - 1].target == HK_GAP)
 		{
 			float		b = blk->syn[out - 1].border + s.border;
 
@@ -35,35 +35,35 @@ GrowCompactSection(HnGrowBlock *blk)
 		}
 		blk->syn[out++] = s;
 	}
-	while (out > 0 && blk->syn[out - 1].target == HANAMI_GROW_GAP)
+	while (out > 0 && blk->syn[out - 1].target == HK_GAP)
 		out--;
-	memset(&blk->syn[out], 0, sizeof(HnGrowSynapse) * (size_t) (HANAMI_GROW_SYNAPSES - out));
+	memset(&blk->syn[out], 0, sizeof(HkSynapse) * (size_t) (HK_SYNAPSES - out));
 	blk->n_used = (uint8_t) out;
 }
 
 /* Remove the synapses that helped too rarely; returns how many. */
 uint64_t
-GrowReduce(HnGrowNet *net)
+HkReduce(HkNet *net)
 {
 	uint32_t	threshold = net->gh->reduction_threshold;
 	uint64_t	removed = 0;
 
 	for (uint32_t b = 0; b < net->gh->n_blocks; b++)
 	{
-		HnGrowBlock *blk = &net->blocks[b];
+		HkBlock *blk = &net->blocks[b];
 		bool		any = false;
 
 		for (int i = 0; i < blk->n_used; i++)
 		{
-			HnGrowSynapse *s = &blk->syn[i];
+			HkSynapse *s = &blk->syn[i];
 
-			if (s->target == HANAMI_GROW_GAP)
+			if (s->target == HK_GAP)
 				continue;
-			if (s->counter >= HANAMI_GROW_COUNTER_CAP)
+			if (s->counter >= HK_COUNTER_CAP)
 				continue;		/* persistent */
 			if (s->counter < threshold)
 			{
-				s->target = HANAMI_GROW_GAP;
+				s->target = HK_GAP;
 				s->weight = 0.0f;
 				removed++;
 				any = true;
@@ -71,8 +71,8 @@ GrowReduce(HnGrowNet *net)
 			s->counter = 0;
 		}
 		if (any)
-			GrowCompactSection(blk);
+			HkCompactSection(blk);
 	}
-	GrowRecount(net);
+	HkRecount(net);
 	return removed;
 }

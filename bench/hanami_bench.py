@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """The growing ("hanami") network kind on Fashion-MNIST, inside PostgreSQL.
 
-    bench/grow_bench.py CONNINFO [--out FILE] [--quick]
+    bench/hanami_bench.py CONNINFO [--out FILE] [--quick]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test (raw pixels
-0..255). bench/grow_bench.sh does all of that on a throwaway cluster.
+0..255). bench/hanami_bench.sh does all of that on a throwaway cluster.
 
 Prints one line per configuration, all measured in this run, one thread:
 

@@ -1,5 +1,5 @@
 /*
- * test_grow.c - unit tests of the growing ("hanami") network kind: the
+ * test_hanami.c - unit tests of the growing ("hanami") network kind: the
  * description checks, the border walk, growth, splitting, the reduction
  * pass, strict validation of images (targeted mutations and fuzzing),
  * learning, robustness to huge values, and the spiking state.
@@ -9,40 +9,40 @@
 #include <float.h>
 #include <stdlib.h>
 
-#include "core/grow.h"
+#include "core/hanami/hanami.h"
 #include "core/rng.h"
 
 /* A layered chain along x: inputs, hidden cells, outputs. */
 static void
-ChainSpec(HnGrowSpec *spec, uint32_t inputs, int n_hidden,
+ChainSpec(HkSpec *spec, uint32_t inputs, int n_hidden,
 		  const uint32_t *hidden, uint32_t outputs)
 {
 	memset(spec, 0, sizeof(*spec));
-	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, inputs, -1, "in"};
+	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, inputs, -1, "in"};
 	for (int h = 0; h < n_hidden; h++)
-		spec->cells[1 + h] = (HnGrowCellSpec) {(int16_t) (1 + h), 0, 0,
-		HANAMI_CELL_HIDDEN, hidden[h], -1, ""};
-	spec->cells[1 + n_hidden] = (HnGrowCellSpec) {(int16_t) (1 + n_hidden), 0, 0,
-	HANAMI_CELL_OUTPUT, outputs, -1, "out"};
+		spec->cells[1 + h] = (HkCellSpec) {(int16_t) (1 + h), 0, 0,
+		HK_CELL_HIDDEN, hidden[h], -1, ""};
+	spec->cells[1 + n_hidden] = (HkCellSpec) {(int16_t) (1 + n_hidden), 0, 0,
+	HK_CELL_OUTPUT, outputs, -1, "out"};
 	spec->n_cells = 2 + n_hidden;
 	spec->seed = 3;
 }
 
 /* Build a fresh image (malloc) of a spec; NULL when rejected. */
 static void *
-MakeImage(HnGrowSpec *spec, size_t *len)
+MakeImage(HkSpec *spec, size_t *len)
 {
 	HnError		err;
 	void	   *img;
 
-	if (GrowSpecFinalize(spec, &err) != HANAMI_OK)
+	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
 	{
 		TestNote("spec rejected: %s", err.message);
 		return NULL;
 	}
-	*len = GrowSpecImageSize(spec, &err);
+	*len = HkSpecImageSize(spec, &err);
 	img = malloc(*len);
-	if (GrowCreate(img, *len, spec, 0, &err) != HANAMI_OK)
+	if (HkCreate(img, *len, spec, 0, &err) != HANAMI_OK)
 	{
 		TestNote("create failed: %s", err.message);
 		free(img);
@@ -51,12 +51,12 @@ MakeImage(HnGrowSpec *spec, size_t *len)
 	return img;
 }
 
-/* Expect GrowSpecFinalize to fail with a message containing text. */
+/* Expect HkSpecFinalize to fail with a message containing text. */
 static void
-ExpectGrowSpecError(HnGrowSpec *spec, const char *text, const char *what)
+ExpectGrowSpecError(HkSpec *spec, const char *text, const char *what)
 {
 	HnError		err;
-	HnStatus	st = GrowSpecFinalize(spec, &err);
+	HnStatus	st = HkSpecFinalize(spec, &err);
 
 	if (!CHECK(st == HANAMI_E_INVALID_SPEC && strstr(err.message, text) != NULL,
 			   "grow spec rejects %s", what))
@@ -68,25 +68,25 @@ ExpectGrowSpecError(HnGrowSpec *spec, const char *text, const char *what)
 static void
 TestGrowSpec(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {0};
 	HnError		err;
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
+	HkNet	net;
 
 	ChainSpec(spec, 4, 1, h1, 2);
-	CHECK(GrowSpecFinalize(spec, &err) == HANAMI_OK &&
-		  spec->cells[1].count == HANAMI_GROW_DEFAULT_NEURONS &&
+	CHECK(HkSpecFinalize(spec, &err) == HANAMI_OK &&
+		  spec->cells[1].count == HK_DEFAULT_NEURONS &&
 		  spec->max_distance == 1 && spec->refractory == 1 &&
 		  spec->reduction_threshold == 1 &&
-		  spec->max_blocks == HANAMI_GROW_DEFAULT_MAX_BLOCKS,
+		  spec->max_blocks == HK_DEFAULT_MAX_BLOCKS,
 		  "grow spec defaults: 256 hidden neurons, distance 1, refractory 1");
 
 	ChainSpec(spec, 4, 1, h1, 2);
 	img = MakeImage(spec, &len);
-	GrowBindTrusted(&net, img);
-	CHECK(img && net.hdr->kind == HANAMI_KIND_GROW && net.hdr->n_inputs == 4 &&
+	HkBindTrusted(&net, img);
+	CHECK(img && net.hdr->kind == HANAMI_KIND_HANAMI && net.hdr->n_inputs == 4 &&
 		  net.hdr->n_outputs == 2 && net.gh->n_neurons == 4 + 256 + 2 &&
 		  net.gh->n_blocks == 0 && net.cells[0].depth == 0 &&
 		  net.cells[1].depth == 1 && net.cells[2].depth == 2 &&
@@ -96,26 +96,26 @@ TestGrowSpec(void)
 
 	/* a hexagon neighbourhood: distance 1 around (0,0) is 6 cells */
 	{
-		HnGrowCell	a = {0}, b = {0};
+		HkCell	a = {0}, b = {0};
 
 		b.x = 1;
 		b.y = -1;
 		a.z = 0;
-		CHECK(GrowCellDistance(&a, &b) == 1, "hexagon distance: (1,-1) is a neighbour");
+		CHECK(HkCellDistance(&a, &b) == 1, "hexagon distance: (1,-1) is a neighbour");
 		b.x = 1;
 		b.y = 1;
-		CHECK(GrowCellDistance(&a, &b) == 2, "hexagon distance: (1,1) is two away");
+		CHECK(HkCellDistance(&a, &b) == 2, "hexagon distance: (1,1) is two away");
 		b.x = 0;
 		b.y = 0;
 		b.z = 2;
-		CHECK(GrowCellDistance(&a, &b) == 2, "distance counts layers in z");
+		CHECK(HkCellDistance(&a, &b) == 2, "distance counts layers in z");
 	}
 
 	ChainSpec(spec, 4, 1, h1, 2);
 	spec->n_cells = 1;
 	ExpectGrowSpecError(spec, "1 cells", "a single cell");
 	ChainSpec(spec, 4, 1, h1, 2);
-	spec->cells[2].type = HANAMI_CELL_HIDDEN;
+	spec->cells[2].type = HK_CELL_HIDDEN;
 	ExpectGrowSpecError(spec, "0 output cells", "no output cell");
 	ChainSpec(spec, 4, 1, h1, 2);
 	spec->cells[2].x = 5;
@@ -149,7 +149,7 @@ TestGrowSpec(void)
 	ExpectGrowSpecError(spec, "max_sections", "a section limit over 1 GB");
 	/* a hidden cell off to the side leads nowhere */
 	ChainSpec(spec, 4, 1, h1, 2);
-	spec->cells[3] = (HnGrowCellSpec) {1, 1, 0, HANAMI_CELL_HIDDEN, 8, -1, ""};
+	spec->cells[3] = (HkCellSpec) {1, 1, 0, HK_CELL_HIDDEN, 8, -1, ""};
 	spec->n_cells = 4;
 	ExpectGrowSpecError(spec, "no cell to grow into", "a dead-end hidden cell");
 	/* an axon from the input to a far cell makes it reachable */
@@ -157,14 +157,14 @@ TestGrowSpec(void)
 	spec->cells[1].x = 5;
 	spec->cells[2].x = 6;
 	spec->cells[0].axon = 1;
-	CHECK(GrowSpecFinalize(spec, &err) == HANAMI_OK,
+	CHECK(HkSpecFinalize(spec, &err) == HANAMI_OK,
 		  "an axon reaches a far cell");
 	free(spec);
 }
 
 /* A hand-made section for the walk tests: borders 1, 2, 4; weights 1, 10, 100. */
 static void
-WalkBlock(HnGrowBlock *b)
+WalkBlock(HkBlock *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->n_used = 3;
@@ -182,31 +182,31 @@ WalkBlock(HnGrowBlock *b)
 static void
 TestGrowWalk(void)
 {
-	HnGrowBlock b;
+	HkBlock b;
 	float		sum[3];
 	float		left;
 
 	WalkBlock(&b);
 	memset(sum, 0, sizeof(sum));
-	left = GrowWalkSection(&b, 0.5f, sum);
+	left = HkWalkSection(&b, 0.5f, sum);
 	CHECK(sum[0] == 0.5f && sum[1] == 0 && sum[2] == 0 && left == 0,
 		  "walk: 0.5 fills half the first synapse");
 	memset(sum, 0, sizeof(sum));
-	left = GrowWalkSection(&b, 2.0f, sum);
+	left = HkWalkSection(&b, 2.0f, sum);
 	CHECK(sum[0] == 1.0f && sum[1] == 5.0f && sum[2] == 0 && left == 0,
 		  "walk: 2 fills the first and half the second");
 	memset(sum, 0, sizeof(sum));
-	left = GrowWalkSection(&b, 5.0f, sum);
+	left = HkWalkSection(&b, 5.0f, sum);
 	CHECK(sum[0] == 1.0f && sum[1] == 10.0f && sum[2] == 50.0f && left == 0,
 		  "walk: larger values reach further down the section");
 	memset(sum, 0, sizeof(sum));
-	left = GrowWalkSection(&b, 1e30f, sum);
+	left = HkWalkSection(&b, 1e30f, sum);
 	CHECK(sum[0] == 1.0f && sum[1] == 10.0f && sum[2] == 100.0f && left > 1e29f,
 		  "walk: a huge value saturates at the sum of the weights");
-	b.syn[1].target = HANAMI_GROW_GAP;
+	b.syn[1].target = HK_GAP;
 	b.syn[1].weight = 0;
 	memset(sum, 0, sizeof(sum));
-	left = GrowWalkSection(&b, 5.0f, sum);
+	left = HkWalkSection(&b, 5.0f, sum);
 	CHECK(sum[0] == 1.0f && sum[1] == 0 && sum[2] == 50.0f,
 		  "walk: a gap keeps its border and adds nothing");
 }
@@ -215,22 +215,22 @@ TestGrowWalk(void)
 static void *
 Fit(void *img, size_t *len, const float *x, const int32_t *cls, int64_t n,
 	uint32_t nf, uint32_t no, int epochs, bool grow, bool shuffle,
-	bool reduction, HnGrowTrainResult *res)
+	bool reduction, HkTrainResult *res)
 {
 	HnDataset	ds = {n, nf, no, x, NULL, cls};
-	HnGrowTrainOptions opt;
-	HnGrowNet	net;
+	HkTrainOptions opt;
+	HkNet	net;
 	HnError		err;
-	HnGrowTrainResult r;
+	HkTrainResult r;
 
-	GrowBindTrusted(&net, img);
-	GrowTrainOptionsDefaults(&opt, &net);
+	HkBindTrusted(&net, img);
+	HkTrainOptionsDefaults(&opt, &net);
 	opt.epochs = epochs;
 	opt.grow = grow;
 	opt.shuffle = shuffle;
 	opt.reduction = reduction;
 	opt.seed = 11;
-	if (GrowFit(&img, len, &ds, &opt, NULL, &HnMallocAllocator,
+	if (HkFit(&img, len, &ds, &opt, NULL, &HnMallocAllocator,
 				res ? res : &r, &err) != HANAMI_OK)
 		TestNote("fit failed: %s", err.message);
 	return img;
@@ -240,27 +240,27 @@ Fit(void *img, size_t *len, const float *x, const int32_t *cls, int64_t n,
 static void
 TestGrowGrowth(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {16};
 	float		x[4] = {8.0f, 0.0f, -2.0f, 0.0f};
 	int32_t		cls[1] = {1};
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
+	HkNet	net;
 	HnError		err;
-	const HnGrowBlock *b;
+	const HkBlock *b;
 	uint32_t	blocks1;
-	HnGrowBlock first;
+	HkBlock first;
 
 	ChainSpec(spec, 4, 1, h1, 2);
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, 1, 4, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
-	CHECK(GrowBind(&net, img, len, &err) == HANAMI_OK, "a grown image validates");
-	CHECK(net.neurons[0].section != HANAMI_GROW_NONE &&
-		  net.neurons[1].section == HANAMI_GROW_NONE &&
-		  net.neurons[2].section_neg != HANAMI_GROW_NONE &&
-		  net.neurons[2].section == HANAMI_GROW_NONE,
+	HkBindTrusted(&net, img);
+	CHECK(HkBind(&net, img, len, &err) == HANAMI_OK, "a grown image validates");
+	CHECK(net.neurons[0].section != HK_NONE &&
+		  net.neurons[1].section == HK_NONE &&
+		  net.neurons[2].section_neg != HK_NONE &&
+		  net.neurons[2].section == HK_NONE,
 		  "growth: sections only for active inputs, negative values in their own chain");
 	b = &net.blocks[net.neurons[0].section];
 	CHECK(b->n_used == 6 && b->grain == 1.0f &&
@@ -269,13 +269,13 @@ TestGrowGrowth(void)
 		  b->syn[5].border == 1.25f &&
 		  b->target_cell == 1 && b->lower == 0.0f && b->range == FLT_MAX,
 		  "growth: a first value of 8 grows borders 1, 1, 1, then half the potential covered (1.5, 2.25), then the rest");
-	CHECK(net.blocks[net.neurons[2].section_neg].flags == HANAMI_SECTION_NEGATIVE,
+	CHECK(net.blocks[net.neurons[2].section_neg].flags == HK_SECTION_NEGATIVE,
 		  "growth: the negative chain is flagged");
 	{
 		bool		parallel_ok = false;
 
 		for (uint32_t k = 0; k < net.gh->n_blocks; k++)
-			if (net.blocks[k].flags & HANAMI_SECTION_PARALLEL)
+			if (net.blocks[k].flags & HK_SECTION_PARALLEL)
 				parallel_ok = net.blocks[k].n_used == 2 &&
 					net.blocks[k].target_cell == 2 &&
 					net.blocks[k].syn[0].target == 0 &&
@@ -289,7 +289,7 @@ TestGrowGrowth(void)
 	blocks1 = net.gh->n_blocks;
 	x[0] = 20.0f;
 	img = Fit(img, &len, x, cls, 1, 4, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	b = &net.blocks[net.neurons[0].section];
 	CHECK(b->n_used == 9 && b->syn[6].border == 4.0f && b->syn[7].border == 6.0f &&
 		  b->syn[8].border == 2.0f,
@@ -305,10 +305,10 @@ TestGrowGrowth(void)
 
 		x[0] = 8e6f;
 		img = Fit(img, &len, x, cls, 1, 4, 2, 1, true, false, false, NULL);
-		GrowBindTrusted(&net, img);
+		HkBindTrusted(&net, img);
 		b = &net.blocks[net.neurons[0].section];
 		CHECK(b->n_used > before && b->n_used <= before + 40 &&
-			  GrowBind(&net, img, len, &err) == HANAMI_OK,
+			  HkBind(&net, img, len, &err) == HANAMI_OK,
 			  "growth: a value 10^6 times larger adds at most 40 synapses (%u -> %u)",
 			  before, (unsigned) b->n_used);
 	}
@@ -320,9 +320,9 @@ TestGrowGrowth(void)
 
 		x[1] = 5.0f;
 		img = Fit(img, &len, x, cls, 1, 4, 2, 1, false, false, false, NULL);
-		GrowBindTrusted(&net, img);
+		HkBindTrusted(&net, img);
 		CHECK(net.gh->n_blocks == nb && net.gh->n_synapses == ns &&
-			  net.neurons[1].section == HANAMI_GROW_NONE,
+			  net.neurons[1].section == HK_NONE,
 			  "growth off: no sections or synapses are added");
 	}
 	free(img);
@@ -333,15 +333,15 @@ TestGrowGrowth(void)
 static void
 TestGrowSplit(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {16};
 	float		x[1] = {8.0f};
 	int32_t		cls[1] = {0};
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
-	HnGrowBlock *b;
-	HnGrowSynapse old;
+	HkNet	net;
+	HkBlock *b;
+	HkSynapse old;
 	HnError		err;
 
 	ChainSpec(spec, 1, 1, h1, 2);
@@ -350,7 +350,7 @@ TestGrowSplit(void)
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
 	x[0] = 40.0f;				/* covered 16: borders 8, 12, then the rest 4 */
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	b = &net.blocks[net.neurons[0].section];
 	CHECK(b->n_used == 9 && b->syn[5].border == 2.5f && b->syn[6].border == 8.0f &&
 		  b->syn[7].border == 12.0f,
@@ -358,7 +358,7 @@ TestGrowSplit(void)
 	old = b->syn[6];
 	x[0] = 20.0f;				/* ends at 4 of 8: the middle */
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	b = &net.blocks[net.neurons[0].section];
 	CHECK(b->n_used == 10 && b->syn[6].border == 4.0f && b->syn[7].border == 4.0f &&
 		  b->syn[8].border == 12.0f && b->syn[6].target == old.target &&
@@ -366,22 +366,22 @@ TestGrowSplit(void)
 		  b->syn[7].counter == 0,
 		  "split: two halves of border 4, the first keeps the target and half the weight");
 
-	CHECK(GrowBind(&net, img, len, &err) == HANAMI_OK, "split: the image validates");
+	CHECK(HkBind(&net, img, len, &err) == HANAMI_OK, "split: the image validates");
 	x[0] = 17.0f;				/* ends at 1 of 4: not the middle */
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	b = &net.blocks[net.neurons[0].section];
 	CHECK(b->n_used == 10, "split: not away from the middle");
 	x[0] = 18.0f;				/* middle of a border of 4 = 2 grains: splits */
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	b = &net.blocks[net.neurons[0].section];
 	x[0] = 17.0f;				/* middle of a border of 2 = 1 grain: too fine */
 	{
 		uint8_t		n = b->n_used;
 
 		img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-		GrowBindTrusted(&net, img);
+		HkBindTrusted(&net, img);
 		b = &net.blocks[net.neurons[0].section];
 		CHECK(n == 11 && b->n_used == 11 && b->syn[6].border == 2.0f,
 			  "split: down to two grains, never finer (%u, %u)", n, b->n_used);
@@ -394,14 +394,14 @@ TestGrowSplit(void)
 static void
 TestGrowReduce(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {16};
 	float		x[1] = {8.0f};
 	int32_t		cls[1] = {0};
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
-	HnGrowBlock *b;
+	HkNet	net;
+	HkBlock *b;
 	HnError		err;
 	float		before[16];
 	float		after[16];
@@ -410,30 +410,30 @@ TestGrowReduce(void)
 	ChainSpec(spec, 1, 1, h1, 2);
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, 1, 1, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	/* every other synapse is persistent, so only this section changes */
 	for (uint32_t k = 0; k < net.gh->n_blocks; k++)
 		for (int i = 0; i < net.blocks[k].n_used; i++)
-			net.blocks[k].syn[i].counter = HANAMI_GROW_COUNTER_CAP;
+			net.blocks[k].syn[i].counter = HK_COUNTER_CAP;
 	b = &net.blocks[net.neurons[0].section];
 	/* borders 1, 1, 1, 1.5, 2.25, 1.25 */
 	for (int i = 0; i < b->n_used; i++)
 		b->syn[i].counter = 0;
 	b->syn[0].counter = 3;		/* helped */
-	b->syn[4].counter = HANAMI_GROW_COUNTER_CAP;	/* persistent */
+	b->syn[4].counter = HK_COUNTER_CAP;	/* persistent */
 	b->syn[5].counter = 1;		/* helped once: enough for threshold 1 */
 	net.gh->reduction_threshold = 1;
 	memset(before, 0, sizeof(before));
 	before[b->syn[0].target] += b->syn[0].weight;
 	before[b->syn[4].target] += b->syn[4].weight;
 	before[b->syn[5].target] += b->syn[5].weight;
-	removed = GrowReduce(&net);
+	removed = HkReduce(&net);
 	memset(after, 0, sizeof(after));
-	GrowWalkSection(b, 8.0f, after);
+	HkWalkSection(b, 8.0f, after);
 	CHECK(removed == 3 && b->n_used == 4 &&
 		  b->syn[0].counter == 0 && b->syn[0].border == 1.0f &&
-		  b->syn[1].target == HANAMI_GROW_GAP && b->syn[1].border == 3.5f &&
-		  b->syn[2].counter == HANAMI_GROW_COUNTER_CAP && b->syn[2].border == 2.25f &&
+		  b->syn[1].target == HK_GAP && b->syn[1].border == 3.5f &&
+		  b->syn[2].counter == HK_COUNTER_CAP && b->syn[2].border == 2.25f &&
 		  b->syn[3].border == 1.25f && b->syn[3].counter == 0,
 		  "reduction: removed synapses become one merged gap, the others keep their ranges");
 
@@ -445,20 +445,20 @@ TestGrowReduce(void)
 		for (uint32_t k = 0; k < net.gh->n_blocks; k++)
 			if (k != net.neurons[0].section)
 				others += net.blocks[k].n_used;
-		CHECK(GrowBind(&net, img, len, &err) == HANAMI_OK &&
+		CHECK(HkBind(&net, img, len, &err) == HANAMI_OK &&
 			  net.gh->n_synapses == 3 + others,
 			  "reduction: the image validates and counts match");
 	}
 	b->syn[0].counter = 5;
-	removed = GrowReduce(&net);
-	CHECK(removed == 1 && b->n_used == 3 && b->syn[2].counter == HANAMI_GROW_COUNTER_CAP &&
-		  GrowBind(&net, img, len, &err) == HANAMI_OK,
+	removed = HkReduce(&net);
+	CHECK(removed == 1 && b->n_used == 3 && b->syn[2].counter == HK_COUNTER_CAP &&
+		  HkBind(&net, img, len, &err) == HANAMI_OK,
 		  "reduction: trailing gaps go, persistent synapses stay");
 	free(img);
 	free(spec);
 }
 
-/* Expect GrowBind (through NetBind) to reject a mutated image. */
+/* Expect HkBind (through NetBind) to reject a mutated image. */
 static bool
 ExpectGrowReject(const void *img, size_t len, const char *what)
 {
@@ -480,7 +480,7 @@ ExpectGrowReject(const void *img, size_t len, const char *what)
 static void *
 TrainedImage(size_t *len)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {12};
 	float		x[3 * 6];
 	int32_t		cls[6];
@@ -507,7 +507,7 @@ TestGrowBind(void)
 	size_t		len;
 	void	   *img = TrainedImage(&len);
 	void	   *m = malloc(len);
-	HnGrowNet	g;
+	HkNet	g;
 	HnNet		net;
 	HnError		err;
 	HnRng		rng;
@@ -518,10 +518,10 @@ TestGrowBind(void)
 	CHECK(NetBind(&net, m, len, &err) == HANAMI_OK && net.hdr == m &&
 		  net.layers == NULL && net.params == NULL,
 		  "NetBind accepts a grown image and sets only the header");
-	GrowBindTrusted(&g, img);
+	HkBindTrusted(&g, img);
 	CHECK(g.gh->n_blocks > 3, "the trained image has %u blocks", g.gh->n_blocks);
 
-#define MUT(stmt, what) do { memcpy(m, img, len); GrowBindTrusted(&g, m); stmt; \
+#define MUT(stmt, what) do { memcpy(m, img, len); HkBindTrusted(&g, m); stmt; \
 	ExpectGrowReject(m, len, what); } while (0)
 
 	MUT(g.gh->grow_size = 100, "a wrong growth header size");
@@ -529,7 +529,7 @@ TestGrowBind(void)
 	MUT(g.gh->n_cells = 1, "one cell");
 	MUT(g.hdr->n_layers = 4, "a layer count unlike the cells");
 	MUT(g.gh->flags |= 0x80, "unknown growth flags");
-	MUT(g.gh->flags |= HANAMI_GROW_SPIKING, "a spiking flag without settings");
+	MUT(g.gh->flags |= HK_SPIKING, "a spiking flag without settings");
 	MUT(g.gh->cooldown = 0.5f, "a cooldown below 1");
 	MUT(g.gh->refractory = 0, "refractory 0");
 	MUT(g.gh->reserved[1] = 1, "a reserved header field");
@@ -563,7 +563,7 @@ TestGrowBind(void)
 	MUT(g.blocks[0].range = 0.0f, "a range of 0");
 	MUT(g.blocks[0].grain = -1.0f, "a negative grain");
 	MUT(g.blocks[0].flags |= 0x40, "unknown section flags");
-	MUT(g.blocks[0].flags |= HANAMI_SECTION_PARALLEL, "a parallel input section");
+	MUT(g.blocks[0].flags |= HK_SECTION_PARALLEL, "a parallel input section");
 	MUT(g.blocks[0].reserved[0] = 1, "a reserved section field");
 	MUT(g.blocks[0].n_used = 65, "a section using 65 synapses");
 	MUT(g.blocks[0].syn[0].border = 0.0f, "a border of 0");
@@ -571,23 +571,23 @@ TestGrowBind(void)
 	MUT(g.blocks[0].syn[0].weight = NAN, "a NaN weight");
 	MUT(g.blocks[0].syn[0].target = 500, "a target past the cell");
 	MUT(g.blocks[0].syn[0].counter = 200, "a counter over the cap");
-	MUT(g.blocks[0].syn[0].target = HANAMI_GROW_GAP, "a gap with a weight");
+	MUT(g.blocks[0].syn[0].target = HK_GAP, "a gap with a weight");
 	MUT(g.blocks[0].syn[63].weight = 1.0f, "data in an unused synapse");
 	{
 		/* the last block is in a chain; damage its bookkeeping */
 		uint32_t	last = g.gh->n_blocks - 1;
 
-		MUT(g.blocks[last].flags ^= HANAMI_SECTION_CONTINUATION,
+		MUT(g.blocks[last].flags ^= HK_SECTION_CONTINUATION,
 			"a continuation flag that does not match the chain");
 		MUT(g.blocks[last].source = (g.blocks[last].source + 1) % 3,
 			"a section in another neuron's chain");
 	}
 	for (uint32_t k = 0; k < g.gh->n_blocks; k++)
-		if (g.blocks[k].flags & HANAMI_SECTION_PARALLEL)
+		if (g.blocks[k].flags & HK_SECTION_PARALLEL)
 		{
 			MUT(g.blocks[k].syn[0].border = 2.0f, "a parallel synapse with border 2");
 			MUT(g.blocks[k].range = 5.0f, "a parallel section with a closed range");
-			MUT(g.blocks[k].flags &= (uint8_t) ~HANAMI_SECTION_PARALLEL,
+			MUT(g.blocks[k].flags &= (uint8_t) ~HK_SECTION_PARALLEL,
 				"a hidden-to-output section that is not parallel");
 			break;
 		}
@@ -617,15 +617,15 @@ TestGrowBind(void)
 			((unsigned char *) m)[RngBelow(&rng, len)] ^= (unsigned char) (1 + RngBelow(&rng, 255));
 		if (NetBind(&net, m, len, &err) == HANAMI_OK)
 		{
-			HnGrowWork *w;
+			HkWork *w;
 			float		xin[3] = {1e30f, -3.0f, 77.0f};
 			float		out[3];
 
 			accepted_mutations++;
-			GrowBindTrusted(&g, m);
-			w = GrowWorkCreate(&g, false, &HnMallocAllocator, NULL);
-			GrowPredict(&g, w, xin, out);
-			GrowWorkFree(w, &HnMallocAllocator);
+			HkBindTrusted(&g, m);
+			w = HkWorkCreate(&g, false, &HnMallocAllocator, NULL);
+			HkPredict(&g, w, xin, out);
+			HkWorkFree(w, &HnMallocAllocator);
 		}
 	}
 	CHECK(true, "random damage: 3000 images, %d accepted (weights), all walked safely",
@@ -656,16 +656,16 @@ MakeBlobs(float *x, int32_t *cls, int n, uint32_t nf, uint64_t seed, float scale
 
 /* Accuracy of a network on rows. */
 static double
-GrowAccuracy(void *img, const float *x, const int32_t *cls, int n, uint32_t nf)
+HkAccuracy(void *img, const float *x, const int32_t *cls, int n, uint32_t nf)
 {
-	HnGrowNet	net;
+	HkNet	net;
 	HnDataset	ds = {n, nf, 3, x, NULL, cls};
 	HnEvalResult res;
 	HnError		err;
 
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	memset(&res, 0, sizeof(res));
-	if (GrowEvaluate(&net, &ds, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+	if (HkEvaluate(&net, &ds, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 		return -1;
 	return res.accuracy;
 }
@@ -674,7 +674,7 @@ GrowAccuracy(void *img, const float *x, const int32_t *cls, int n, uint32_t nf)
 static void
 TestGrowLearn(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {64};
 	enum
 	{
@@ -688,21 +688,21 @@ TestGrowLearn(void)
 	double		acc_clean;
 	double		acc;
 	HnRng		rng;
-	HnGrowTrainResult res;
+	HkTrainResult res;
 
 	MakeBlobs(x, cls, N, NF, 1, 1.0f);
 	MakeBlobs(xt, clst, N, NF, 2, 1.0f);
 	ChainSpec(spec, NF, 1, h1, 3);
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, N, NF, 3, 5, true, true, false, &res);
-	acc_clean = GrowAccuracy(img, xt, clst, N, NF);
+	acc_clean = HkAccuracy(img, xt, clst, N, NF);
 	CHECK(acc_clean >= 0.95, "learns a 3-class task on raw values (%.3f)", acc_clean);
 	CHECK(res.epochs == 5 && res.rows == 5 * N && res.loss < 1.0,
 		  "fit reports epochs, rows and loss (%.3f)", res.loss);
 	{
-		HnGrowNet	net;
+		HkNet	net;
 
-		GrowBindTrusted(&net, img);
+		HkBindTrusted(&net, img);
 		CHECK(net.gh->n_history == 5 && net.gh->history[4].epoch == 5 &&
 			  net.gh->history[4].synapses == net.gh->n_synapses &&
 			  net.hdr->epochs == 5 && net.hdr->samples == 5 * N,
@@ -715,7 +715,7 @@ TestGrowLearn(void)
 	MakeBlobs(xt, clst, N, NF, 2, 1e4f);
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, N, NF, 3, 5, true, true, false, NULL);
-	acc = GrowAccuracy(img, xt, clst, N, NF);
+	acc = HkAccuracy(img, xt, clst, N, NF);
 	CHECK(acc >= 0.95, "learns the same task 10^4 times larger, raw (%.3f)", acc);
 	free(img);
 
@@ -727,29 +727,29 @@ TestGrowLearn(void)
 		x[RngBelow(&rng, N) * NF + RngBelow(&rng, NF)] = 260.0f * 1e6f;
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, N, NF, 3, 5, true, true, false, NULL);
-	acc = GrowAccuracy(img, xt, clst, N, NF);
+	acc = HkAccuracy(img, xt, clst, N, NF);
 	CHECK(acc >= acc_clean - 0.02, "huge corrupted values cost at most 2 points (%.3f vs %.3f)",
 		  acc, acc_clean);
 	/* and a huge value at inference saturates instead of exploding */
 	{
-		HnGrowNet	net;
-		HnGrowWork *w;
+		HkNet	net;
+		HkWork *w;
 		float		out[3];
 
-		GrowBindTrusted(&net, img);
-		w = GrowWorkCreate(&net, false, &HnMallocAllocator, NULL);
+		HkBindTrusted(&net, img);
+		w = HkWorkCreate(&net, false, &HnMallocAllocator, NULL);
 		xt[0] = 3e38f;
-		GrowPredict(&net, w, xt, out);
+		HkPredict(&net, w, xt, out);
 		CHECK(isfinite(out[0]) && out[0] >= 0 && out[0] <= 1,
 			  "a value near FLT_MAX gives finite outputs");
-		GrowWorkFree(w, &HnMallocAllocator);
+		HkWorkFree(w, &HnMallocAllocator);
 	}
 	free(img);
 
 	/* reduction removes synapses that never helped, keeping accuracy */
 	{
-		HnGrowNet	a;
-		HnGrowNet	b;
+		HkNet	a;
+		HkNet	b;
 		void	   *img2;
 		size_t		len2;
 		double		acc_red;
@@ -759,10 +759,10 @@ TestGrowLearn(void)
 		img = Fit(img, &len, x, cls, N, NF, 3, 8, true, true, false, NULL);
 		img2 = MakeImage(spec, &len2);
 		img2 = Fit(img2, &len2, x, cls, N, NF, 3, 8, true, true, true, &res);
-		GrowBindTrusted(&a, img);
-		GrowBindTrusted(&b, img2);
-		acc = GrowAccuracy(img, xt, clst, N, NF);
-		acc_red = GrowAccuracy(img2, xt, clst, N, NF);
+		HkBindTrusted(&a, img);
+		HkBindTrusted(&b, img2);
+		acc = HkAccuracy(img, xt, clst, N, NF);
+		acc_red = HkAccuracy(img2, xt, clst, N, NF);
 		CHECK(res.removed > 0 && b.gh->n_synapses < a.gh->n_synapses &&
 			  acc_red >= acc - 0.02,
 			  "reduction: %u synapses instead of %u, accuracy %.3f vs %.3f",
@@ -782,7 +782,7 @@ TestGrowLearn(void)
 static void
 TestGrowSpiking(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {32};
 	enum
 	{
@@ -792,8 +792,8 @@ TestGrowSpiking(void)
 	uint64_t	st = 8;
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
-	HnGrowWork *w;
+	HkNet	net;
+	HkWork *w;
 	float		out[2];
 	int			right = 0;
 	int			blanks = 0;
@@ -814,21 +814,21 @@ TestGrowSpiking(void)
 	ChainSpec(spec, 2, 1, h1, 2);
 	spec->cooldown = 2.0;
 	img = MakeImage(spec, &len);
-	GrowBindTrusted(&net, img);
-	CHECK(net.gh->flags & HANAMI_GROW_SPIKING, "a cooldown makes the network spiking");
+	HkBindTrusted(&net, img);
+	CHECK(net.gh->flags & HK_SPIKING, "a cooldown makes the network spiking");
 	{
-		HnGrowTrainOptions opt;
+		HkTrainOptions opt;
 
-		GrowTrainOptionsDefaults(&opt, &net);
+		HkTrainOptionsDefaults(&opt, &net);
 		CHECK(!opt.shuffle, "spiking networks train on their rows in order");
 	}
 	img = Fit(img, &len, x, cls, N, 2, 2, 20, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
-	w = GrowWorkCreate(&net, false, &HnMallocAllocator, NULL);
-	GrowResetState(&net);
+	HkBindTrusted(&net, img);
+	w = HkWorkCreate(&net, false, &HnMallocAllocator, NULL);
+	HkResetState(&net);
 	for (int r = 0; r < N; r++)
 	{
-		GrowPredict(&net, w, x + 2 * r, out);
+		HkPredict(&net, w, x + 2 * r, out);
 		if (r % 2 == 1)
 		{
 			blanks++;
@@ -847,41 +847,41 @@ TestGrowSpiking(void)
 		float		b0[2];
 		float		b1[2];
 
-		GrowPredict(&net, w, cue0, out);
-		GrowPredict(&net, w, blank, b0);
-		GrowPredict(&net, w, cue1, out);
-		GrowPredict(&net, w, blank, b1);
+		HkPredict(&net, w, cue0, out);
+		HkPredict(&net, w, blank, b0);
+		HkPredict(&net, w, cue1, out);
+		HkPredict(&net, w, blank, b1);
 		CHECK((b0[0] > b0[1]) && (b1[1] > b1[0]), "spiking: blank after cue 0 says 0, after cue 1 says 1");
-		GrowPredict(&net, w, cue0, out);
-		GrowResetState(&net);
-		GrowPredict(&net, w, blank, b0);
-		GrowPredict(&net, w, cue1, out);
-		GrowResetState(&net);
-		GrowPredict(&net, w, blank, b1);
+		HkPredict(&net, w, cue0, out);
+		HkResetState(&net);
+		HkPredict(&net, w, blank, b0);
+		HkPredict(&net, w, cue1, out);
+		HkResetState(&net);
+		HkPredict(&net, w, blank, b1);
 		a0 = b0[0];
 		a1 = b1[0];
 		CHECK(a0 == a1 && b0[1] == b1[1],
 			  "spiking: after a reset the output no longer depends on the earlier cue");
 	}
-	GrowWorkFree(w, &HnMallocAllocator);
+	HkWorkFree(w, &HnMallocAllocator);
 	free(img);
 
 	/* without a cooldown the same task is not learned on blank rows */
 	ChainSpec(spec, 2, 1, h1, 2);
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, N, 2, 2, 20, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
-	w = GrowWorkCreate(&net, false, &HnMallocAllocator, NULL);
+	HkBindTrusted(&net, img);
+	w = HkWorkCreate(&net, false, &HnMallocAllocator, NULL);
 	right = 0;
 	for (int r = 1; r < N; r += 2)
 	{
-		GrowPredict(&net, w, x + 2 * (r - 1), out);
-		GrowPredict(&net, w, x + 2 * r, out);
+		HkPredict(&net, w, x + 2 * (r - 1), out);
+		HkPredict(&net, w, x + 2 * r, out);
 		right += (out[1] > out[0]) == (cls[r] == 1);
 	}
 	CHECK(right <= blanks * 70 / 100,
 		  "not spiking: blank rows are guesses (%d of %d)", right, blanks);
-	GrowWorkFree(w, &HnMallocAllocator);
+	HkWorkFree(w, &HnMallocAllocator);
 	free(img);
 
 	/* refractory time: a neuron that took an input skips the next ones */
@@ -889,22 +889,22 @@ TestGrowSpiking(void)
 	spec->refractory = 3;
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, 8, 2, 2, 1, true, false, false, NULL);
-	GrowBindTrusted(&net, img);
-	CHECK((net.gh->flags & HANAMI_GROW_SPIKING) && net.gh->cooldown == 0.0f,
+	HkBindTrusted(&net, img);
+	CHECK((net.gh->flags & HK_SPIKING) && net.gh->cooldown == 0.0f,
 		  "a refractory time alone makes the network spiking");
 	{
 		HnError		err;
 		uint32_t	h0 = net.cells[1].first_neuron;
 
-		w = GrowWorkCreate(&net, false, &HnMallocAllocator, NULL);
-		GrowPredict(&net, w, x, out);
+		w = HkWorkCreate(&net, false, &HnMallocAllocator, NULL);
+		HkPredict(&net, w, x, out);
 		CHECK(net.neurons[h0].refractory == 2 &&
-			  GrowBind(&net, img, len, &err) == HANAMI_OK,
+			  HkBind(&net, img, len, &err) == HANAMI_OK,
 			  "refractory counters are state in the image, and it validates");
-		GrowPredict(&net, w, x, out);
-		GrowPredict(&net, w, x, out);
+		HkPredict(&net, w, x, out);
+		HkPredict(&net, w, x, out);
 		CHECK(net.neurons[h0].refractory == 0, "refractory counters count down");
-		GrowWorkFree(w, &HnMallocAllocator);
+		HkWorkFree(w, &HnMallocAllocator);
 	}
 	free(img);
 	free(spec);
@@ -914,7 +914,7 @@ TestGrowSpiking(void)
 static void
 TestGrowMoves(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	static const uint32_t h1[] = {64};
 	enum
 	{
@@ -923,7 +923,7 @@ TestGrowMoves(void)
 	int32_t		cls[N];
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
+	HkNet	net;
 	HnError		err;
 
 	MakeBlobs(x, cls, N, NF, 3, 1.0f);
@@ -931,8 +931,8 @@ TestGrowMoves(void)
 	spec->max_blocks = 30;
 	img = MakeImage(spec, &len);
 	img = Fit(img, &len, x, cls, N, NF, 3, 1, true, true, false, NULL);
-	GrowBindTrusted(&net, img);
-	CHECK(net.gh->n_blocks == 30 && GrowBind(&net, img, len, &err) == HANAMI_OK &&
+	HkBindTrusted(&net, img);
+	CHECK(net.gh->n_blocks == 30 && HkBind(&net, img, len, &err) == HANAMI_OK &&
 		  len == net.hdr->total_size,
 		  "growth stops at max_sections and the image stays valid");
 	free(img);
@@ -948,7 +948,7 @@ TestGrowMoves(void)
 static void
 TestGrowTemplate(void)
 {
-	HnGrowSpec *spec = calloc(1, sizeof(HnGrowSpec));
+	HkSpec *spec = calloc(1, sizeof(HkSpec));
 	enum
 	{
 	NF = 12, N = 300};
@@ -958,35 +958,35 @@ TestGrowTemplate(void)
 	int32_t		clst[N];
 	size_t		len;
 	void	   *img;
-	HnGrowNet	net;
+	HkNet	net;
 	HnError		err;
 	bool		reach[8] = {false};
 	double		acc;
 
 	MakeBlobs(x, cls, N, NF, 1, 1.0f);
 	MakeBlobs(xt, clst, N, NF, 2, 1.0f);
-	spec->cells[0] = (HnGrowCellSpec) {0, 0, 0, HANAMI_CELL_INPUT, 5, -1, "a"};
-	spec->cells[1] = (HnGrowCellSpec) {0, 1, 0, HANAMI_CELL_INPUT, 7, -1, "b"};
-	spec->cells[2] = (HnGrowCellSpec) {1, 0, 0, HANAMI_CELL_HIDDEN, 32, -1, ""};
-	spec->cells[3] = (HnGrowCellSpec) {1, 0, 1, HANAMI_CELL_HIDDEN, 16, 5, ""};
-	spec->cells[4] = (HnGrowCellSpec) {2, 0, 0, HANAMI_CELL_OUTPUT, 1, -1, "first"};
-	spec->cells[5] = (HnGrowCellSpec) {2, 0, 1, HANAMI_CELL_OUTPUT, 2, -1, "rest"};
+	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, 5, -1, "a"};
+	spec->cells[1] = (HkCellSpec) {0, 1, 0, HK_CELL_INPUT, 7, -1, "b"};
+	spec->cells[2] = (HkCellSpec) {1, 0, 0, HK_CELL_HIDDEN, 32, -1, ""};
+	spec->cells[3] = (HkCellSpec) {1, 0, 1, HK_CELL_HIDDEN, 16, 5, ""};
+	spec->cells[4] = (HkCellSpec) {2, 0, 0, HK_CELL_OUTPUT, 1, -1, "first"};
+	spec->cells[5] = (HkCellSpec) {2, 0, 1, HK_CELL_OUTPUT, 2, -1, "rest"};
 	spec->n_cells = 6;
 	spec->max_distance = 2;
 	img = MakeImage(spec, &len);
-	GrowBindTrusted(&net, img);
+	HkBindTrusted(&net, img);
 	CHECK(img && net.hdr->n_inputs == 12 && net.hdr->n_outputs == 3 &&
 		  net.cells[1].io_offset == 5 && net.cells[5].io_offset == 1 &&
 		  net.cells[3].axon == 5,
 		  "template: inputs and outputs concatenate in cell order");
 	img = Fit(img, &len, x, cls, N, NF, 3, 5, true, true, false, NULL);
-	GrowBindTrusted(&net, img);
-	CHECK(GrowBind(&net, img, len, &err) == HANAMI_OK, "template: the grown image validates");
+	HkBindTrusted(&net, img);
+	CHECK(HkBind(&net, img, len, &err) == HANAMI_OK, "template: the grown image validates");
 	for (uint32_t b = 0; b < net.gh->n_blocks; b++)
 		reach[net.blocks[b].target_cell] = true;
 	CHECK(reach[2] && reach[3] && reach[4] && reach[5] && !reach[0] && !reach[1],
 		  "template: sections reach hidden and output cells, never input cells");
-	acc = GrowAccuracy(img, xt, clst, N, NF);
+	acc = HkAccuracy(img, xt, clst, N, NF);
 	CHECK(acc >= 0.9, "template: learns across two input and two output cells (%.3f)", acc);
 	free(img);
 	free(x);
