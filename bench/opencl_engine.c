@@ -23,7 +23,7 @@
 #include <time.h>
 
 #include "core/dense/dense.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/pool.h"
 #include "core/train.h"
 #include "opencl/ocl.h"
@@ -105,30 +105,29 @@ ReadSplit(const char *dir, const char *split)
 
 /* A fresh network from "784,128,10" (relu hidden, softmax output). */
 static void *
-MakeNet(const char *layers, HnNet *net)
+MakeNet(const char *layers, DenseNet *net)
 {
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 	char	   *copy = strdup(layers);
 	size_t		len;
 	void	   *buf;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = HANAMI_KIND_DENSE;
 	for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
 		spec.layers[spec.n_layers++].count = (uint32_t) atoi(tok);
 	free(copy);
 	spec.seed = 1;
 	spec.input_scaling = true;
-	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
 	{
 		fprintf(stderr, "bad layers: %s\n", err.message);
 		exit(2);
 	}
-	len = SpecImageSize(&spec, &err);
+	len = DenseImageSize(&spec, &err);
 	buf = malloc(len);
-	NetCreate(buf, len, &spec, &err);
-	NetBindTrusted(net, buf);
+	DenseCreate(buf, len, &spec, &err);
+	DenseBindTrusted(net, buf);
 	return buf;
 }
 
@@ -163,14 +162,14 @@ static Result
 RunCpu(const char *layers, const Data *train, const Data *test,
 	   const HnTrainOptions *base, int threads)
 {
-	HnNet		net;
+	DenseNet		net;
 	void	   *buf = MakeNet(layers, &net);
 	HnTrainOptions opt = *base;
 	HnCallbacks cb = {0};
 	HnTrainResult res;
 	HnError		err;
 	HnDataset	ds = {train->n, 784, net.hdr->n_outputs, train->x, NULL, train->cls};
-	HnDenseWork *work;
+	DenseWork *work;
 	float	   *out = malloc(sizeof(float) * test->n * net.hdr->n_outputs);
 	Result		r;
 	double		t0;
@@ -201,7 +200,7 @@ static Result
 RunOcl(OclDevice *dev, const char *layers, const Data *train,
 	   const Data *test, const HnTrainOptions *opt)
 {
-	HnNet		net;
+	DenseNet		net;
 	void	   *buf = MakeNet(layers, &net);
 	HnCallbacks cb = {0};
 	HnTrainResult res;

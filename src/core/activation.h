@@ -9,7 +9,7 @@
 /* Stored in the binary format: never renumber. */
 typedef enum HnActivation
 {
-	HANAMI_ACT_DEFAULT = 0,		/* only in a spec before SpecFinalize */
+	HANAMI_ACT_DEFAULT = 0,		/* only in a spec before DenseSpecFinalize */
 	HANAMI_ACT_IDENTITY = 1,
 	HANAMI_ACT_BINARY = 2,		/* x >= 0 ? 1 : 0; derivative 0 */
 	HANAMI_ACT_TANH = 3,

@@ -9,7 +9,7 @@
 /* Stored in the binary format: never renumber. */
 typedef enum HnLoss
 {
-	HANAMI_LOSS_DEFAULT = 0,	/* only in a spec before SpecFinalize */
+	HANAMI_LOSS_DEFAULT = 0,	/* only in a spec before DenseSpecFinalize */
 	HANAMI_LOSS_MSE = 1,		/* sum over outputs of (y - t)^2, divided by n */
 	HANAMI_LOSS_CROSS_ENTROPY = 2,	/* softmax: -sum t log y; sigmoid: binary CE */
 	HANAMI_LOSS_COUNT_ = 3

@@ -36,7 +36,7 @@ OptimFromName(const char *name)
 
 /* Allocate zeroed moments for every parameter of net. */
 HnOptimState *
-OptimCreate(const HnNet *net, const HnOptimConfig *cfg,
+OptimCreate(const DenseNet *net, const HnOptimConfig *cfg,
 			const HnAllocator *alloc, HnError *err)
 {
 	size_t		n = (size_t) net->hdr->n_params;
@@ -108,7 +108,7 @@ OptimUpdateRange(HnOptimState *st, float *params, const float *grad,
 
 /* One optimizer step on the layers selected by train_mask. */
 void
-OptimStep(const HnNet *net, HnOptimState *st, const float *grad,
+OptimStep(const DenseNet *net, HnOptimState *st, const float *grad,
 		  uint64_t train_mask)
 {
 	const HnOptimConfig *c = &st->cfg;

@@ -4,7 +4,7 @@
 #ifndef HANAMI_CORE_OPTIM_H
 #define HANAMI_CORE_OPTIM_H
 
-#include "core/format.h"
+#include "core/dense/format.h"
 
 typedef enum HnOptimizer
 {
@@ -35,12 +35,12 @@ typedef struct HnOptimState
 	float	   *v;				/* adam only */
 } HnOptimState;
 
-HnOptimState *OptimCreate(const HnNet *net, const HnOptimConfig *cfg,
+HnOptimState *OptimCreate(const DenseNet *net, const HnOptimConfig *cfg,
 						  const HnAllocator *alloc, HnError *err);
 void		OptimFree(HnOptimState *st, const HnAllocator *alloc);
 
 /* Apply one update from grad (n_params floats) to layers in train_mask. */
-void		OptimStep(const HnNet *net, HnOptimState *st, const float *grad,
+void		OptimStep(const DenseNet *net, HnOptimState *st, const float *grad,
 					  uint64_t train_mask);
 
 #endif							/* HANAMI_CORE_OPTIM_H */

@@ -28,7 +28,7 @@
  *            a range whose inverse is not a finite nonzero float.
  *
  * A fit that learns this scaling also sets HANAMI_FLAG_INPUT_CLIP: scaled
- * inputs are clipped to -+HANAMI_INPUT_CLIP (format.h).
+ * inputs are clipped to -+HANAMI_INPUT_CLIP (dense/format.h).
  *
  * Robustness: the quartiles move little until a quarter of a feature's
  * values are wild, the median distance of the off-centre values until half

@@ -122,7 +122,7 @@ TrainColumnStats(const float *m, size_t stride, size_t n, int64_t n_rows,
 
 /* True when the output scaling applies: mse regression on identity output. */
 static bool
-TrainOutputScalable(const HnNet *net, const HnDataset *data)
+TrainOutputScalable(const DenseNet *net, const HnDataset *data)
 {
 	uint32_t	last = net->hdr->n_layers - 1;
 
@@ -137,7 +137,7 @@ TrainOutputScalable(const HnNet *net, const HnDataset *data)
  * same order give the same scaling), by row index instead of copies.
  */
 static HnStatus
-TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+TrainFitInputScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
 					 const int64_t *rows, const HnAllocator *alloc,
 					 HnError *err)
 {
@@ -171,7 +171,7 @@ TrainFitInputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 
 /* Learn out_shift/out_mul from the selected rows. */
 static void
-TrainFitOutputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+TrainFitOutputScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
 					  const int64_t *rows)
 {
 	TrainColumnStats(data->y, data->n_outputs, net->hdr->n_outputs, n_rows,
@@ -181,7 +181,7 @@ TrainFitOutputScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
 
 /* Learn scaling from the selected rows (NULL: rows 0..n_rows-1). */
 HnStatus
-TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+TrainFitScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
 				const int64_t *rows, const HnAllocator *alloc, HnError *err)
 {
 	if (n_rows <= 0)
@@ -220,7 +220,7 @@ TrainFirstBadRow(const float *v, int64_t n, size_t w)
 
 /* Check a dataset against a network: shapes, targets, finite values. */
 HnStatus
-TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
+TrainCheckData(const DenseNet *net, const HnDataset *data, const char *verb,
 			   HnError *err)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -284,7 +284,7 @@ TrainCheckData(const HnNet *net, const HnDataset *data, const char *verb,
 
 /* Check that softmax targets are probability rows; see train.h. */
 HnStatus
-TrainCheckTargets(const HnNet *net, const float *y, int64_t n, int64_t row0,
+TrainCheckTargets(const DenseNet *net, const float *y, int64_t n, int64_t row0,
 				  HnError *err)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -324,7 +324,7 @@ TrainCheckTargets(const HnNet *net, const float *y, int64_t n, int64_t row0,
 
 /* Check that outputs are finite after output scaling; see train.h. */
 HnStatus
-TrainCheckOutputs(const HnNet *net, const float *y, int64_t n, int64_t row0,
+TrainCheckOutputs(const DenseNet *net, const float *y, int64_t n, int64_t row0,
 				  HnError *err)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -353,7 +353,7 @@ TrainCheckOutputs(const HnNet *net, const float *y, int64_t n, int64_t row0,
 
 /* Check training options. */
 HnStatus
-TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
+TrainCheckOptions(const DenseNet *net, const HnTrainOptions *opt, HnError *err)
 {
 	const HnOptimConfig *o = &opt->optim;
 	uint64_t	layers = 0;
@@ -409,7 +409,7 @@ TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 
 /* Targets of one row in network space (see train.h). */
 void
-TrainTarget(const HnNet *net, const HnDataset *data, int64_t row, float *t)
+TrainTarget(const DenseNet *net, const HnDataset *data, int64_t row, float *t)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
 
@@ -436,7 +436,7 @@ TrainTarget(const HnNet *net, const HnDataset *data, int64_t row, float *t)
 
 /* Copy count rows (inputs and network-space targets) into a batch. */
 static void
-TrainGather(const HnNet *net, const HnDataset *data, const int64_t *rows,
+TrainGather(const DenseNet *net, const HnDataset *data, const int64_t *rows,
 			int count, float *xb, float *tb)
 {
 	size_t		n_in = data->n_features;
@@ -467,7 +467,7 @@ TrainPredictClass(const float *y, size_t n_out)
 
 /* True target class of a row, or -1 when the row has no class. */
 int
-TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row)
+TrainTrueClass(const DenseNet *net, const HnDataset *data, int64_t row)
 {
 	if (data->cls != NULL)
 		return data->cls[row];
@@ -487,7 +487,7 @@ TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row)
  * before every batch; returns false when it said so (nothing is set then).
  */
 static bool
-TrainValidate(const HnNet *net, const HnDataset *data, HnDenseWork *work,
+TrainValidate(const DenseNet *net, const HnDataset *data, DenseWork *work,
 			  const int64_t *rows, int64_t n_rows, float *xb, float *tb,
 			  const HnCallbacks *cb, double *val_loss, double *val_acc)
 {
@@ -538,7 +538,7 @@ TrainCompareRows(const void *a, const void *b)
 
 /* Train net in place on data; see train.h. */
 HnStatus
-TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
+TrainFit(DenseNet *net, const HnDataset *data, const HnTrainOptions *opt,
 		 const HnCallbacks *cb, const HnAllocator *alloc, HnTrainResult *res,
 		 HnError *err)
 {
@@ -555,7 +555,7 @@ TrainFit(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
 	int32_t    *cls = NULL;
 	float	   *xb = NULL;
 	float	   *tb = NULL;
-	HnDenseWork *work = NULL;
+	DenseWork *work = NULL;
 	HnTrainer  *trainer = NULL;
 	int			batch;
 	bool		stop = false;
@@ -732,7 +732,7 @@ done:
 
 /* Evaluate net on data; see train.h. */
 HnStatus
-TrainEvaluate(const HnNet *net, const HnDataset *data, const HnCallbacks *cb,
+TrainEvaluate(const DenseNet *net, const HnDataset *data, const HnCallbacks *cb,
 			  const HnAllocator *alloc, HnEvalResult *res, HnError *err)
 {
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -740,7 +740,7 @@ TrainEvaluate(const HnNet *net, const HnDataset *data, const HnCallbacks *cb,
 	HnActivation out_act =
 		(HnActivation) net->layers[net->hdr->n_layers - 1].activation;
 	int64_t    *confusion = res->confusion;
-	HnDenseWork *work = NULL;
+	DenseWork *work = NULL;
 	float	   *tb = NULL;
 	double	   *ymean = NULL;
 	int			batch;

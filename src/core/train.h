@@ -4,7 +4,7 @@
 #ifndef HANAMI_CORE_TRAIN_H
 #define HANAMI_CORE_TRAIN_H
 
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/optim.h"
 
 /*
@@ -101,7 +101,7 @@ typedef struct HnTrainResult
  * flags.  rows selects n_rows row indices; NULL means rows 0..n_rows-1.
  * Fails only for want of memory.
  */
-HnStatus	TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
+HnStatus	TrainFitScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
 							const int64_t *rows, const HnAllocator *alloc,
 							HnError *err);
 
@@ -111,7 +111,7 @@ HnStatus	TrainFitScaling(HnNet *net, const HnDataset *data, int64_t n_rows,
  * indices; verb names the action in messages, e.g. "train on"), and the
  * training options.
  */
-HnStatus	TrainCheckData(const HnNet *net, const HnDataset *data,
+HnStatus	TrainCheckData(const DenseNet *net, const HnDataset *data,
 						   const char *verb, HnError *err);
 
 /*
@@ -124,7 +124,7 @@ HnStatus	TrainCheckData(const HnNet *net, const HnDataset *data,
  * first row k that breaks it.  Other output layers take any finite values.
  */
 #define HANAMI_PROB_SUM_TOLERANCE	0.01
-HnStatus	TrainCheckTargets(const HnNet *net, const float *y, int64_t n,
+HnStatus	TrainCheckTargets(const DenseNet *net, const float *y, int64_t n,
 							  int64_t row0, HnError *err);
 
 /*
@@ -132,9 +132,9 @@ HnStatus	TrainCheckTargets(const HnNet *net, const float *y, int64_t n,
  * outputs y (n * n_outputs) is NaN or infinite once the output scaling is
  * applied (what run() would return), naming output and row row0 + k + 1.
  */
-HnStatus	TrainCheckOutputs(const HnNet *net, const float *y, int64_t n,
+HnStatus	TrainCheckOutputs(const DenseNet *net, const float *y, int64_t n,
 							  int64_t row0, HnError *err);
-HnStatus	TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt,
+HnStatus	TrainCheckOptions(const DenseNet *net, const HnTrainOptions *opt,
 							  HnError *err);
 
 /*
@@ -146,7 +146,7 @@ HnStatus	TrainCheckOptions(const HnNet *net, const HnTrainOptions *opt,
  * then left as they were after the last good epoch is not guaranteed: the
  * caller discards the copy).
  */
-HnStatus	TrainFit(HnNet *net, const HnDataset *data,
+HnStatus	TrainFit(DenseNet *net, const HnDataset *data,
 					 const HnTrainOptions *opt, const HnCallbacks *cb,
 					 const HnAllocator *alloc, HnTrainResult *res,
 					 HnError *err);
@@ -170,7 +170,7 @@ typedef struct HnEvalResult
  * (threshold 0.5) and a 2x2 confusion matrix.  An output that is not
  * finite is an error (TrainCheckOutputs), never a figure.
  */
-HnStatus	TrainEvaluate(const HnNet *net, const HnDataset *data,
+HnStatus	TrainEvaluate(const DenseNet *net, const HnDataset *data,
 						  const HnCallbacks *cb, const HnAllocator *alloc,
 						  HnEvalResult *res, HnError *err);
 
@@ -178,13 +178,13 @@ HnStatus	TrainEvaluate(const HnNet *net, const HnDataset *data,
  * The targets of one row in network space: one-hot (or the 0/1 value for a
  * single output) for class indices, else the scaled target values.
  */
-void		TrainTarget(const HnNet *net, const HnDataset *data, int64_t row,
+void		TrainTarget(const DenseNet *net, const HnDataset *data, int64_t row,
 						float *t);
 
 /*
  * The true class of one row, or -1 when it has none (regression); a
  * single-output sigmoid network's 0/1 targets count as classes.
  */
-int			TrainTrueClass(const HnNet *net, const HnDataset *data, int64_t row);
+int			TrainTrueClass(const DenseNet *net, const HnDataset *data, int64_t row);
 
 #endif							/* HANAMI_CORE_TRAIN_H */

@@ -21,7 +21,7 @@
 #define HANAMI_OPENCL_OCL_H
 
 #include "core/common.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/optim.h"
 #include "core/train.h"
 
@@ -122,7 +122,7 @@ int			OclSessionBuffers(const OclSession *s);
  */
 typedef struct OclDense OclDense;
 
-OclDense   *OclDenseCreate(OclSession *s, const HnNet *net, int max_batch,
+OclDense   *OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 						   const HnOptimConfig *optim,
 						   const HnAllocator *alloc, OclError *err);
 
@@ -160,7 +160,7 @@ HnStatus	OclDensePredict(OclDense *d, const float *x, int64_t n, float *out,
  * cb->interrupt is called before every batch with at most a few batches in
  * flight, so a cancel waits for little device work.  Buffers belong to s.
  */
-HnStatus	OclTrainFit(OclSession *s, HnNet *net, const HnDataset *data,
+HnStatus	OclTrainFit(OclSession *s, DenseNet *net, const HnDataset *data,
 						const HnTrainOptions *opt, const HnCallbacks *cb,
 						const HnAllocator *alloc, HnTrainResult *res,
 						OclError *err);

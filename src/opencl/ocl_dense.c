@@ -44,12 +44,12 @@ OclCount(size_t a, size_t b)
 
 /* See ocl.h. */
 OclDense *
-OclDenseCreate(OclSession *s, const HnNet *net, int max_batch,
+OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 			   const HnOptimConfig *optim, const HnAllocator *alloc,
 			   OclError *err)
 {
 	OclDense   *d;
-	size_t		width = NetMaxWidth(net);
+	size_t		width = DenseMaxWidth(net);
 	size_t		batch = (size_t) (max_batch > 0 ? max_batch : 1);
 	float	   *zeros = NULL;
 
@@ -84,7 +84,7 @@ OclDenseCreate(OclSession *s, const HnNet *net, int max_batch,
 	}
 	d->loss = (int) net->hdr->loss;
 	d->n_in = net->hdr->n_inputs;
-	d->in_clip = NetInputClip(net);
+	d->in_clip = DenseInputClip(net);
 	d->n_out = net->hdr->n_outputs;
 	d->n_params = (size_t) net->hdr->n_params;
 	d->max_batch = (int) batch;

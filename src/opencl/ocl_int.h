@@ -138,7 +138,7 @@ struct OclDense
 	cl_mem		params;
 	cl_mem		in_shift;
 	cl_mem		in_mul;
-	float		in_clip;		/* NetInputClip: 0 when not clipped */
+	float		in_clip;		/* DenseInputClip: 0 when not clipped */
 	cl_mem		out_shift;
 	cl_mem		out_mul;
 	cl_mem		a[HANAMI_MAX_LAYERS];

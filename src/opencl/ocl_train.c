@@ -36,7 +36,7 @@ OclCompareRows(const void *a, const void *b)
  * not change is put back.
  */
 static HnStatus
-OclFitScaling(HnNet *net, const HnDataset *data, const HnTrainOptions *opt,
+OclFitScaling(DenseNet *net, const HnDataset *data, const HnTrainOptions *opt,
 			  int64_t n_train, const int64_t *idx, const HnAllocator *alloc,
 			  OclError *err)
 {
@@ -92,7 +92,7 @@ typedef struct OclFit
 {
 	OclSession *s;
 	OclDense   *d;
-	const HnNet *net;
+	const DenseNet *net;
 	const HnDataset *data;
 	int64_t		n_train;
 	int64_t		n_val;
@@ -214,7 +214,7 @@ OclDiverged(OclError *err, const char *what, int epoch)
 
 /* See ocl.h. */
 HnStatus
-OclTrainFit(OclSession *s, HnNet *net, const HnDataset *data,
+OclTrainFit(OclSession *s, DenseNet *net, const HnDataset *data,
 			const HnTrainOptions *opt, const HnCallbacks *cb,
 			const HnAllocator *alloc, HnTrainResult *res, OclError *err)
 {

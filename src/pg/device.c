@@ -115,7 +115,7 @@ HanamiDeviceReport(const OclError *err)
 
 /* See device.h. */
 OclDevice *
-HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
+HanamiDeviceChoose(const char *option, const DenseNet *net, int64 batch)
 {
 	const char *selector;
 	HanamiDeviceKind kind = DeviceRequest(option, &selector);
@@ -182,7 +182,7 @@ HanamiDeviceSession(MemoryContext cxt, OclDevice *dev)
 
 /* See device.h. */
 HnStatus
-HanamiDeviceTrainFit(HnNet *net, const HnDataset *data, const char *device,
+HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
 					 const HnTrainOptions *opt, const HnCallbacks *cb,
 					 const HnAllocator *alloc, HnTrainResult *res, HnError *err)
 {

@@ -38,7 +38,7 @@ extern char *HanamiDeviceCheckOption(const char *value);
  * enough work (batch rows times parameters) for it to be faster, and falls
  * back to the CPU on any trouble.
  */
-extern OclDevice *HanamiDeviceChoose(const char *option, const HnNet *net,
+extern OclDevice *HanamiDeviceChoose(const char *option, const DenseNet *net,
 									 int64 batch);
 
 /* True when option (or, without one, hanami.device) asks for OpenCL. */
@@ -49,7 +49,7 @@ extern bool HanamiDeviceWantsOpenCL(const char *option);
  * the device's buffers released however the call ends.  Device errors are
  * raised as SQL errors; engine errors come back in err like TrainFit's.
  */
-extern HnStatus HanamiDeviceTrainFit(HnNet *net, const HnDataset *data,
+extern HnStatus HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data,
 									 const char *device,
 									 const HnTrainOptions *opt,
 									 const HnCallbacks *cb,

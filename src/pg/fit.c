@@ -50,8 +50,8 @@ static HanamiNetwork *
 FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 		  StringInfo history)
 {
-	HnNet		in;
-	HnNet		net;
+	DenseNet		in;
+	DenseNet		net;
 	HanamiNetwork *result;
 	char	   *query;
 	HanamiOptions opts;
@@ -68,7 +68,7 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 		return HanamiHkFit(result, query, OptionsArg(fcinfo, 2), res, eval,
 							 history);
 	result = HanamiNetworkCopy(result);
-	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
+	DenseBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, true, &opts);
 	if (opts.loss_set)
 		net.hdr->loss = opts.loss;
@@ -180,7 +180,7 @@ AppendField(StringInfo buf, const char *key, double v)
 Datum
 hanami_verify(PG_FUNCTION_ARGS)
 {
-	HnNet		net;
+	DenseNet		net;
 	char	   *query;
 	HanamiOptions opts;
 	HanamiQueryData data;

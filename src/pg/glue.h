@@ -16,7 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "core/common.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/train.h"
 
 /* GUCs (hanami.c) */
@@ -52,15 +52,15 @@ typedef struct varlena HanamiNetwork;
 
 extern HanamiNetwork *HanamiNetworkFromImage(const void *image, size_t len);
 extern HanamiNetwork *HanamiNetworkCopy(HanamiNetwork *src);
-extern void HanamiNetworkBind(HanamiNetwork *v, HnNet *net, int errcode);
+extern void HanamiNetworkBind(HanamiNetwork *v, DenseNet *net, int errcode);
 extern HanamiNetwork *HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno,
-										  HnNet *net);
+										  DenseNet *net);
 
 /* spec.c: JSON (jsonb) description <-> network */
 extern HanamiNetwork *HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed,
 											 uint32 seed, int errcode);
-extern char *HanamiNetworkToJson(const HnNet *net);
-extern Jsonb *HanamiNetworkInfo(const HnNet *net);
+extern char *HanamiNetworkToJson(const DenseNet *net);
+extern Jsonb *HanamiNetworkInfo(const DenseNet *net);
 
 /* jsonutil.c: reading jsonb objects */
 extern JsonbValue *HanamiJsonbGet(JsonbContainer *obj, const char *key);
@@ -92,7 +92,7 @@ typedef struct HanamiOptions
 
 extern double HanamiOptionNumber(JsonbValue *v, const char *key, double lo,
 								 double hi, bool lo_excl);
-extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
+extern void HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
 							   HanamiOptions *opts);
 
 /* dataset.c: a query's rows as float32 arrays */
@@ -103,13 +103,13 @@ typedef struct HanamiQueryData
 } HanamiQueryData;
 
 extern void HanamiLoadQuery(const char *query, const char *target,
-							const HnNet *net, HanamiQueryData *out);
+							const DenseNet *net, HanamiQueryData *out);
 
 /* dataset.c: an open query read in passes (see dataset.c) */
 typedef struct HanamiRows HanamiRows;
 
 extern HanamiRows *HanamiRowsOpen(const char *query, const char *target,
-								  const HnNet *net);
+								  const DenseNet *net);
 extern void HanamiRowsStart(HanamiRows *q);
 extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,
 							 int64 max_rows);
@@ -119,7 +119,7 @@ extern void HanamiRowsClose(HanamiRows *q);
 
 /* train_query.c: fit on a query's rows, in memory or streamed */
 extern HnStatus HanamiTrainQuery(const char *query, const HanamiOptions *opts,
-								 HnNet *net, const HnCallbacks *cb,
+								 DenseNet *net, const HnCallbacks *cb,
 								 MemoryContext cxt, HnTrainResult *res,
 								 HnEvalResult *eval, HnError *err);
 extern struct HnPool *HanamiComputePool(MemoryContext cxt);
@@ -130,7 +130,7 @@ extern ArrayType *HanamiFloatArray(const float *v, int n);
 extern int32 HanamiArgmax(const float *out, uint32 n);
 extern void HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out,
 							   int64 row0, const bool *skip);
-extern void HanamiCheckClassifier(const HnNet *net, const char *fn,
+extern void HanamiCheckClassifier(const DenseNet *net, const char *fn,
 								  const char *alternative);
 
 /* fit.c */

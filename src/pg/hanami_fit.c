@@ -98,7 +98,7 @@ HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
  * state carries from row to row, on a copy: the value is not changed.
  */
 HnStatus
-HanamiHkEvaluate(const HnNet *bound, const HnDataset *data,
+HanamiHkEvaluate(const DenseNet *bound, const HnDataset *data,
 				   const HnCallbacks *cb, HnEvalResult *res, HnError *err)
 {
 	HkNet	net;
@@ -124,7 +124,7 @@ HanamiNetwork *
 HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 			  HnTrainResult *res, HnEvalResult *eval, StringInfo history)
 {
-	HnNet		bound;
+	DenseNet		bound;
 	HkNet	net;
 	HkTrainOptions opt;
 	HkTrainResult gres;
@@ -165,7 +165,7 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	st = HkFit(&image, &len, &data.ds, &opt, &cb, &alloc, &gres, &err);
 	if (st == HANAMI_OK && eval != NULL)
 	{
-		HnNet		tmp;
+		DenseNet		tmp;
 
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.hdr = image;
@@ -174,7 +174,7 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	MemoryContextSwitchTo(old);
 	if (st == HANAMI_OK)
 	{
-		HnNet		check;
+		DenseNet		check;
 
 		result = HanamiNetworkFromImage(image, len);
 		/* what the engine grew is checked like any value that enters */

@@ -14,7 +14,7 @@ PG_FUNCTION_INFO_V1(hanami_reset_state);
 Datum
 hanami_reset_state(PG_FUNCTION_ARGS)
 {
-	HnNet		net;
+	DenseNet		net;
 	HkNet	grow;
 	HanamiNetwork *v = HanamiGetNetworkArg(fcinfo, 0, &net);
 

@@ -454,7 +454,7 @@ HkApplyTrained(HkNet *net, JsonbValue *trained, int sqlstate)
 
 /*
  * Build a growing network from a template or its text form.  has_seed/seed
- * override the description's seed.  The result went through NetBind.
+ * override the description's seed.  The result went through DenseBind.
  */
 HanamiNetwork *
 HanamiHkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
@@ -470,7 +470,7 @@ HanamiHkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 	char	   *data = NULL;
 	HanamiNetwork *result;
 	HkNet	net;
-	HnNet		bound;
+	DenseNet		bound;
 
 	HkParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
 	if (has_seed)
@@ -611,7 +611,7 @@ HkAppendTemplate(StringInfo buf, const HkNet *net)
 
 /* The text form of a growing network (exact). */
 char *
-HanamiHkToJson(const HnNet *bound)
+HanamiHkToJson(const DenseNet *bound)
 {
 	StringInfoData buf;
 	HkNet	net;
@@ -646,7 +646,7 @@ HanamiHkToJson(const HnNet *bound)
 
 /* A jsonb summary: cells, neurons, sections, synapses, blocks, growth. */
 Jsonb *
-HanamiHkInfo(const HnNet *bound)
+HanamiHkInfo(const DenseNet *bound)
 {
 	StringInfoData buf;
 	HkNet	net;

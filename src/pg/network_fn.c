@@ -44,7 +44,7 @@ hanami_network(PG_FUNCTION_ARGS)
 Datum
 hanami_info(PG_FUNCTION_ARGS)
 {
-	HnNet		net;
+	DenseNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_JSONB_P(HanamiNetworkInfo(&net));

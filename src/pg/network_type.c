@@ -3,7 +3,7 @@
  * and from bytea, and fetching a validated network from a function argument.
  *
  * Every way a value enters (text, binary receive, bytea cast) ends in
- * NetBind, the engine's single validation path.
+ * DenseBind, the engine's single validation path.
  */
 #include "glue.h"
 
@@ -19,11 +19,11 @@ PG_FUNCTION_INFO_V1(network_from_bytea);
 
 /* Validate v and bind net to it; errcode for malformed images. */
 void
-HanamiNetworkBind(HanamiNetwork *v, HnNet *net, int errcode)
+HanamiNetworkBind(HanamiNetwork *v, DenseNet *net, int errcode)
 {
 	HnError		err;
 
-	if (NetBind(net, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
+	if (DenseBind(net, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
 		HanamiReportError(&err, errcode);
 }
 
@@ -58,7 +58,7 @@ HanamiNetworkCopy(HanamiNetwork *src)
  * check is linear in the size and cheap next to any use of the weights.
  */
 HanamiNetwork *
-HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno, HnNet *net)
+HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno, DenseNet *net)
 {
 	HanamiNetwork *v = (HanamiNetwork *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
 
@@ -81,7 +81,7 @@ network_in(PG_FUNCTION_ARGS)
 Datum
 network_out(PG_FUNCTION_ARGS)
 {
-	HnNet		net;
+	DenseNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_CSTRING(HanamiNetworkToJson(&net));
@@ -94,7 +94,7 @@ network_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			len = buf->len - buf->cursor;
 	HanamiNetwork *v;
-	HnNet		net;
+	DenseNet		net;
 
 	v = HanamiNetworkFromImage(pq_getmsgbytes(buf, len), len);
 	HanamiNetworkBind(v, &net, ERRCODE_INVALID_BINARY_REPRESENTATION);
@@ -106,7 +106,7 @@ Datum
 network_send(PG_FUNCTION_ARGS)
 {
 	HanamiNetwork *v;
-	HnNet		net;
+	DenseNet		net;
 	StringInfoData buf;
 
 	v = HanamiGetNetworkArg(fcinfo, 0, &net);
@@ -120,7 +120,7 @@ Datum
 network_to_bytea(PG_FUNCTION_ARGS)
 {
 	HanamiNetwork *v;
-	HnNet		net;
+	DenseNet		net;
 
 	v = HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_BYTEA_P(HanamiNetworkCopy(v));
@@ -132,7 +132,7 @@ network_from_bytea(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	HanamiNetwork *v;
-	HnNet		net;
+	DenseNet		net;
 
 	v = HanamiNetworkFromImage(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	HanamiNetworkBind(v, &net, ERRCODE_INVALID_BINARY_REPRESENTATION);

@@ -35,7 +35,7 @@ HanamiOptionNumber(JsonbValue *v, const char *key, double lo, double hi, bool lo
 
 /* Index of the layer named or numbered by v, for to_train/to_skip. */
 static int
-LayerIndex(const HnNet *net, JsonbValue *v, const char *key)
+LayerIndex(const DenseNet *net, JsonbValue *v, const char *key)
 {
 	int			n = (int) net->hdr->n_layers;
 
@@ -66,7 +66,7 @@ LayerIndex(const HnNet *net, JsonbValue *v, const char *key)
 
 /* Bit mask of the layers listed in an array option. */
 static uint64
-LayerMask(const HnNet *net, JsonbValue *v, const char *key)
+LayerMask(const DenseNet *net, JsonbValue *v, const char *key)
 {
 	JsonbIterator *it;
 	JsonbValue	elem;
@@ -89,7 +89,7 @@ LayerMask(const HnNet *net, JsonbValue *v, const char *key)
  * those of verify.  jb may be NULL (all defaults).
  */
 void
-HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
+HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
 				   HanamiOptions *o)
 {
 	JsonbContainer *obj;
@@ -207,7 +207,7 @@ Datum
 hanami_check_options(PG_FUNCTION_ARGS)
 {
 	HanamiOptions opts;
-	HnNet		net;
+	DenseNet		net;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();

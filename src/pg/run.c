@@ -29,8 +29,8 @@ typedef struct RunCache
 	struct varatt_external ext;
 	Size		rawlen;			/* keyed by the raw bytes */
 	char	   *raw;
-	HnNet		net;
-	HnDenseWork *work;
+	DenseNet		net;
+	DenseWork *work;
 	HkNet	grow;			/* kind hanami: the cached copy, whose
 								 * spiking state carries from row to row */
 	HkWork *gwork;
@@ -237,7 +237,7 @@ HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out, int64 row0,
  * values of a regression, whose argmax means nothing.
  */
 void
-HanamiCheckClassifier(const HnNet *net, const char *fn, const char *alternative)
+HanamiCheckClassifier(const DenseNet *net, const char *fn, const char *alternative)
 {
 	HnActivation act;
 	bool		probabilities;

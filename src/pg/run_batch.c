@@ -34,10 +34,10 @@ typedef struct BatchState
 	HanamiNetwork *value;		/* the network, detoasted */
 	bool		by_toast;		/* the first row's value was on disk */
 	struct varatt_external ext;
-	HnNet		net;
+	DenseNet		net;
 	int			rows;			/* rows per batch */
 	OclDense   *dense;			/* on a device, or NULL */
-	HnDenseWork *work;			/* on the CPU */
+	DenseWork *work;			/* on the CPU */
 	float	   *x;
 	float	   *out;
 	int32	   *cls;

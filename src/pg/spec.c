@@ -64,7 +64,7 @@ ParseActivation(JsonbValue *v, const char *what, int sqlstate)
  */
 static bool
 ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
-		   HnLayerSpec *ls, int sqlstate)
+		   DenseLayerSpec *ls, int sqlstate)
 {
 	char		what[64];
 
@@ -101,7 +101,7 @@ ParseLayer(JsonbValue *v, int idx, HnActivation hidden_default,
 
 /* Fill spec from the object; returns the "setup" and "trained" values. */
 static void
-ParseSpec(JsonbContainer *root, HnSpec *spec, JsonbValue **setup,
+ParseSpec(JsonbContainer *root, DenseSpec *spec, JsonbValue **setup,
 		  JsonbValue **trained, int sqlstate)
 {
 	JsonbValue *v;
@@ -114,7 +114,6 @@ ParseSpec(JsonbContainer *root, HnSpec *spec, JsonbValue **setup,
 
 	HanamiJsonbCheckKeys(root, "network key", spec_keys);
 	memset(spec, 0, sizeof(*spec));
-	spec->kind = HANAMI_KIND_DENSE;
 	spec->input_scaling = true;
 
 	if ((v = HanamiJsonbGet(root, "format")) != NULL &&
@@ -198,7 +197,7 @@ ObjectOf(JsonbValue *v, const char *what, int sqlstate)
 
 /* Apply "trained" and "setup" (weights) to a freshly created image. */
 static void
-ApplySetup(HnNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
+ApplySetup(DenseNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
 {
 	if (trained)
 	{
@@ -215,7 +214,7 @@ ApplySetup(HnNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
 	{
 		JsonbContainer *obj = ObjectOf(setup, "setup", sqlstate);
 		JsonbValue *v;
-		size_t		off = NetScalingOffset(net->hdr->n_layers);
+		size_t		off = DenseScalingOffset(net->hdr->n_layers);
 		size_t		want = net->hdr->total_size - off;
 		char	   *data;
 		int			len;
@@ -258,13 +257,13 @@ ApplySetup(HnNet *net, JsonbValue *setup, JsonbValue *trained, int sqlstate)
 HanamiNetwork *
 HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 {
-	HnSpec	   *spec = palloc(sizeof(HnSpec));
+	DenseSpec	   *spec = palloc(sizeof(DenseSpec));
 	JsonbValue *setup;
 	JsonbValue *trained;
 	HnError		err;
 	size_t		size;
 	HanamiNetwork *result;
-	HnNet		net;
+	DenseNet		net;
 
 	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
 		ereport(ERROR,
@@ -278,18 +277,18 @@ HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 	if (has_seed)
 		spec->seed = seed;
 
-	if (SpecFinalize(spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(spec, &err) != HANAMI_OK)
 		HanamiReportError(&err, 0);
-	size = SpecImageSize(spec, &err);
+	size = DenseImageSize(spec, &err);
 	if (size == 0)
 		HanamiReportError(&err, 0);
 
 	result = palloc0(size + VARHDRSZ);
 	SET_VARSIZE(result, size + VARHDRSZ);
-	if (NetCreate(HANAMI_NET_IMAGE(result), size, spec, &err) != HANAMI_OK)
+	if (DenseCreate(HANAMI_NET_IMAGE(result), size, spec, &err) != HANAMI_OK)
 		HanamiReportError(&err, 0);
 
-	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
+	DenseBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	ApplySetup(&net, setup, trained, sqlstate);
 	/* weights from text are untrusted: run the one validation path */
 	HanamiNetworkBind(result, &net, sqlstate);
@@ -299,12 +298,12 @@ HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 
 /* Append the layer list (shared by the text form and info). */
 static void
-AppendLayers(StringInfo buf, const HnNet *net, bool with_params)
+AppendLayers(StringInfo buf, const DenseNet *net, bool with_params)
 {
 	appendStringInfoChar(buf, '[');
 	for (uint32 l = 0; l < net->hdr->n_layers; l++)
 	{
-		const HnLayer *ly = &net->layers[l];
+		const DenseLayer *ly = &net->layers[l];
 
 		appendStringInfo(buf, "%s{\"count\": %u, \"activation\": ",
 						 l ? ", " : "", ly->count);
@@ -325,11 +324,11 @@ AppendLayers(StringInfo buf, const HnNet *net, bool with_params)
 
 /* The text form of a bound network (exact: floats travel as base64). */
 char *
-HanamiNetworkToJson(const HnNet *net)
+HanamiNetworkToJson(const DenseNet *net)
 {
 	StringInfoData buf;
 	const HnHeader *h = net->hdr;
-	size_t		off = NetScalingOffset(h->n_layers);
+	size_t		off = DenseScalingOffset(h->n_layers);
 	size_t		nbytes = h->total_size - off;
 
 	if (nbytes > (size_t) (MaxAllocSize / 4 * 3 - 1024))
@@ -365,7 +364,7 @@ HanamiNetworkToJson(const HnNet *net)
 
 /* A jsonb summary of a network: kind, sizes, layers, training counters. */
 Jsonb *
-HanamiNetworkInfo(const HnNet *net)
+HanamiNetworkInfo(const DenseNet *net)
 {
 	StringInfoData buf;
 	const HnHeader *h = net->hdr;

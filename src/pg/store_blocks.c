@@ -47,7 +47,7 @@ Datum
 hanami_network_blocks(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HnNet		net;
+	DenseNet		net;
 	HanamiNetwork *v;
 	const char *image;
 	size_t		len;
@@ -65,9 +65,9 @@ hanami_network_blocks(PG_FUNCTION_ARGS)
 		EmitSegment(rsinfo, image, 0, params, "header", &seq);
 		for (uint32 l = 1; l < net.hdr->n_layers; l++)
 		{
-			size_t		start = (const char *) NetWeights(&net, l) - image;
+			size_t		start = (const char *) DenseWeights(&net, l) - image;
 			size_t		end = l + 1 < net.hdr->n_layers ?
-				(size_t) ((const char *) NetWeights(&net, l + 1) - image) : len;
+				(size_t) ((const char *) DenseWeights(&net, l + 1) - image) : len;
 			char		name[HANAMI_NAME_LEN + 16];
 
 			if (net.layers[l].name[0])

@@ -28,8 +28,8 @@ typedef struct CacheEntry
 {
 	int64		commit_id;		/* hash key */
 	MemoryContext cxt;			/* holds the image and workspace */
-	HnNet		net;
-	HnDenseWork *work;
+	DenseNet		net;
+	DenseWork *work;
 	HkNet	grow;			/* kind hanami */
 	HkWork *gwork;
 	HkNeuron *state;		/* spiking: the stored neuron records, put
@@ -114,8 +114,8 @@ CacheLoad(int64 commit_id)
 	MemoryContext old;
 	HanamiNetwork *v;
 	CacheEntry *e;
-	HnNet		net;
-	HnDenseWork *work = NULL;
+	DenseNet		net;
+	DenseWork *work = NULL;
 	HkNet	grow;
 	HkWork *gwork = NULL;
 	HkNeuron *state = NULL;

@@ -97,7 +97,7 @@ AddOutputSums(OutputSums *o, const float *y, int64 k, uint32 n)
 
 /* True when fits learn output scaling: mse regression on identity output. */
 static bool
-OutputScalable(const HnNet *net, bool class_target)
+OutputScalable(const DenseNet *net, bool class_target)
 {
 	return !class_target && net->hdr->loss == HANAMI_LOSS_MSE &&
 		net->layers[net->hdr->n_layers - 1].activation == HANAMI_ACT_IDENTITY;
@@ -111,7 +111,7 @@ OutputScalable(const HnNet *net, bool class_target)
  */
 static int64
 StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
-				HnNet *net, const HnTrainOptions *opt, bool class_target,
+				DenseNet *net, const HnTrainOptions *opt, bool class_target,
 				const HnAllocator *alloc)
 {
 	uint32		n_in = net->hdr->n_inputs;
@@ -185,7 +185,7 @@ StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
 
 /* Train on the streamed rows, one pass of the query per epoch. */
 static HnStatus
-StreamTrain(HanamiRows *q, Chunk *ch, int64 n, HnNet *net,
+StreamTrain(HanamiRows *q, Chunk *ch, int64 n, DenseNet *net,
 			const HnTrainOptions *opt, const HnCallbacks *cb,
 			const HnAllocator *alloc, HnTrainResult *res, HnError *err)
 {
@@ -277,7 +277,7 @@ done:
  * figures (no confusion matrix).
  */
 static HnStatus
-StreamEvaluate(HanamiRows *q, Chunk *ch, HnNet *net, const HnCallbacks *cb,
+StreamEvaluate(HanamiRows *q, Chunk *ch, DenseNet *net, const HnCallbacks *cb,
 			   const HnAllocator *alloc, HnEvalResult *res, HnError *err)
 {
 	uint32		n_in = net->hdr->n_inputs;
@@ -346,7 +346,7 @@ StreamEvaluate(HanamiRows *q, Chunk *ch, HnNet *net, const HnCallbacks *cb,
 
 /* Fit on rows that did not fit in memory; first holds those that did. */
 static HnStatus
-StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
+StreamFit(HanamiRows *q, HanamiQueryData *first, DenseNet *net,
 		  const HnTrainOptions *opt, const HnCallbacks *cb,
 		  const HnAllocator *alloc, HnTrainResult *res, HnEvalResult *eval,
 		  HnError *err)
@@ -399,7 +399,7 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
  * same rows, without confusion matrix) when it is not NULL.
  */
 HnStatus
-HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
+HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 				 const HnCallbacks *cb, MemoryContext cxt, HnTrainResult *res,
 				 HnEvalResult *eval, HnError *err)
 {

@@ -63,7 +63,7 @@ typedef struct Job
 	char	   *channel;		/* NOTIFY channel, readable only by readers of the job */
 	int64		parent;			/* branch head the job started from */
 	HanamiNetwork *net;
-	HnNet		bound;
+	DenseNet		bound;
 	HanamiOptions opts;
 	HanamiQueryData data;
 	double		last_poll;

@@ -5,7 +5,7 @@
 #ifndef HANAMI_CORE_DENSE_H
 #define HANAMI_CORE_DENSE_H
 
-#include "core/format.h"
+#include "core/dense/format.h"
 
 /*
  * Buffers for batches of up to max_batch rows, allocated once per fit or per
@@ -14,7 +14,7 @@
  * row-major); g is scratch for gradients; grad has n_params floats (NULL when
  * created for inference only).
  */
-typedef struct HnDenseWork
+typedef struct DenseWork
 {
 	int			max_batch;
 	int			n_layers;
@@ -22,12 +22,12 @@ typedef struct HnDenseWork
 	float	   *a[HANAMI_MAX_LAYERS];
 	float	   *g[2];			/* two buffers of max_batch * max width */
 	float	   *grad;
-} HnDenseWork;
+} DenseWork;
 
 /* Allocate a workspace; NULL with err set on failure. */
-HnDenseWork *DenseWorkCreate(const HnNet *net, int max_batch, bool training,
+DenseWork *DenseWorkCreate(const DenseNet *net, int max_batch, bool training,
 							 const HnAllocator *alloc, HnError *err);
-void		DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc);
+void		DenseWorkFree(DenseWork *work, const HnAllocator *alloc);
 
 /*
  * For inference on a workspace created with training false: fold the input
@@ -40,7 +40,7 @@ void		DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc);
  * clamped to the folded shift -+ the clip.  Call again whenever the
  * weights, the scaling or the flags change.
  */
-void		DenseWorkFold(const HnNet *net, HnDenseWork *work);
+void		DenseWorkFold(const DenseNet *net, DenseWork *work);
 
 /*
  * Forward n (<= max_batch) rows of raw input x (n * n_inputs floats): apply
@@ -49,11 +49,11 @@ void		DenseWorkFold(const HnNet *net, HnDenseWork *work);
  * activations (n * n_outputs, network space, before output scaling), which
  * live in work.
  */
-const float *DenseForward(const HnNet *net, HnDenseWork *work,
+const float *DenseForward(const DenseNet *net, DenseWork *work,
 						  const float *x, int n);
 
 /* DenseForward, then output scaling into out (n * n_outputs). */
-void		DensePredict(const HnNet *net, HnDenseWork *work, const float *x,
+void		DensePredict(const DenseNet *net, DenseWork *work, const float *x,
 						 int n, float *out);
 
 /*
@@ -63,7 +63,7 @@ void		DensePredict(const HnNet *net, HnDenseWork *work, const float *x,
  * other layers' gradients are left unspecified and must not be applied).
  * Returns the sum of the n rows' losses.
  */
-double		DenseBackward(const HnNet *net, HnDenseWork *work, const float *t,
+double		DenseBackward(const DenseNet *net, DenseWork *work, const float *t,
 						  int n, uint64_t train_mask);
 
 #endif							/* HANAMI_CORE_DENSE_H */

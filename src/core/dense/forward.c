@@ -1,6 +1,6 @@
 /*
  * dense/forward.c - forward and backward passes of a dense network over a batch of
- * rows, on buffers allocated once in an HnDenseWork.
+ * rows, on buffers allocated once in an DenseWork.
  */
 #include "core/dense/dense.h"
 
@@ -16,7 +16,7 @@
 /* The public workspace plus scratch only this file uses. */
 typedef struct DenseWorkPriv
 {
-	HnDenseWork pub;			/* first, so the two pointers coincide */
+	DenseWork pub;			/* first, so the two pointers coincide */
 	float	   *wt;				/* a transposed weight matrix */
 	bool		folded;			/* fold_shift and fold_bias are in use */
 	bool		fold_clipped;	/* and fold_lo, fold_hi */
@@ -42,12 +42,12 @@ DenseReserve(size_t *offset, size_t n, size_t *at)
 }
 
 /* Allocate a workspace for batches of up to max_batch rows. */
-HnDenseWork *
-DenseWorkCreate(const HnNet *net, int max_batch, bool training,
+DenseWork *
+DenseWorkCreate(const DenseNet *net, int max_batch, bool training,
 				const HnAllocator *alloc, HnError *err)
 {
 	int			n_layers = (int) net->hdr->n_layers;
-	size_t		width = NetMaxWidth(net);
+	size_t		width = DenseMaxWidth(net);
 	size_t		batch = (size_t) max_batch;
 	size_t		offset = sizeof(DenseWorkPriv);
 	size_t		at_a[HANAMI_MAX_LAYERS];
@@ -149,21 +149,21 @@ too_large:
 
 /* Free a workspace (one allocation). */
 void
-DenseWorkFree(HnDenseWork *work, const HnAllocator *alloc)
+DenseWorkFree(DenseWork *work, const HnAllocator *alloc)
 {
 	HnFree(alloc, work);
 }
 
 /* Fold small input shifts into layer 1's bias; see dense/dense.h. */
 void
-DenseWorkFold(const HnNet *net, HnDenseWork *work)
+DenseWorkFold(const DenseNet *net, DenseWork *work)
 {
 	DenseWorkPriv *priv = (DenseWorkPriv *) work;
 	size_t		n_in = net->hdr->n_inputs;
 	size_t		out = net->layers[1].count;
-	const float *w = NetWeights(net, 1);
-	const float *b = NetBias(net, 1);
-	float		clip = NetInputClip(net);
+	const float *w = DenseWeights(net, 1);
+	const float *b = DenseBias(net, 1);
+	float		clip = DenseInputClip(net);
 
 	if (priv->fold_shift == NULL)
 		return;					/* a training workspace: never folded */
@@ -202,7 +202,7 @@ DenseWorkFold(const HnNet *net, HnDenseWork *work)
 
 /* Forward n rows; returns the output activations in work. */
 const float *
-DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
+DenseForward(const DenseNet *net, DenseWork *work, const float *x, int n)
 {
 	DenseWorkPriv *priv = (DenseWorkPriv *) work;
 	int			n_layers = (int) net->hdr->n_layers;
@@ -216,8 +216,8 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 	if (priv->folded && priv->fold_clipped)
 		SimdClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
 					  priv->fold_hi);
-	else if (!priv->folded && NetInputClip(net) > 0.0f)
-		SimdClip(work->a[0], rows * net->hdr->n_inputs, NetInputClip(net));
+	else if (!priv->folded && DenseInputClip(net) > 0.0f)
+		SimdClip(work->a[0], rows * net->hdr->n_inputs, DenseInputClip(net));
 	for (int l = 1; l < n_layers; l++)
 	{
 		size_t		in = net->layers[l - 1].count;
@@ -226,12 +226,12 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 		float	   *z = work->z[l];
 		float	   *a = work->a[l];
 		const float *bias = (l == 1 && priv->folded) ? priv->fold_bias :
-			NetBias(net, l);
+			DenseBias(net, l);
 
 		if (rows == 1)
-			SimdGemv(out, in, work->a[l - 1], NetWeights(net, l), out, z, bias);
+			SimdGemv(out, in, work->a[l - 1], DenseWeights(net, l), out, z, bias);
 		else
-			SimdGemm(rows, out, in, work->a[l - 1], in, 1, NetWeights(net, l),
+			SimdGemm(rows, out, in, work->a[l - 1], in, 1, DenseWeights(net, l),
 					 out, z, out, bias);
 		memcpy(a, z, rows * out * sizeof(float));
 		if (act == HANAMI_ACT_SOFTMAX)
@@ -247,7 +247,7 @@ DenseForward(const HnNet *net, HnDenseWork *work, const float *x, int n)
 
 /* Forward in chunks of max_batch rows, then undo the output scaling. */
 void
-DensePredict(const HnNet *net, HnDenseWork *work, const float *x, int n,
+DensePredict(const DenseNet *net, DenseWork *work, const float *x, int n,
 			 float *out)
 {
 	size_t		n_in = net->hdr->n_inputs;
@@ -268,7 +268,7 @@ DensePredict(const HnNet *net, HnDenseWork *work, const float *x, int n,
 
 /* Gradient of the mean loss over the n rows of the last forward pass. */
 double
-DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
+DenseBackward(const DenseNet *net, DenseWork *work, const float *t, int n,
 			  uint64_t train_mask)
 {
 	DenseWorkPriv *priv = (DenseWorkPriv *) work;
@@ -324,7 +324,7 @@ DenseBackward(const HnNet *net, HnDenseWork *work, const float *t, int n,
 			float	   *tmp;
 
 			/* dL/da[l-1] = g W^T, then through the activation of l-1 */
-			SimdTranspose(NetWeights(net, l), in, out, priv->wt);
+			SimdTranspose(DenseWeights(net, l), in, out, priv->wt);
 			SimdGemm(rows, in, out, g, out, 1, priv->wt, in, g_next, in, NULL);
 			if (act == HANAMI_ACT_SOFTMAX)
 			{

@@ -35,7 +35,7 @@
 
 struct HnTrainer
 {
-	HnNet	   *net;
+	DenseNet	   *net;
 	HnTrainOptions opt;
 	HnCallbacks cb;
 	const HnAllocator *alloc;
@@ -103,13 +103,13 @@ TrainerNow(const HnTrainer *t)
 
 /* Make a trainer; see dense/step.h. */
 HnTrainer *
-TrainerCreate(HnNet *net, const HnTrainOptions *opt, int max_batch,
+TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
 			  HnPool *pool, const HnCallbacks *cb, const HnAllocator *alloc,
 			  HnError *err)
 {
 	HnTrainer  *t;
 	int			n_layers = (int) net->hdr->n_layers;
-	size_t		width = NetMaxWidth(net);
+	size_t		width = DenseMaxWidth(net);
 	size_t		batch = (size_t) max_batch;
 	size_t		offset = 0;
 	size_t		at_a[HANAMI_MAX_LAYERS];
@@ -241,7 +241,7 @@ TrainerFree(HnTrainer *t)
 static void
 TrainerTarget(const HnTrainer *t, int k, float *dst)
 {
-	const HnNet *net = t->net;
+	const DenseNet *net = t->net;
 	uint32_t	n_out = net->hdr->n_outputs;
 
 	if (t->batch->cls != NULL)
@@ -286,7 +286,7 @@ TrainerActivate(HnActivation act, float *v, size_t rows, size_t n)
 static void
 TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 {
-	HnNet	   *net = t->net;
+	DenseNet	   *net = t->net;
 	int			last = t->n_layers - 1;
 	size_t		rows = r1 - r0;
 	size_t		n_in = net->hdr->n_inputs;
@@ -298,8 +298,8 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 	{
 		SimdAffineRows(t->batch->x[r], 1, n_in, net->in_shift, net->in_mul,
 					   t->a[0] + r * n_in);
-		if (NetInputClip(net) > 0.0f)
-			SimdClip(t->a[0] + r * n_in, n_in, NetInputClip(net));
+		if (DenseInputClip(net) > 0.0f)
+			SimdClip(t->a[0] + r * n_in, n_in, DenseInputClip(net));
 	}
 	for (int l = 1; l <= last; l++)
 	{
@@ -309,10 +309,10 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		float	   *z = t->z[l] + r0 * out;
 
 		if (rows == 1)
-			SimdGemv(out, in, src, NetWeights(net, l), out, z, NetBias(net, l));
+			SimdGemv(out, in, src, DenseWeights(net, l), out, z, DenseBias(net, l));
 		else
-			SimdGemm(rows, out, in, src, in, 1, NetWeights(net, l), out, z, out,
-					 NetBias(net, l));
+			SimdGemm(rows, out, in, src, in, 1, DenseWeights(net, l), out, z, out,
+					 DenseBias(net, l));
 		memcpy(t->a[l] + r0 * out, z, rows * out * sizeof(float));
 		TrainerActivate((HnActivation) net->layers[l].activation,
 						t->a[l] + r0 * out, rows, out);
@@ -338,7 +338,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		if (rows == 1)
 		{
 			/* one row: dot products with W's rows, no transposed copy */
-			const float *w = NetWeights(net, l);
+			const float *w = DenseWeights(net, l);
 			const float *d = t->d[l] + r0 * out;
 
 			for (size_t i = 0; i < in; i++)
@@ -408,13 +408,13 @@ TrainerApply(HnTrainer *t, float *p, const float *g, size_t off, size_t count,
 static void
 TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
 {
-	HnNet	   *net = t->net;
+	DenseNet	   *net = t->net;
 	HnOptimState *st = t->optim;
 	const HnOptimConfig *c = &st->cfg;
 	size_t		in = net->layers[l - 1].count;
 	size_t		out = net->layers[l].count;
 	size_t		off = net->layers[l].param_offset;
-	float	   *w = NetWeights(net, l);
+	float	   *w = DenseWeights(net, l);
 
 	if (t->count == 1)
 	{
@@ -446,7 +446,7 @@ TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
 static void
 TrainerUpdateBias(HnTrainer *t, int l, float *scratch)
 {
-	HnNet	   *net = t->net;
+	DenseNet	   *net = t->net;
 	size_t		in = net->layers[l - 1].count;
 	size_t		out = net->layers[l].count;
 	size_t		off = net->layers[l].param_offset + in * out;
@@ -457,7 +457,7 @@ TrainerUpdateBias(HnTrainer *t, int l, float *scratch)
 		SimdColumnSums(t->d[l], (size_t) t->count, out, scratch);
 		g = scratch;
 	}
-	TrainerApply(t, NetBias(net, l), g, off, out, 0.0f);
+	TrainerApply(t, DenseBias(net, l), g, off, out, 0.0f);
 }
 
 /*
@@ -530,7 +530,7 @@ TrainerEpochRows(const HnTrainer *t)
 HnStatus
 TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 {
-	HnNet	   *net = t->net;
+	DenseNet	   *net = t->net;
 	HnOptimState *st = t->optim;
 	int			threads = PoolSize(t->pool);
 	double		loss = 0.0;
@@ -551,7 +551,7 @@ TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 
 	/* weights of layers that pass gradients down, transposed */
 	for (int l = t->lo + 1; l < t->n_layers && b->count > 1; l++)
-		SimdTranspose(NetWeights(net, l), net->layers[l - 1].count,
+		SimdTranspose(DenseWeights(net, l), net->layers[l - 1].count,
 					  net->layers[l].count, t->wt[l]);
 
 	if (threads > 1 && t->count >= HANAMI_TRAINER_MIN_ROWS * threads)
@@ -612,7 +612,7 @@ HnStatus
 TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
 				bool *stop, HnError *err)
 {
-	HnNet	   *net = t->net;
+	DenseNet	   *net = t->net;
 	HnEpochReport rep;
 
 	*stop = false;

@@ -40,7 +40,7 @@ typedef struct HnBatch
  * checks it; pool may be NULL (one thread).  Scaling must already be fitted
  * or off.  NULL with err set on failure.
  */
-HnTrainer  *TrainerCreate(HnNet *net, const HnTrainOptions *opt, int max_batch,
+HnTrainer  *TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
 						  HnPool *pool, const HnCallbacks *cb,
 						  const HnAllocator *alloc, HnError *err);
 void		TrainerFree(HnTrainer *t);

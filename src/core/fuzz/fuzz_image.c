@@ -3,9 +3,9 @@
  *
  * Every value that enters PostgreSQL through the type's binary input
  * (network_recv), the bytea cast (network_from_bytea) or a function argument
- * goes through NetBind, which checks a dense image itself and hands an image
+ * goes through DenseBind, which checks a dense image itself and hands an image
  * of the growing kind to HkBind.  This target feeds arbitrary bytes to
- * NetBind, laid out as the server holds them (4 bytes into an 8-byte aligned
+ * DenseBind, laid out as the server holds them (4 bytes into an 8-byte aligned
  * block, after the varlena length word), and checks:
  *
  *   - a rejection is a clean HANAMI_E_INVALID_FORMAT with a message, and
@@ -39,8 +39,9 @@
 
 #include "core/common.h"
 #include "core/dense/dense.h"
-#include "core/format.h"
-#include "core/hanami/hanami.h"
+#include "core/dense/format.h"
+#include "core/hanami/kind.h"
+#include "core/dense/kind.h"
 #include "core/train.h"
 
 /* Rows for inference and training (finite, any magnitude). */
@@ -141,7 +142,7 @@ MakeTargets(uint32_t n)
 
 /* What info() and the text form read from a dense network. */
 static void
-DenseInfo(const HnNet *net)
+DenseInfo(const DenseNet *net)
 {
 	const HnHeader *h = net->hdr;
 
@@ -151,7 +152,7 @@ DenseInfo(const HnNet *net)
 		if (ActName((HnActivation) net->layers[l].activation) == NULL)
 			Fail("accepted layer %u with activation %u", l,
 				 net->layers[l].activation);
-	if (NetMaxWidth(net) == 0)
+	if (DenseMaxWidth(net) == 0)
 		Fail("accepted a dense network without units");
 }
 
@@ -162,18 +163,17 @@ DenseInfo(const HnNet *net)
  * applied.  The result must validate and equal the image byte for byte.
  */
 static void
-DenseRoundTrip(const HnNet *net, const void *image, size_t len)
+DenseRoundTrip(const DenseNet *net, const void *image, size_t len)
 {
 	const HnHeader *h = net->hdr;
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 	size_t		size;
-	size_t		off = NetScalingOffset(h->n_layers);
+	size_t		off = DenseScalingOffset(h->n_layers);
 	void	   *copy;
-	HnNet		again;
+	DenseNet		again;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = HANAMI_KIND_DENSE;
 	spec.n_layers = (int) h->n_layers;
 	for (uint32_t l = 0; l < h->n_layers; l++)
 	{
@@ -184,17 +184,17 @@ DenseRoundTrip(const HnNet *net, const void *image, size_t len)
 	spec.loss = (HnLoss) h->loss;
 	spec.input_scaling = (h->flags & HANAMI_FLAG_SCALE_INPUT) != 0;
 	spec.seed = h->seed;
-	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
 		Fail("the description of an accepted dense image is rejected: %s (%s)",
 			 err.message, err.detail);
-	size = SpecImageSize(&spec, &err);
+	size = DenseImageSize(&spec, &err);
 	if (size != len)
 		Fail("an accepted dense image has %zu bytes, its description %zu",
 			 len, size);
 	copy = ImageCopy(image, len);
-	if (NetCreate(copy, len, &spec, &err) != HANAMI_OK)
+	if (DenseCreate(copy, len, &spec, &err) != HANAMI_OK)
 		Fail("cannot create an accepted dense image again: %s", err.message);
-	NetBindTrusted(&again, copy);
+	DenseBindTrusted(&again, copy);
 	again.hdr->epochs = h->epochs;
 	again.hdr->samples = h->samples;
 	again.hdr->flags |= h->flags & (HANAMI_FLAG_INPUT_FITTED |
@@ -225,12 +225,12 @@ SameValues(const float *a, const float *b, size_t n)
  * a bias and an output shift are -0.
  */
 static void
-DenseRun(const HnNet *net, const float *x)
+DenseRun(const DenseNet *net, const float *x)
 {
 	uint32_t	ni = net->hdr->n_inputs;
 	uint32_t	no = net->hdr->n_outputs;
 	HnError		err;
-	HnDenseWork *w = DenseWorkCreate(net, FUZZ_ROWS, false, &HnMallocAllocator, &err);
+	DenseWork *w = DenseWorkCreate(net, FUZZ_ROWS, false, &HnMallocAllocator, &err);
 	float	   *batch = malloc(sizeof(float) * FUZZ_ROWS * no);
 	float	   *one = malloc(sizeof(float) * no);
 
@@ -253,7 +253,7 @@ DenseRun(const HnNet *net, const float *x)
 static void
 DenseTrain(const void *image, size_t len, const float *x)
 {
-	HnNet		net;
+	DenseNet		net;
 	HnError		err;
 	HnTrainOptions opt;
 	HnTrainResult res;
@@ -262,7 +262,7 @@ DenseTrain(const void *image, size_t len, const float *x)
 	float	   *y;
 	HnDataset	ds;
 
-	NetBindTrusted(&net, copy);
+	DenseBindTrusted(&net, copy);
 	y = MakeTargets(net.hdr->n_outputs);
 	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
 
@@ -296,7 +296,7 @@ DenseTrain(const void *image, size_t len, const float *x)
 }
 
 static void
-DenseAccepted(const HnNet *net, const void *image, size_t len)
+DenseAccepted(const DenseNet *net, const void *image, size_t len)
 {
 	float	   *x = MakeRows(net->hdr->n_inputs);
 
@@ -523,18 +523,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ImageFree(image);
 		return 0;
 	}
-	if (net.hdr != image)
+	if (net.hdr != image || net.len != size ||
+		net.kind != HnKindById(net.hdr->kind))
 		Fail("NetBind accepted an image without binding it");
-	if (NetKindName(net.hdr->kind) == NULL)
-		Fail("accepted an image of kind %u", net.hdr->kind);
-	if (net.hdr->kind == HANAMI_KIND_DENSE)
-		DenseAccepted(&net, image, size);
-	else if (net.hdr->kind == HANAMI_KIND_HANAMI)
-	{
-		if (net.layers != NULL || net.params != NULL)
-			Fail("NetBind set the dense view of a growing image");
+	if (DenseOf(&net) != NULL)
+		DenseAccepted(DenseOf(&net), image, size);
+	else if (HkOf(&net) != NULL)
 		HkAccepted(image, size);
-	}
+	else
+		Fail("accepted an image of kind %u", net.hdr->kind);
 	ImageFree(image);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * small valid images of both kinds, built and trained with the engine, and
  * a few damaged ones.  `make fuzz-seeds` runs it into src/core/fuzz/corpus;
  * the files are checked in, so this only needs to run when the format
- * changes.  Every valid seed is checked with NetBind, every damaged one
+ * changes.  Every valid seed is checked with DenseBind, every damaged one
  * must be rejected.  The corpus also keeps inputs the fuzzer found that
  * are worth replaying on every run (dense-signed-zero: an exactly zero
  * output whose sign differs between a row alone and a batch); this
@@ -18,8 +18,9 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/hanami/hanami.h"
+#include "core/kind.h"
 #include "core/train.h"
 
 static const char *out_dir;
@@ -32,7 +33,7 @@ Die(const char *what, const HnError *err)
 	exit(1);
 }
 
-/* Write len bytes to DIR/name; valid says whether NetBind must accept. */
+/* Write len bytes to DIR/name; valid says whether DenseBind must accept. */
 static void
 Write(const char *name, const void *image, size_t len, int valid)
 {
@@ -84,12 +85,11 @@ static void *
 DenseMake(const DenseLayer *layers, int n, HnLoss loss, bool scaling,
 		  uint32_t seed, size_t *len)
 {
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 	void	   *image;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = HANAMI_KIND_DENSE;
 	spec.n_layers = n;
 	for (int l = 0; l < n; l++)
 	{
@@ -101,11 +101,11 @@ DenseMake(const DenseLayer *layers, int n, HnLoss loss, bool scaling,
 	spec.loss = loss;
 	spec.input_scaling = scaling;
 	spec.seed = seed;
-	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
 		Die("dense spec", &err);
-	*len = SpecImageSize(&spec, &err);
+	*len = DenseImageSize(&spec, &err);
 	image = malloc(*len);
-	if (NetCreate(image, *len, &spec, &err) != HANAMI_OK)
+	if (DenseCreate(image, *len, &spec, &err) != HANAMI_OK)
 		Die("dense create", &err);
 	return image;
 }
@@ -114,7 +114,7 @@ DenseMake(const DenseLayer *layers, int n, HnLoss loss, bool scaling,
 static void
 DenseTrain(void *image, int epochs)
 {
-	HnNet		net;
+	DenseNet		net;
 	HnTrainOptions opt;
 	HnTrainResult res;
 	HnError		err;
@@ -126,7 +126,7 @@ DenseTrain(void *image, int epochs)
 	float	   *y;
 	HnDataset	ds;
 
-	NetBindTrusted(&net, image);
+	DenseBindTrusted(&net, image);
 	x = malloc(sizeof(float) * N * net.hdr->n_inputs);
 	y = malloc(sizeof(float) * N * net.hdr->n_outputs);
 	for (size_t i = 0; i < (size_t) N * net.hdr->n_inputs; i++)
@@ -225,7 +225,7 @@ main(int argc, char **argv)
 	void	   *img;
 	void	   *bad;
 	size_t		len;
-	HnNet		net;
+	DenseNet		net;
 	HkNet	g;
 
 	if (argc != 2)
@@ -260,8 +260,8 @@ main(int argc, char **argv)
 		Write("bad-dense-truncated", img, 150, 0);
 		bad = malloc(len);
 		memcpy(bad, img, len);
-		NetBindTrusted(&net, bad);
-		NetWeights(&net, 2)[1] = NAN;
+		DenseBindTrusted(&net, bad);
+		DenseWeights(&net, 2)[1] = NAN;
 		Write("bad-dense-nan-weight", bad, len, 0);
 		memcpy(bad, img, len);
 		net.layers[4].activation = 99;

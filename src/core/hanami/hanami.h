@@ -29,7 +29,7 @@
  * weight * x; they are made with one synapse per output neuron, border 1.
  * Output neurons compute a sigmoid of their summed input plus a bias.
  *
- * Image (little-endian, 4-byte packed like format.h):
+ * Image (little-endian, 4-byte packed like dense/format.h):
  *
  *   HnHeader             72 bytes: kind = HANAMI_KIND_HANAMI, n_layers = cells,
  *                        loss = cross_entropy, n_params = live synapses +
@@ -59,7 +59,7 @@
 #define HANAMI_CORE_GROW_H
 
 #include "core/common.h"
-#include "core/format.h"
+#include "core/image.h"
 #include "core/train.h"
 
 #define HK_SYNAPSES		64	/* synapses in one block (section) */

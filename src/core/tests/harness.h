@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 
 /* Record one result; returns ok so callers can chain on failure. */
 bool		TestReport(bool ok, const char *file, int line, const char *fmt,...)
@@ -37,7 +37,7 @@ typedef struct TestNet
 {
 	void	   *buf;
 	size_t		len;
-	HnNet		net;
+	DenseNet		net;
 } TestNet;
 
 /*

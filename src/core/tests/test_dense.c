@@ -12,7 +12,7 @@
 
 /* Mean loss of a batch, without touching the gradient buffer. */
 static double
-BatchLoss(const HnNet *net, HnDenseWork *work, const float *x, const float *t,
+BatchLoss(const DenseNet *net, DenseWork *work, const float *x, const float *t,
 		  int batch)
 {
 	DenseForward(net, work, x, batch);
@@ -21,7 +21,7 @@ BatchLoss(const HnNet *net, HnDenseWork *work, const float *x, const float *t,
 
 /* Random inputs and targets that suit the output layer. */
 static void
-RandomBatch(const HnNet *net, int batch, uint64_t *s, float *x, float *t)
+RandomBatch(const DenseNet *net, int batch, uint64_t *s, float *x, float *t)
 {
 	uint32_t	n_in = net->hdr->n_inputs;
 	uint32_t	n_out = net->hdr->n_outputs;
@@ -52,8 +52,8 @@ GradCheck(int n_layers, const uint32_t *counts, const HnActivation *acts,
 		  int batch, uint64_t mask, float h, const char *what)
 {
 	TestNet		tn;
-	HnNet	   *net;
-	HnDenseWork *work;
+	DenseNet	   *net;
+	DenseWork *work;
 	HnError		err;
 	uint64_t	s = 1234;
 	float	   *x,
@@ -71,7 +71,7 @@ GradCheck(int n_layers, const uint32_t *counts, const HnActivation *acts,
 	/* nonzero biases so they matter */
 	for (int l = 1; l < n_layers; l++)
 		for (uint32_t j = 0; j < counts[l]; j++)
-			NetBias(net, l)[j] = TestUniform(&s, -0.3f, 0.3f);
+			DenseBias(net, l)[j] = TestUniform(&s, -0.3f, 0.3f);
 	work = DenseWorkCreate(net, batch, true, &HnMallocAllocator, &err);
 	x = malloc(sizeof(float) * batch * counts[0]);
 	t = malloc(sizeof(float) * batch * counts[n_layers - 1]);
@@ -177,8 +177,8 @@ TestMask(void)
 {
 	static const uint32_t c[] = {4, 6, 5, 3};
 	TestNet		tn;
-	HnNet	   *net;
-	HnDenseWork *work;
+	DenseNet	   *net;
+	DenseWork *work;
 	HnOptimState *opt;
 	HnOptimConfig cfg = {HANAMI_OPT_ADAM, 0.01f, 0.9f, 0.9f, 0.999f, 1e-8f, 0.01f};
 	HnError		err;
@@ -228,8 +228,8 @@ TestPredict(void)
 	static const uint32_t c[] = {7, 19, 3};
 	static const HnActivation a[] = {0, HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
 	TestNet		tn;
-	HnNet	   *net;
-	HnDenseWork *w3,
+	DenseNet	   *net;
+	DenseWork *w3,
 			   *w1;
 	HnError		err;
 	uint64_t	s = 21;
@@ -277,7 +277,7 @@ TrainXor(HnOptimizer kind, float lr, double *first)
 	static const float t[] = {1, 0, 0, 1, 0, 1, 1, 0};
 	HnOptimConfig cfg = {kind, lr, 0.9f, 0.9f, 0.999f, 1e-8f, 0.0f};
 	TestNet		tn;
-	HnDenseWork *work;
+	DenseWork *work;
 	HnOptimState *opt;
 	HnError		err;
 	double		loss = 0.0;
@@ -324,15 +324,15 @@ TestOptimizers(void)
 		float	   *zero;
 
 		TestNetMake(&tn, 2, c, a, HANAMI_LOSS_DEFAULT, 2, false);
-		NetBias(&tn.net, 1)[0] = 1.0f;
+		DenseBias(&tn.net, 1)[0] = 1.0f;
 		zero = calloc(tn.net.hdr->n_params, sizeof(float));
 		opt = OptimCreate(&tn.net, &cfg, &HnMallocAllocator, &err);
 		{
-			float		w0 = NetWeights(&tn.net, 1)[0];
+			float		w0 = DenseWeights(&tn.net, 1)[0];
 
 			OptimStep(&tn.net, opt, zero, ~(uint64_t) 0);
-			CHECK(TestClose(NetWeights(&tn.net, 1)[0], w0 * 0.95f, 1e-7, 1e-6) &&
-				  NetBias(&tn.net, 1)[0] == 1.0f,
+			CHECK(TestClose(DenseWeights(&tn.net, 1)[0], w0 * 0.95f, 1e-7, 1e-6) &&
+				  DenseBias(&tn.net, 1)[0] == 1.0f,
 				  "weight decay shrinks weights, not biases");
 		}
 		OptimFree(opt, &HnMallocAllocator);

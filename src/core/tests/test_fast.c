@@ -187,7 +187,7 @@ FreeFastData(FastData *f)
 
 /* Largest absolute difference between two networks' parameters. */
 static double
-ParamDiff(const HnNet *a, const HnNet *b)
+ParamDiff(const DenseNet *a, const DenseNet *b)
 {
 	double		worst = 0.0;
 
@@ -205,11 +205,11 @@ ParamDiff(const HnNet *a, const HnNet *b)
  * and OptimStep (no shuffle, scaling already fitted).
  */
 static void
-ReferenceFit(HnNet *net, const HnDataset *ds, const HnTrainOptions *opt)
+ReferenceFit(DenseNet *net, const HnDataset *ds, const HnTrainOptions *opt)
 {
 	HnError		err;
 	int			batch = opt->batch_size;
-	HnDenseWork *w = DenseWorkCreate(net, batch, true, &HnMallocAllocator, &err);
+	DenseWork *w = DenseWorkCreate(net, batch, true, &HnMallocAllocator, &err);
 	HnOptimState *o = OptimCreate(net, &opt->optim, &HnMallocAllocator, &err);
 	uint32_t	nin = ds->n_features,
 				nout = net->hdr->n_outputs;
@@ -280,7 +280,7 @@ TestTrainerVsReference(void)
 		TrainFitScaling(&t1.net, &f.ds, f.n, NULL, &HnMallocAllocator, NULL);
 		t2.buf = TestCopy(t1.buf, t1.len);
 		t2.len = t1.len;
-		NetBindTrusted(&t2.net, t2.buf);
+		DenseBindTrusted(&t2.net, t2.buf);
 		TrainOptionsDefaults(&opt, cases[k].opt);
 		opt.epochs = 2;
 		opt.batch_size = cases[k].batch;
@@ -418,9 +418,9 @@ TestFold(void)
 		TestNet		tn;
 		FastData	f;
 		HnError		err;
-		HnDenseWork *plain;
-		HnDenseWork *fold;
-		HnDenseWork *fold1;
+		DenseWork *plain;
+		DenseWork *fold;
+		DenseWork *fold1;
 		float		o1[3],
 					ob[30 * 3],
 					op[3];

@@ -1,6 +1,6 @@
 /*
  * test_format.c - unit tests of specs and the binary image: defaults and
- * rejections of SpecFinalize, NetCreate's output, and NetBind against
+ * rejections of DenseSpecFinalize, DenseCreate's output, and DenseBind against
  * truncation, targeted mutations and random corruption.
  */
 #include "harness.h"
@@ -8,26 +8,26 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "core/kind.h"
 #include "core/rng.h"
 
 /* Fill a spec with n layers of the given counts and default activations. */
 static void
-SpecInit(HnSpec *spec, int n, const uint32_t *counts)
+SpecInit(DenseSpec *spec, int n, const uint32_t *counts)
 {
 	memset(spec, 0, sizeof(*spec));
-	spec->kind = HANAMI_KIND_DENSE;
 	spec->n_layers = n;
 	for (int l = 0; l < n && l < HANAMI_MAX_LAYERS; l++)
 		spec->layers[l].count = counts[l];
 }
 
-/* Expect SpecFinalize to fail with code and a message containing text. */
+/* Expect DenseSpecFinalize to fail with code and a message containing text. */
 static void
-ExpectSpecError(HnSpec *spec, HnStatus code, const char *text,
+ExpectSpecError(DenseSpec *spec, HnStatus code, const char *text,
 				const char *what)
 {
 	HnError		err;
-	HnStatus	st = SpecFinalize(spec, &err);
+	HnStatus	st = DenseSpecFinalize(spec, &err);
 
 	if (!CHECK(st == code && strstr(err.message, text) != NULL &&
 			   err.message[strlen(err.message) - 1] != '.',
@@ -36,13 +36,13 @@ ExpectSpecError(HnSpec *spec, HnStatus code, const char *text,
 				 st == HANAMI_OK ? "" : err.message);
 }
 
-/* SpecFinalize: defaults and every rejection. */
+/* DenseSpecFinalize: defaults and every rejection. */
 static void
 TestSpec(void)
 {
 	static const uint32_t c3[] = {4, 3, 2};
 	static const uint32_t c1[] = {4, 3, 1};
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 	uint32_t	many[HANAMI_MAX_LAYERS + 1];
 
@@ -50,24 +50,24 @@ TestSpec(void)
 		many[i] = 2;
 
 	SpecInit(&spec, 3, c3);
-	CHECK(SpecFinalize(&spec, &err) == HANAMI_OK &&
+	CHECK(DenseSpecFinalize(&spec, &err) == HANAMI_OK &&
 		  spec.layers[0].activation == HANAMI_ACT_IDENTITY &&
 		  spec.layers[1].activation == HANAMI_ACT_RELU &&
 		  spec.layers[2].activation == HANAMI_ACT_SOFTMAX &&
 		  spec.loss == HANAMI_LOSS_CROSS_ENTROPY,
 		  "spec defaults: relu hidden, softmax output, cross_entropy");
 	SpecInit(&spec, 3, c1);
-	CHECK(SpecFinalize(&spec, &err) == HANAMI_OK &&
+	CHECK(DenseSpecFinalize(&spec, &err) == HANAMI_OK &&
 		  spec.layers[2].activation == HANAMI_ACT_IDENTITY &&
 		  spec.loss == HANAMI_LOSS_MSE,
 		  "spec defaults: single output is identity with mse");
 	SpecInit(&spec, 3, c1);
 	spec.layers[2].activation = HANAMI_ACT_SIGMOID;
-	CHECK(SpecFinalize(&spec, &err) == HANAMI_OK &&
+	CHECK(DenseSpecFinalize(&spec, &err) == HANAMI_OK &&
 		  spec.loss == HANAMI_LOSS_CROSS_ENTROPY,
 		  "spec defaults: sigmoid output gets cross_entropy");
 	SpecInit(&spec, HANAMI_MAX_LAYERS, many);
-	CHECK(SpecFinalize(&spec, &err) == HANAMI_OK,
+	CHECK(DenseSpecFinalize(&spec, &err) == HANAMI_OK,
 		  "spec accepts %d layers", HANAMI_MAX_LAYERS);
 
 	SpecInit(&spec, 1, c3);
@@ -125,13 +125,14 @@ TestSpec(void)
 	strcpy(spec.layers[1].name, "a\tb");
 	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "non-printable",
 					"a name with a tab");
-	SpecInit(&spec, 3, c3);
-	spec.kind = HANAMI_KIND_HANAMI;
-	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "has no layer spec",
-					"the hanami kind as a layer spec");
-	SpecInit(&spec, 3, c3);
-	spec.kind = (HnKind) 9;
-	ExpectSpecError(&spec, HANAMI_E_INVALID_SPEC, "kind", "an unknown kind");
+	CHECK(HnKindByName("hanami") == HnKindById(HANAMI_KIND_HANAMI) &&
+		  HnKindByName("dense") == HnKindById(HANAMI_KIND_DENSE) &&
+		  HnKindById(HANAMI_KIND_DENSE)->id == HANAMI_KIND_DENSE &&
+		  strcmp(NetKindName(HANAMI_KIND_HANAMI), "hanami") == 0,
+		  "the registry finds each kind by id and by name");
+	CHECK(HnKindById(9) == NULL && HnKindByName("layers") == NULL &&
+		  NetKindName(0) == NULL && HnKindAt(HnKindCount()) == NULL,
+		  "the registry knows no other kind");
 	{
 		static const uint32_t big[] = {HANAMI_MAX_UNITS, HANAMI_MAX_UNITS, 2};
 
@@ -152,14 +153,14 @@ TestSpec(void)
 	}
 }
 
-/* Expect NetBind to reject buf with a message containing text. */
+/* Expect DenseBind to reject buf with a message containing text. */
 static bool
 ExpectBindError(void *buf, size_t len, const char *text, const char *what)
 {
-	HnNet		net;
+	DenseNet		net;
 	HnError		err;
 	void	   *copy = TestCopy(buf, len);
-	HnStatus	st = NetBind(&net, copy, len, &err);
+	HnStatus	st = DenseBind(&net, copy, len, &err);
 	bool		ok = st == HANAMI_E_INVALID_FORMAT &&
 		strstr(err.message, text) != NULL &&
 		err.message[strlen(err.message) - 1] != '.' &&
@@ -185,27 +186,27 @@ SmallNet(void)
 	return tn;
 }
 
-/* NetCreate images bind and hold what the spec asked for. */
+/* DenseCreate images bind and hold what the spec asked for. */
 static void
 TestBindAccepts(void)
 {
 	TestNet		tn = SmallNet();
-	HnNet		net;
+	DenseNet		net;
 	HnError		err;
 	void	   *copy = TestCopy(tn.buf, tn.len);
-	HnStatus	st = NetBind(&net, copy, tn.len, &err);
+	HnStatus	st = DenseBind(&net, copy, tn.len, &err);
 	bool		weights_ok = true;
 	double		sum = 0.0,
 				sumsq = 0.0;
 	static const uint32_t wide_c[] = {400, 300, 1};
 	TestNet		wide;
 
-	if (!CHECK(st == HANAMI_OK, "bind accepts NetCreate's image"))
+	if (!CHECK(st == HANAMI_OK, "bind accepts DenseCreate's image"))
 	{
 		TestNote("%s", err.message);
-		NetBindTrusted(&net, copy);
+		DenseBindTrusted(&net, copy);
 	}
-	CHECK(tn.len == sizeof(HnHeader) + 3 * sizeof(HnLayer) + 4 * (2 * 4 + 2 * 2) +
+	CHECK(tn.len == sizeof(HnHeader) + 3 * sizeof(DenseLayer) + 4 * (2 * 4 + 2 * 2) +
 		  4 * (4 * 3 + 3 + 3 * 2 + 2) &&
 		  net.hdr->n_params == 23 && net.layers[2].param_offset == 15 &&
 		  net.hdr->total_size == tn.len && net.hdr->flags == HANAMI_FLAG_SCALE_INPUT &&
@@ -214,9 +215,9 @@ TestBindAccepts(void)
 	for (int i = 0; i < 4; i++)
 		weights_ok &= net.in_shift[i] == 0.0f && net.in_mul[i] == 1.0f;
 	for (int j = 0; j < 3; j++)
-		weights_ok &= NetBias(&net, 1)[j] == 0.0f;
+		weights_ok &= DenseBias(&net, 1)[j] == 0.0f;
 	CHECK(weights_ok, "create: identity scaling and zero biases");
-	CHECK(NetMaxWidth(&net) == 4, "NetMaxWidth");
+	CHECK(DenseMaxWidth(&net) == 4, "DenseMaxWidth");
 	CHECK(strcmp(NetKindName(HANAMI_KIND_DENSE), "dense") == 0 &&
 		  NetKindName(7) == NULL, "NetKindName");
 	free(copy);
@@ -231,7 +232,7 @@ TestBindAccepts(void)
 		float	   *w;
 
 		TestNetMake(&wide, 3, wide_c, acts, HANAMI_LOSS_DEFAULT, 1, false);
-		w = NetWeights(&wide.net, 1);
+		w = DenseWeights(&wide.net, 1);
 		for (size_t i = 0; i < nw; i++)
 		{
 			sum += w[i];
@@ -242,7 +243,7 @@ TestBindAccepts(void)
 		TestNetMake(&a, 3, wide_c, acts, HANAMI_LOSS_DEFAULT, 1, false);
 		TestNetMake(&b, 3, wide_c, acts, HANAMI_LOSS_DEFAULT, 2, false);
 		CHECK(memcmp(a.buf, wide.buf, a.len) == 0 &&
-			  memcmp(NetWeights(&a.net, 1), NetWeights(&b.net, 1), 64) != 0,
+			  memcmp(DenseWeights(&a.net, 1), DenseWeights(&b.net, 1), 64) != 0,
 			  "create: same seed gives the same image, another seed another");
 		TestNetFree(&a);
 		TestNetFree(&b);
@@ -250,20 +251,20 @@ TestBindAccepts(void)
 	}
 }
 
-/* NetBind rejects targeted mutations, truncations and corruption. */
+/* DenseBind rejects targeted mutations, truncations and corruption. */
 static void
 TestBindRejects(void)
 {
 	TestNet		tn = SmallNet();
 	size_t		len = tn.len;
 	char	   *m = malloc(len);
-	HnNet		n;
+	DenseNet		n;
 	HnHeader   *h;
-	HnLayer    *lay;
+	DenseLayer    *lay;
 	HnError		err;
 	bool		all = true;
 
-#define RESET() (memcpy(m, tn.buf, len), NetBindTrusted(&n, m), h = n.hdr, lay = n.layers)
+#define RESET() (memcpy(m, tn.buf, len), DenseBindTrusted(&n, m), h = n.hdr, lay = n.layers)
 
 	RESET();
 	h->magic ^= 1;
@@ -377,10 +378,10 @@ TestBindRejects(void)
 	n.out_mul[1] = -0.0f;
 	ExpectBindError(m, len, "out_mul[1] is zero", "a zero out_mul");
 	RESET();
-	NetWeights(&n, 2)[3] = NAN;
+	DenseWeights(&n, 2)[3] = NAN;
 	ExpectBindError(m, len, "parameter 3 of layer 2 is not finite", "a NaN weight");
 	RESET();
-	NetBias(&n, 1)[2] = -INFINITY;
+	DenseBias(&n, 1)[2] = -INFINITY;
 	ExpectBindError(m, len, "parameter 14 of layer 1 is not finite",
 					"an infinite bias");
 
@@ -401,12 +402,12 @@ TestBindRejects(void)
 		char	   *t = malloc(cut > 0 ? cut : 1);
 
 		memcpy(t, tn.buf, cut);
-		if (NetBind(&n, t, cut, &err) != HANAMI_E_INVALID_FORMAT)
+		if (DenseBind(&n, t, cut, &err) != HANAMI_E_INVALID_FORMAT)
 			all = false;
 		if (cut >= sizeof(HnHeader))
 		{
 			((HnHeader *) t)->total_size = cut;
-			if (NetBind(&n, t, cut, &err) != HANAMI_E_INVALID_FORMAT)
+			if (DenseBind(&n, t, cut, &err) != HANAMI_E_INVALID_FORMAT)
 				all = false;
 		}
 		free(t);
@@ -440,7 +441,7 @@ TestBindRejects(void)
 					!(pos >= 12 && pos < 16) && pos != 28 &&
 					!(pos >= 48 && pos < 64))
 					touched_header = true;
-			if (NetBind(&n, m, len, &err) == HANAMI_OK)
+			if (DenseBind(&n, m, len, &err) == HANAMI_OK)
 			{
 				accepted++;
 				if (touched_header)
@@ -458,12 +459,12 @@ TestBindRejects(void)
 #undef RESET
 }
 
-/* NetBind rejects random buffers. */
+/* DenseBind rejects random buffers. */
 static void
 TestBindGarbage(void)
 {
 	HnRng		rng;
-	HnNet		n;
+	DenseNet		n;
 	HnError		err;
 	bool		none = true;
 
@@ -488,7 +489,7 @@ TestBindGarbage(void)
 			h->reserved[0] = h->reserved[1] = 0;
 			h->n_layers = 2 + (uint32_t) RngBelow(&rng, 3);
 		}
-		if (NetBind(&n, w, len, &err) == HANAMI_OK)
+		if (DenseBind(&n, w, len, &err) == HANAMI_OK)
 			none = false;
 		free(w);
 	}

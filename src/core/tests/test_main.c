@@ -50,12 +50,11 @@ TestNetMake(TestNet *tn, int n_layers, const uint32_t *counts,
 			const HnActivation *acts, HnLoss loss, uint32_t seed,
 			bool input_scaling)
 {
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 
 	memset(tn, 0, sizeof(*tn));
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = HANAMI_KIND_DENSE;
 	spec.n_layers = n_layers;
 	for (int l = 0; l < n_layers; l++)
 	{
@@ -66,21 +65,21 @@ TestNetMake(TestNet *tn, int n_layers, const uint32_t *counts,
 	spec.loss = loss;
 	spec.seed = seed;
 	spec.input_scaling = input_scaling;
-	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
 	{
 		TestNote("spec rejected: %s", err.message);
 		return false;
 	}
-	tn->len = SpecImageSize(&spec, &err);
+	tn->len = DenseImageSize(&spec, &err);
 	tn->buf = malloc(tn->len);
-	if (NetCreate(tn->buf, tn->len, &spec, &err) != HANAMI_OK)
+	if (DenseCreate(tn->buf, tn->len, &spec, &err) != HANAMI_OK)
 	{
 		TestNote("create failed: %s", err.message);
 		free(tn->buf);
 		tn->buf = NULL;
 		return false;
 	}
-	NetBindTrusted(&tn->net, tn->buf);
+	DenseBindTrusted(&tn->net, tn->buf);
 	return true;
 }
 

@@ -338,15 +338,15 @@ TestClipFlag(void)
 {
 	static const uint32_t c[] = {3, 2};
 	TestNet		tn;
-	HnNet		bound;
+	DenseNet		bound;
 	HnError		err;
 	void	   *copy;
 
 	TestNetMake(&tn, 2, c, NULL, HANAMI_LOSS_DEFAULT, 1, true);
 	tn.net.hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	copy = TestCopy(tn.buf, tn.len);
-	CHECK(NetBind(&bound, copy, tn.len, &err) == HANAMI_OK &&
-		  NetInputClip(&bound) == HANAMI_INPUT_CLIP,
+	CHECK(DenseBind(&bound, copy, tn.len, &err) == HANAMI_OK &&
+		  DenseInputClip(&bound) == HANAMI_INPUT_CLIP,
 		  "format: an image with the clip flag binds and clips at %g",
 		  (double) HANAMI_INPUT_CLIP);
 	free(copy);

@@ -79,7 +79,7 @@ FreeData(TestData *d)
 
 /* Accuracy of net on data, or -1 on error. */
 static double
-Accuracy(const HnNet *net, const HnDataset *ds)
+Accuracy(const DenseNet *net, const HnDataset *ds)
 {
 	HnEvalResult ev = {0};
 	HnError		err;
@@ -246,11 +246,11 @@ TestDeterminism(void)
 	CHECK(memcmp(a.buf, e.buf, a.len) != 0,
 		  "determinism: another shuffle seed gives another image");
 	{
-		HnNet		n;
+		DenseNet		n;
 		void	   *copy = TestCopy(a.buf, a.len);
 
-		CHECK(NetBind(&n, copy, a.len, &err) == HANAMI_OK,
-			  "a trained image passes NetBind");
+		CHECK(DenseBind(&n, copy, a.len, &err) == HANAMI_OK,
+			  "a trained image passes DenseBind");
 		free(copy);
 	}
 	TestNetFree(&a);

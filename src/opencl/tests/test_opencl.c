@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
-#include "core/format.h"
+#include "core/dense/format.h"
 #include "core/optim.h"
 #include "core/train.h"
 #include "opencl/ocl.h"
@@ -81,7 +81,7 @@ typedef struct Net
 {
 	void	   *buf;
 	size_t		len;
-	HnNet		net;
+	DenseNet		net;
 } Net;
 
 /* Build a network of n_layers with counts and activations (NULL: defaults). */
@@ -89,12 +89,11 @@ static bool
 NetMake(Net *tn, int n_layers, const uint32_t *counts, const HnActivation *acts,
 		HnLoss loss, uint32_t seed)
 {
-	HnSpec		spec;
+	DenseSpec		spec;
 	HnError		err;
 
 	memset(tn, 0, sizeof(*tn));
 	memset(&spec, 0, sizeof(spec));
-	spec.kind = HANAMI_KIND_DENSE;
 	spec.n_layers = n_layers;
 	for (int l = 0; l < n_layers; l++)
 	{
@@ -104,19 +103,19 @@ NetMake(Net *tn, int n_layers, const uint32_t *counts, const HnActivation *acts,
 	spec.loss = loss;
 	spec.seed = seed;
 	spec.input_scaling = true;
-	if (SpecFinalize(&spec, &err) != HANAMI_OK)
+	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
 	{
 		Note("spec rejected: %s", err.message);
 		return false;
 	}
-	tn->len = SpecImageSize(&spec, &err);
+	tn->len = DenseImageSize(&spec, &err);
 	tn->buf = malloc(tn->len);
-	if (NetCreate(tn->buf, tn->len, &spec, &err) != HANAMI_OK)
+	if (DenseCreate(tn->buf, tn->len, &spec, &err) != HANAMI_OK)
 	{
 		Note("create failed: %s", err.message);
 		return false;
 	}
-	NetBindTrusted(&tn->net, tn->buf);
+	DenseBindTrusted(&tn->net, tn->buf);
 	return true;
 }
 
@@ -127,7 +126,7 @@ NetClone(Net *dst, const Net *src)
 	dst->len = src->len;
 	dst->buf = malloc(src->len);
 	memcpy(dst->buf, src->buf, src->len);
-	NetBindTrusted(&dst->net, dst->buf);
+	DenseBindTrusted(&dst->net, dst->buf);
 }
 
 /* Largest |a - b| beyond abs + rel |b|, as a ratio (<= 1 passes). */
@@ -167,7 +166,7 @@ MaxAbs(const float *v, size_t n)
 
 /* Give the scaling of a network something else than identity. */
 static void
-SetScaling(HnNet *net, uint64_t *seed)
+SetScaling(DenseNet *net, uint64_t *seed)
 {
 	for (uint32_t i = 0; i < net->hdr->n_inputs; i++)
 	{
@@ -198,7 +197,7 @@ ParityBatch(const char *name, int n_layers, const uint32_t *counts,
 	HnError		herr;
 	OclSession *s;
 	OclDense   *d;
-	HnDenseWork *work;
+	DenseWork *work;
 	HnOptimConfig oc = {HANAMI_OPT_SGD, 0.01f, 0.9f, 0.9f, 0.999f, 1e-8f, 0.0f};
 	uint64_t	seed = 12345 + (uint64_t) rows;
 	size_t		n_in;
@@ -456,7 +455,7 @@ TestParityPredict(void)
 		OclError	err;
 		OclSession *s;
 		OclDense   *d;
-		HnDenseWork *work;
+		DenseWork *work;
 		const int	rows = 203;
 		float	   *x;
 		float	   *out_cpu;
@@ -551,7 +550,7 @@ TestDeviceNotFinite(void)
 	OclError	err;
 	OclSession *s;
 	OclDense   *d;
-	HnDenseWork *work;
+	DenseWork *work;
 	const int	rows = 40;
 	float		x[40 * 2];
 	float		out[40 * 3];
@@ -691,8 +690,8 @@ TestParityFit(const char *name, bool classes, bool binary, HnOptimizer kind,
 		  "%s: same epochs (%d), updates (%lld), stop reason and counters", name,
 		  r_dev.epochs, (long long) r_dev.iterations);
 	{
-		size_t		ns = (size_t) (NetParamsOffset(cpu.net.hdr->n_layers, 6, counts[3]) -
-								   NetScalingOffset(cpu.net.hdr->n_layers));
+		size_t		ns = (size_t) (DenseParamsOffset(cpu.net.hdr->n_layers, 6, counts[3]) -
+								   DenseScalingOffset(cpu.net.hdr->n_layers));
 
 		CHECK(memcmp(cpu.net.in_shift, dev.net.in_shift, ns) == 0,
 			  "%s: the same learned scaling", name);

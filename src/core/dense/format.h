@@ -1,12 +1,12 @@
 /*
- * format.h - the versioned binary layout of a network.
+ * dense/format.h - the versioned binary layout of a network.
  *
  * One contiguous, little-endian image: the same bytes are the payload of the
  * hanami.network varlena (after its 4-byte length word), what the store cuts
  * into blocks and what a device uploads.
  *
  *   HnHeader            72 bytes
- *   HnLayer[n_layers]   48 bytes each; layer 0 is the input layer
+ *   DenseLayer[n_layers]   48 bytes each; layer 0 is the input layer
  *   scaling             float in_shift[n_inputs],  in_mul[n_inputs],
  *                       float out_shift[n_outputs], out_mul[n_outputs]
  *   parameters          for each layer l = 1..n_layers-1, at its param_offset
@@ -22,25 +22,16 @@
  * scaling (regression): a prediction is y * out_mul + out_shift.  Identity
  * scaling is shift 0, mul 1.
  *
- * Every reserved field must be zero; NetBind rejects anything else, so later
+ * Every reserved field must be zero; DenseBind rejects anything else, so later
  * versions can give them meaning.
  */
-#ifndef HANAMI_CORE_FORMAT_H
-#define HANAMI_CORE_FORMAT_H
+#ifndef HANAMI_CORE_DENSE_FORMAT_H
+#define HANAMI_CORE_DENSE_FORMAT_H
 
 #include "core/common.h"
+#include "core/image.h"
 #include "core/activation.h"
 #include "core/loss.h"
-
-#define HANAMI_MAGIC			0x494D4E48u	/* "HNMI" little-endian */
-#define HANAMI_FORMAT_VERSION	1
-
-/* Network kinds (stored: never renumber). */
-typedef enum HnKind
-{
-	HANAMI_KIND_DENSE = 1,
-	HANAMI_KIND_HANAMI = 2		/* the growing "hanami" kind: hanami/hanami.h */
-} HnKind;
 
 /* Header flags. */
 #define HANAMI_FLAG_SCALE_INPUT		0x0001	/* learn input scaling on first fit */
@@ -64,67 +55,47 @@ typedef enum HnKind
  */
 #pragma pack(push, 4)
 
-typedef struct HnHeader
-{
-	uint32_t	magic;			/* HANAMI_MAGIC */
-	uint16_t	version;		/* HANAMI_FORMAT_VERSION */
-	uint16_t	kind;			/* HnKind */
-	uint32_t	header_size;	/* sizeof(HnHeader) */
-	uint32_t	flags;			/* HANAMI_FLAG_* */
-	uint64_t	total_size;		/* bytes of the whole image */
-	uint32_t	n_layers;		/* including the input layer, >= 2 */
-	uint32_t	loss;			/* HnLoss */
-	uint32_t	n_inputs;		/* units of layer 0 */
-	uint32_t	n_outputs;		/* units of the last layer */
-	uint64_t	n_params;		/* floats in the parameter area */
-	uint32_t	seed;			/* seed of the initial weights */
-	uint32_t	epochs;			/* epochs trained so far */
-	uint64_t	samples;		/* samples trained on so far */
-	uint32_t	reserved[2];	/* zero */
-} HnHeader;
-
-typedef struct HnLayer
+typedef struct DenseLayer
 {
 	uint32_t	count;			/* units, 1..HANAMI_MAX_UNITS */
 	uint16_t	activation;		/* HnActivation; IDENTITY for layer 0 */
 	uint16_t	reserved16;		/* zero */
 	uint64_t	param_offset;	/* floats into the parameter area; 0 for layer 0 */
 	char		name[HANAMI_NAME_LEN];	/* NUL-terminated, NUL-padded; may be "" */
-} HnLayer;
+} DenseLayer;
 
 #pragma pack(pop)
 
 /* A network bound to its image: pointers into the one buffer. */
-typedef struct HnNet
+typedef struct DenseNet
 {
 	HnHeader   *hdr;
-	HnLayer    *layers;
+	DenseLayer    *layers;
 	float	   *in_shift;
 	float	   *in_mul;
 	float	   *out_shift;
 	float	   *out_mul;
 	float	   *params;
-} HnNet;
+} DenseNet;
 
 /* A parsed network description, before the image exists. */
-typedef struct HnLayerSpec
+typedef struct DenseLayerSpec
 {
 	uint32_t	count;
 	HnActivation activation;	/* DEFAULT: relu hidden; softmax (count >= 2)
 								 * or identity (count 1) for the output */
 	char		name[HANAMI_NAME_LEN];
-} HnLayerSpec;
+} DenseLayerSpec;
 
-typedef struct HnSpec
+typedef struct DenseSpec
 {
-	HnKind		kind;
 	int			n_layers;
-	HnLayerSpec layers[HANAMI_MAX_LAYERS];
+	DenseLayerSpec layers[HANAMI_MAX_LAYERS];
 	HnLoss		loss;			/* DEFAULT: cross_entropy for softmax/sigmoid
 								 * output, else mse */
 	bool		input_scaling;	/* learn input scaling on first fit */
 	uint32_t	seed;
-} HnSpec;
+} DenseSpec;
 
 /*
  * Resolve defaults and check a spec: 2..MAX_LAYERS layers, counts
@@ -133,64 +104,67 @@ typedef struct HnSpec
  * softmax or sigmoid output, names unique when non-empty, total size within
  * HANAMI_MAX_BYTES.
  */
-HnStatus	SpecFinalize(HnSpec *spec, HnError *err);
+HnStatus	DenseSpecFinalize(DenseSpec *spec, HnError *err);
 
 /* Bytes of the image for a finalized spec; 0 with err set when too large. */
-size_t		SpecImageSize(const HnSpec *spec, HnError *err);
+size_t		DenseImageSize(const DenseSpec *spec, HnError *err);
 
 /*
- * Write the image of a finalized spec into buf (exactly SpecImageSize bytes):
+ * Write the image of a finalized spec into buf (exactly DenseImageSize bytes):
  * header, layers, identity scaling, weights initialised from spec->seed
  * (He or Xavier normal by activation gain, biases zero).
  */
-HnStatus	NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err);
+HnStatus	DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err);
 
 /*
- * Validate an image of len bytes and bind net to it.  The single validation
- * path for every way a network enters: text input, binary receive, casts,
- * function arguments.  Checks magic, version, kind, sizes (overflow-checked,
- * total_size == len), reserved fields, layer records, offsets, names, flags,
- * and that every float is finite.  buf must be 4-byte aligned.  An image of
- * kind HANAMI_KIND_HANAMI is checked as strictly by HkBind (hanami/hanami.h); then
- * only net->hdr is set (the other pointers are NULL): callers dispatch on
- * net->hdr->kind and bind the grow view with HkBindTrusted.
+ * Validate an image of len bytes that must be dense (NetBind, then its kind)
+ * and bind net to it: for callers that only handle dense networks (tests,
+ * the OpenCL benchmarks).  Checks magic, version, kind, sizes
+ * (overflow-checked, total_size == len), reserved fields, layer records,
+ * offsets, names, flags, and that every float is finite.  buf must be
+ * 4-byte aligned.
  */
-HnStatus	NetBind(HnNet *net, void *buf, size_t len, HnError *err);
+HnStatus	DenseBind(DenseNet *net, void *buf, size_t len, HnError *err);
+
+/* The dense part of DenseBind, for an image whose common header was checked
+ * (the kind's bind operation, kind.h). */
+HnStatus	DenseBindChecked(DenseNet *net, void *buf, size_t len,
+							 HnError *err);
 
 /* Bind without validation: for images this process just built or checked. */
-void		NetBindTrusted(HnNet *net, void *buf);
+void		DenseBindTrusted(DenseNet *net, void *buf);
 
 /* Parameters (weights + biases) of layer l >= 1. */
 static inline float *
-NetWeights(const HnNet *net, int l)
+DenseWeights(const DenseNet *net, int l)
 {
 	return net->params + net->layers[l].param_offset;
 }
 
 static inline float *
-NetBias(const HnNet *net, int l)
+DenseBias(const DenseNet *net, int l)
 {
-	return NetWeights(net, l) +
+	return DenseWeights(net, l) +
 		(size_t) net->layers[l - 1].count * net->layers[l].count;
 }
 
 /* The bound of scaled inputs: HANAMI_INPUT_CLIP, or 0 when not clipped. */
 static inline float
-NetInputClip(const HnNet *net)
+DenseInputClip(const DenseNet *net)
 {
 	return (net->hdr->flags & HANAMI_FLAG_INPUT_CLIP) ?
 		HANAMI_INPUT_CLIP : 0.0f;
 }
 
 /* Offset in bytes of the scaling area and of the parameter area. */
-size_t		NetScalingOffset(uint32_t n_layers);
-size_t		NetParamsOffset(uint32_t n_layers, uint32_t n_inputs,
+size_t		DenseScalingOffset(uint32_t n_layers);
+size_t		DenseParamsOffset(uint32_t n_layers, uint32_t n_inputs,
 							uint32_t n_outputs);
 
 /* Name of a kind ("dense", "hanami"), or NULL when unknown. */
 const char *NetKindName(int kind);
 
 /* Largest layer width (for scratch buffers). */
-uint32_t	NetMaxWidth(const HnNet *net);
+uint32_t	DenseMaxWidth(const DenseNet *net);
 
-#endif							/* HANAMI_CORE_FORMAT_H */
+#endif							/* HANAMI_CORE_DENSE_FORMAT_H */

@@ -1,9 +1,9 @@
 /*
- * format.c - the binary image of a network: resolving and sizing a spec,
- * writing a fresh image, and NetBind, the one validation path for images
+ * dense/format.c - the binary image of a network: resolving and sizing a spec,
+ * writing a fresh image, and DenseBind, the one validation path for images
  * that come from outside.
  */
-#include "core/format.h"
+#include "core/dense/format.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -11,47 +11,32 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/hanami/hanami.h"
+#include "core/dense/kind.h"
 #include "core/rng.h"
 
 _Static_assert(sizeof(HnHeader) == 72, "HnHeader must be 72 bytes");
-_Static_assert(sizeof(HnLayer) == 48, "HnLayer must be 48 bytes");
+_Static_assert(sizeof(DenseLayer) == 48, "DenseLayer must be 48 bytes");
 _Static_assert(sizeof(float) == 4, "float must be 32 bits");
 _Static_assert(HANAMI_MAX_LAYERS <= 64, "train masks have 64 bits");
 
-/* Name of a network kind as users see it. */
-const char *
-NetKindName(int kind)
-{
-	switch (kind)
-	{
-		case HANAMI_KIND_DENSE:
-			return "dense";
-		case HANAMI_KIND_HANAMI:
-			return "hanami";
-		default:
-			return NULL;
-	}
-}
-
 /* Byte offset of the scaling area: after the header and layers. */
 size_t
-NetScalingOffset(uint32_t n_layers)
+DenseScalingOffset(uint32_t n_layers)
 {
-	return sizeof(HnHeader) + (size_t) n_layers * sizeof(HnLayer);
+	return sizeof(HnHeader) + (size_t) n_layers * sizeof(DenseLayer);
 }
 
 /* Byte offset of the parameter area: after the four scaling arrays. */
 size_t
-NetParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
+DenseParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
 {
-	return NetScalingOffset(n_layers) +
+	return DenseScalingOffset(n_layers) +
 		2 * sizeof(float) * ((size_t) n_inputs + (size_t) n_outputs);
 }
 
 /* Units of the widest layer. */
 uint32_t
-NetMaxWidth(const HnNet *net)
+DenseMaxWidth(const DenseNet *net)
 {
 	uint32_t	w = 0;
 
@@ -180,7 +165,7 @@ FormatCheckStack(int n_layers, const uint32_t *counts, const int *acts,
 
 /* Resolve a spec's defaults and check it. */
 HnStatus
-SpecFinalize(HnSpec *spec, HnError *err)
+DenseSpecFinalize(DenseSpec *spec, HnError *err)
 {
 	uint32_t	counts[HANAMI_MAX_LAYERS];
 	int			acts[HANAMI_MAX_LAYERS];
@@ -188,15 +173,6 @@ SpecFinalize(HnSpec *spec, HnError *err)
 	HnStatus	st;
 	char		detail[HANAMI_ERRMSG_LEN];
 
-	if ((int) spec->kind == 0)
-		spec->kind = HANAMI_KIND_DENSE;
-	if (spec->kind == HANAMI_KIND_HANAMI)
-		return HnSetError(err, HANAMI_E_INVALID_SPEC,
-						  "A growing network is described by cells (HkSpecFinalize), not layers.",
-						  "network kind \"hanami\" has no layer spec");
-	if (spec->kind != HANAMI_KIND_DENSE)
-		return HnSetError(err, HANAMI_E_INVALID_SPEC, NULL,
-						  "invalid network kind (%d)", (int) spec->kind);
 	n = spec->n_layers;
 	if (n < 2 || n > HANAMI_MAX_LAYERS)
 	{
@@ -208,7 +184,7 @@ SpecFinalize(HnSpec *spec, HnError *err)
 	}
 	for (int l = 0; l < n; l++)
 	{
-		HnLayerSpec *ls = &spec->layers[l];
+		DenseLayerSpec *ls = &spec->layers[l];
 
 		if (ls->activation == HANAMI_ACT_DEFAULT)
 		{
@@ -234,18 +210,18 @@ SpecFinalize(HnSpec *spec, HnError *err)
 						  HANAMI_E_INVALID_SPEC, err);
 	if (st != HANAMI_OK)
 		return st;
-	st = FormatCheckUniqueNames(&spec->layers[0].name, sizeof(HnLayerSpec), n,
+	st = FormatCheckUniqueNames(&spec->layers[0].name, sizeof(DenseLayerSpec), n,
 								HANAMI_E_INVALID_SPEC, err);
 	if (st != HANAMI_OK)
 		return st;
-	if (SpecImageSize(spec, err) == 0)
+	if (DenseImageSize(spec, err) == 0)
 		return err ? err->code : HANAMI_E_TOO_LARGE;
 	return HANAMI_OK;
 }
 
 /* Image bytes of a finalized spec; 0 with err set when over the limit. */
 size_t
-SpecImageSize(const HnSpec *spec, HnError *err)
+DenseImageSize(const DenseSpec *spec, HnError *err)
 {
 	size_t		n_params = 0;
 	size_t		bytes;
@@ -268,7 +244,7 @@ SpecImageSize(const HnSpec *spec, HnError *err)
 			goto too_large;
 	}
 	if (!HnMulSize(n_params, sizeof(float), &bytes) ||
-		!HnAddSize(bytes, NetParamsOffset((uint32_t) n,
+		!HnAddSize(bytes, DenseParamsOffset((uint32_t) n,
 										  spec->layers[0].count,
 										  spec->layers[n - 1].count),
 				   &bytes) ||
@@ -286,10 +262,10 @@ too_large:
 
 /* Write a fresh image of a finalized spec into buf of len bytes. */
 HnStatus
-NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
+DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 {
-	size_t		size = SpecImageSize(spec, err);
-	HnNet		net;
+	size_t		size = DenseImageSize(spec, err);
+	DenseNet		net;
 	HnHeader   *hdr = buf;
 	uint32_t	n = (uint32_t) spec->n_layers;
 	uint64_t	offset = 0;
@@ -304,7 +280,7 @@ NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
 	memset(buf, 0, len);
 	hdr->magic = HANAMI_MAGIC;
 	hdr->version = HANAMI_FORMAT_VERSION;
-	hdr->kind = (uint16_t) spec->kind;
+	hdr->kind = HANAMI_KIND_DENSE;
 	hdr->header_size = sizeof(HnHeader);
 	hdr->flags = spec->input_scaling ? HANAMI_FLAG_SCALE_INPUT : 0;
 	hdr->total_size = len;
@@ -313,11 +289,11 @@ NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
 	hdr->n_inputs = spec->layers[0].count;
 	hdr->n_outputs = spec->layers[n - 1].count;
 	hdr->seed = spec->seed;
-	NetBindTrusted(&net, buf);
+	DenseBindTrusted(&net, buf);
 	for (uint32_t l = 0; l < n; l++)
 	{
-		HnLayer    *lay = &net.layers[l];
-		const HnLayerSpec *ls = &spec->layers[l];
+		DenseLayer    *lay = &net.layers[l];
+		const DenseLayerSpec *ls = &spec->layers[l];
 		size_t		nlen = strnlen(ls->name, HANAMI_NAME_LEN - 1);
 
 		lay->count = ls->count;
@@ -340,7 +316,7 @@ NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
 	RngSeed(&rng, spec->seed);
 	for (uint32_t l = 1; l < n; l++)
 	{
-		float	   *w = NetWeights(&net, (int) l);
+		float	   *w = DenseWeights(&net, (int) l);
 		size_t		fan_in = net.layers[l - 1].count;
 		size_t		nw = fan_in * net.layers[l].count;
 		double		sd = sqrt(ActInitGain(net.layers[l].activation) /
@@ -354,19 +330,19 @@ NetCreate(void *buf, size_t len, const HnSpec *spec, HnError *err)
 
 /* Bind net to an image already known to be valid. */
 void
-NetBindTrusted(HnNet *net, void *buf)
+DenseBindTrusted(DenseNet *net, void *buf)
 {
 	char	   *base = buf;
 	HnHeader   *hdr = buf;
-	float	   *scaling = (float *) (base + NetScalingOffset(hdr->n_layers));
+	float	   *scaling = (float *) (base + DenseScalingOffset(hdr->n_layers));
 
 	net->hdr = hdr;
-	net->layers = (HnLayer *) (base + sizeof(HnHeader));
+	net->layers = (DenseLayer *) (base + sizeof(HnHeader));
 	net->in_shift = scaling;
 	net->in_mul = scaling + hdr->n_inputs;
 	net->out_shift = scaling + 2 * (size_t) hdr->n_inputs;
 	net->out_mul = net->out_shift + hdr->n_outputs;
-	net->params = (float *) (base + NetParamsOffset(hdr->n_layers,
+	net->params = (float *) (base + DenseParamsOffset(hdr->n_layers,
 													hdr->n_inputs,
 													hdr->n_outputs));
 }
@@ -397,7 +373,7 @@ FormatFirstNonFinite(const float *v, size_t n)
 
 /* Check the scaling area: finite shifts, finite nonzero multipliers. */
 static HnStatus
-FormatCheckScaling(const HnNet *net, HnError *err)
+FormatCheckScaling(const DenseNet *net, HnError *err)
 {
 	const struct
 	{
@@ -432,13 +408,16 @@ FormatCheckScaling(const HnNet *net, HnError *err)
 	return HANAMI_OK;
 }
 
-/* Validate an untrusted image of len bytes and bind net to it. */
+/*
+ * The dense checks of an image whose common header NetBind checked (the
+ * kind's bind operation): sizes, layers, offsets, names, flags, floats.
+ */
 HnStatus
-NetBind(HnNet *net, void *buf, size_t len, HnError *err)
+DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 {
 	const char *base = buf;
 	HnHeader   *hdr = buf;
-	const HnLayer *layers;
+	const DenseLayer *layers;
 	uint32_t	n;
 	uint32_t	counts[HANAMI_MAX_LAYERS];
 	int			acts[HANAMI_MAX_LAYERS];
@@ -448,49 +427,6 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 	HnStatus	st;
 	char		detail[HANAMI_ERRMSG_LEN];
 
-	if (buf == NULL || ((uintptr_t) buf & 3) != 0)
-		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
-						  "network image is not 4-byte aligned");
-	if (len < sizeof(HnHeader))
-	{
-		snprintf(detail, sizeof(detail),
-				 "The value has %zu bytes; its header alone needs %zu.",
-				 len, sizeof(HnHeader));
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
-						  "network value is too short");
-	}
-	if (hdr->magic != HANAMI_MAGIC)
-	{
-		snprintf(detail, sizeof(detail),
-				 "The value starts with 0x%08" PRIX32 " instead of 0x%08X.",
-				 hdr->magic, HANAMI_MAGIC);
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
-						  "network value has an invalid magic number");
-	}
-	if (hdr->version != HANAMI_FORMAT_VERSION)
-	{
-		snprintf(detail, sizeof(detail),
-				 "This version of hanami reads format version %d.",
-				 HANAMI_FORMAT_VERSION);
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
-						  "unsupported network format version %u",
-						  (unsigned) hdr->version);
-	}
-	if (hdr->kind == HANAMI_KIND_HANAMI)
-	{
-		/* the growing kind has a layout of its own (hanami/hanami.h) */
-		HkNet	grow;
-
-		memset(net, 0, sizeof(*net));
-		st = HkBind(&grow, buf, len, err);
-		if (st == HANAMI_OK)
-			net->hdr = hdr;
-		return st;
-	}
-	if (hdr->kind != HANAMI_KIND_DENSE)
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "Known kinds are 1 (dense) and 2 (hanami).",
-						  "invalid network kind %u", (unsigned) hdr->kind);
 	if (hdr->header_size != sizeof(HnHeader))
 	{
 		snprintf(detail, sizeof(detail),
@@ -526,20 +462,20 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 						  "network value has an invalid layer count (%" PRIu32 ")",
 						  n);
 	}
-	if (len < NetScalingOffset(n))
+	if (len < DenseScalingOffset(n))
 	{
 		snprintf(detail, sizeof(detail),
 				 "The value has %zu bytes; its %" PRIu32 " layer records end at byte %zu.",
-				 len, n, NetScalingOffset(n));
+				 len, n, DenseScalingOffset(n));
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value is truncated");
 	}
 
 	/* layer records */
-	layers = (const HnLayer *) (base + sizeof(HnHeader));
+	layers = (const DenseLayer *) (base + sizeof(HnHeader));
 	for (uint32_t l = 0; l < n; l++)
 	{
-		const HnLayer *lay = &layers[l];
+		const DenseLayer *lay = &layers[l];
 
 		if (lay->reserved16 != 0)
 			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
@@ -556,7 +492,7 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 						  HANAMI_E_INVALID_FORMAT, err);
 	if (st != HANAMI_OK)
 		return st;
-	st = FormatCheckUniqueNames(&layers[0].name, sizeof(HnLayer), (int) n,
+	st = FormatCheckUniqueNames(&layers[0].name, sizeof(DenseLayer), (int) n,
 								HANAMI_E_INVALID_FORMAT, err);
 	if (st != HANAMI_OK)
 		return st;
@@ -592,7 +528,7 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value has an invalid parameter count");
 	}
-	expect = (uint64_t) NetParamsOffset(n, counts[0], counts[n - 1]) +
+	expect = (uint64_t) DenseParamsOffset(n, counts[0], counts[n - 1]) +
 		offset * sizeof(float);
 	if (expect != (uint64_t) len)
 	{
@@ -604,7 +540,7 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 	}
 
 	/* every byte is now known to be inside the buffer */
-	NetBindTrusted(net, buf);
+	DenseBindTrusted(net, buf);
 	st = FormatCheckScaling(net, err);
 	if (st != HANAMI_OK)
 		return st;
@@ -620,5 +556,22 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 						  "parameter %zu of layer %" PRIu32 " is not finite",
 						  (size_t) (bad - layers[l].param_offset), l);
 	}
+	return HANAMI_OK;
+}
+
+/* Validate an untrusted image that must be dense; see format.h. */
+HnStatus
+DenseBind(DenseNet *net, void *buf, size_t len, HnError *err)
+{
+	HnNet		any;
+	HnStatus	st = NetBind(&any, buf, len, err);
+
+	if (st != HANAMI_OK)
+		return st;
+	if (DenseOf(&any) == NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "network of kind \"%s\" is not dense",
+						  any.kind->name);
+	*net = *DenseOf(&any);
 	return HANAMI_OK;
 }

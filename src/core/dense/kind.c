@@ -1,0 +1,119 @@
+/*
+ * dense/kind.c - the operations of the dense kind (kind.h) over its layout
+ * (format.h), inference (dense.h) and training step (step.h).
+ */
+#include "core/dense/kind.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/dense/dense.h"
+
+_Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
+			   "the dense view must fit HnNet");
+
+static HnStatus
+DenseKindBind(HnNet *net, HnError *err)
+{
+	return DenseBindChecked(DenseOf(net), net->hdr, net->len, err);
+}
+
+static void
+DenseKindBindTrusted(HnNet *net)
+{
+	DenseBindTrusted(DenseOf(net), net->hdr);
+}
+
+static void *
+DenseKindWorkCreate(const HnNet *net, int max_batch, const HnAllocator *alloc,
+					HnError *err)
+{
+	return DenseWorkCreate(DenseOf(net), max_batch, false, alloc, err);
+}
+
+static void
+DenseKindWorkFree(void *work, const HnAllocator *alloc)
+{
+	DenseWorkFree(work, alloc);
+}
+
+static void
+DenseKindWorkTune(const HnNet *net, void *work)
+{
+	DenseWorkFold(DenseOf(net), work);
+}
+
+static void
+DenseKindPredict(HnNet *net, void *work, const float *x, int n, float *out)
+{
+	DensePredict(DenseOf(net), work, x, n, out);
+}
+
+/*
+ * Class probabilities come from a softmax output layer, or a sigmoid one for
+ * 0/1 classes, unless the fit learned an output scaling for it (values).
+ */
+static HnOutputs
+DenseKindOutputs(const HnNet *net, char *why, size_t why_len)
+{
+	const DenseNet *d = DenseOf(net);
+	HnActivation act =
+		(HnActivation) d->layers[d->hdr->n_layers - 1].activation;
+	bool		probabilities = act == HANAMI_ACT_SOFTMAX ||
+		act == HANAMI_ACT_SIGMOID;
+
+	if (probabilities && !(d->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED))
+		return HANAMI_OUTPUTS_CLASSES;
+	if (why == NULL)
+		return HANAMI_OUTPUTS_VALUES;
+	if (probabilities)
+		snprintf(why, why_len, "The network has learned output scaling, so its outputs are values, not class probabilities.");
+	else
+		snprintf(why, why_len, "The network's output layer is %s (loss %s), so its outputs are values, not class probabilities.",
+				 ActName(act), LossName((HnLoss) d->hdr->loss));
+	return HANAMI_OUTPUTS_VALUES;
+}
+
+static size_t
+DenseKindStateSize(const HnNet *net)
+{
+	return 0;
+}
+
+/* The header with the scaling, then one block per layer's parameters. */
+static void
+DenseKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
+{
+	const DenseNet *d = DenseOf(net);
+	const char *image = (const char *) net->hdr;
+
+	emit(ctx, 0, (size_t) ((const char *) d->params - image), "header");
+	for (uint32_t l = 1; l < d->hdr->n_layers; l++)
+	{
+		size_t		start = (size_t) ((const char *) DenseWeights(d, l) - image);
+		size_t		end = l + 1 < d->hdr->n_layers ?
+			(size_t) ((const char *) DenseWeights(d, l + 1) - image) : net->len;
+		char		name[HANAMI_NAME_LEN + 32];
+
+		if (d->layers[l].name[0])
+			snprintf(name, sizeof(name), "layer %u (%s)", l, d->layers[l].name);
+		else
+			snprintf(name, sizeof(name), "layer %u", l);
+		emit(ctx, start, end - start, name);
+	}
+}
+
+const HnKind HnDenseKind = {
+	.id = HANAMI_KIND_DENSE,
+	.name = "dense",
+	.flags = HANAMI_KIND_ROWS_INDEPENDENT | HANAMI_KIND_LAYERED,
+	.bind = DenseKindBind,
+	.bind_trusted = DenseKindBindTrusted,
+	.work_create = DenseKindWorkCreate,
+	.work_free = DenseKindWorkFree,
+	.work_tune = DenseKindWorkTune,
+	.predict = DenseKindPredict,
+	.outputs = DenseKindOutputs,
+	.state_size = DenseKindStateSize,
+	.segments = DenseKindSegments,
+};

@@ -1,0 +1,114 @@
+/*
+ * hanami/kind.c - the operations of the hanami kind (kind.h) over its
+ * layout, inference and training (hanami.h).
+ */
+#include "core/hanami/kind.h"
+
+#include <string.h>
+
+_Static_assert(sizeof(HkNet) <= HANAMI_VIEW_BYTES,
+			   "the hanami view must fit HnNet");
+
+static HnStatus
+HkKindBind(HnNet *net, HnError *err)
+{
+	return HkBind(HkOf(net), net->hdr, net->len, err);
+}
+
+static void
+HkKindBindTrusted(HnNet *net)
+{
+	HkBindTrusted(HkOf(net), net->hdr);
+}
+
+/* Rows run one at a time: max_batch only bounds what predict is given. */
+static void *
+HkKindWorkCreate(const HnNet *net, int max_batch, const HnAllocator *alloc,
+				 HnError *err)
+{
+	return HkWorkCreate(HkOf(net), false, alloc, err);
+}
+
+static void
+HkKindWorkFree(void *work, const HnAllocator *alloc)
+{
+	HkWorkFree(work, alloc);
+}
+
+/* Rows in order: a spiking network's state carries from one to the next. */
+static void
+HkKindPredict(HnNet *net, void *work, const float *x, int n, float *out)
+{
+	HkNet	   *h = HkOf(net);
+	size_t		n_in = h->hdr->n_inputs;
+	size_t		n_out = h->hdr->n_outputs;
+
+	for (int r = 0; r < n; r++)
+		HkPredict(h, work, x + (size_t) r * n_in, out + (size_t) r * n_out);
+}
+
+/* Sigmoid outputs: a class score per output neuron. */
+static HnOutputs
+HkKindOutputs(const HnNet *net, char *why, size_t why_len)
+{
+	return HANAMI_OUTPUTS_CLASSES;
+}
+
+/* The spiking state lives in the neuron records: they are the state. */
+static size_t
+HkKindStateSize(const HnNet *net)
+{
+	const HkNet *h = HkOf(net);
+
+	return (h->gh->flags & HK_SPIKING) ?
+		sizeof(HkNeuron) * (size_t) h->gh->n_neurons : 0;
+}
+
+static void
+HkKindStateSave(const HnNet *net, void *dst)
+{
+	memcpy(dst, HkOf(net)->neurons, HkKindStateSize(net));
+}
+
+static void
+HkKindStateLoad(HnNet *net, const void *src)
+{
+	memcpy(HkOf(net)->neurons, src, HkKindStateSize(net));
+}
+
+static void
+HkKindStateReset(HnNet *net)
+{
+	HkResetState(HkOf(net));
+}
+
+/*
+ * Headers, cells and neurons; then the synapse blocks, which only ever grow
+ * at the end.
+ */
+static void
+HkKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
+{
+	size_t		blocks = (size_t) ((const char *) HkOf(net)->blocks -
+								   (const char *) net->hdr);
+
+	emit(ctx, 0, blocks, "header");
+	emit(ctx, blocks, net->len - blocks, "sections");
+}
+
+const HnKind HnHanamiKind = {
+	.id = HANAMI_KIND_HANAMI,
+	.name = "hanami",
+	.flags = 0,
+	.bind = HkKindBind,
+	.bind_trusted = HkKindBindTrusted,
+	.work_create = HkKindWorkCreate,
+	.work_free = HkKindWorkFree,
+	.predict = HkKindPredict,
+	.outputs = HkKindOutputs,
+	.state_size = HkKindStateSize,
+	.state_save = HkKindStateSave,
+	.state_load = HkKindStateLoad,
+	.state_reset = HkKindStateReset,
+	.segments = HkKindSegments,
+};

@@ -1,0 +1,166 @@
+/*
+ * kind.h - the network-kind interface: one table of operations per kind,
+ * found once from the image header, and the registry of every kind.
+ *
+ * A kind (dense/, hanami/) owns its binary layout behind the common header
+ * (image.h), its JSON description, inference, training step and storage
+ * layout.  Everything outside a kind's folder - the fit driver, the
+ * evaluator, the PostgreSQL glue, the OpenCL backend - holds an HnNet and
+ * calls net->kind->...; none of it tests which kind a network is.  Adding a
+ * kind is one folder of files that defines an HnKind, and one line in the
+ * registry (kind.c).
+ */
+#ifndef HANAMI_CORE_KIND_H
+#define HANAMI_CORE_KIND_H
+
+#include "core/common.h"
+#include "core/image.h"
+
+struct HnJson;					/* json.h: a parsed JSON value */
+struct HnBuf;					/* json.h: a growing text buffer */
+struct HnKindFit;				/* fit.h: a kind's training and evaluation */
+
+/* Room for a kind's bound view of its image (a few pointers). */
+#define HANAMI_VIEW_BYTES	64
+
+typedef struct HnKind HnKind;
+
+/*
+ * A network image of any kind, validated (or trusted) and bound.  view holds
+ * the kind's own pointers into the image (dense/format.h DenseNet, hanami.h
+ * HkNet), reached through the kind's accessor (DenseOf, HkOf).  An HnNet
+ * may be copied as long as the image does not move; a fit of a kind whose
+ * networks grow may move it (net->hdr and net->len then say where it is).
+ */
+typedef struct HnNet
+{
+	const HnKind *kind;
+	HnHeader   *hdr;			/* the image starts with it */
+	size_t		len;			/* bytes of the image */
+	union
+	{
+		void	   *align_ptr;
+		double		align_dbl;
+		unsigned char bytes[HANAMI_VIEW_BYTES];
+	}			view;
+} HnNet;
+
+/* What a network's outputs mean. */
+typedef enum HnOutputs
+{
+	HANAMI_OUTPUTS_VALUES = 0,	/* real values (regression) */
+	HANAMI_OUTPUTS_CLASSES		/* class scores: the class is the argmax (one
+								 * output: 1 when >= 0.5) */
+} HnOutputs;
+
+/* Capabilities (HnKind.flags). */
+#define HANAMI_KIND_ROWS_INDEPENDENT	0x0001	/* rows of a batch never
+												 * affect each other: batched
+												 * inference may run them
+												 * together */
+#define HANAMI_KIND_LAYERED				0x0002	/* has a dense layer view
+												 * (DenseOf): the OpenCL
+												 * backend can run it */
+
+/* Options of a description read from JSON. */
+typedef struct HnJsonIn
+{
+	bool		has_seed;		/* seed overrides the description's */
+	uint32_t	seed;
+} HnJsonIn;
+
+/* Receives one named byte range of an image (the store's blocks). */
+typedef void (*HnSegmentFn) (void *ctx, size_t offset, size_t len,
+							 const char *name);
+
+struct HnKind
+{
+	HnKindId	id;				/* HnHeader.kind */
+	const char *name;			/* "dense", "hanami": JSON "kind", messages */
+	uint32_t	flags;			/* HANAMI_KIND_* */
+
+	/*
+	 * Image.  bind validates an untrusted image of net->len bytes at
+	 * net->hdr whose common header (magic, version, kind) NetBind checked,
+	 * reading nothing outside it, and fills net->view.  bind_trusted only
+	 * fills the view (images this process built or checked).
+	 */
+	HnStatus	(*bind) (HnNet *net, HnError *err);
+	void		(*bind_trusted) (HnNet *net);
+
+	/*
+	 * Description.  from_json reads a description or a whole text form
+	 * (root is a JSON object whose "kind" names this kind) into a new image
+	 * allocated from alloc.  to_json writes the text form (everything needed
+	 * to rebuild the value); info writes a JSON object summarizing the
+	 * network for hanami.info().
+	 */
+	HnStatus	(*from_json) (const struct HnJson *root, const HnJsonIn *in,
+							  const HnAllocator *alloc, void **image,
+							  size_t *len, HnError *err);
+	HnStatus	(*to_json) (const HnNet *net, struct HnBuf *out, HnError *err);
+	HnStatus	(*info) (const HnNet *net, struct HnBuf *out, HnError *err);
+
+	/*
+	 * Inference.  work_create makes scratch for up to max_batch rows at a
+	 * time (never per row); predict runs n <= max_batch rows of n_inputs raw
+	 * values into out (n * n_outputs, in the units the network was trained
+	 * on).  A kind that carries state between rows (state_size > 0) reads
+	 * and updates it in the image.
+	 */
+	void	   *(*work_create) (const HnNet *net, int max_batch,
+								const HnAllocator *alloc, HnError *err);
+	void		(*work_free) (void *work, const HnAllocator *alloc);
+
+	/*
+	 * Optional (NULL: nothing to do): prepare work for many calls of
+	 * predict on a network that no longer changes (dense: fold the input
+	 * shift into the first layer; the same bits for a row, alone or in a
+	 * batch, as evaluation gets).
+	 */
+	void		(*work_tune) (const HnNet *net, void *work);
+	void		(*predict) (HnNet *net, void *work, const float *x, int n,
+							float *out);
+	/*
+	 * What the outputs are; for HANAMI_OUTPUTS_VALUES, why (a sentence for
+	 * a message: "The network's output layer is identity (loss mse), so its
+	 * outputs are values, not class probabilities.") when why is not NULL.
+	 */
+	HnOutputs	(*outputs) (const HnNet *net, char *why, size_t why_len);
+
+	/* Carried state: its size in bytes (0: none), save, load, clear. */
+	size_t		(*state_size) (const HnNet *net);
+	void		(*state_save) (const HnNet *net, void *dst);
+	void		(*state_load) (HnNet *net, const void *src);
+	void		(*state_reset) (HnNet *net);
+
+	/* Storage: the image as named byte ranges, in order, covering it all. */
+	void		(*segments) (const HnNet *net, HnSegmentFn emit, void *ctx);
+
+	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
+	const struct HnKindFit *fit;
+};
+
+/* The kind with this id or JSON name; NULL when there is none. */
+const HnKind *HnKindById(int id);
+const HnKind *HnKindByName(const char *name);
+
+/* Name of a kind id ("dense", "hanami"), or NULL when unknown. */
+const char *NetKindName(int id);
+
+/* The registered kinds, for messages that list them: "dense", "hanami". */
+int			HnKindCount(void);
+const HnKind *HnKindAt(int i);
+
+/*
+ * Validate an image of len bytes and bind net to it: the single validation
+ * path for every way a network enters (text input, binary receive, casts,
+ * function arguments).  Checks the common header, finds the kind and runs
+ * its bind.  buf must be 4-byte aligned.
+ */
+HnStatus	NetBind(HnNet *net, void *buf, size_t len, HnError *err);
+
+/* Bind an image this process built or checked (len from its header). */
+void		NetBindTrusted(HnNet *net, void *buf);
+
+#endif							/* HANAMI_CORE_KIND_H */
