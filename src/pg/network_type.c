@@ -7,6 +7,7 @@
  */
 #include "glue.h"
 
+#include "core/dense/kind.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -22,9 +23,15 @@ void
 HanamiNetworkBind(HanamiNetwork *v, DenseNet *net, int errcode)
 {
 	HnError		err;
+	HnNet		any;
 
-	if (DenseBind(net, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
+	if (NetBind(&any, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
 		HanamiReportError(&err, errcode);
+	memset(net, 0, sizeof(*net));
+	if (DenseOf(&any) != NULL)
+		*net = *DenseOf(&any);
+	else
+		net->hdr = any.hdr;
 }
 
 /* A new varlena holding a copy of an image (not validated). */
