@@ -19,6 +19,7 @@
 struct HnJson;					/* json.h: a parsed JSON value */
 struct HnBuf;					/* json.h: a growing text buffer */
 struct HnKindFit;				/* fit.h: a kind's training and evaluation */
+struct DenseNet;				/* dense/format.h: layers of units */
 
 /* Room for a kind's bound view of its image (a few pointers). */
 #define HANAMI_VIEW_BYTES	64
@@ -59,7 +60,7 @@ typedef enum HnOutputs
 												 * inference may run them
 												 * together */
 #define HANAMI_KIND_LAYERED				0x0002	/* has a dense layer view
-												 * (DenseOf): the OpenCL
+												 * (dense_view): the OpenCL
 												 * backend can run it */
 
 /* Options of a description read from JSON. */
@@ -133,6 +134,12 @@ struct HnKind
 	void		(*state_save) (const HnNet *net, void *dst);
 	void		(*state_load) (HnNet *net, const void *src);
 	void		(*state_reset) (HnNet *net);
+
+	/*
+	 * The network as dense layers (dense/format.h), for backends that run
+	 * layers of units (OpenCL); NULL for a kind without HANAMI_KIND_LAYERED.
+	 */
+	const struct DenseNet *(*dense_view) (const HnNet *net);
 
 	/* Storage: the image as named byte ranges, in order, covering it all. */
 	void		(*segments) (const HnNet *net, HnSegmentFn emit, void *ctx);

@@ -337,7 +337,7 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
  * the rows need is allocated in the memory context current at this call.
  */
 HanamiRows *
-HanamiRowsOpen(const char *query, const char *target, const DenseNet *net)
+HanamiRowsOpen(const char *query, const char *target, const HnNet *net)
 {
 	HanamiRows *q;
 	List	   *sources;
@@ -565,7 +565,7 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
  * allocated in the caller's memory context.
  */
 void
-HanamiLoadQuery(const char *query, const char *target, const DenseNet *net,
+HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
 				HanamiQueryData *out)
 {
 	HanamiRows *q = HanamiRowsOpen(query, target, net);

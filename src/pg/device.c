@@ -115,7 +115,7 @@ HanamiDeviceReport(const OclError *err)
 
 /* See device.h. */
 OclDevice *
-HanamiDeviceChoose(const char *option, const DenseNet *net, int64 batch)
+HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 {
 	const char *selector;
 	HanamiDeviceKind kind = DeviceRequest(option, &selector);
@@ -127,12 +127,12 @@ HanamiDeviceChoose(const char *option, const DenseNet *net, int64 batch)
 		return NULL;
 	if (kind == HANAMI_DEVICE_OPENCL)
 	{
-		if (net->hdr->kind != HANAMI_KIND_DENSE)
+		if (!(net->kind->flags & HANAMI_KIND_LAYERED))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the OpenCL backend runs dense networks only"),
 					 errhint("Use the device \"cpu\" or \"auto\" for a network of kind \"%s\".",
-							 NetKindName(net->hdr->kind))));
+							 net->kind->name)));
 		dev = OclGetDevice(selector, &err);
 		if (dev == NULL)
 			HanamiDeviceReport(&err);
@@ -140,7 +140,7 @@ HanamiDeviceChoose(const char *option, const DenseNet *net, int64 batch)
 	}
 
 	/* auto: only a GPU or accelerator, only for enough work, never an error */
-	if (net->hdr->kind != HANAMI_KIND_DENSE ||
+	if (!(net->kind->flags & HANAMI_KIND_LAYERED) ||
 		batch * (int64) net->hdr->n_params < HANAMI_OPENCL_AUTO_WORK)
 		return NULL;
 	info = OclFindDevice(selector, &err);
@@ -187,7 +187,8 @@ HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
 					 const HnAllocator *alloc, HnTrainResult *res, HnError *err)
 {
 	int64		batch = Min((int64) opt->batch_size, data->n);
-	OclDevice  *dev = HanamiDeviceChoose(device, net, batch);
+	HnNet		any;
+	OclDevice  *dev;
 	MemoryContext cxt;
 	MemoryContext old;
 	HnAllocator dalloc;
@@ -195,6 +196,8 @@ HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
 	OclError	oerr;
 	HnStatus	st;
 
+	NetBindTrusted(&any, net->hdr);
+	dev = HanamiDeviceChoose(device, &any, batch);
 	if (dev == NULL)
 		return TrainFit(net, data, opt, cb, alloc, res, err);
 

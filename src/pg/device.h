@@ -38,7 +38,7 @@ extern char *HanamiDeviceCheckOption(const char *value);
  * enough work (batch rows times parameters) for it to be faster, and falls
  * back to the CPU on any trouble.
  */
-extern OclDevice *HanamiDeviceChoose(const char *option, const DenseNet *net,
+extern OclDevice *HanamiDeviceChoose(const char *option, const HnNet *net,
 									 int64 batch);
 
 /* True when option (or, without one, hanami.device) asks for OpenCL. */

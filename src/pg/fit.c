@@ -3,6 +3,7 @@
  * query's rows, and measuring it on them.
  */
 #include "glue.h"
+#include "core/dense/kind.h"
 #include "hanami_glue.h"
 
 #include "access/htup_details.h"
@@ -50,8 +51,8 @@ static HanamiNetwork *
 FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 		  StringInfo history)
 {
-	DenseNet		in;
-	DenseNet		net;
+	HnNet		in;
+	HnNet		net;
 	HanamiNetwork *result;
 	char	   *query;
 	HanamiOptions opts;
@@ -64,11 +65,11 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	CheckArgs(fcinfo);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	result = HanamiGetNetworkArg(fcinfo, 0, &in);
-	if (in.hdr->kind == HANAMI_KIND_HANAMI)
+	if (DenseOf(&in) == NULL)
 		return HanamiHkFit(result, query, OptionsArg(fcinfo, 2), res, eval,
 							 history);
 	result = HanamiNetworkCopy(result);
-	DenseBindTrusted(&net, HANAMI_NET_IMAGE(result));
+	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, true, &opts);
 	if (opts.loss_set)
 		net.hdr->loss = opts.loss;
@@ -81,7 +82,7 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	if (history != NULL)
 		HanamiRecordHistory(&cb, history, 0);
 	/* in memory when the rows fit hanami.dataset_memory, else streamed */
-	st = HanamiTrainQuery(query, &opts, &net, &cb, work_cxt, res, eval, &err);
+	st = HanamiTrainQuery(query, &opts, DenseOf(&net), &cb, work_cxt, res, eval, &err);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
@@ -180,7 +181,7 @@ AppendField(StringInfo buf, const char *key, double v)
 Datum
 hanami_verify(PG_FUNCTION_ARGS)
 {
-	DenseNet		net;
+	HnNet		net;
 	char	   *query;
 	HanamiOptions opts;
 	HanamiQueryData data;
@@ -206,10 +207,10 @@ hanami_verify(PG_FUNCTION_ARGS)
 		res.confusion = palloc0(sizeof(int64) * k * k);
 	HanamiInitCallbacks(&cb, false);
 	alloc = HanamiPallocAllocator(CurrentMemoryContext);
-	if (net.hdr->kind == HANAMI_KIND_HANAMI)
+	if (DenseOf(&net) == NULL)
 		st = HanamiHkEvaluate(&net, &data.ds, &cb, &res, &err);
 	else
-		st = TrainEvaluate(&net, &data.ds, &cb, &alloc, &res, &err);
+		st = TrainEvaluate(DenseOf(&net), &data.ds, &cb, &alloc, &res, &err);
 	HanamiCheck(st, &err);
 
 	initStringInfo(&buf);

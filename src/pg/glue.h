@@ -17,6 +17,7 @@
 
 #include "core/common.h"
 #include "core/dense/format.h"
+#include "core/kind.h"
 #include "core/train.h"
 
 /* GUCs (hanami.c) */
@@ -52,15 +53,18 @@ typedef struct varlena HanamiNetwork;
 
 extern HanamiNetwork *HanamiNetworkFromImage(const void *image, size_t len);
 extern HanamiNetwork *HanamiNetworkCopy(HanamiNetwork *src);
-extern void HanamiNetworkBind(HanamiNetwork *v, DenseNet *net, int errcode);
+extern void HanamiNetworkBind(HanamiNetwork *v, HnNet *net, int errcode);
 extern HanamiNetwork *HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno,
-										  DenseNet *net);
+										  HnNet *net);
+extern void *HanamiWorkCreate(const HnNet *net, int max_batch,
+							  const HnAllocator *alloc);
+extern void *HanamiStateSave(const HnNet *net);
 
 /* spec.c: JSON (jsonb) description <-> network */
 extern HanamiNetwork *HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed,
 											 uint32 seed, int errcode);
-extern char *HanamiNetworkToJson(const DenseNet *net);
-extern Jsonb *HanamiNetworkInfo(const DenseNet *net);
+extern char *HanamiNetworkToJson(const HnNet *net);
+extern Jsonb *HanamiNetworkInfo(const HnNet *net);
 
 /* jsonutil.c: reading jsonb objects */
 extern JsonbValue *HanamiJsonbGet(JsonbContainer *obj, const char *key);
@@ -92,7 +96,7 @@ typedef struct HanamiOptions
 
 extern double HanamiOptionNumber(JsonbValue *v, const char *key, double lo,
 								 double hi, bool lo_excl);
-extern void HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
+extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 							   HanamiOptions *opts);
 
 /* dataset.c: a query's rows as float32 arrays */
@@ -103,13 +107,13 @@ typedef struct HanamiQueryData
 } HanamiQueryData;
 
 extern void HanamiLoadQuery(const char *query, const char *target,
-							const DenseNet *net, HanamiQueryData *out);
+							const HnNet *net, HanamiQueryData *out);
 
 /* dataset.c: an open query read in passes (see dataset.c) */
 typedef struct HanamiRows HanamiRows;
 
 extern HanamiRows *HanamiRowsOpen(const char *query, const char *target,
-								  const DenseNet *net);
+								  const HnNet *net);
 extern void HanamiRowsStart(HanamiRows *q);
 extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,
 							 int64 max_rows);
@@ -130,7 +134,7 @@ extern ArrayType *HanamiFloatArray(const float *v, int n);
 extern int32 HanamiArgmax(const float *out, uint32 n);
 extern void HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out,
 							   int64 row0, const bool *skip);
-extern void HanamiCheckClassifier(const DenseNet *net, const char *fn,
+extern void HanamiCheckClassifier(const HnNet *net, const char *fn,
 								  const char *alternative);
 
 /* fit.c */

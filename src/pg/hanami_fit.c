@@ -98,7 +98,7 @@ HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
  * state carries from row to row, on a copy: the value is not changed.
  */
 HnStatus
-HanamiHkEvaluate(const DenseNet *bound, const HnDataset *data,
+HanamiHkEvaluate(const HnNet *bound, const HnDataset *data,
 				   const HnCallbacks *cb, HnEvalResult *res, HnError *err)
 {
 	HkNet	net;
@@ -124,7 +124,7 @@ HanamiNetwork *
 HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 			  HnTrainResult *res, HnEvalResult *eval, StringInfo history)
 {
-	DenseNet		bound;
+	HnNet		bound;
 	HkNet	net;
 	HkTrainOptions opt;
 	HkTrainResult gres;
@@ -165,16 +165,15 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	st = HkFit(&image, &len, &data.ds, &opt, &cb, &alloc, &gres, &err);
 	if (st == HANAMI_OK && eval != NULL)
 	{
-		DenseNet		tmp;
+		HnNet		tmp;
 
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.hdr = image;
+		NetBindTrusted(&tmp, image);
 		st = HanamiHkEvaluate(&tmp, &data.ds, &cb, eval, &err);
 	}
 	MemoryContextSwitchTo(old);
 	if (st == HANAMI_OK)
 	{
-		DenseNet		check;
+		HnNet		check;
 
 		result = HanamiNetworkFromImage(image, len);
 		/* what the engine grew is checked like any value that enters */

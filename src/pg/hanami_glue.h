@@ -17,14 +17,14 @@
 extern bool HanamiSpecIsHk(Jsonb *jb);
 extern HanamiNetwork *HanamiHkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed,
 										  int sqlstate);
-extern char *HanamiHkToJson(const DenseNet *net);
-extern Jsonb *HanamiHkInfo(const DenseNet *net);
+extern char *HanamiHkToJson(const HnNet *net);
+extern Jsonb *HanamiHkInfo(const HnNet *net);
 
 /* hanami_fit.c: fit and verify */
 extern HanamiNetwork *HanamiHkFit(HanamiNetwork *in, const char *query,
 									Jsonb *options, HnTrainResult *res,
 									HnEvalResult *eval, StringInfo history);
-extern HnStatus HanamiHkEvaluate(const DenseNet *net, const HnDataset *data,
+extern HnStatus HanamiHkEvaluate(const HnNet *net, const HnDataset *data,
 								   const HnCallbacks *cb, HnEvalResult *res,
 								   HnError *err);
 

@@ -470,7 +470,7 @@ HanamiHkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 	char	   *data = NULL;
 	HanamiNetwork *result;
 	HkNet	net;
-	DenseNet		bound;
+	HnNet		bound;
 
 	HkParseSpec(&jb->root, spec, &setup, &trained, sqlstate);
 	if (has_seed)
@@ -611,7 +611,7 @@ HkAppendTemplate(StringInfo buf, const HkNet *net)
 
 /* The text form of a growing network (exact). */
 char *
-HanamiHkToJson(const DenseNet *bound)
+HanamiHkToJson(const HnNet *bound)
 {
 	StringInfoData buf;
 	HkNet	net;
@@ -646,7 +646,7 @@ HanamiHkToJson(const DenseNet *bound)
 
 /* A jsonb summary: cells, neurons, sections, synapses, blocks, growth. */
 Jsonb *
-HanamiHkInfo(const DenseNet *bound)
+HanamiHkInfo(const HnNet *bound)
 {
 	StringInfoData buf;
 	HkNet	net;

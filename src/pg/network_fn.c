@@ -1,6 +1,6 @@
 /*
  * network_fn.c - SQL functions that make or describe a network value:
- * hanami.network(spec, seed) and hanami.info(net).
+ * hanami.network(spec, seed), hanami.info(net) and hanami.reset_state(net).
  */
 #include "glue.h"
 
@@ -44,8 +44,30 @@ hanami_network(PG_FUNCTION_ARGS)
 Datum
 hanami_info(PG_FUNCTION_ARGS)
 {
-	DenseNet		net;
+	HnNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_JSONB_P(HanamiNetworkInfo(&net));
+}
+
+PG_FUNCTION_INFO_V1(hanami_reset_state);
+
+/*
+ * reset_state(net) -> network: a copy whose carried state (kind.h; the
+ * spiking state of a hanami network: each neuron's carried potential and
+ * refractory counter) is cleared.  Networks without such state come back
+ * unchanged.
+ */
+Datum
+hanami_reset_state(PG_FUNCTION_ARGS)
+{
+	HnNet		net;
+	HanamiNetwork *v = HanamiGetNetworkArg(fcinfo, 0, &net);
+
+	if (net.kind->state_size(&net) == 0)
+		PG_RETURN_POINTER(v);
+	v = HanamiNetworkCopy(v);
+	NetBindTrusted(&net, HANAMI_NET_IMAGE(v));
+	net.kind->state_reset(&net);
+	PG_RETURN_POINTER(v);
 }

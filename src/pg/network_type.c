@@ -3,11 +3,10 @@
  * and from bytea, and fetching a validated network from a function argument.
  *
  * Every way a value enters (text, binary receive, bytea cast) ends in
- * DenseBind, the engine's single validation path.
+ * NetBind, the engine's single validation path (core/kind.h).
  */
 #include "glue.h"
 
-#include "core/dense/kind.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -20,18 +19,12 @@ PG_FUNCTION_INFO_V1(network_from_bytea);
 
 /* Validate v and bind net to it; errcode for malformed images. */
 void
-HanamiNetworkBind(HanamiNetwork *v, DenseNet *net, int errcode)
+HanamiNetworkBind(HanamiNetwork *v, HnNet *net, int errcode)
 {
 	HnError		err;
-	HnNet		any;
 
-	if (NetBind(&any, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
+	if (NetBind(net, HANAMI_NET_IMAGE(v), HANAMI_NET_IMAGE_LEN(v), &err) != HANAMI_OK)
 		HanamiReportError(&err, errcode);
-	memset(net, 0, sizeof(*net));
-	if (DenseOf(&any) != NULL)
-		*net = *DenseOf(&any);
-	else
-		net->hdr = any.hdr;
 }
 
 /* A new varlena holding a copy of an image (not validated). */
@@ -65,12 +58,44 @@ HanamiNetworkCopy(HanamiNetwork *src)
  * check is linear in the size and cheap next to any use of the weights.
  */
 HanamiNetwork *
-HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno, DenseNet *net)
+HanamiGetNetworkArg(FunctionCallInfo fcinfo, int argno, HnNet *net)
 {
 	HanamiNetwork *v = (HanamiNetwork *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
 
 	HanamiNetworkBind(v, net, ERRCODE_DATA_CORRUPTED);
 	return v;
+}
+
+/*
+ * The kind's inference scratch for batches of up to max_batch rows, from
+ * alloc; an error when there is no memory for it.
+ */
+void *
+HanamiWorkCreate(const HnNet *net, int max_batch, const HnAllocator *alloc)
+{
+	HnError		err;
+	void	   *work = net->kind->work_create(net, max_batch, alloc, &err);
+
+	if (work == NULL)
+		HanamiReportError(&err, 0);
+	return work;
+}
+
+/*
+ * A palloc'd copy of the state net carries from row to row (kind.h), or
+ * NULL when it carries none.
+ */
+void *
+HanamiStateSave(const HnNet *net)
+{
+	size_t		n = net->kind->state_size(net);
+	void	   *state;
+
+	if (n == 0)
+		return NULL;
+	state = palloc_extended(n, MCXT_ALLOC_HUGE);
+	net->kind->state_save(net, state);
+	return state;
 }
 
 /* Text input: the JSON text form (or a bare spec). */
@@ -88,7 +113,7 @@ network_in(PG_FUNCTION_ARGS)
 Datum
 network_out(PG_FUNCTION_ARGS)
 {
-	DenseNet		net;
+	HnNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_CSTRING(HanamiNetworkToJson(&net));
@@ -101,7 +126,7 @@ network_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			len = buf->len - buf->cursor;
 	HanamiNetwork *v;
-	DenseNet		net;
+	HnNet		net;
 
 	v = HanamiNetworkFromImage(pq_getmsgbytes(buf, len), len);
 	HanamiNetworkBind(v, &net, ERRCODE_INVALID_BINARY_REPRESENTATION);
@@ -113,7 +138,7 @@ Datum
 network_send(PG_FUNCTION_ARGS)
 {
 	HanamiNetwork *v;
-	DenseNet		net;
+	HnNet		net;
 	StringInfoData buf;
 
 	v = HanamiGetNetworkArg(fcinfo, 0, &net);
@@ -127,7 +152,7 @@ Datum
 network_to_bytea(PG_FUNCTION_ARGS)
 {
 	HanamiNetwork *v;
-	DenseNet		net;
+	HnNet		net;
 
 	v = HanamiGetNetworkArg(fcinfo, 0, &net);
 	PG_RETURN_BYTEA_P(HanamiNetworkCopy(v));
@@ -139,7 +164,7 @@ network_from_bytea(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	HanamiNetwork *v;
-	DenseNet		net;
+	HnNet		net;
 
 	v = HanamiNetworkFromImage(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	HanamiNetworkBind(v, &net, ERRCODE_INVALID_BINARY_REPRESENTATION);

@@ -6,6 +6,7 @@
 
 #include <float.h>
 
+#include "core/dense/kind.h"
 #include "device.h"
 #include "lib/stringinfo.h"
 
@@ -89,9 +90,10 @@ LayerMask(const DenseNet *net, JsonbValue *v, const char *key)
  * those of verify.  jb may be NULL (all defaults).
  */
 void
-HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
+HanamiParseOptions(Jsonb *jb, const HnNet *any, bool for_training,
 				   HanamiOptions *o)
 {
+	const DenseNet *net = DenseOf(any);	/* the options of a dense fit */
 	JsonbContainer *obj;
 	JsonbValue *v;
 	HnOptimizer optimizer = HANAMI_OPT_ADAM;
@@ -99,12 +101,13 @@ HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
 
 	memset(o, 0, sizeof(*o));
 	/* fit() and train() handle growing networks in hanami_fit.c */
-	if (for_training && net->hdr->kind == HANAMI_KIND_HANAMI)
+	if (for_training && net == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("background training of networks of kind \"hanami\" is not supported yet"),
+				 errmsg("background training of networks of kind \"%s\" is not supported yet",
+						any->kind->name),
 				 errhint("Train them with hanami.fit() or hanami.train().")));
-	for (uint32 l = 1; l < net->hdr->n_layers; l++)
+	for (uint32 l = 1; l < any->hdr->n_layers; l++)
 		all_layers |= UINT64CONST(1) << l;
 
 	if (jb && (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb)))
@@ -131,7 +134,7 @@ HanamiParseOptions(Jsonb *jb, const DenseNet *net, bool for_training,
 	}
 	TrainOptionsDefaults(&o->train, optimizer);
 	o->train.train_mask = all_layers;
-	o->train.seed = (uint64) net->hdr->seed * 1000003 + net->hdr->epochs;
+	o->train.seed = (uint64) any->hdr->seed * 1000003 + any->hdr->epochs;
 	if (!obj || !for_training)
 		return;
 
@@ -207,7 +210,7 @@ Datum
 hanami_check_options(PG_FUNCTION_ARGS)
 {
 	HanamiOptions opts;
-	DenseNet		net;
+	HnNet		net;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();

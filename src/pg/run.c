@@ -11,8 +11,6 @@
 
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
-#include "core/dense/dense.h"
-#include "core/hanami/hanami.h"
 #include "core/simd.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
@@ -29,13 +27,12 @@ typedef struct RunCache
 	struct varatt_external ext;
 	Size		rawlen;			/* keyed by the raw bytes */
 	char	   *raw;
-	DenseNet		net;
-	DenseWork *work;
-	HkNet	grow;			/* kind hanami: the cached copy, whose
-								 * spiking state carries from row to row */
-	HkWork *gwork;
-	HkNeuron *state0;		/* the value's own neuron records, restored
-								 * before each call of the pure run() */
+	HnNet		net;			/* the cached copy: a carried state
+								 * (kind.h) carries from row to row */
+	void	   *work;			/* the kind's inference scratch */
+	void	   *state0;			/* the value's own carried state, restored
+								 * before each call of the pure run(); NULL
+								 * when the network carries none */
 	float	   *out;
 } RunCache;
 
@@ -68,7 +65,6 @@ GetRunCache(FunctionCallInfo fcinfo)
 	MemoryContext old;
 	HanamiNetwork *v;
 	HnAllocator alloc;
-	HnError		err;
 
 	if (c == NULL)
 	{
@@ -83,28 +79,16 @@ GetRunCache(FunctionCallInfo fcinfo)
 	c->valid = false;
 	MemoryContextReset(c->cxt);
 	c->work = NULL;
-	c->gwork = NULL;
+	c->state0 = NULL;
 	old = MemoryContextSwitchTo(c->cxt);
 	v = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(PointerGetDatum(raw));
 	HanamiNetworkBind(v, &c->net, ERRCODE_DATA_CORRUPTED);
 	alloc = HanamiPallocAllocator(c->cxt);
-	if (c->net.hdr->kind == HANAMI_KIND_HANAMI)
-	{
-		HkBindTrusted(&c->grow, HANAMI_NET_IMAGE(v));
-		c->gwork = HkWorkCreate(&c->grow, false, &alloc, &err);
-		if (c->gwork == NULL)
-			HanamiReportError(&err, 0);
-		c->state0 = palloc(sizeof(HkNeuron) * c->grow.gh->n_neurons);
-		memcpy(c->state0, c->grow.neurons, sizeof(HkNeuron) * c->grow.gh->n_neurons);
-	}
-	else
-	{
-		c->work = DenseWorkCreate(&c->net, 1, false, &alloc, &err);
-		if (c->work == NULL)
-			HanamiReportError(&err, 0);
-		/* zero inputs skip their weights; verify() folds the same way */
-		DenseWorkFold(&c->net, c->work);
-	}
+	c->work = HanamiWorkCreate(&c->net, 1, &alloc);
+	/* dense: zero inputs skip their weights; verify() does the same */
+	if (c->net.kind->work_tune)
+		c->net.kind->work_tune(&c->net, c->work);
+	c->state0 = HanamiStateSave(&c->net);
 	c->out = palloc(sizeof(float) * c->net.hdr->n_outputs);
 	c->by_toast = VARATT_IS_EXTERNAL_ONDISK(raw);
 	if (c->by_toast)
@@ -174,15 +158,12 @@ RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
 	if (classify)
 		HanamiCheckClassifier(&c->net, "classify", "hanami.run");
 
-	if (pure && c->net.hdr->kind == HANAMI_KIND_HANAMI)
-		memcpy(c->grow.neurons, c->state0, sizeof(HkNeuron) * c->grow.gh->n_neurons);
+	if (pure && c->state0 != NULL)
+		c->net.kind->state_load(&c->net, c->state0);
 	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
 									  c->net.hdr->n_inputs);
 
-	if (c->net.hdr->kind == HANAMI_KIND_HANAMI)
-		HkPredict(&c->grow, c->gwork, x, c->out);
-	else
-		DensePredict(&c->net, c->work, x, 1, c->out);
+	c->net.kind->predict(&c->net, c->work, x, 1, c->out);
 	HanamiCheckOutputs(c->out, 1, c->net.hdr->n_outputs, -1, NULL);
 	return c;
 }
@@ -228,33 +209,22 @@ HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out, int64 row0,
 }
 
 /*
- * Error unless net's outputs are class scores, for classify() and its kin
- * (fn names it, alternative the function giving the outputs instead).  A
- * classifier is a growing network (sigmoid outputs), or a dense network
- * whose output layer is softmax or sigmoid and that has no learned output
- * scaling: its outputs are probabilities, so the largest (or, for one
- * output, >= 0.5) is the class.  Identity and the other activations give
- * values of a regression, whose argmax means nothing.
+ * Error unless net's outputs are class scores (the kind says: kind.h
+ * outputs), for classify() and its kin (fn names it, alternative the
+ * function giving the outputs instead): the largest (or, for one output,
+ * >= 0.5) is the class.  The values of a regression have no class.
  */
 void
-HanamiCheckClassifier(const DenseNet *net, const char *fn, const char *alternative)
+HanamiCheckClassifier(const HnNet *net, const char *fn, const char *alternative)
 {
-	HnActivation act;
-	bool		probabilities;
+	char		why[HANAMI_ERRMSG_LEN];
 
-	if (net->hdr->kind == HANAMI_KIND_HANAMI)
-		return;
-	act = (HnActivation) net->layers[net->hdr->n_layers - 1].activation;
-	probabilities = act == HANAMI_ACT_SOFTMAX || act == HANAMI_ACT_SIGMOID;
-	if (probabilities && !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED))
+	if (net->kind->outputs(net, why, sizeof(why)) == HANAMI_OUTPUTS_CLASSES)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s() needs a classification network", fn),
-			 probabilities ?
-			 errdetail("The network has learned output scaling, so its outputs are values, not class probabilities.") :
-			 errdetail("The network's output layer is %s (loss %s), so its outputs are values, not class probabilities.",
-					   ActName(act), LossName((HnLoss) net->hdr->loss)),
+			 errdetail("%s", why),
 			 errhint("Use %s() for the output values. A classifier has a softmax output layer, or a sigmoid one for 0/1 classes.",
 					 alternative)));
 }
@@ -307,9 +277,8 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	c = GetRunCache(fcinfo);
-	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) &&
-		c->net.hdr->kind == HANAMI_KIND_HANAMI)
-		HkResetState(&c->grow);
+	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) && c->state0 != NULL)
+		c->net.kind->state_reset(&c->net);
 	c = RunOne(fcinfo, false, false);
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }

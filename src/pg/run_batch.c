@@ -15,7 +15,6 @@
 #include "device.h"
 
 #include "access/detoast.h"
-#include "core/dense/dense.h"
 #include "utils/memutils.h"
 #include "windowapi.h"
 
@@ -34,10 +33,10 @@ typedef struct BatchState
 	HanamiNetwork *value;		/* the network, detoasted */
 	bool		by_toast;		/* the first row's value was on disk */
 	struct varatt_external ext;
-	DenseNet		net;
+	HnNet		net;
 	int			rows;			/* rows per batch */
 	OclDense   *dense;			/* on a device, or NULL */
-	DenseWork *work;			/* on the CPU */
+	void	   *work;			/* on the CPU: the kind's scratch */
 	float	   *x;
 	float	   *out;
 	int32	   *cls;
@@ -117,7 +116,6 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 	const char *device;
 	OclDevice  *dev;
 	HnAllocator alloc;
-	HnError		err;
 	OclError	oerr;
 	bool		isnull;
 	Datum		d;
@@ -140,12 +138,13 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 		VARATT_EXTERNAL_GET_POINTER(st->ext, raw);
 	st->value = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(d);
 	HanamiNetworkBind(st->value, &st->net, ERRCODE_DATA_CORRUPTED);
-	if (st->net.hdr->kind != HANAMI_KIND_DENSE)
+	/* rows run together: only kinds whose rows never affect each other */
+	if (!(st->net.kind->flags & HANAMI_KIND_ROWS_INDEPENDENT))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("run_batch and classify_batch take dense networks"),
 				 errhint("Use hanami.run() or hanami.classify() for a network of kind \"%s\".",
-						 NetKindName(st->net.hdr->kind))));
+						 st->net.kind->name)));
 	if (classify)
 		HanamiCheckClassifier(&st->net, "classify_batch", "hanami.run_batch");
 	n_in = st->net.hdr->n_inputs;
@@ -165,15 +164,14 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 		/* released with the partition's context, also on error */
 		OclSession *s = HanamiDeviceSession(st->cxt, dev);
 
-		st->dense = OclDenseCreate(s, &st->net, st->rows, NULL, &alloc, &oerr);
+		st->dense = OclDenseCreate(s, st->net.kind->dense_view(&st->net),
+								   st->rows, NULL, &alloc, &oerr);
 		if (st->dense == NULL)
 			HanamiDeviceReport(&oerr);
 	}
 	else
 	{
-		st->work = DenseWorkCreate(&st->net, st->rows, false, &alloc, &err);
-		if (st->work == NULL)
-			HanamiReportError(&err, 0);
+		st->work = HanamiWorkCreate(&st->net, st->rows, &alloc);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -262,7 +260,7 @@ BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 	}
 	else
 	{
-		DensePredict(&st->net, st->work, st->x, n, st->out);
+		st->net.kind->predict(&st->net, st->work, st->x, n, st->out);
 		HanamiCheckOutputs(st->out, n, n_out, pos, st->nulls);
 		if (classify)
 			for (int k = 0; k < n; k++)

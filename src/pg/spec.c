@@ -15,6 +15,7 @@
  * counts, and "activation" at the top names the hidden layers' default.
  */
 #include "glue.h"
+#include "core/dense/kind.h"
 #include "hanami_glue.h"
 
 #include "common/base64.h"
@@ -291,7 +292,11 @@ HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed, uint32 seed, int sqlstate)
 	DenseBindTrusted(&net, HANAMI_NET_IMAGE(result));
 	ApplySetup(&net, setup, trained, sqlstate);
 	/* weights from text are untrusted: run the one validation path */
-	HanamiNetworkBind(result, &net, sqlstate);
+	{
+		HnNet		check;
+
+		HanamiNetworkBind(result, &check, sqlstate);
+	}
 	pfree(spec);
 	return result;
 }
@@ -324,12 +329,18 @@ AppendLayers(StringInfo buf, const DenseNet *net, bool with_params)
 
 /* The text form of a bound network (exact: floats travel as base64). */
 char *
-HanamiNetworkToJson(const DenseNet *net)
+HanamiNetworkToJson(const HnNet *any)
 {
 	StringInfoData buf;
-	const HnHeader *h = net->hdr;
-	size_t		off = DenseScalingOffset(h->n_layers);
-	size_t		nbytes = h->total_size - off;
+	const DenseNet *net = DenseOf(any);
+	const HnHeader *h = any->hdr;
+	size_t		off;
+	size_t		nbytes;
+
+	if (net == NULL)
+		return HanamiHkToJson(any);
+	off = DenseScalingOffset(h->n_layers);
+	nbytes = h->total_size - off;
 
 	if (nbytes > (size_t) (MaxAllocSize / 4 * 3 - 1024))
 		ereport(ERROR,
@@ -337,8 +348,6 @@ HanamiNetworkToJson(const DenseNet *net)
 				 errmsg("network is too large for its text form"),
 				 errhint("Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.")));
 
-	if (net->hdr->kind == HANAMI_KIND_HANAMI)
-		return HanamiHkToJson(net);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d, \"kind\": \"dense\", \"layers\": ",
 					 HANAMI_FORMAT_VERSION);
@@ -364,14 +373,15 @@ HanamiNetworkToJson(const DenseNet *net)
 
 /* A jsonb summary of a network: kind, sizes, layers, training counters. */
 Jsonb *
-HanamiNetworkInfo(const DenseNet *net)
+HanamiNetworkInfo(const HnNet *any)
 {
 	StringInfoData buf;
-	const HnHeader *h = net->hdr;
+	const DenseNet *net = DenseOf(any);
+	const HnHeader *h = any->hdr;
 	const char *scaling;
 
-	if (h->kind == HANAMI_KIND_HANAMI)
-		return HanamiHkInfo(net);
+	if (net == NULL)
+		return HanamiHkInfo(any);
 	if (!(h->flags & HANAMI_FLAG_SCALE_INPUT))
 		scaling = "off";
 	else if (h->flags & HANAMI_FLAG_INPUT_FITTED)

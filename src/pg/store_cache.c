@@ -12,8 +12,6 @@
 #include "glue.h"
 
 #include "catalog/pg_type.h"
-#include "core/dense/dense.h"
-#include "core/hanami/hanami.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -28,12 +26,11 @@ typedef struct CacheEntry
 {
 	int64		commit_id;		/* hash key */
 	MemoryContext cxt;			/* holds the image and workspace */
-	DenseNet		net;
-	DenseWork *work;
-	HkNet	grow;			/* kind hanami */
-	HkWork *gwork;
-	HkNeuron *state;		/* spiking: the stored neuron records, put
-								 * back before every row (no carry) */
+	HnNet		net;
+	void	   *work;			/* the kind's inference scratch */
+	void	   *state;			/* a carried state (kind.h): the stored
+								 * one, put back before every row (no
+								 * carry); NULL when there is none */
 	float	   *out;
 	Size		bytes;
 	uint64		last_used;
@@ -114,13 +111,10 @@ CacheLoad(int64 commit_id)
 	MemoryContext old;
 	HanamiNetwork *v;
 	CacheEntry *e;
-	DenseNet		net;
-	DenseWork *work = NULL;
-	HkNet	grow;
-	HkWork *gwork = NULL;
-	HkNeuron *state = NULL;
+	HnNet		net;
+	void	   *work;
+	void	   *state;
 	HnAllocator alloc;
-	HnError		err;
 	float	   *out;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -151,24 +145,8 @@ CacheLoad(int64 commit_id)
 		v = HanamiNetworkFromImage(VARDATA_ANY(img), len);
 		HanamiNetworkBind(v, &net, ERRCODE_DATA_CORRUPTED);
 		alloc = HanamiPallocAllocator(cxt);
-		if (net.hdr->kind == HANAMI_KIND_HANAMI)
-		{
-			HkBindTrusted(&grow, HANAMI_NET_IMAGE(v));
-			gwork = HkWorkCreate(&grow, false, &alloc, &err);
-			if (gwork == NULL)
-				HanamiReportError(&err, 0);
-			if (grow.gh->flags & HK_SPIKING)
-			{
-				state = palloc(sizeof(HkNeuron) * grow.gh->n_neurons);
-				memcpy(state, grow.neurons, sizeof(HkNeuron) * grow.gh->n_neurons);
-			}
-		}
-		else
-		{
-			work = DenseWorkCreate(&net, 1, false, &alloc, &err);
-			if (work == NULL)
-				HanamiReportError(&err, 0);
-		}
+		work = HanamiWorkCreate(&net, 1, &alloc);
+		state = HanamiStateSave(&net);
 		out = palloc(sizeof(float) * net.hdr->n_outputs);
 	}
 	PG_CATCH();
@@ -186,8 +164,6 @@ CacheLoad(int64 commit_id)
 	e->cxt = cxt;
 	e->net = net;
 	e->work = work;
-	e->grow = grow;
-	e->gwork = gwork;
 	e->state = state;
 	e->out = out;
 	e->bytes = MemoryContextMemAllocated(cxt, true);
@@ -252,16 +228,10 @@ PredictOne(FunctionCallInfo fcinfo, bool classify)
 		HanamiCheckClassifier(&e->net, "predict_class", "hanami.predict");
 	x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), e->net.hdr->n_inputs);
 
-	if (e->gwork != NULL)
-	{
-		/* a spiking model answers every row from its stored state */
-		if (e->state != NULL)
-			memcpy(e->grow.neurons, e->state,
-				   sizeof(HkNeuron) * e->grow.gh->n_neurons);
-		HkPredict(&e->grow, e->gwork, x, e->out);
-	}
-	else
-		DensePredict(&e->net, e->work, x, 1, e->out);
+	/* a model with a carried state answers every row from its stored one */
+	if (e->state != NULL)
+		e->net.kind->state_load(&e->net, e->state);
+	e->net.kind->predict(&e->net, e->work, x, 1, e->out);
 	HanamiCheckOutputs(e->out, 1, e->net.hdr->n_outputs, -1, NULL);
 	return e;
 }

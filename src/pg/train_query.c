@@ -411,7 +411,12 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 	HnStatus	st;
 
 	topt.pool = HanamiComputePool(cxt);
-	q = HanamiRowsOpen(query, opts->target, net);
+	{
+		HnNet		any;
+
+		NetBindTrusted(&any, net->hdr);
+		q = HanamiRowsOpen(query, opts->target, &any);
+	}
 	HanamiRowsStart(q);
 	/* the rows may take 15/16 of the budget; the rest is for reading them */
 	if (HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024 / 16 * 15, &data))

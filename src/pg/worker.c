@@ -27,6 +27,7 @@
  * epochs is visible at once and the job holds no locks while it computes.
  */
 #include "glue.h"
+#include "core/dense/kind.h"
 
 #include "device.h"
 #include "jobs.h"
@@ -63,7 +64,7 @@ typedef struct Job
 	char	   *channel;		/* NOTIFY channel, readable only by readers of the job */
 	int64		parent;			/* branch head the job started from */
 	HanamiNetwork *net;
-	DenseNet		bound;
+	HnNet		bound;
 	HanamiOptions opts;
 	HanamiQueryData data;
 	double		last_poll;
@@ -464,7 +465,7 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			cb.now = JobNowHook;
 			cb.epoch_done = JobEpochHook;
 			/* on the CPU or an OpenCL device, as options.device says */
-			st = HanamiDeviceTrainFit(&job->bound, &job->data.ds, job->opts.device,
+			st = HanamiDeviceTrainFit(DenseOf(&job->bound), &job->data.ds, job->opts.device,
 									  &job->opts.train, &cb, &alloc, &res, &err);
 			HanamiCheck(st, &err);
 			if (res.stop == HANAMI_STOP_CALLBACK)
@@ -472,7 +473,7 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			else
 			{
 				memset(&eval, 0, sizeof(eval));
-				st = TrainEvaluate(&job->bound, &job->data.ds, NULL, &alloc, &eval, &err);
+				st = TrainEvaluate(DenseOf(&job->bound), &job->data.ds, NULL, &alloc, &eval, &err);
 				HanamiCheck(st, &err);
 				JobFinish(job, HanamiFitReport(&res, &eval, NULL));
 			}

@@ -74,6 +74,12 @@ DenseKindOutputs(const HnNet *net, char *why, size_t why_len)
 	return HANAMI_OUTPUTS_VALUES;
 }
 
+static const struct DenseNet *
+DenseKindView(const HnNet *net)
+{
+	return DenseOf(net);
+}
+
 static size_t
 DenseKindStateSize(const HnNet *net)
 {
@@ -115,5 +121,6 @@ const HnKind HnDenseKind = {
 	.predict = DenseKindPredict,
 	.outputs = DenseKindOutputs,
 	.state_size = DenseKindStateSize,
+	.dense_view = DenseKindView,
 	.segments = DenseKindSegments,
 };
