@@ -49,18 +49,20 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 			   OclError *err)
 {
 	OclDense   *d;
-	size_t		width = DenseMaxWidth(net);
+	size_t		width;
 	size_t		batch = (size_t) (max_batch > 0 ? max_batch : 1);
 	float	   *zeros = NULL;
 
 	OclErrorClear(err);
-	if (net->hdr->kind != HANAMI_KIND_DENSE)
+	/* a kind without layers of units has no dense view (kind.h) */
+	if (net == NULL)
 	{
 		HnSetError(&err->base, HANAMI_E_INVALID_ARGUMENT,
 				   "Use the device \"cpu\" for this kind of network.",
 				   "the OpenCL backend runs dense networks only");
 		return NULL;
 	}
+	width = DenseMaxWidth(net);
 	if (net->hdr->n_params > (uint64_t) INT_MAX ||
 		OclCount(batch, width) == 0 || OclCount(batch, net->hdr->n_inputs) == 0)
 	{

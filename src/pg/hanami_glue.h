@@ -2,7 +2,7 @@
  * hanami_glue.h - the PostgreSQL side of the growing ("hanami") network kind:
  * its JSON description and text form, info(), fit and verify, the per-call
  * inference state and reset_state().  Everything else dispatches here on
- * hdr->kind == HANAMI_KIND_HANAMI.
+ * the kind (core/hanami/kind.h).
  */
 #ifndef HANAMI_PG_GROW_GLUE_H
 #define HANAMI_PG_GROW_GLUE_H
