@@ -154,14 +154,14 @@ static RunCache *
 RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
 {
 	RunCache   *c = GetRunCache(fcinfo);
+	const float *x;
 
 	if (classify)
 		HanamiCheckClassifier(&c->net, "classify", "hanami.run");
 
 	if (pure && c->state0 != NULL)
 		c->net.kind->state_load(&c->net, c->state0);
-	const float *x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1),
-									  c->net.hdr->n_inputs);
+	x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), c->net.hdr->n_inputs);
 
 	c->net.kind->predict(&c->net, c->work, x, 1, c->out);
 	HanamiCheckOutputs(c->out, 1, c->net.hdr->n_outputs, -1, NULL);

@@ -327,13 +327,15 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 	Job		   *job = (Job *) ctx;
 	double		dt = r->seconds - job->last_epoch_seconds;
 	double		rps = dt > 0 ? r->rows / dt : 0;
+	MemoryContext tx;
 
 	job->last_epoch_seconds = r->seconds;
-	MemoryContext tx = TxBegin();
+	tx = TxBegin();
 
 	{
 		Oid			types[9] = {INT8OID, INT8OID, OIDOID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
 		Datum		vals[9];
+		HanamiAsSystem sys;
 
 		vals[0] = Int64GetDatum(job->id);
 		vals[1] = Int64GetDatum(job->model_id);
@@ -344,7 +346,6 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 		vals[6] = Float8GetDatum(r->val_accuracy);
 		vals[7] = Float8GetDatum(rps);
 		vals[8] = Float8GetDatum(r->seconds);
-		HanamiAsSystem sys;
 
 		/* the learning curve is written as the submitter: it needs write access */
 		JobCheckAccess(job);

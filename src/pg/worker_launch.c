@@ -22,9 +22,7 @@
 
 PG_FUNCTION_INFO_V1(hanami_launch_at_commit);
 
-/* What a job worker needs to know; travels in bgw_extra. */
-
-
+/* JobWorkerArgs (jobs.h) travel in bgw_extra. */
 StaticAssertDecl(sizeof(JobWorkerArgs) <= BGW_EXTRALEN, "job worker args fit bgw_extra");
 
 /* Jobs submitted in the current transaction, started at commit. */

@@ -312,6 +312,10 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 	const HkCell *tc = &t->net.cells[blk->target_cell];
 	float		min_left = p * GROW_MIN_FRACTION;
 	int			full;
+	HkSynapse  *sy;
+	int			n;
+	float		x0;
+	int			i = 0;
 
 	tr->x0 = x;
 	tr->part = 0.0f;
@@ -323,11 +327,9 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 		tr->full = blk->n_used;
 		return 0.0f;
 	}
-
-	HkSynapse *sy = blk->syn;
-	int			n = blk->n_used;
-	float		x0 = x;
-	int			i = 0;
+	sy = blk->syn;
+	n = blk->n_used;
+	x0 = x;
 
 	/* synapses the potential passes whole */
 	for (; i < n; i++)
