@@ -54,12 +54,12 @@ typedef enum HnOutputs
 								 * output: 1 when >= 0.5) */
 } HnOutputs;
 
-/* Capabilities (HnKind.flags). */
-#define HANAMI_KIND_ROWS_INDEPENDENT	0x0001	/* rows of a batch never
+/* Capabilities (HnKind.caps). */
+#define HANAMI_CAP_ROWS_INDEPENDENT	0x0001	/* rows of a batch never
 												 * affect each other: batched
 												 * inference may run them
 												 * together */
-#define HANAMI_KIND_LAYERED				0x0002	/* has a dense layer view
+#define HANAMI_CAP_LAYERED				0x0002	/* has a dense layer view
 												 * (dense_view): the OpenCL
 												 * backend can run it */
 
@@ -78,7 +78,7 @@ struct HnKind
 {
 	HnKindId	id;				/* HnHeader.kind */
 	const char *name;			/* "dense", "hanami": JSON "kind", messages */
-	uint32_t	flags;			/* HANAMI_KIND_* */
+	uint32_t	caps;			/* HANAMI_CAP_* */
 
 	/*
 	 * Image.  bind validates an untrusted image of net->len bytes at
@@ -137,7 +137,7 @@ struct HnKind
 
 	/*
 	 * The network as dense layers (dense/format.h), for backends that run
-	 * layers of units (OpenCL); NULL for a kind without HANAMI_KIND_LAYERED.
+	 * layers of units (OpenCL); NULL for a kind without HANAMI_CAP_LAYERED.
 	 */
 	const struct DenseNet *(*dense_view) (const HnNet *net);
 

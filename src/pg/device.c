@@ -127,7 +127,7 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 		return NULL;
 	if (kind == HANAMI_DEVICE_OPENCL)
 	{
-		if (!(net->kind->flags & HANAMI_KIND_LAYERED))
+		if (!(net->kind->caps & HANAMI_CAP_LAYERED))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the OpenCL backend runs dense networks only"),
@@ -140,7 +140,7 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 	}
 
 	/* auto: only a GPU or accelerator, only for enough work, never an error */
-	if (!(net->kind->flags & HANAMI_KIND_LAYERED) ||
+	if (!(net->kind->caps & HANAMI_CAP_LAYERED) ||
 		batch * (int64) net->hdr->n_params < HANAMI_OPENCL_AUTO_WORK)
 		return NULL;
 	info = OclFindDevice(selector, &err);

@@ -139,7 +139,7 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 	st->value = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(d);
 	HanamiNetworkBind(st->value, &st->net, ERRCODE_DATA_CORRUPTED);
 	/* rows run together: only kinds whose rows never affect each other */
-	if (!(st->net.kind->flags & HANAMI_KIND_ROWS_INDEPENDENT))
+	if (!(st->net.kind->caps & HANAMI_CAP_ROWS_INDEPENDENT))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("run_batch and classify_batch take dense networks"),

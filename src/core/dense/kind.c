@@ -112,7 +112,7 @@ DenseKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 const HnKind HnDenseKind = {
 	.id = HANAMI_KIND_DENSE,
 	.name = "dense",
-	.flags = HANAMI_KIND_ROWS_INDEPENDENT | HANAMI_KIND_LAYERED,
+	.caps = HANAMI_CAP_ROWS_INDEPENDENT | HANAMI_CAP_LAYERED,
 	.bind = DenseKindBind,
 	.bind_trusted = DenseKindBindTrusted,
 	.work_create = DenseKindWorkCreate,

@@ -99,7 +99,7 @@ HkKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 const HnKind HnHanamiKind = {
 	.id = HANAMI_KIND_HANAMI,
 	.name = "hanami",
-	.flags = 0,
+	.caps = 0,
 	.bind = HkKindBind,
 	.bind_trusted = HkKindBindTrusted,
 	.work_create = HkKindWorkCreate,
