@@ -152,6 +152,23 @@ COMMENT ON TABLE @extschema@.branches IS 'named lines of commits of a model (mai
 COMMENT ON TABLE @extschema@.blocks IS 'content-addressed pieces of network images, stored once per project';
 COMMENT ON TABLE @extschema@.commit_blocks IS 'the blocks that make up each commit''s network, in order';
 
+-- Whether the current role may write a model, found by its id in
+-- hanami.model_catalog as that role sees it: row-level security applies, so
+-- a model hidden from the role is never writable.  The write policies below
+-- share it; SECURITY INVOKER like every function here, it is evaluated as
+-- their own subqueries were (every name in it is schema-qualified).
+CREATE FUNCTION @extschema@.can_write_model(model_id pg_catalog.int8)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+				   WHERE m.id OPERATOR(pg_catalog.=) can_write_model.model_id
+					 AND @extschema@.can_write(m.project, m.owner))
+$$;
+
+COMMENT ON FUNCTION @extschema@.can_write_model(pg_catalog.int8) IS
+	'whether the current role may write the model with this id, as it sees the models: its owner, a project admin, or a hanami admin';
+
 -- row-level security on every table, for the owner too
 ALTER TABLE @extschema@.projects ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.projects FORCE ROW LEVEL SECURITY;
@@ -190,19 +207,13 @@ CREATE POLICY commits_read ON @extschema@.commits FOR SELECT
 	USING (@extschema@.can_read(project));
 CREATE POLICY commits_write ON @extschema@.commits FOR INSERT
 	WITH CHECK (author OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
-				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-							WHERE m.id OPERATOR(pg_catalog.=) model_id
-							  AND @extschema@.can_write(m.project, m.owner)));
+				AND @extschema@.can_write_model(model_id));
 
 CREATE POLICY branches_read ON @extschema@.branches FOR SELECT
 	USING (@extschema@.can_read(project));
 CREATE POLICY branches_write ON @extschema@.branches FOR ALL
-	USING (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-				   WHERE m.id OPERATOR(pg_catalog.=) model_id
-					 AND @extschema@.can_write(m.project, m.owner)))
-	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-						WHERE m.id OPERATOR(pg_catalog.=) model_id
-						  AND @extschema@.can_write(m.project, m.owner)));
+	USING (@extschema@.can_write_model(model_id))
+	WITH CHECK (@extschema@.can_write_model(model_id));
 
 CREATE POLICY blocks_read ON @extschema@.blocks FOR SELECT
 	USING (@extschema@.can_read(project));
@@ -217,10 +228,10 @@ CREATE POLICY blocks_collect ON @extschema@.blocks FOR DELETE
 CREATE POLICY commit_blocks_read ON @extschema@.commit_blocks FOR SELECT
 	USING (@extschema@.can_read(project));
 CREATE POLICY commit_blocks_write ON @extschema@.commit_blocks FOR INSERT
-	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.commits c JOIN @extschema@.model_catalog m ON m.id OPERATOR(pg_catalog.=) c.model_id
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.commits c
 						WHERE c.id OPERATOR(pg_catalog.=) commit_blocks.commit_id
 						  AND c.project OPERATOR(pg_catalog.=) commit_blocks.project
-						  AND @extschema@.can_write(m.project, m.owner)));
+						  AND @extschema@.can_write_model(c.model_id)));
 
 GRANT SELECT, INSERT, DELETE ON @extschema@.projects, @extschema@.model_catalog,
 	@extschema@.blocks TO PUBLIC;

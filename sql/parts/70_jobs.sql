@@ -82,13 +82,14 @@ CREATE POLICY jobs_delete ON @extschema@.job_queue FOR DELETE
 
 CREATE POLICY training_log_read ON @extschema@.training_log FOR SELECT
 	USING (@extschema@.can_read(project));
--- a writer of the model logs; the job and commit it names are of the same
--- model and visible to the writer (so a hidden id is never found or pinned)
+-- a writer of the model logs, in the model's project; the job and commit it
+-- names are of the same model and visible to the writer (so a hidden id is
+-- never found or pinned)
 CREATE POLICY training_log_write ON @extschema@.training_log FOR INSERT
-	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.model_catalog m
-						WHERE m.id OPERATOR(pg_catalog.=) model_id
-						  AND m.project OPERATOR(pg_catalog.=) training_log.project
-						  AND @extschema@.can_write(m.project, m.owner))
+	WITH CHECK (@extschema@.can_write_model(model_id)
+				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+							WHERE m.id OPERATOR(pg_catalog.=) model_id
+							  AND m.project OPERATOR(pg_catalog.=) training_log.project)
 				AND (job_id IS NULL
 					 OR EXISTS (SELECT 1 FROM @extschema@.job_queue j
 								WHERE j.id OPERATOR(pg_catalog.=) job_id
