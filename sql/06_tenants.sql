@@ -106,6 +106,45 @@ SELECT hanami.train('carols', 'SELECT a, b, y FROM pts', '{"epochs": 1}') IS NOT
 SET ROLE regress_carol;
 SELECT hanami.train('carols', 'SELECT a, b, y FROM pts', '{"epochs": 1}') IS NOT NULL AS owner_trains_own_model;
 SELECT author::text, message FROM hanami.log('carols') ORDER BY commit_id;
+-- the write policies themselves, for statements on the tables: a member who
+-- sees carol's model cannot write it through any of them; carol can, only
+-- into the model's own project
+RESET ROLE;
+SELECT m.id AS carols_id, b.head AS carols_head
+FROM hanami.model_catalog m JOIN hanami.branches b ON b.model_id = m.id AND b.name = 'main'
+WHERE m.name = 'carols' \gset
+SET ROLE regress_dave;
+SELECT (SELECT count(*) FROM hanami.branches WHERE model_id = :carols_id) AS dave_sees_carols_branches,
+       hanami.can_write_model(:carols_id) AS dave_may_write;
+INSERT INTO hanami.commits (model_id, project, branch, bytes) VALUES (:carols_id, 'regress_team_a', 'main', 1);
+INSERT INTO hanami.branches (model_id, project, name, head) VALUES (:carols_id, 'regress_team_a', 'daves', :carols_head);
+WITH u AS (UPDATE hanami.branches SET head = head WHERE model_id = :carols_id RETURNING 1)
+SELECT count(*) AS dave_updated_branches FROM u;
+WITH d AS (DELETE FROM hanami.branches WHERE model_id = :carols_id RETURNING 1)
+SELECT count(*) AS dave_deleted_branches FROM d;
+INSERT INTO hanami.commit_blocks (commit_id, seq, project, segment, hash)
+SELECT :carols_head, 99, 'regress_team_a', 'x', hash FROM hanami.commit_blocks WHERE commit_id = :carols_head LIMIT 1;
+INSERT INTO hanami.training_log (model_id, project, epoch) VALUES (:carols_id, 'regress_team_a', 1);
+SET ROLE regress_bob;
+SELECT hanami.can_write_model(:carols_id) AS bob_may_write_hidden, hanami.can_write_model(-1) AS bob_may_write_missing;
+SET ROLE regress_carol;
+SELECT hanami.can_write_model(:carols_id) AS carol_may_write;
+BEGIN;
+INSERT INTO hanami.commits (model_id, project, branch, bytes) VALUES (:carols_id, 'regress_team_a', 'main', 1)
+RETURNING author::text AS carol_commits;
+INSERT INTO hanami.branches (model_id, project, name, head) VALUES (:carols_id, 'regress_team_a', 'carols_own', :carols_head)
+RETURNING name AS carol_branches;
+WITH u AS (UPDATE hanami.branches SET head = head WHERE model_id = :carols_id RETURNING 1)
+SELECT count(*) AS carol_updated_branches FROM u;
+WITH d AS (DELETE FROM hanami.branches WHERE model_id = :carols_id AND name = 'carols_own' RETURNING 1)
+SELECT count(*) AS carol_deleted_branches FROM d;
+INSERT INTO hanami.commit_blocks (commit_id, seq, project, segment, hash)
+SELECT :carols_head, 99, 'regress_team_a', 'x', hash FROM hanami.commit_blocks WHERE commit_id = :carols_head LIMIT 1
+RETURNING seq AS carol_commit_blocks;
+INSERT INTO hanami.training_log (model_id, project, epoch) VALUES (:carols_id, 'regress_team_a', 1)
+RETURNING epoch AS carol_logs;
+ROLLBACK;
+INSERT INTO hanami.training_log (model_id, project, epoch) VALUES (:carols_id, 'regress_team_b', 1);
 
 -- 7. commits are immutable, even for their authors
 UPDATE hanami.commits SET message = 'rewritten';

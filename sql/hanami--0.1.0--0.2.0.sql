@@ -1,6 +1,6 @@
 -- hanami 0.1.0 -> 0.2.0 upgrade script.
--- Every schema change of 0.2.0 is here as well as in sql/hanami.sql; the
--- upgrade tests check that both give the same catalog.
+-- Every schema change of 0.2.0 is here as well as in sql/parts/ (the install
+-- script); the upgrade tests check that both give the same catalog.
 
 \echo Use "ALTER EXTENSION hanami UPDATE TO '0.2.0'" to load this file. \quit
 
@@ -899,3 +899,50 @@ COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[
 	'the class of one input row for a classification network (softmax or sigmoid output layer): the index of the largest output (for one output: 1 when it is at least 0.5)';
 COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
 	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';
+
+-- Policies share one write test ---------------------------------------------
+--
+-- hanami.can_write_model(model_id) is the test that the policies on commits,
+-- branches, commit_blocks and training_log each spelled out as a subquery on
+-- hanami.model_catalog; as a SECURITY INVOKER function it sees the models as
+-- the caller does, exactly as the subquery did.
+
+CREATE FUNCTION @extschema@.can_write_model(model_id pg_catalog.int8)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+				   WHERE m.id OPERATOR(pg_catalog.=) can_write_model.model_id
+					 AND @extschema@.can_write(m.project, m.owner))
+$$;
+
+COMMENT ON FUNCTION @extschema@.can_write_model(pg_catalog.int8) IS
+	'whether the current role may write the model with this id, as it sees the models: its owner, a project admin, or a hanami admin';
+
+ALTER POLICY commits_write ON @extschema@.commits
+	WITH CHECK (author OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole
+				AND @extschema@.can_write_model(model_id));
+
+ALTER POLICY branches_write ON @extschema@.branches
+	USING (@extschema@.can_write_model(model_id))
+	WITH CHECK (@extschema@.can_write_model(model_id));
+
+ALTER POLICY commit_blocks_write ON @extschema@.commit_blocks
+	WITH CHECK (EXISTS (SELECT 1 FROM @extschema@.commits c
+						WHERE c.id OPERATOR(pg_catalog.=) commit_blocks.commit_id
+						  AND c.project OPERATOR(pg_catalog.=) commit_blocks.project
+						  AND @extschema@.can_write_model(c.model_id)));
+
+ALTER POLICY training_log_write ON @extschema@.training_log
+	WITH CHECK (@extschema@.can_write_model(model_id)
+				AND EXISTS (SELECT 1 FROM @extschema@.model_catalog m
+							WHERE m.id OPERATOR(pg_catalog.=) model_id
+							  AND m.project OPERATOR(pg_catalog.=) training_log.project)
+				AND (job_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.job_queue j
+								WHERE j.id OPERATOR(pg_catalog.=) job_id
+								  AND j.model_id OPERATOR(pg_catalog.=) training_log.model_id))
+				AND (commit_id IS NULL
+					 OR EXISTS (SELECT 1 FROM @extschema@.commits k
+								WHERE k.id OPERATOR(pg_catalog.=) commit_id
+								  AND k.model_id OPERATOR(pg_catalog.=) training_log.model_id)));

@@ -1,0 +1,111 @@
+-- Functions on network values ------------------------------------------------
+
+CREATE FUNCTION @extschema@.network(spec pg_catalog.jsonb, seed pg_catalog.int4 DEFAULT NULL)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_network'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.network(pg_catalog.jsonb, pg_catalog.int4) IS
+	'a new network from a JSON spec such as {"layers": [4, 8, 3]}; weights drawn from seed (NULL: the spec''s "seed", or 0)';
+
+CREATE FUNCTION @extschema@.run(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[]) IS
+	'the outputs of a network for one input row';
+
+CREATE FUNCTION @extschema@.classify(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_classify'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[]) IS
+	'the class of one input row for a classification network (softmax or sigmoid output layer): the index of the largest output (for one output: 1 when it is at least 0.5)';
+
+-- Sequences for spiking "hanami" networks: the state carries from call to
+-- call within a query; VOLATILE so that ORDER BY is applied before it runs.
+CREATE FUNCTION @extschema@.run(net @extschema@.network, input pg_catalog.float4[],
+								reset pg_catalog.bool)
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_sequence'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[], pg_catalog.bool) IS
+	'the outputs for one row of a sequence: a spiking network''s state carries over from the previous call of the query; reset clears it first';
+
+CREATE FUNCTION @extschema@.reset_state(net @extschema@.network)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_reset_state'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.reset_state(@extschema@.network) IS
+	'a copy of a network with its spiking state (carried potentials, refractory counters) cleared';
+
+CREATE FUNCTION @extschema@.fit(net @extschema@.network, query pg_catalog.text,
+								options pg_catalog.jsonb DEFAULT '{}')
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_fit'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.fit(@extschema@.network, pg_catalog.text, pg_catalog.jsonb) IS
+	'a copy of the network trained on the rows of a query (features, then the target column)';
+
+CREATE FUNCTION @extschema@.verify(net @extschema@.network, query pg_catalog.text,
+								   options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_verify'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.verify(@extschema@.network, pg_catalog.text, pg_catalog.jsonb) IS
+	'loss and accuracy with a confusion matrix (classification) or mse, mae and r2 (regression) over the rows of a query';
+
+CREATE FUNCTION @extschema@.info(net @extschema@.network)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.info(@extschema@.network) IS
+	'kind, layers, parameter count, size and training counters of a network';
+
+CREATE FUNCTION @extschema@.capabilities()
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_capabilities'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.capabilities() IS
+	'what this build supports: network kinds, activations, losses, optimizers, devices';
+
+-- Batched inference: run and classify as window functions, computed for a
+-- batch of the partition's rows at a time (one device round trip per batch).
+CREATE FUNCTION @extschema@.run_batch(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.run_batch(net @extschema@.network, input pg_catalog.float4[],
+									  options pg_catalog.jsonb)
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_run_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.classify_batch(net @extschema@.network, input pg_catalog.float4[])
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_classify_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.classify_batch(net @extschema@.network, input pg_catalog.float4[],
+										   options pg_catalog.jsonb)
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_classify_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_batch(@extschema@.network, pg_catalog.float4[]) IS
+	'window function: run() for every row of the partition, computed in batches (OVER (), or OVER (PARTITION BY model))';
+COMMENT ON FUNCTION @extschema@.run_batch(@extschema@.network, pg_catalog.float4[], pg_catalog.jsonb) IS
+	'window function: run() in batches; options "device" (auto, cpu, opencl) and "batch_size" (rows per batch, default 1024)';
+COMMENT ON FUNCTION @extschema@.classify_batch(@extschema@.network, pg_catalog.float4[]) IS
+	'window function: classify() for every row of the partition, computed in batches';
+COMMENT ON FUNCTION @extschema@.classify_batch(@extschema@.network, pg_catalog.float4[], pg_catalog.jsonb) IS
+	'window function: classify() in batches; options "device" (auto, cpu, opencl) and "batch_size" (rows per batch, default 1024)';

@@ -1,0 +1,185 @@
+-- Models ---------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.create_model(name pg_catalog.text, spec pg_catalog.jsonb,
+										 project pg_catalog.regrole DEFAULT NULL,
+										 seed pg_catalog.int4 DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	-- no seed, neither argument nor in the spec: a random one, so that two
+	-- such models do not start from the same weights
+	net @extschema@.network := @extschema@.network(spec,
+		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
+			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
+			ELSE seed END);
+	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
+	mid pg_catalog.int8;
+BEGIN
+	IF NOT @extschema@.can_read(proj) THEN
+		RAISE EXCEPTION 'permission denied for project %', proj USING ERRCODE = '42501',
+			HINT = 'Ask a project admin to add you with hanami.add_member().';
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.model_catalog (project, name, kind)
+		VALUES (proj, name, @extschema@.info(net) OPERATOR(pg_catalog.->>) 'kind')
+		RETURNING id INTO mid;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'model "%" already exists in project %', name, proj USING ERRCODE = '42710';
+	WHEN check_violation THEN
+		RAISE EXCEPTION 'invalid model name "%"', name USING ERRCODE = '22023',
+			HINT = 'Names may not contain /, @ or # or start with a space.';
+	END;
+	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create',
+		pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed'));
+	RETURN mid;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regrole, pg_catalog.int4) IS
+	'create a named model from a spec in a project (default: your own role), with a first commit on branch main; without a seed (argument or spec) the weights'' seed is random; the first commit''s metrics record it';
+
+CREATE FUNCTION @extschema@.drop_model(model pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+BEGIN
+	SELECT * INTO r FROM @extschema@.resolve(model);
+	IF NOT @extschema@.can_write(r.project, r.owner) THEN
+		RAISE EXCEPTION 'permission denied for model "%"', r.model USING ERRCODE = '42501';
+	END IF;
+	DELETE FROM @extschema@.model_catalog m WHERE m.id OPERATOR(pg_catalog.=) r.model_id;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.drop_model(pg_catalog.text) IS
+	'drop a model with all its branches and commits (hanami.gc() then frees unused blocks)';
+
+CREATE FUNCTION @extschema@.load(ref pg_catalog.text)
+RETURNS @extschema@.network
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT @extschema@.load_commit((@extschema@.resolve(ref)).commit_id) $$;
+
+COMMENT ON FUNCTION @extschema@.load(pg_catalog.text) IS
+	'the network a reference names (model, model@branch or model#commit)';
+
+-- Write access to a resolved model, or an error.
+CREATE FUNCTION @extschema@.check_write(r_project pg_catalog.regrole, r_owner pg_catalog.regrole, r_model pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+	IF NOT @extschema@.can_write(r_project, r_owner) THEN
+		RAISE EXCEPTION 'permission denied for model "%"', r_model USING ERRCODE = '42501',
+			DETAIL = 'Only its owner and the admins of its project may write it.';
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_write(pg_catalog.regrole, pg_catalog.regrole, pg_catalog.text) IS
+	'raise an error unless the current role may write the model';
+
+CREATE FUNCTION @extschema@.save(model pg_catalog.text, net @extschema@.network,
+								 message pg_catalog.text DEFAULT '', branch pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+BEGIN
+	IF net IS NULL THEN
+		RAISE EXCEPTION 'network must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(CASE WHEN branch IS NULL THEN model ELSE model || '@' || branch END);
+	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot save onto a commit' USING ERRCODE = '22023',
+			HINT = 'Save onto a branch: model or model@branch.';
+	END IF;
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	-- one writer per branch at a time
+	PERFORM 1 FROM @extschema@.branches b
+	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
+	RETURN @extschema@.commit_network(r.model_id, r.branch,
+		(SELECT b.head FROM @extschema@.branches b
+		 WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch),
+		net, message, '{}');
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.save(pg_catalog.text, @extschema@.network, pg_catalog.text, pg_catalog.text) IS
+	'store a network as a new commit on a branch of a model (default main)';
+
+CREATE FUNCTION @extschema@.fit_report(net @extschema@.network, query pg_catalog.text,
+									   options pg_catalog.jsonb DEFAULT '{}',
+									   OUT net @extschema@.network, OUT report pg_catalog.jsonb)
+AS 'MODULE_PATHNAME', 'hanami_fit_report'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.fit_report(@extschema@.network, pg_catalog.text, pg_catalog.jsonb) IS
+	'fit() that also returns what happened: epochs, rows, loss, accuracy on the training rows, duration, stop reason';
+
+CREATE FUNCTION @extschema@.train(model pg_catalog.text, query pg_catalog.text,
+								  options pg_catalog.jsonb DEFAULT '{}', message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	f record;
+	head pg_catalog.int8;
+	cid pg_catalog.int8;
+BEGIN
+	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
+			HINT = 'Train a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(model);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	-- one training per branch at a time: the second waits, then starts from the new head
+	SELECT b.head INTO head FROM @extschema@.branches b
+	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
+	SELECT * INTO f FROM @extschema@.fit_report(@extschema@.load_commit(head), query, options);
+	cid := @extschema@.commit_network(r.model_id, r.branch, head, f.net,
+		COALESCE(message, 'train'), f.report OPERATOR(pg_catalog.-) 'history');
+	INSERT INTO @extschema@.training_log (commit_id, model_id, project, epoch, loss, val_loss,
+										  val_accuracy, rows_per_second, seconds)
+	SELECT cid, r.model_id, r.project, (e OPERATOR(pg_catalog.->>) 'epoch')::pg_catalog.int4,
+		   (e OPERATOR(pg_catalog.->>) 'loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_accuracy')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'rows_per_second')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'seconds')::pg_catalog.float8
+	FROM pg_catalog.jsonb_array_elements(f.report OPERATOR(pg_catalog.->) 'history') e;
+	RETURN cid;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.train(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics';
+
+CREATE FUNCTION @extschema@.evaluate(model pg_catalog.text, query pg_catalog.text,
+									 options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+AS $$ SELECT @extschema@.verify(@extschema@.load(model), query, options) $$;
+
+COMMENT ON FUNCTION @extschema@.evaluate(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+	'verify() on a stored model: loss and accuracy or regression errors over a query''s rows';
+
+CREATE FUNCTION @extschema@.predict(model pg_catalog.text, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_predict'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict(pg_catalog.text, pg_catalog.float4[]) IS
+	'the outputs of a stored model for one input row (the reference is resolved once per statement)';
+
+CREATE FUNCTION @extschema@.predict_class(model pg_catalog.text, input pg_catalog.float4[])
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'hanami_predict_class'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
+	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';
