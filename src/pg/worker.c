@@ -11,7 +11,7 @@
  * ROLE, SET SESSION AUTHORIZATION, create temporary objects or LISTEN.  The
  * job's row is written as the system (job_privilege.c), so its state is
  * recorded even when the submitter lost access.  One function per step of
- * the job's life (see the state diagram in sql/hanami.sql):
+ * the job's life (see the state diagram in sql/parts/70_jobs.sql):
  *
  *   JobClaim      queued -> running, in a short transaction of its own that
  *                 commits before any of the submitter's code runs
