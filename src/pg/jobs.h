@@ -44,7 +44,7 @@ extern void HanamiAsSystemEnd(HanamiAsSystem *s);
 extern uint64 HanamiSpiExec(const char *sql, int nargs, Oid *types, Datum *values);
 extern int	HanamiInstalledVersion(void);
 
-/* worker_launch.c */
+/* job_launch.c */
 extern bool HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job,
 								  bool report_failure);
 extern void HanamiLaunchDispatcher(Oid db);

@@ -1,5 +1,5 @@
 /*
- * launcher.c - with shared_preload_libraries = 'hanami', a launcher worker
+ * job_launcher.c - with shared_preload_libraries = 'hanami', a launcher worker
  * that runs once the server accepts connections (after every start and
  * every crash recovery): for each database it starts a dispatcher, which
  * marks jobs interrupted by the restart as failed and starts queued jobs.

@@ -1,5 +1,5 @@
 /*
- * worker.c - the background worker that runs one training job, and the
+ * job_worker.c - the background worker that runs one training job, and the
  * dispatcher that starts queued jobs.
  *
  * A job worker connects as the submitter's session role and takes the

@@ -1,5 +1,5 @@
 /*
- * worker_launch.c - starting background workers for training jobs.
+ * job_launch.c - starting background workers for training jobs.
  *
  * hanami.submit_job() (called by train_async) queues a job; its worker is
  * registered when (and only if) the submitting transaction commits, not when
