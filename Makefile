@@ -5,9 +5,15 @@
 #                                 the OpenCL parity tests (a device required;
 #                                 HANAMI_OPENCL_OPTIONAL=1 skips them without)
 #   make fuzz                     fuzz the binary image validators (clang)
-#   make installcheck             pg_regress (+ TAP) against a running server
+#   make installcheck             against a running server (after make install):
+#                                 the regress tests that need no data sets
+#                                 (REGRESS), the isolation specs and TAP
+#   make installcheck-data        the regress tests that load the data sets
+#                                 (REGRESS_DATA), written into data/ by
+#                                 examples/datasets.py when missing
 #
-# The whole suite on a throwaway cluster: t/run-all.sh (see README.md).
+# The whole suite on a throwaway cluster, both regress groups included:
+# t/run-all.sh (see README.md).
 
 EXTENSION = hanami
 EXTVERSION = 0.2.0
@@ -24,8 +30,18 @@ OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(OCL_SRCS:.c=.o)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSION)--*.sql))
 
-REGRESS = $(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql))))
+# pg_regress tests (sql/NN_name.sql against expected/NN_name.out), in two
+# groups.  REGRESS (`make installcheck`) needs nothing but the installed
+# extension.  REGRESS_DATA (`make installcheck-data`) COPYs the CSV files
+# examples/datasets.py writes into data/ (scikit-learn's bundled data sets:
+# python3-sklearn), server-side, so the server's OS user must be able to
+# read them.  A new test that reads data/ belongs in REGRESS_DATA.
+REGRESS_DATA = 04_accuracy 07_outliers 20_fastpaths 31_grow_accuracy 40_opencl
+REGRESS = $(filter-out $(REGRESS_DATA),$(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+# the files REGRESS_DATA reads, and the interpreter that writes them
+REGRESS_DATA_FILES = data/digits.csv data/wine.csv data/diabetes.csv
+PYTHON ?= /usr/bin/python3
 TAP_TESTS = 1
 ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
@@ -48,6 +64,19 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# The regress tests that load the data sets: like installcheck's pg_regress
+# step (same options and output files), on REGRESS_DATA.
+.PHONY: installcheck-data
+installcheck-data: submake $(REGRESS_PREP)
+	@for f in $(REGRESS_DATA_FILES); do \
+		if [ ! -f $$f ]; then \
+			echo "$$f is missing: $(PYTHON) examples/datasets.py data"; \
+			$(PYTHON) examples/datasets.py data || exit 1; \
+			break; \
+		fi; \
+	done
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_DATA)
 
 # Engine unit tests: plain C, no PostgreSQL.
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -fopenmp-simd -pthread -Isrc
