@@ -1,11 +1,19 @@
 # hanami - PGXS build.
 #
 #   make && sudo make install     build and install the extension
-#   make unit                     build and run the engine's C unit tests
+#   make unit                     build and run the engine's C unit tests and
+#                                 the OpenCL parity tests (a device required;
+#                                 HANAMI_OPENCL_OPTIONAL=1 skips them without)
 #   make fuzz                     fuzz the binary image validators (clang)
-#   make installcheck             pg_regress (+ TAP) against a running server
+#   make installcheck             against a running server (after make install):
+#                                 the regress tests that need no data sets
+#                                 (REGRESS), the isolation specs and TAP
+#   make installcheck-data        the regress tests that load the data sets
+#                                 (REGRESS_DATA), written into data/ by
+#                                 examples/datasets.py when missing
 #
-# The whole suite on a throwaway cluster: t/run-all.sh (see README.md).
+# The whole suite on a throwaway cluster, both regress groups included:
+# t/run-all.sh (see README.md).
 
 EXTENSION = hanami
 EXTVERSION = 0.2.0
@@ -29,8 +37,18 @@ SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSION)--*.sql))
 
-REGRESS = $(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql))))
+# pg_regress tests (sql/NN_name.sql against expected/NN_name.out), in two
+# groups.  REGRESS (`make installcheck`) needs nothing but the installed
+# extension.  REGRESS_DATA (`make installcheck-data`) COPYs the CSV files
+# examples/datasets.py writes into data/ (scikit-learn's bundled data sets:
+# python3-sklearn), server-side, so the server's OS user must be able to
+# read them.  A new test that reads data/ belongs in REGRESS_DATA.
+REGRESS_DATA = 04_accuracy 07_outliers 20_fastpaths 31_grow_accuracy 40_opencl
+REGRESS = $(filter-out $(REGRESS_DATA),$(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+# the files REGRESS_DATA reads, and the interpreter that writes them
+REGRESS_DATA_FILES = data/digits.csv data/wine.csv data/diabetes.csv
+PYTHON ?= /usr/bin/python3
 TAP_TESTS = 1
 ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
@@ -64,6 +82,19 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) sql/parts
 	  for f in $(SQL_PARTS); do echo && cat $$f || exit 1; done; } > $@.tmp
 	mv $@.tmp $@
 
+# The regress tests that load the data sets: like installcheck's pg_regress
+# step (same options and output files), on REGRESS_DATA.
+.PHONY: installcheck-data
+installcheck-data: submake $(REGRESS_PREP)
+	@for f in $(REGRESS_DATA_FILES); do \
+		if [ ! -f $$f ]; then \
+			echo "$$f is missing: $(PYTHON) examples/datasets.py data"; \
+			$(PYTHON) examples/datasets.py data || exit 1; \
+			break; \
+		fi; \
+	done
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_DATA)
+
 # Engine unit tests: plain C, no PostgreSQL.
 UNIT_CFLAGS = -std=gnu11 -O2 -g $(WARN_FLAGS) -Wdeclaration-after-statement \
 	-fopenmp-simd -pthread -Isrc
@@ -83,9 +114,10 @@ src/opencl/kernels.inc: $(CL_SRCS) src/opencl/embed.sh
 	$(SHELL) src/opencl/embed.sh $(CL_SRCS) > $@.tmp && mv $@.tmp $@
 src/opencl/ocl_source.o src/opencl/ocl_source.bc: src/opencl/kernels.inc
 
-# OpenCL parity tests against the CPU twins (on PoCL when no GPU is there)
-OCL_TEST_SRCS = $(CORE_SRCS) $(OCL_SRCS) src/opencl/tests/test_opencl.c
-src/opencl/tests/test_opencl: $(OCL_TEST_SRCS) src/opencl/kernels.inc $(CORE_HDRS) $(wildcard src/opencl/*.h)
+# OpenCL parity tests against the CPU twins (on PoCL when no GPU is there),
+# with the engine tests' harness.
+OCL_TEST_SRCS = $(CORE_SRCS) $(OCL_SRCS) src/core/tests/harness.c src/opencl/tests/test_opencl.c
+src/opencl/tests/test_opencl: $(OCL_TEST_SRCS) src/opencl/kernels.inc $(CORE_HDRS) $(wildcard src/opencl/*.h) src/core/tests/harness.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(OCL_TEST_SRCS) -lOpenCL -lm
 
 # Engines without PostgreSQL that the benchmarks drive (bench/README.md):
@@ -98,10 +130,17 @@ bench/opencl_engine: bench/opencl_engine.c $(CORE_SRCS) $(OCL_SRCS) src/opencl/k
 .PHONY: bench-engines
 bench-engines: $(BENCH_BINS)
 
+# Both programs run even when the first fails; each ends with its own
+# "N passed, N failed".  The OpenCL tests require a device (PoCL will do):
+# none is a failure, unless HANAMI_OPENCL_OPTIONAL=1 (in the environment or
+# on the command line, `make unit HANAMI_OPENCL_OPTIONAL=1`) skips them on a
+# machine without OpenCL.
 .PHONY: unit
 unit: src/core/tests/test_core src/opencl/tests/test_opencl $(BENCH_BINS)
-	src/core/tests/test_core
-	src/opencl/tests/test_opencl
+	@status=0; \
+	echo src/core/tests/test_core; src/core/tests/test_core || status=1; \
+	echo src/opencl/tests/test_opencl; src/opencl/tests/test_opencl || status=1; \
+	exit $$status
 
 # Fuzzing the image validators: src/core/fuzz/fuzz_image.c feeds arbitrary
 # bytes to NetBind (both kinds) and puts every accepted image through what a

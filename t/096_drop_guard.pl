@@ -16,11 +16,13 @@ my $node = HanamiFixture::node('dropguard');
 $node->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
 
 # an empty install drops normally, with or without CASCADE
+my $installed = q{SELECT count(*) FROM pg_extension WHERE extname = 'hanami'};
 $node->safe_psql('postgres', 'CREATE EXTENSION hanami');
 $node->safe_psql('postgres', 'DROP EXTENSION hanami');
+is($node->safe_psql('postgres', $installed), '0', 'an empty install drops');
 $node->safe_psql('postgres', 'CREATE EXTENSION hanami');
 $node->safe_psql('postgres', 'DROP EXTENSION hanami CASCADE');
-pass('an empty install drops');
+is($node->safe_psql('postgres', $installed), '0', 'an empty install drops with CASCADE');
 
 $node->safe_psql('postgres', 'CREATE EXTENSION hanami');
 $node->safe_psql('postgres', q{SELECT hanami.create_model('m', '{"layers": [2, 3, 2]}', seed => 1)},
@@ -48,7 +50,9 @@ like($stderr, qr/permission denied to set parameter "hanami\.allow_drop_with_mod
 # other extensions and schemas drop as usual
 $node->safe_psql('postgres', 'CREATE EXTENSION pgcrypto; DROP EXTENSION pgcrypto CASCADE');
 $node->safe_psql('postgres', 'CREATE SCHEMA scratch; CREATE TABLE scratch.t (i int); DROP SCHEMA scratch CASCADE');
-pass("other extensions' and schemas' DROPs are unaffected");
+is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto')
+	|| ',' || (SELECT count(*) FROM pg_namespace WHERE nspname = 'scratch')}),
+	'0,0', "other extensions' and schemas' DROPs are unaffected");
 
 # session_replication_role = replica skips event triggers: the guard too
 $node->safe_psql('postgres', 'CREATE DATABASE replica');

@@ -6,12 +6,15 @@
 # Steps (each in a fresh temporary copy of this tree, never in the checkout):
 #   deps      t/setup-deps.sh (skip with HANAMI_SKIP_DEPS=1)
 #   build     make, then make install (sudo when not root)
-#   unit      the engine's C unit tests (`make unit`), one result per test
+#   unit      the engine's C unit tests and the OpenCL parity tests
+#             (`make unit`, an OpenCL device required), one result per test
 #   valgrind  the same binary under valgrind (leaks, invalid accesses): 1 result
 #   fuzz      libFuzzer on the binary image validators (`make fuzz`, clang
 #             with AddressSanitizer and UndefinedBehaviorSanitizer): 1 result
-#   regress   pg_regress (`make installcheck`, TAP off) on a fresh cluster with
-#             shared_preload_libraries = 'hanami'; one result per test file
+#   regress   on a fresh cluster with shared_preload_libraries = 'hanami':
+#             examples/datasets.py, `make installcheck-data`, then with the
+#             data sets moved away `make installcheck` (TAP off); one result
+#             per test file (pg_regress and isolation) over both groups
 #   tap       t/*.pl with prove; one result per TAP assertion
 #
 # Prints one line per suite, then exactly one line "N passed, N failed" summed
@@ -120,24 +123,37 @@ else
 fi
 
 # ------------------------------------------------------------------ unit
-# The test binary prints "ok N - name" / "not ok N - name" and finally
-# "N passed, N failed". Its exit status and the summary line must agree
-# with what we count: a crash half-way shows up as a missing summary.
+# `make unit` runs two programs, the engine's tests (test_core) and the
+# OpenCL parity tests (test_opencl), both even when the first fails. Each
+# prints "ok N - name" / "not ok N - name" and ends with "N passed, N
+# failed". Their exit status and summary lines must agree with what we
+# count: a crash half-way shows up as a missing summary line.
+UNIT_PROGRAMS=2
 t0=$SECONDS
 UNIT_BIN=$BUILD/src/core/tests/test_core
 set +e
-# The OpenCL parity tests run on PoCL (installed by t/setup-deps.sh): a
-# writable kernel cache, and no silent skip when no device is found.
+# The OpenCL parity tests run on PoCL (installed by t/setup-deps.sh) with a
+# writable kernel cache. A missing device fails them: the caller's
+# HANAMI_OPENCL_OPTIONAL (the opt-out for machines without OpenCL) does not
+# reach them here.
 as_pg_in "$BUILD" mkdir -p "$WORK/pocl-unit"
-to_log "$LOGS/unit.log" as_pg_in "$BUILD" env POCL_CACHE_DIR="$WORK/pocl-unit" \
-    HANAMI_REQUIRE_OPENCL=1 make "${MAKE_ARGS[@]}" unit
+to_log "$LOGS/unit.log" as_pg_in "$BUILD" env -u HANAMI_OPENCL_OPTIONAL \
+    POCL_CACHE_DIR="$WORK/pocl-unit" make "${MAKE_ARGS[@]}" unit
 rc=$?
 set -e
 pass=$(grep -cE '^ok [0-9]+' "$LOGS/unit.log" || true)
 fail=$(grep -cE '^not ok [0-9]+' "$LOGS/unit.log" || true)
+summaries=$(grep -cE '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/unit.log" || true)
+# what the summary lines say, summed: "P F"
+read -r said_pass said_fail < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' \
+    "$LOGS/unit.log" | awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }')
 note=$(elapsed $t0)
-if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/unit.log"; then
-    fail=$((fail + 1)); note="no summary line (crashed or did not build?)"
+if ((summaries != UNIT_PROGRAMS)); then
+    fail=$((fail + 1))
+    note="$summaries of $UNIT_PROGRAMS summary lines (crashed or did not build?)"
+elif ((said_pass != pass || said_fail != fail)); then
+    fail=$((fail + 1))
+    note="the summary lines say $said_pass passed, $said_fail failed"
 elif ((rc != 0 && fail == 0)); then
     fail=1; note="exit status $rc"
 elif ((pass + fail == 0)); then
@@ -206,18 +222,48 @@ else
     fi
 fi
 
-# -------------------------------------------------------------- datasets
-# Regression tests COPY data/*.csv server-side from their source directory:
-# the files are written as the server's user, so it can read them.
-t0=$SECONDS
-if to_log "$LOGS/datasets.log" as_pg_in "$BUILD" "$PYTHON" examples/datasets.py data; then
-    echo "  datasets  ok ($(elapsed $t0))"
-else
-    record datasets 0 1 "examples/datasets.py failed"
-    show_log "$LOGS/datasets.log" 20
-fi
-
 # --------------------------------------------------------------- regress
+# Two groups on one fresh cluster (see the Makefile). The data sets are
+# written and `make installcheck-data` runs the regress tests that load
+# them; then data/ is moved away and `make installcheck` (TAP off: it runs
+# separately below) runs the regress tests that need no data sets and the
+# isolation specs, so one there that reads data/ fails. One result per test
+# file, both groups summed on the regress line.
+#
+# regress_group TARGET LOG: run `make TARGET` against the cluster and add
+# its results to REG_PASS and REG_FAIL, and why it failed to REG_NOTES.
+REG_PASS=0 REG_FAIL=0 REG_NOTES=()
+regress_group() {
+    local target=$1 log=$2 rc started pass fail
+    set +e
+    to_log "$log" as_pg_in "$BUILD" \
+        env PGHOST="$CLUSTER/socket" PGPORT="$PORT" PGUSER="$(pg_user)" \
+        make "${MAKE_ARGS[@]}" "$target" TAP_TESTS=
+    rc=$?
+    set -e
+    # pg_regress (15): "test name   ... ok   12 ms", "     name ... FAILED".
+    # A test that started but has no result (a missing expected file
+    # stops pg_regress there) is a failure; so is an exit status that
+    # comes without pg_regress's final "N of M tests failed." summary.
+    started=$(grep -cE '^(test |     )[^ ].* \.\.\. ' "$log" || true)
+    pass=$(grep -cE '\.\.\. ok( |$)' "$log" || true)
+    fail=$(grep -cE '\.\.\. (FAILED|failed)' "$log" || true)
+    if ((started > pass + fail)); then
+        fail=$((started - pass)); REG_NOTES+=("$target: pg_regress stopped early (exit status $rc)")
+    elif ((rc != 0 && fail == 0)) \
+        || { ((rc != 0)) && ! grep -qE 'tests? (failed|passed)' "$log"; }; then
+        fail=$((fail + 1)); REG_NOTES+=("$target: exit status $rc, see $log")
+    elif ((pass + fail == 0)); then
+        fail=1; REG_NOTES+=("$target: no test ran")
+    fi
+    # pg_regress rewrites regression.diffs on every run: keep each group's.
+    if ((fail)) && [[ -s $BUILD/regression.diffs ]]; then
+        cp "$BUILD/regression.diffs" "$LOGS/regression-$target.diffs"
+    fi
+    REG_PASS=$((REG_PASS + pass))
+    REG_FAIL=$((REG_FAIL + fail))
+}
+
 t0=$SECONDS
 shopt -s nullglob
 regress_files=("$BUILD"/sql/[0-9]*.sql)
@@ -235,46 +281,46 @@ else
         record regress 0 1 "not run: the cluster did not start"
         show_log "$LOGS/cluster.log" 30 # includes the server log's end
     else
-        # TAP_TESTS= turns prove off here: it runs separately below.
-        set +e
-        to_log "$LOGS/regress.log" as_pg_in "$BUILD" \
-            env PGHOST="$CLUSTER/socket" PGPORT="$PORT" PGUSER="$(pg_user)" \
-            make "${MAKE_ARGS[@]}" installcheck TAP_TESTS=
-        rc=$?
-        set -e
-        # pg_regress (15): "test name   ... ok   12 ms", "     name ... FAILED".
-        # A test that started but has no result (a missing expected file
-        # stops pg_regress there) is a failure; so is an exit status that
-        # comes without pg_regress's final "N of M tests failed." summary.
-        started=$(grep -cE '^(test |     )[^ ].* \.\.\. ' "$LOGS/regress.log" || true)
-        pass=$(grep -cE '\.\.\. ok( |$)' "$LOGS/regress.log" || true)
-        fail=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/regress.log" || true)
+        # The data sets: COPYed server-side from the source directory, so
+        # written as the server's user, who can read them.
+        t1=$SECONDS
+        if to_log "$LOGS/datasets.log" as_pg_in "$BUILD" "$PYTHON" examples/datasets.py data; then
+            echo "  datasets  ok ($(elapsed $t1))"
+        else
+            record datasets 0 1 "examples/datasets.py failed"
+            show_log "$LOGS/datasets.log" 20
+        fi
+        regress_group installcheck-data "$LOGS/regress-data.log"
+        if [[ -e $BUILD/data ]]; then
+            as_pg_in "$BUILD" mv data data.moved-away
+        fi
+        regress_group installcheck "$LOGS/regress.log"
+
         note=$(elapsed $t0)
-        if ((started > pass + fail)); then
-            fail=$((started - pass)); note="pg_regress stopped early (exit status $rc)"
-        elif ((rc != 0 && fail == 0)) \
-            || { ((rc != 0)) && ! grep -qE 'tests? (failed|passed)' "$LOGS/regress.log"; }; then
-            fail=$((fail + 1)); note="pg_regress exit status $rc"
-        elif ((pass + fail == 0)); then
-            fail=1; note="no test ran"
+        if ((${#REG_NOTES[@]})); then
+            note=$(printf '%s; ' "${REG_NOTES[@]}"); note=${note%; }
         fi
         # A backend crash can hide behind a passing test: check the log.
         if grep -qE 'terminated by signal|PANIC:' "$CLUSTER/server.log"; then
-            fail=$((fail + 1)); note="the server crashed, see $CLUSTER/server.log"
+            REG_FAIL=$((REG_FAIL + 1)); note="the server crashed, see $CLUSTER/server.log"
         fi
-        record regress "$pass" "$fail" "$note"
-        if ((fail)); then
-            grep -E '\.\.\. (FAILED|failed|diff)|^diff command|could not|FATAL|ERROR' \
-                "$LOGS/regress.log" | head -n 20 | sed 's/^/  | /' || true
+        record regress "$REG_PASS" "$REG_FAIL" "$note"
+        if ((REG_FAIL)); then
+            grep -hE '\.\.\. (FAILED|failed|diff)|^diff command|could not|FATAL|ERROR' \
+                "$LOGS/regress-data.log" "$LOGS/regress.log" | head -n 20 | sed 's/^/  | /' || true
             grep -E 'terminated by signal|PANIC:' "$CLUSTER/server.log" \
                 | head -n 10 | sed 's/^/  | /' || true
-            if [[ -s $BUILD/regression.diffs ]]; then
-                cp "$BUILD/regression.diffs" "$LOGS/"
-                n=$(wc -l <"$BUILD/regression.diffs")
-                echo "  --- regression.diffs (first $MAX_DIFF_LINES of $n lines; all in $LOGS/regression.diffs):"
-                head -n "$MAX_DIFF_LINES" "$BUILD/regression.diffs" | sed 's/^/  | /'
-            else
-                show_log "$LOGS/regress.log" 30
+            shown=0
+            for diffs in "$LOGS"/regression-installcheck-data.diffs "$LOGS"/regression-installcheck.diffs; do
+                [[ -s $diffs ]] || continue
+                shown=1
+                n=$(wc -l <"$diffs")
+                echo "  --- $(basename "$diffs") (first $MAX_DIFF_LINES of $n lines; all in $diffs):"
+                head -n "$MAX_DIFF_LINES" "$diffs" | sed 's/^/  | /'
+            done
+            if ((!shown)); then
+                show_log "$LOGS/regress-data.log" 15
+                show_log "$LOGS/regress.log" 15
             fi
         fi
     fi

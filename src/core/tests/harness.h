@@ -1,7 +1,8 @@
 /*
- * harness.h - a tiny test harness for the engine's unit tests: numbered
- * "ok N - ..." / "not ok N - ..." lines and a closing "N passed, N failed".
- * Also helpers shared by the test files.
+ * harness.h - a tiny test harness for the engine's unit tests and the
+ * OpenCL parity tests: numbered "ok N - ..." / "not ok N - ..." lines and a
+ * closing "N passed, N failed" (t/run-all.sh counts these lines).  Also
+ * helpers shared by the test files.  Implemented in harness.c.
  */
 #ifndef HANAMI_TEST_HARNESS_H
 #define HANAMI_TEST_HARNESS_H
@@ -22,6 +23,9 @@ bool		TestReport(bool ok, const char *file, int line, const char *fmt,...)
 void		TestNote(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 #define CHECK(cond, ...) TestReport((cond), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Print "N passed, N failed"; returns 0 when nothing failed, else 1. */
+int			TestSummary(void);
 
 /* |a - b| <= abs_tol + rel_tol * max(|a|, |b|) */
 static inline bool

@@ -514,6 +514,8 @@ TestGrowBind(void)
 	HnRng		rng;
 	int			rejected = 0;
 	int			accepted_mutations = 0;
+	int			walk_failures = 0;
+	char		first_failure[512] = "";
 
 	memcpy(m, img, len);
 	CHECK(NetBind(&net, m, len, &err) == HANAMI_OK && net.hdr == m &&
@@ -607,7 +609,11 @@ TestGrowBind(void)
 	}
 	CHECK(rejected > 0, "grow bind rejects every truncation");
 
-	/* random byte damage: never a crash, a walk over any accepted image */
+	/*
+	 * random byte damage: never a crash; an accepted image gets working
+	 * memory, its walk writes every output as a probability, and the walk
+	 * leaves it as valid as it found it
+	 */
 	RngSeed(&rng, 99);
 	for (int trial = 0; trial < 3000; trial++)
 	{
@@ -620,17 +626,36 @@ TestGrowBind(void)
 		{
 			HkWork *w;
 			float		xin[3] = {1e30f, -3.0f, 77.0f};
-			float		out[3];
+			float		out[3] = {-1.0f, -1.0f, -1.0f};	/* never a sigmoid */
+			bool		walked = true;
+			bool		valid = true;
 
 			accepted_mutations++;
 			HkBindTrusted(&g, m);
 			w = HkWorkCreate(&g, false, &HnMallocAllocator, NULL);
-			HkPredict(&g, w, xin, out);
-			HkWorkFree(w, &HnMallocAllocator);
+			if (w == NULL)
+				walked = false;
+			else
+			{
+				HkPredict(&g, w, xin, out);
+				HkWorkFree(w, &HnMallocAllocator);
+				for (int j = 0; j < 3; j++)
+					walked &= out[j] >= 0.0f && out[j] <= 1.0f;
+				valid = NetBind(&net, m, len, &err) == HANAMI_OK;
+			}
+			if (!(walked && valid) && walk_failures++ == 0)
+				snprintf(first_failure, sizeof(first_failure),
+						 "trial %d: %s, outputs %g %g %g, after the walk: %s",
+						 trial, w == NULL ? "no working memory" : "walked",
+						 out[0], out[1], out[2], valid ? "valid" : err.message);
 		}
 	}
-	CHECK(true, "random damage: 3000 images, %d accepted (weights), all walked safely",
-		  accepted_mutations);
+	/* the damage is real: the validator turns most of it away */
+	if (!CHECK(accepted_mutations > 0 && accepted_mutations < 3000 / 2 &&
+			   walk_failures == 0,
+			   "random damage: %d of 3000 images accepted (weights), each walked to outputs in [0, 1] and still valid after",
+			   accepted_mutations) && walk_failures > 0)
+		TestNote("%d failed; the first: %s", walk_failures, first_failure);
 	free(m);
 	free(img);
 }
