@@ -5,7 +5,9 @@
 #      when asked for (options.device or hanami.device), with SQLSTATE 42704;
 #   2. PoCL without "ld" on the server's PATH: a clean error, no crash;
 #   3. PoCL without a writable kernel cache: "no device" with a hint;
-#   4. a background job trains on the device its options name.
+#   4. a background job trains on the device its options name;
+#   5. PoCL in a session that has used PostgreSQL's JIT compiler (another
+#      LLVM in the process): a clean error, no crash; jit = off works.
 use strict;
 use warnings;
 
@@ -94,5 +96,29 @@ is($node->safe_psql('postgres', "SELECT hanami.wait($job, '120 s')"), 'failed', 
 like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $job"),
 	qr/no OpenCL device matches "no such device"/, 'with the device error');
 $node->stop;
+
+# 5. PoCL after the JIT compiler has loaded its LLVM, with a cold kernel
+# cache so PoCL's compiler would run
+my $cold = tempdir(CLEANUP => 1);
+$node = start_node('jit', POCL_CACHE_DIR => $cold);
+$node->append_conf('postgresql.conf', "jit = on\njit_above_cost = 0\njit_inline_above_cost = 0\njit_optimize_above_cost = 0");
+$node->reload;
+$node->safe_psql('postgres', $setup);
+my $batch = q{SELECT count(c) FROM (SELECT hanami.classify_batch(hanami.network('{"layers": [2, 4, 2]}', 1), x, '{"device": "opencl"}') OVER () AS c FROM pts) q};
+($ret, $out, $err) = $node->psql('postgres',
+	q{SELECT sum(g) FROM generate_series(1, 1000) g; } . $batch,
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+SKIP:
+{
+	skip 'the server has no JIT provider to load', 3
+	  if $node->safe_psql('postgres', q{SELECT pg_jit_available()}) ne 't';
+	like($err, qr/ERROR:  0A000: PoCL cannot build its kernels in a session that has used the JIT compiler/,
+		'PoCL after the JIT: a clean error with SQLSTATE 0A000');
+	like($err, qr/HINT:  Run SET jit = off/, 'the hint says what to do');
+	is($node->safe_psql('postgres', qq{SET jit = off; $batch}), '200',
+		'a session with jit off runs on PoCL');
+}
+$node->stop;
+ok(!(slurp_file($node->logfile) =~ /terminated by signal|PANIC/), 'no crash');
 
 done_testing();

@@ -7,6 +7,7 @@
 #include "ocl_int.h"
 
 #include <ctype.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,14 +425,44 @@ OclOnPath(const char *name)
 	return false;
 }
 
+/* The LLVM libraries loaded in the process (first two distinct names). */
+typedef struct OclLlvmSeen
+{
+	int			n;
+	char		name[2][OCL_NAME_LEN];
+} OclLlvmSeen;
+
+static int
+OclLlvmVisit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	OclLlvmSeen *seen = arg;
+	const char *base = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+
+	base = base ? base + 1 : info->dlpi_name;
+	if (base == NULL || strncmp(base, "libLLVM", 7) != 0)
+		return 0;
+	for (int i = 0; i < seen->n; i++)
+		if (strcmp(seen->name[i], base) == 0)
+			return 0;
+	if (seen->n < 2)
+		snprintf(seen->name[seen->n++], OCL_NAME_LEN, "%s", base);
+	return seen->n == 2;		/* two are enough to know */
+}
+
 /*
  * PoCL compiles kernels with LLVM and links them with the system's "ld"; a
  * server started with an empty environment has no PATH and PoCL aborts the
- * process.  Refuse cleanly instead.
+ * process.  And when the process already holds another LLVM - PostgreSQL's
+ * JIT compiler loads its own, visible to every library loaded later - PoCL's
+ * compiler runs into that one's symbols and crashes the process.  Refuse
+ * cleanly instead.
  */
 static HnStatus
 OclPreflight(struct OclDevice *dev, OclError *err)
 {
+	OclLlvmSeen seen = {0};
+	char		detail[HANAMI_ERRMSG_LEN];
+
 	if (!OclContains(dev->info.platform, "Portable Computing Language"))
 		return HANAMI_OK;
 	if (!OclOnPath("ld"))
@@ -441,6 +472,17 @@ OclPreflight(struct OclDevice *dev, OclError *err)
 		return HnSetError(&err->base, HANAMI_E_INTERNAL,
 						  "PoCL links kernels with \"ld\", and the server's PATH has none; set PATH (and POCL_CACHE_DIR) in the server's environment.",
 						  "PoCL cannot build kernels: no \"ld\" on PATH");
+	}
+	dl_iterate_phdr(OclLlvmVisit, &seen);
+	if (seen.n > 1)
+	{
+		OclErrorClear(err);
+		snprintf(detail, sizeof(detail),
+				 "The process has loaded %s and %s: PostgreSQL's JIT compiler and PoCL each bring their own LLVM, and PoCL's would run into the other's.",
+				 seen.name[0], seen.name[1]);
+		HnSetError(&err->base, HANAMI_E_UNSUPPORTED, detail,
+				   "PoCL cannot build its kernels in a session that has used the JIT compiler");
+		return HnSetHint(&err->base, "Run SET jit = off at the start of sessions that use the OpenCL device, or set jit = off for the role or database; the device \"cpu\" always works.");
 	}
 	return HANAMI_OK;
 }
