@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/step.h"
 
 _Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
 			   "the dense view must fit HnNet");
@@ -116,4 +117,5 @@ const HnKind HnDenseKind = {
 	.outputs = DenseKindOutputs,
 	.state_size = DenseKindStateSize,
 	.segments = DenseKindSegments,
+	.fit = &HnDenseFit,
 };
