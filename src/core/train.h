@@ -71,9 +71,10 @@ typedef struct HnEpochReport
 } HnEpochReport;
 
 /*
- * Hooks into the caller.  interrupt is called once per batch and may
- * longjmp (PostgreSQL's CHECK_FOR_INTERRUPTS) as long as the allocator's
- * memory is reclaimed by the caller; returning true stops the fit cleanly.
+ * Hooks into the caller.  interrupt is called once per batch, of training
+ * or of evaluation (validation included), and may longjmp (PostgreSQL's
+ * CHECK_FOR_INTERRUPTS) as long as the allocator's memory is reclaimed by
+ * the caller; returning true stops the fit or evaluation cleanly.
  * now returns monotonic seconds.  Any hook may be NULL.
  */
 typedef struct HnCallbacks

@@ -9,7 +9,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/fit.h"
@@ -29,8 +28,6 @@
 #define GROW_STEP_RATIO		0.5f
 /* New weights are uniform in +-GROW_INIT_WEIGHT. */
 #define GROW_INIT_WEIGHT	0.1f
-/* Rows between interrupt checks. */
-#define GROW_INTERRUPT_ROWS 64
 
 /* Where a section of a neuron in some cell may end: cells with weights. */
 typedef struct HkTargets
