@@ -20,7 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/hanami/hanami.h"
+#include "core/fit.h"
+#include "core/hanami/kind.h"
 #include "core/rng.h"
 
 typedef struct Data
@@ -154,25 +155,21 @@ LoadCsv(const char *path, bool want_test, Data *d)
 	free(buf);
 }
 
+/* Accuracy of a network on the test rows, through the evaluator. */
 static double
-Accuracy(HkNet *net, const Data *d)
+Accuracy(void *img, const Data *d, uint32_t nclass)
 {
-	HkWork *w = HkWorkCreate(net, false, &HnMallocAllocator, NULL);
-	float		out[256];
-	int64_t		ok = 0;
+	HnDataset	ds = {d->n, d->nf, nclass, d->x, NULL, d->cls};
+	HnRows		rows = {&ds, NULL, 0, NULL};
+	HnEvalResult res;
+	HnNet		hn;
+	HnError		err;
 
-	for (int64_t r = 0; r < d->n; r++)
-	{
-		uint32_t	best = 0;
-
-		HkPredict(net, w, d->x + r * d->nf, out);
-		for (uint32_t j = 1; j < net->hdr->n_outputs; j++)
-			if (out[j] > out[best])
-				best = j;
-		ok += best == (uint32_t) d->cls[r];
-	}
-	HkWorkFree(w, &HnMallocAllocator);
-	return (double) ok / d->n;
+	NetBindTrusted(&hn, img);
+	memset(&res, 0, sizeof(res));
+	if (HnEvaluate(&hn, &rows, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+		Die(err.message);
+	return res.accuracy;
 }
 
 int
@@ -287,29 +284,34 @@ main(int argc, char **argv)
 	for (int e = 1; e <= epochs; e++)
 	{
 		HnDataset	ds = {train.n, train.nf, nclass, train.x, NULL, train.cls};
-		HkTrainOptions opt;
-		HkTrainResult res;
+		HnRows		rows = {&ds, NULL, 0, NULL};
+		HnTrainOptions opt;
+		HkTrainOptions hk;
+		HnTrainResult res;
+		HnNet		hn;
 		HkStats st;
 		double		t0;
 		double		secs;
 		double		acc;
 
-		HkBindTrusted(&net, img);
-		HkTrainOptionsDefaults(&opt, &net);
+		NetBindTrusted(&hn, img);
+		HkTrainOptionsDefaults(&opt, &hk, HkOf(&hn));
 		if (lr > 0)
 		{
-			opt.learning_rate = lr;
-			opt.learning_rate_end = lr / 10;
+			hk.learning_rate = lr;
+			hk.learning_rate_end = lr / 10;
 		}
 		opt.seed = opt_seed >= 0 ? (uint64_t) opt_seed + (uint64_t) e - 1 :
 			(uint64_t) seed * 7919 + (uint64_t) e;
-		opt.reduction = reduction;
+		hk.reduction = reduction;
 		t0 = Now();
-		if (HkFit(&img, &len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+		if (HnFit(&hn, &rows, &opt, NULL, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 			Die(err.message);
 		secs = Now() - t0;
+		img = hn.hdr;
+		len = hn.len;
 		HkBindTrusted(&net, img);
-		acc = Accuracy(&net, &test);
+		acc = Accuracy(img, &test, nclass);
 		HkGetStats(&net, &st);
 		printf("epoch %d  %.3f s  %.1f us/sample  test %.2f %%  loss %.4f  sections %u  synapses %llu  blocks %u  bytes %llu  removed %llu\n",
 			   e, secs, secs * 1e6 / train.n, acc * 100, res.loss, st.sections,

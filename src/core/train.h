@@ -1,5 +1,7 @@
 /*
- * train.h - fitting a network to an in-memory dataset, and evaluating it.
+ * train.h - what fits and evaluations take and give (rows in memory,
+ * options, hooks, results), and the dense entry points over rows in memory;
+ * the driver and the evaluator themselves are in fit.h.
  */
 #ifndef HANAMI_CORE_TRAIN_H
 #define HANAMI_CORE_TRAIN_H
@@ -37,6 +39,9 @@ typedef struct HnTrainOptions
 	uint64_t	train_mask;		/* bit l: layer l is trained */
 	bool		rescale;		/* refit scaling even if already fitted */
 	struct HnPool *pool;		/* compute threads (pool.h); NULL: one */
+	const void *kind_options;	/* the step options of a kind that has its
+								 * own (hanami.h HkTrainOptions); NULL: its
+								 * defaults */
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
@@ -66,9 +71,10 @@ typedef struct HnEpochReport
 } HnEpochReport;
 
 /*
- * Hooks into the caller.  interrupt is called once per batch and may
- * longjmp (PostgreSQL's CHECK_FOR_INTERRUPTS) as long as the allocator's
- * memory is reclaimed by the caller; returning true stops the fit cleanly.
+ * Hooks into the caller.  interrupt is called once per batch, of training
+ * or of evaluation (validation included), and may longjmp (PostgreSQL's
+ * CHECK_FOR_INTERRUPTS) as long as the allocator's memory is reclaimed by
+ * the caller; returning true stops the fit or evaluation cleanly.
  * now returns monotonic seconds.  Any hook may be NULL.
  */
 typedef struct HnCallbacks
@@ -90,36 +96,29 @@ typedef struct HnTrainResult
 	double		val_accuracy;
 	double		seconds;
 	HnStopReason stop;
+	int64_t		removed;		/* parameters the fit removed (hanami:
+								 * synapses its reduction passes removed) */
 } HnTrainResult;
 
 /*
- * Learn scaling from the rows: input shift/mul from each feature's median
- * and spread over a fixed-seed sample of the rows (scaling.h), when
- * HANAMI_FLAG_SCALE_INPUT is set; output shift/mul from the targets' mean
- * and standard deviation (mul 1 for a constant target) when y is set, the
- * loss is mse and the output activation is identity.  Sets the FITTED
- * flags.  rows selects n_rows row indices; NULL means rows 0..n_rows-1.
- * Fails only for want of memory.
+ * Learn the scaling of a dense network from the rows, as a fit learns it
+ * (dense/fit.c): input shift/mul from each feature's median and spread over
+ * a fixed-seed sample of the rows (scaling.h), when HANAMI_FLAG_SCALE_INPUT
+ * is set; output shift/mul from the targets' mean and standard deviation
+ * (one pass, stats.h; mul 1 for a constant target) when y is set, the loss
+ * is mse and the output activation is identity.  Sets the FITTED flags.
+ * rows selects n_rows row indices; NULL means rows 0..n_rows-1.  Fails only
+ * for want of memory.
  */
 HnStatus	TrainFitScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
 							const int64_t *rows, const HnAllocator *alloc,
 							HnError *err);
 
 /*
- * The checks TrainFit starts with, for other drivers of the same fit (the
- * OpenCL backend): data against the network (shapes, finite values, class
- * indices; verb names the action in messages, e.g. "train on"), and the
- * training options.
- */
-HnStatus	TrainCheckData(const DenseNet *net, const HnDataset *data,
-						   const char *verb, HnError *err);
-
-/*
- * The check TrainCheckData makes of target values (y, n rows of n_outputs,
- * finite), for drivers that read rows in chunks: a network whose output
- * layer is softmax predicts a probability distribution, so each row's
- * targets must lie between 0 and 1 and sum to 1 (within
- * HANAMI_PROB_SUM_TOLERANCE): a one-hot row or class probabilities.
+ * The dense kind's check of target values (y, n rows of n_outputs,
+ * finite): a network whose output layer is softmax predicts a probability
+ * distribution, so each row's targets must lie between 0 and 1 and sum to 1
+ * (within HANAMI_PROB_SUM_TOLERANCE): a one-hot row or class probabilities.
  * HANAMI_E_INVALID_ARGUMENT, with a hint, naming row row0 + k + 1 of the
  * first row k that breaks it.  Other output layers take any finite values.
  */
@@ -128,23 +127,11 @@ HnStatus	TrainCheckTargets(const DenseNet *net, const float *y, int64_t n,
 							  int64_t row0, HnError *err);
 
 /*
- * HANAMI_E_OUTPUT_NOT_FINITE when an output of n rows of network-space
- * outputs y (n * n_outputs) is NaN or infinite once the output scaling is
- * applied (what run() would return), naming output and row row0 + k + 1.
- */
-HnStatus	TrainCheckOutputs(const DenseNet *net, const float *y, int64_t n,
-							  int64_t row0, HnError *err);
-HnStatus	TrainCheckOptions(const DenseNet *net, const HnTrainOptions *opt,
-							  HnError *err);
-
-/*
- * Train net in place on data.  Checks dimensions against the network and
- * that targets are finite and class indices in range (HANAMI_E_DIMENSION /
- * HANAMI_E_INVALID_ARGUMENT naming the row).  Learns scaling first when not
- * yet fitted or when opt->rescale.  Updates header epochs and samples.
- * Returns HANAMI_E_DIVERGED if a loss becomes NaN or infinite (weights are
- * then left as they were after the last good epoch is not guaranteed: the
- * caller discards the copy).
+ * Train a dense network in place on rows in memory, on the CPU: HnFit
+ * (fit.h), which checks the rows and options, learns the scaling not yet
+ * fitted (all of it with opt->rescale), updates the header's epochs and
+ * samples, and returns HANAMI_E_DIVERGED if a loss or weight becomes NaN or
+ * infinite (the caller then discards the copy).  res may be NULL.
  */
 HnStatus	TrainFit(DenseNet *net, const HnDataset *data,
 					 const HnTrainOptions *opt, const HnCallbacks *cb,
@@ -161,30 +148,19 @@ typedef struct HnEvalResult
 	double		r2;
 	int64_t    *confusion;		/* k^2 with k = max(2, n_outputs),
 								 * [true][predicted]; caller's buffer or NULL */
+	bool		interrupted;	/* the interrupt hook stopped it: the figures
+								 * cover the first n rows */
 } HnEvalResult;
 
 /*
- * Evaluate net on data.  With cls: accuracy and, when res->confusion is set,
- * the confusion matrix.  With y: loss, plus mse/mae/r2 in original units.
- * A single-output sigmoid network with 0/1 targets also gets accuracy
- * (threshold 0.5) and a 2x2 confusion matrix.  An output that is not
- * finite is an error (TrainCheckOutputs), never a figure.
+ * Evaluate a dense network on rows in memory: HnEvaluate (fit.h).  With cls:
+ * accuracy and, when res->confusion is set, the confusion matrix.  With y:
+ * loss, plus mse/mae/r2 in original units; a single-output sigmoid network
+ * with 0/1 targets also gets accuracy (threshold 0.5) and a 2x2 confusion
+ * matrix.  An output that is not finite is an error, never a figure.
  */
 HnStatus	TrainEvaluate(const DenseNet *net, const HnDataset *data,
 						  const HnCallbacks *cb, const HnAllocator *alloc,
 						  HnEvalResult *res, HnError *err);
-
-/*
- * The targets of one row in network space: one-hot (or the 0/1 value for a
- * single output) for class indices, else the scaled target values.
- */
-void		TrainTarget(const DenseNet *net, const HnDataset *data, int64_t row,
-						float *t);
-
-/*
- * The true class of one row, or -1 when it has none (regression); a
- * single-output sigmoid network's 0/1 targets count as classes.
- */
-int			TrainTrueClass(const DenseNet *net, const HnDataset *data, int64_t row);
 
 #endif							/* HANAMI_CORE_TRAIN_H */

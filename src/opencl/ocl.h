@@ -154,11 +154,13 @@ HnStatus	OclDensePredict(OclDense *d, const float *x, int64_t n, float *out,
 							int32_t *cls, OclError *err);
 
 /*
- * TrainFit on a device, with the same checks, validation split, shuffling,
- * scaling, stop conditions, counters and callbacks: the rows are uploaded
- * once, the weights stay on the device and come back at the end.
- * cb->interrupt is called before every batch with at most a few batches in
- * flight, so a cancel waits for little device work.  Buffers belong to s.
+ * TrainFit on a device: the fit driver (core/fit.h HnFit) with the OpenCL
+ * stepper, so the same checks, validation split, shuffling, scaling, stop
+ * conditions, counters and callbacks as on the CPU.  The rows are uploaded
+ * once and the weights stay on the device, coming back for validation and
+ * at the end.  cb->interrupt is called before every batch with at most a
+ * few batches in flight, so a cancel waits for little device work.
+ * Buffers belong to s.
  */
 HnStatus	OclTrainFit(OclSession *s, DenseNet *net, const HnDataset *data,
 						const HnTrainOptions *opt, const HnCallbacks *cb,

@@ -4,6 +4,11 @@
  * device, CL error names, and the signal mask kept around calls that may
  * start driver threads.
  */
+/* dl_iterate_phdr (link.h) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include "ocl_int.h"
 
 #include <ctype.h>
@@ -478,7 +483,7 @@ OclPreflight(struct OclDevice *dev, OclError *err)
 	{
 		OclErrorClear(err);
 		snprintf(detail, sizeof(detail),
-				 "The process has loaded %s and %s: PostgreSQL's JIT compiler and PoCL each bring their own LLVM, and PoCL's would run into the other's.",
+				 "The process has loaded %.40s and %.40s: PostgreSQL's JIT compiler and PoCL each bring their own LLVM, and PoCL's would run into the other's.",
 				 seen.name[0], seen.name[1]);
 		HnSetError(&err->base, HANAMI_E_UNSUPPORTED, detail,
 				   "PoCL cannot build its kernels in a session that has used the JIT compiler");

@@ -7,6 +7,9 @@
 
 #include "utils/memutils.h"
 
+#include "core/fit.h"
+#include "core/hanami/kind.h"
+
 /* Options of a growing network's fit. */
 static const char *const grow_train_keys[] = {
 	"target", "epochs", "learning_rate", "learning_rate_end", "seed",
@@ -22,15 +25,15 @@ static const char *const dense_only_keys[] = {
 	"validation_split", "to_train", "to_skip", "rescale", "device", NULL
 };
 
-/* Parse fit options for a growing network. */
+/* Parse fit options for a growing network: the driver's and the step's. */
 static void
-HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
-				 char **target, bool *verbose)
+HkParseOptions(Jsonb *jb, const HkNet *net, HnTrainOptions *opt,
+			   HkTrainOptions *hk, char **target, bool *verbose)
 {
 	JsonbContainer *obj;
 	JsonbValue *v;
 
-	HkTrainOptionsDefaults(opt, net);
+	HkTrainOptionsDefaults(opt, hk, net);
 	opt->seed = (uint64) net->hdr->seed * 1000003 + net->hdr->epochs;
 	*target = NULL;
 	*verbose = false;
@@ -55,19 +58,19 @@ HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
 		opt->epochs = (int) HanamiJsonbInt(v, "option \"epochs\"", 1, 1000000);
 	if ((v = HanamiJsonbGet(obj, "learning_rate")) != NULL)
 	{
-		opt->learning_rate = (float) HanamiOptionNumber(v, "learning_rate", 0, 10, true);
-		opt->learning_rate_end = opt->learning_rate / 10;
+		hk->learning_rate = (float) HanamiOptionNumber(v, "learning_rate", 0, 10, true);
+		hk->learning_rate_end = hk->learning_rate / 10;
 	}
 	if ((v = HanamiJsonbGet(obj, "learning_rate_end")) != NULL)
-		opt->learning_rate_end = (float) HanamiOptionNumber(v, "learning_rate_end", 0, 10, false);
+		hk->learning_rate_end = (float) HanamiOptionNumber(v, "learning_rate_end", 0, 10, false);
 	if ((v = HanamiJsonbGet(obj, "seed")) != NULL)
 		opt->seed = (uint64) HanamiJsonbInt(v, "option \"seed\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "shuffle")) != NULL)
 		opt->shuffle = HanamiJsonbBool(v, "option \"shuffle\"");
 	if ((v = HanamiJsonbGet(obj, "growth")) != NULL)
-		opt->grow = HanamiJsonbBool(v, "option \"growth\"");
+		hk->grow = HanamiJsonbBool(v, "option \"growth\"");
 	if ((v = HanamiJsonbGet(obj, "reduction")) != NULL)
-		opt->reduction = HanamiJsonbBool(v, "option \"reduction\"");
+		hk->reduction = HanamiJsonbBool(v, "option \"reduction\"");
 	if ((v = HanamiJsonbGet(obj, "max_iterations")) != NULL)
 		opt->max_iterations = HanamiJsonbInt(v, "option \"max_iterations\"", 0, PG_INT64_MAX);
 	if ((v = HanamiJsonbGet(obj, "timeout")) != NULL)
@@ -99,20 +102,21 @@ HkParseOptions(Jsonb *jb, const HkNet *net, HkTrainOptions *opt,
  */
 HnStatus
 HanamiHkEvaluate(const HnNet *bound, const HnDataset *data,
-				   const HnCallbacks *cb, HnEvalResult *res, HnError *err)
+				 const HnCallbacks *cb, HnEvalResult *res, HnError *err)
 {
-	HkNet	net;
+	HnNet		net;
+	HnRows		rows = {data, NULL, 0, NULL};
 	HnAllocator alloc = HanamiPallocAllocator(CurrentMemoryContext);
 	void	   *image = bound->hdr;
 
-	HkBindTrusted(&net, image);
-	if (net.gh->flags & HK_SPIKING)
+	NetBindTrusted(&net, image);
+	if (net.kind->state_size(&net) > 0)
 	{
-		image = palloc_extended(net.hdr->total_size, MCXT_ALLOC_HUGE);
-		memcpy(image, bound->hdr, net.hdr->total_size);
-		HkBindTrusted(&net, image);
+		image = palloc_extended(net.len, MCXT_ALLOC_HUGE);
+		memcpy(image, bound->hdr, net.len);
+		NetBindTrusted(&net, image);
 	}
-	return HkEvaluate(&net, data, cb, &alloc, res, err);
+	return HnEvaluate(&net, &rows, cb, &alloc, res, err);
 }
 
 /*
@@ -122,17 +126,19 @@ HanamiHkEvaluate(const HnNet *bound, const HnDataset *data,
  */
 HanamiNetwork *
 HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
-			  HnTrainResult *res, HnEvalResult *eval, StringInfo history)
+			HnTrainResult *res, HnEvalResult *eval, StringInfo history)
 {
 	HnNet		bound;
-	HkNet	net;
-	HkTrainOptions opt;
-	HkTrainResult gres;
+	HkNet		net;
+	HnNet		hn;
+	HnTrainOptions opt;
+	HkTrainOptions hk;
 	char	   *target;
 	bool		verbose;
 	MemoryContext work_cxt;
 	MemoryContext old;
 	HanamiQueryData data;
+	HnRows		rows = {&data.ds, NULL, 0, NULL};
 	HnCallbacks cb;
 	HnAllocator alloc;
 	HnError		err;
@@ -140,12 +146,14 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	void	   *image;
 	size_t		len = HANAMI_NET_IMAGE_LEN(in);
 	HanamiNetwork *result = NULL;
-	HkStats after;
+	HkStats		before;
+	HkStats		after;
 
 	memset(&after, 0, sizeof(after));
 	HanamiNetworkBind(in, &bound, ERRCODE_DATA_CORRUPTED);
 	HkBindTrusted(&net, HANAMI_NET_IMAGE(in));
-	HkParseOptions(options, &net, &opt, &target, &verbose);
+	HkGetStats(&net, &before);
+	HkParseOptions(options, &net, &opt, &hk, &target, &verbose);
 
 	/* rows, the growing image and scratch live in one context */
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami grow fit",
@@ -162,7 +170,11 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	HanamiInitCallbacks(&cb, verbose);
 	if (history != NULL)
 		HanamiRecordHistory(&cb, history, data.ds.n);
-	st = HkFit(&image, &len, &data.ds, &opt, &cb, &alloc, &gres, &err);
+	/* growth may move the image to a larger buffer from alloc */
+	NetBindTrusted(&hn, image);
+	st = HnFit(&hn, &rows, &opt, NULL, &cb, &alloc, res, &err);
+	image = hn.hdr;
+	len = hn.len;
 	if (st == HANAMI_OK && eval != NULL)
 	{
 		HnNet		tmp;
@@ -184,16 +196,6 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
 
-	memset(res, 0, sizeof(*res));
-	res->epochs = gres.epochs;
-	res->iterations = gres.rows;
-	res->train_rows = data.ds.n;
-	res->val_rows = 0;
-	res->loss = gres.loss;
-	res->val_loss = NAN;
-	res->val_accuracy = NAN;
-	res->seconds = gres.seconds;
-	res->stop = gres.stop;
 	if (verbose)
 		ereport(NOTICE,
 				(errmsg("trained %d epochs on " INT64_FORMAT " rows, stopped by %s",
@@ -201,8 +203,8 @@ HanamiHkFit(HanamiNetwork *in, const char *query, Jsonb *options,
 				 errdetail("%.3f s; %u sections and %llu synapses now (%+lld synapses, %+lld blocks; reduction removed %llu).",
 						   res->seconds, after.sections,
 						   (unsigned long long) after.synapses,
-						   (long long) after.synapses - (long long) gres.synapses_before,
-						   (long long) after.blocks - (long long) gres.blocks_before,
-						   (unsigned long long) gres.removed)));
+						   (long long) after.synapses - (long long) before.synapses,
+						   (long long) after.blocks - (long long) before.blocks,
+						   (unsigned long long) res->removed)));
 	return result;
 }

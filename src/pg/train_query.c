@@ -3,22 +3,22 @@
  * they fit hanami.dataset_memory, otherwise streamed again from the query
  * every epoch; and the compute threads of hanami.threads.
  *
- * Streaming reads the rows through a cursor in chunks that fit the budget.
- * The first pass (the attempt to load everything) also counts the rows and
- * learns the input scaling from the same fixed-seed sample of rows a fit in
- * memory takes (core/scaling.h; the sample holds copies of at most 4096
- * rows, outside the budget), so scaling, batches and updates are exactly
- * those of a fit in memory when the rows come in the same order and
- * "shuffle" is off.  With "shuffle" on, rows are shuffled within each chunk.
+ * Streaming hands the engine's fit driver (core/fit.h) a source that reads
+ * the rows through a cursor in chunks that fit the budget, whole batches
+ * each.  The driver's first pass (which starts with the rows the attempt to
+ * load everything read) checks and counts the rows and learns the scaling
+ * from the same sample and one-pass statistics a fit in memory takes (the
+ * input sample holds copies of at most 4096 rows, outside the budget), so
+ * scaling, batches and updates are exactly those of a fit in memory when
+ * the rows come in the same order and "shuffle" is off.  With "shuffle" on,
+ * rows are shuffled within each chunk.
  */
 #include "glue.h"
 
 #include <math.h>
 
+#include "core/fit.h"
 #include "core/pool.h"
-#include "core/rng.h"
-#include "core/scaling.h"
-#include "core/dense/step.h"
 #include "device.h"
 #include "utils/memutils.h"
 
@@ -65,288 +65,64 @@ HanamiComputePool(MemoryContext cxt)
 	return o->pool;
 }
 
-/* Rows held at once while streaming, and where they are. */
-typedef struct Chunk
+/*
+ * A query's rows as a source of chunks for the engine (core/fit.h).  The
+ * first pass starts with the rows the attempt to hold them all loaded, then
+ * reads on from where it stopped; every later pass runs the query again.
+ */
+typedef struct QuerySource
 {
-	int64		cap;			/* rows; a multiple of the batch size */
-	float	   *x;
+	HanamiRows *q;
+	const HnDataset *first;		/* the rows loaded */
+	bool		started;		/* the first pass has begun */
+	bool		give_first;		/* the next fetch gives the loaded rows */
+	float	   *x;				/* the chunk buffer: cap rows */
 	float	   *y;
 	int32	   *cls;
-} Chunk;
+	int64		cap;
+} QuerySource;
 
-/* Sums for the output scaling of a streamed regression. */
-typedef struct OutputSums
-{
-	double	   *sum;
-	double	   *sq;
-} OutputSums;
-
-/* Add k rows of y (n values each) to the output sums. */
+/* Begin a pass: the first goes on from the loaded rows. */
 static void
-AddOutputSums(OutputSums *o, const float *y, int64 k, uint32 n)
+QuerySourceStart(void *ctx)
 {
-	for (int64 r = 0; r < k; r++)
-		for (uint32 j = 0; j < n; j++)
-		{
-			double		v = y[(size_t) r * n + j];
+	QuerySource *s = ctx;
 
-			o->sum[j] += v;
-			o->sq[j] += v * v;
-		}
+	if (!s->started)
+	{
+		s->started = true;
+		s->give_first = true;
+	}
+	else
+		HanamiRowsStart(s->q);
 }
 
-/* True when fits learn output scaling: mse regression on identity output. */
-static bool
-OutputScalable(const DenseNet *net, bool class_target)
+/* The next chunk of at most max_rows rows. */
+static int64_t
+QuerySourceFetch(void *ctx, int64_t max_rows, HnDataset *rows)
 {
-	return !class_target && net->hdr->loss == HANAMI_LOSS_MSE &&
-		net->layers[net->hdr->n_layers - 1].activation == HANAMI_ACT_IDENTITY;
-}
+	QuerySource *s = ctx;
 
-/*
- * The rest of the first pass: count the rows, check their targets as a fit
- * in memory does (TrainCheckTargets), and learn what scaling is not fitted
- * yet from all of them, the rows already loaded first.  Returns the number
- * of rows.
- */
-static int64
-StreamFirstPass(HanamiRows *q, const HanamiQueryData *first, Chunk *ch,
-				DenseNet *net, const HnTrainOptions *opt, bool class_target,
-				const HnAllocator *alloc)
-{
-	uint32		n_in = net->hdr->n_inputs;
-	uint32		n_out = net->hdr->n_outputs;
-	bool		need_in = (net->hdr->flags & HANAMI_FLAG_SCALE_INPUT) &&
-		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_INPUT_FITTED));
-	bool		need_out = OutputScalable(net, class_target) &&
-		(opt->rescale || !(net->hdr->flags & HANAMI_FLAG_OUTPUT_FITTED));
-	HnScaleSample *sample = NULL;
-	OutputSums	osum = {0};
-	HnError		err;
-	int64		n = first->ds.n;
-	int64		k;
-
-	if (need_in)
+	if (s->give_first)
 	{
-		sample = ScaleSampleCreate(n_in, alloc, &err);
-		if (sample == NULL)
-			HanamiReportError(&err, 0);
-		for (int64 r = 0; r < first->ds.n; r++)
-			ScaleSampleAdd(sample, first->ds.x + (size_t) r * n_in);
+		s->give_first = false;
+		*rows = *s->first;
+		return rows->n;
 	}
-	/* targets a softmax output cannot learn, before any training */
-	if (!class_target &&
-		TrainCheckTargets(net, first->ds.y, first->ds.n, 0, &err) != HANAMI_OK)
-		HanamiReportError(&err, 0);
-	if (need_out)
-	{
-		osum.sum = palloc0(sizeof(double) * n_out);
-		osum.sq = palloc0(sizeof(double) * n_out);
-		AddOutputSums(&osum, first->ds.y, first->ds.n, n_out);
-	}
-	while ((k = HanamiRowsFetch(q, ch->x, ch->y, ch->cls, ch->cap)) > 0)
-	{
-		if (!class_target &&
-			TrainCheckTargets(net, ch->y, k, n, &err) != HANAMI_OK)
-			HanamiReportError(&err, 0);
-		if (need_in)
-			for (int64 r = 0; r < k; r++)
-				ScaleSampleAdd(sample, ch->x + (size_t) r * n_in);
-		if (need_out)
-			AddOutputSums(&osum, ch->y, k, n_out);
-		n += k;
-	}
-	if (need_in)
-	{
-		if (ScaleSampleFit(sample, net->in_shift, net->in_mul, alloc,
-						   &err) != HANAMI_OK)
-			HanamiReportError(&err, 0);
-		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
-		ScaleSampleFree(sample, alloc);
-	}
-	if (need_out && n > 0)
-	{
-		for (uint32 j = 0; j < n_out; j++)
-		{
-			double		mean = osum.sum[j] / (double) n;
-			double		var = osum.sq[j] / (double) n - mean * mean;
-			double		sd = sqrt(var > 0 ? var : 0);
-			float		f = (float) sd;
-
-			net->out_shift[j] = isfinite(mean) ? (float) mean : 0.0f;
-			if (!(sd > 1e-12) || !isfinite(f) || f == 0.0f)
-				f = 1.0f;
-			net->out_mul[j] = f;
-		}
-		net->hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
-	}
-	return n;
-}
-
-/* Train on the streamed rows, one pass of the query per epoch. */
-static HnStatus
-StreamTrain(HanamiRows *q, Chunk *ch, int64 n, DenseNet *net,
-			const HnTrainOptions *opt, const HnCallbacks *cb,
-			const HnAllocator *alloc, HnTrainResult *res, HnError *err)
-{
-	uint32		n_in = net->hdr->n_inputs;
-	uint32		n_out = net->hdr->n_outputs;
-	int			batch = n < opt->batch_size ? (int) n : opt->batch_size;
-	HnTrainer  *t;
-	HnRng		rng;
-	int64	   *order;
-	const float **xp;
-	const float **yp;
-	int32	   *bcls;
-	bool		stop = false;
-	HnStatus	st = HANAMI_OK;
-
-	t = TrainerCreate(net, opt, batch, opt->pool, cb, alloc, err);
-	if (t == NULL)
-		return err->code;
-	order = palloc_extended(sizeof(int64) * ch->cap, MCXT_ALLOC_HUGE);	/* row ids: may pass 1 GB */
-	xp = palloc(sizeof(float *) * batch);
-	yp = palloc(sizeof(float *) * batch);
-	bcls = palloc(sizeof(int32) * batch);
-	RngSeed(&rng, opt->seed);
-
-	for (int epoch = 1; epoch <= opt->epochs && !stop; epoch++)
-	{
-		int64		k;
-
-		TrainerEpochBegin(t);
-		HanamiRowsStart(q);
-		while (!stop && (k = HanamiRowsFetch(q, ch->x, ch->y, ch->cls, ch->cap)) > 0)
-		{
-			for (int64 i = 0; i < k; i++)
-				order[i] = i;
-			if (opt->shuffle)
-				RngShuffle(&rng, order, k);
-			for (int64 r0 = 0; r0 < k; r0 += batch)
-			{
-				int			count = (int) (k - r0 < batch ? k - r0 : batch);
-				HnBatch		b;
-				bool		go_on;
-
-				for (int i = 0; i < count; i++)
-				{
-					int64		r = order[r0 + i];
-
-					xp[i] = ch->x + (size_t) r * n_in;
-					if (ch->cls != NULL)
-						bcls[i] = ch->cls[r];
-					else
-						yp[i] = ch->y + (size_t) r * n_out;
-				}
-				b.count = count;
-				b.x = xp;
-				b.cls = ch->cls != NULL ? bcls : NULL;
-				b.y = ch->cls != NULL ? NULL : yp;
-				st = TrainerStep(t, &b, &go_on, err);
-				if (st != HANAMI_OK)
-					goto done;
-				if (!go_on)
-				{
-					stop = true;
-					break;
-				}
-			}
-		}
-		if (TrainerEpochRows(t) == 0)
-			break;
-		{
-			bool		threshold;
-
-			st = TrainerEpochEnd(t, NAN, NAN, &threshold, err);
-			if (st != HANAMI_OK)
-				goto done;
-			stop |= threshold;
-		}
-	}
-	TrainerResult(t, res);
-	res->train_rows = n;
-	res->val_rows = 0;
-
-done:
-	TrainerFree(t);
-	return st;
+	*rows = *s->first;
+	rows->x = s->x;
+	rows->y = s->y;
+	rows->cls = s->cls;
+	rows->n = HanamiRowsFetch(s->q, s->x, s->y, s->cls, Min(max_rows, s->cap));
+	return rows->n;
 }
 
 /*
- * Evaluate on the streamed rows a chunk at a time, merging the chunks'
- * figures (no confusion matrix).
+ * Fit on rows that did not fit in memory, streamed from q chunk by chunk;
+ * first holds those that did, and their arrays become the chunk buffer.
  */
 static HnStatus
-StreamEvaluate(HanamiRows *q, Chunk *ch, DenseNet *net, const HnCallbacks *cb,
-			   const HnAllocator *alloc, HnEvalResult *res, HnError *err)
-{
-	uint32		n_in = net->hdr->n_inputs;
-	uint32		n_out = net->hdr->n_outputs;
-	double		loss = 0.0;
-	double		correct = 0.0;
-	double		se = 0.0;
-	double		ae = 0.0;
-	bool		has_accuracy = true;
-	int64		n = 0;
-	int64		k;
-	OutputSums	osum = {0};
-
-	memset(res, 0, sizeof(*res));
-	res->loss = res->accuracy = res->mse = res->mae = res->r2 = NAN;
-	if (ch->y != NULL)
-	{
-		osum.sum = palloc0(sizeof(double) * n_out);
-		osum.sq = palloc0(sizeof(double) * n_out);
-	}
-	HanamiRowsStart(q);
-	while ((k = HanamiRowsFetch(q, ch->x, ch->y, ch->cls, ch->cap)) > 0)
-	{
-		HnDataset	ds = {k, n_in, n_out, ch->x, ch->y, ch->cls};
-		HnEvalResult ev;
-		HnStatus	st;
-
-		memset(&ev, 0, sizeof(ev));
-		st = TrainEvaluate(net, &ds, cb, alloc, &ev, err);
-		if (st != HANAMI_OK)
-			return st;
-		loss += ev.loss * (double) ev.n;
-		if (isnan(ev.accuracy))
-			has_accuracy = false;
-		else
-			correct += rint(ev.accuracy * (double) ev.n);
-		if (ch->y != NULL)
-		{
-			se += ev.mse * (double) ev.n * n_out;
-			ae += ev.mae * (double) ev.n * n_out;
-			AddOutputSums(&osum, ch->y, k, n_out);
-		}
-		n += ev.n;
-	}
-	res->n = n;
-	if (n == 0)
-		return HANAMI_OK;
-	res->loss = loss / (double) n;
-	if (has_accuracy)
-		res->accuracy = correct / (double) n;
-	if (ch->y != NULL)
-	{
-		double		ss_tot = 0.0;
-
-		for (uint32 j = 0; j < n_out; j++)
-			ss_tot += osum.sq[j] - osum.sum[j] * osum.sum[j] / (double) n;
-		res->mse = se / ((double) n * n_out);
-		res->mae = ae / ((double) n * n_out);
-		if (ss_tot > 0.0)
-			res->r2 = 1.0 - se / ss_tot;
-		else
-			res->r2 = se == 0.0 ? 1.0 : NAN;
-	}
-	return HANAMI_OK;
-}
-
-/* Fit on rows that did not fit in memory; first holds those that did. */
-static HnStatus
-StreamFit(HanamiRows *q, HanamiQueryData *first, DenseNet *net,
+StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
 		  const HnTrainOptions *opt, const HnCallbacks *cb,
 		  const HnAllocator *alloc, HnTrainResult *res, HnEvalResult *eval,
 		  HnError *err)
@@ -355,8 +131,9 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, DenseNet *net,
 	uint32		n_in = net->hdr->n_inputs;
 	uint32		n_out = net->hdr->n_outputs;
 	int64		batch = opt->batch_size;
-	Chunk		ch;
-	int64		n;
+	QuerySource qs;
+	HnRowSource src;
+	HnRows		rows = {NULL, NULL, 0, &src};
 	HnStatus	st;
 
 	if (opt->validation_split > 0)
@@ -367,36 +144,43 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, DenseNet *net,
 						   HanamiDatasetMemoryKb(false)),
 				 errhint("Raise hanami.dataset_memory, or hold out rows with a WHERE clause and use verify().")));
 
-	/* the rows already loaded become the chunk buffer: whole batches */
-	ch.cap = first->ds.n / batch * batch;
-	if (ch.cap >= batch)
+	memset(&qs, 0, sizeof(qs));
+	qs.q = q;
+	qs.first = &first->ds;
+	qs.cap = first->ds.n;
+	if (qs.cap >= batch)
 	{
-		ch.x = (float *) first->ds.x;
-		ch.y = (float *) first->ds.y;
-		ch.cls = (int32 *) first->ds.cls;
+		qs.x = (float *) first->ds.x;
+		qs.y = (float *) first->ds.y;
+		qs.cls = (int32 *) first->ds.cls;
 	}
 	else
 	{
 		/* not even one batch fits the budget: hold one batch anyway */
-		ch.cap = batch;
-		ch.x = palloc_extended(sizeof(float) * n_in * batch, MCXT_ALLOC_HUGE);
-		ch.y = class_target ? NULL :
+		qs.cap = batch;
+		qs.x = palloc_extended(sizeof(float) * n_in * batch, MCXT_ALLOC_HUGE);
+		qs.y = class_target ? NULL :
 			palloc_extended(sizeof(float) * n_out * batch, MCXT_ALLOC_HUGE);
-		ch.cls = class_target ? palloc(sizeof(int32) * batch) : NULL;
+		qs.cls = class_target ? palloc(sizeof(int32) * batch) : NULL;
 	}
-	/* the loaded rows are counted; then the rest of the pass */
-	n = StreamFirstPass(q, first, &ch, net, opt, class_target, alloc);
+	src.ctx = &qs;
+	src.n_features = n_in;
+	src.n_outputs = n_out;
+	src.classes = class_target;
+	src.chunk = Max(qs.cap, first->ds.n);
+	src.start = QuerySourceStart;
+	src.fetch = QuerySourceFetch;
 
-	st = StreamTrain(q, &ch, n, net, opt, cb, alloc, res, err);
+	st = HnFit(net, &rows, opt, NULL, cb, alloc, res, err);
 	if (st == HANAMI_OK && eval != NULL)
-		st = StreamEvaluate(q, &ch, net, cb, alloc, eval, err);
+		st = HnEvaluate(net, &rows, cb, alloc, eval, err);
 	return st;
 }
 
 /*
  * Train net in place on the rows of query with opts; cb are the engine
  * hooks; buffers are allocated in cxt.  Fills res, and eval (measured on the
- * same rows, without confusion matrix) when it is not NULL.
+ * same rows) when it is not NULL.
  */
 HnStatus
 HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
@@ -408,8 +192,10 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 	HnTrainOptions topt = opts->train;
 	HanamiQueryData data;
 	HanamiRows *q;
+	HnNet		hn;
 	HnStatus	st;
 
+	NetBindTrusted(&hn, net->hdr);
 	topt.pool = HanamiComputePool(cxt);
 	{
 		HnNet		any;
@@ -429,7 +215,11 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 		st = HanamiDeviceTrainFit(net, &data.ds, opts->device, &topt, cb,
 								  &alloc, res, err);
 		if (st == HANAMI_OK && eval != NULL)
-			st = TrainEvaluate(net, &data.ds, cb, &alloc, eval, err);
+		{
+			HnRows		rows = {&data.ds, NULL, 0, NULL};
+
+			st = HnEvaluate(&hn, &rows, cb, &alloc, eval, err);
+		}
 	}
 	else
 	{
@@ -446,7 +236,7 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 					 errdetail("The query's rows need more than hanami.dataset_memory (%d kB), so they would be streamed.",
 							   HanamiDatasetMemoryKb(false)),
 					 errhint("Raise hanami.dataset_memory, or use the device \"cpu\".")));
-		st = StreamFit(q, &data, net, &topt, cb, &alloc, res, eval, err);
+		st = StreamFit(q, &data, &hn, &topt, cb, &alloc, res, eval, err);
 	}
 	HanamiRowsClose(q);
 	MemoryContextSwitchTo(old);

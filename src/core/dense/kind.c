@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/step.h"
 
 _Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
 			   "the dense view must fit HnNet");
@@ -123,4 +124,5 @@ const HnKind HnDenseKind = {
 	.state_size = DenseKindStateSize,
 	.dense_view = DenseKindView,
 	.segments = DenseKindSegments,
+	.fit = &HnDenseFit,
 };

@@ -7,10 +7,10 @@
 
 #include <math.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/kind.h"
 #include "core/simd.h"
 #include "core/loss.h"
 
@@ -35,9 +35,7 @@
 
 struct HnTrainer
 {
-	DenseNet	   *net;
-	HnTrainOptions opt;
-	HnCallbacks cb;
+	DenseNet   *net;
 	const HnAllocator *alloc;
 	HnPool	   *pool;
 	int			max_batch;
@@ -62,21 +60,6 @@ struct HnTrainer
 	int			count;
 	float		step;			/* adam: step size with bias correction */
 	float		vscale;
-
-	/* progress */
-	int			epoch;			/* current epoch, 1-based */
-	int			epochs_done;
-	int64_t		iterations;
-	int64_t		epoch_rows;
-	double		loss_sum;
-	double		t0;
-	bool		started;
-	bool		stopped;
-	HnStopReason stop;
-	double		loss;
-	double		val_loss;
-	double		val_accuracy;
-	double		seconds;
 };
 
 /* Add n floats to a layout at *offset (aligned); false on overflow. */
@@ -94,18 +77,10 @@ TrainerReserve(size_t *offset, size_t n, size_t *at)
 	return HnAddSize(end, bytes, offset);
 }
 
-/* Seconds from the clock hook, 0 without one. */
-static double
-TrainerNow(const HnTrainer *t)
-{
-	return t->cb.now ? t->cb.now(t->cb.ctx) : 0.0;
-}
-
 /* Make a trainer; see dense/step.h. */
 HnTrainer *
 TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
-			  HnPool *pool, const HnCallbacks *cb, const HnAllocator *alloc,
-			  HnError *err)
+			  HnPool *pool, const HnAllocator *alloc, HnError *err)
 {
 	HnTrainer  *t;
 	int			n_layers = (int) net->hdr->n_layers;
@@ -132,15 +107,11 @@ TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
 	if (t == NULL)
 		goto nomem;
 	t->net = net;
-	t->opt = *opt;
-	if (cb)
-		t->cb = *cb;
 	t->alloc = alloc;
 	t->pool = pool;
 	t->max_batch = max_batch;
 	t->n_layers = n_layers;
 	t->mask = opt->train_mask;
-	t->loss = t->val_loss = t->val_accuracy = NAN;
 	for (int l = n_layers - 1; l >= 1; l--)
 		if (t->mask & ((uint64_t) 1 << l))
 		{
@@ -237,32 +208,28 @@ TrainerFree(HnTrainer *t)
 	HnFree(t->alloc, t);
 }
 
+/* Target values into network space; see dense/step.h. */
+void
+DenseScaleTargets(const DenseNet *net, float *t, int n)
+{
+	uint32_t	n_out = net->hdr->n_outputs;
+
+	for (int k = 0; k < n; k++)
+		for (uint32_t j = 0; j < n_out; j++)
+			t[(size_t) k * n_out + j] = (t[(size_t) k * n_out + j] -
+										 net->out_shift[j]) / net->out_mul[j];
+}
+
 /* Network-space targets of batch row k into dst. */
 static void
 TrainerTarget(const HnTrainer *t, int k, float *dst)
 {
-	const DenseNet *net = t->net;
-	uint32_t	n_out = net->hdr->n_outputs;
+	const HnBatch *b = t->batch;
 
-	if (t->batch->cls != NULL)
-	{
-		int32_t		c = t->batch->cls[k];
-
-		if (n_out == 1)
-			dst[0] = (float) c;
-		else
-		{
-			memset(dst, 0, n_out * sizeof(float));
-			dst[c] = 1.0f;
-		}
-	}
-	else
-	{
-		const float *y = t->batch->y[k];
-
-		for (uint32_t j = 0; j < n_out; j++)
-			dst[j] = (y[j] - net->out_shift[j]) / net->out_mul[j];
-	}
+	HnTargetValues(t->net->hdr->n_outputs, b->cls ? b->cls[k] : 0,
+				   b->y ? b->y[k] : NULL, dst);
+	if (b->y != NULL)
+		DenseScaleTargets(t->net, dst, 1);
 }
 
 /* Apply an activation to rows x n values in place (softmax row by row). */
@@ -505,43 +472,15 @@ TrainerUpdateJob(void *arg, int w, int n_workers)
 	}
 }
 
-/* Start an epoch. */
-void
-TrainerEpochBegin(HnTrainer *t)
-{
-	if (!t->started)
-	{
-		t->t0 = TrainerNow(t);
-		t->started = true;
-	}
-	t->epoch++;
-	t->loss_sum = 0.0;
-	t->epoch_rows = 0;
-}
-
-/* Rows trained so far in this epoch. */
-int64_t
-TrainerEpochRows(const HnTrainer *t)
-{
-	return t->epoch_rows;
-}
-
 /* One optimizer step; see dense/step.h. */
 HnStatus
-TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
+TrainerStep(HnTrainer *t, const HnBatch *b, double *loss, HnError *err)
 {
-	DenseNet	   *net = t->net;
+	DenseNet   *net = t->net;
 	HnOptimState *st = t->optim;
 	int			threads = PoolSize(t->pool);
-	double		loss = 0.0;
+	double		sum = 0.0;
 
-	*go_on = true;
-	if (t->cb.interrupt && t->cb.interrupt(t->cb.ctx))
-	{
-		TrainerSetStop(t, HANAMI_STOP_CALLBACK);
-		*go_on = false;
-		return HANAMI_OK;
-	}
 	if (b->count < 1 || b->count > t->max_batch)
 		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
 						  "batch of %d rows passed to a trainer for %d",
@@ -563,16 +502,8 @@ TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 		TrainerRows(t, 0, (size_t) t->count);
 
 	for (int r = 0; r < t->count; r++)
-		loss += t->row_loss[r];
-	if (!isfinite(loss))
-	{
-		char		detail[HANAMI_ERRMSG_LEN];
-
-		snprintf(detail, sizeof(detail),
-				 "The loss became %s in epoch %d; try a lower learning rate or scaled inputs.",
-				 isnan(loss) ? "NaN" : "infinite", t->epoch);
-		return HnSetError(err, HANAMI_E_DIVERGED, detail, "training diverged");
-	}
+		sum += t->row_loss[r];
+	*loss += sum;
 
 	/* the optimizer step, as OptimStep counts and corrects it */
 	st->step++;
@@ -588,91 +519,52 @@ TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on, HnError *err)
 		PoolRun(t->pool, TrainerUpdateJob, t);
 	else
 		TrainerUpdateJob(t, 0, 1);
-
-	t->loss_sum += loss;
-	t->epoch_rows += t->count;
-	t->iterations++;
 	t->batch = NULL;
-	if (t->opt.max_iterations > 0 && t->iterations >= t->opt.max_iterations)
-	{
-		TrainerSetStop(t, HANAMI_STOP_ITERATIONS);
-		*go_on = false;
-	}
-	else if (t->opt.timeout > 0 && t->cb.now &&
-			 TrainerNow(t) - t->t0 >= t->opt.timeout)
-	{
-		TrainerSetStop(t, HANAMI_STOP_TIMEOUT);
-		*go_on = false;
-	}
 	return HANAMI_OK;
 }
 
-/* Close an epoch; see dense/step.h. */
-HnStatus
-TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
-				bool *stop, HnError *err)
+/* Stepper: a trainer for the plan's batches, on opt->pool's threads. */
+static HnStatus
+DenseStepperCreate(void *ctx, HnNet *net, const HnTrainOptions *opt,
+				   const HnFitPlan *plan, const HnAllocator *alloc,
+				   void **state, HnError *err)
 {
-	DenseNet	   *net = t->net;
-	HnEpochReport rep;
+	(void) ctx;
+	*state = TrainerCreate(DenseOf(net), opt, plan->max_batch, opt->pool,
+						   alloc, err);
+	return *state != NULL ? HANAMI_OK : err ? err->code : HANAMI_E_NOMEM;
+}
 
-	*stop = false;
-	if (!SimdAllFinite(net->params, (size_t) net->hdr->n_params))
-	{
-		char		detail[HANAMI_ERRMSG_LEN];
+/* Stepper: one step. */
+static HnStatus
+DenseStepperStep(void *state, const HnBatch *b, double *loss, HnError *err)
+{
+	return TrainerStep(state, b, loss, err);
+}
 
-		snprintf(detail, sizeof(detail),
-				 "A weight became NaN or infinite in epoch %d; try a lower learning rate or scaled inputs.",
-				 t->epoch);
-		return HnSetError(err, HANAMI_E_DIVERGED, detail, "training diverged");
-	}
-	rep.epoch = t->epoch;
-	rep.iterations = t->iterations;
-	rep.rows = t->epoch_rows;
-	rep.loss = t->epoch_rows > 0 ? t->loss_sum / (double) t->epoch_rows : NAN;
-	rep.val_loss = val_loss;
-	rep.val_accuracy = val_accuracy;
-	rep.seconds = TrainerNow(t) - t->t0;
+/* Stepper: the parameters stay finite. */
+static HnStatus
+DenseStepperEpochEnd(void *state, double *loss, bool *finite, HnError *err)
+{
+	const DenseNet *net = ((HnTrainer *) state)->net;
 
-	t->epochs_done = t->epoch;
-	t->loss = rep.loss;
-	t->val_loss = rep.val_loss;
-	t->val_accuracy = rep.val_accuracy;
-	t->seconds = rep.seconds;
-	if (net->hdr->epochs < UINT32_MAX)
-		net->hdr->epochs++;
-	net->hdr->samples += (uint64_t) t->epoch_rows;
-	if (t->cb.epoch_done)
-		t->cb.epoch_done(t->cb.ctx, &rep);
-	if (!t->stopped && t->opt.error_threshold > 0 &&
-		rep.loss <= t->opt.error_threshold)
-	{
-		TrainerSetStop(t, HANAMI_STOP_THRESHOLD);
-		*stop = true;
-	}
+	(void) loss;
+	(void) err;
+	*finite = SimdAllFinite(net->params, (size_t) net->hdr->n_params);
 	return HANAMI_OK;
 }
 
-/* Record a stop reason (the first one wins). */
-void
-TrainerSetStop(HnTrainer *t, HnStopReason reason)
+/* Stepper: free the trainer. */
+static void
+DenseStepperFree(void *state)
 {
-	if (!t->stopped)
-	{
-		t->stopped = true;
-		t->stop = reason;
-	}
+	TrainerFree(state);
 }
 
-/* The result so far. */
-void
-TrainerResult(const HnTrainer *t, HnTrainResult *res)
-{
-	memset(res, 0, sizeof(*res));
-	res->epochs = t->epochs_done;
-	res->iterations = t->iterations;
-	res->loss = t->loss;
-	res->val_loss = t->val_loss;
-	res->val_accuracy = t->val_accuracy;
-	res->seconds = t->started ? TrainerNow(t) - t->t0 : 0.0;
-	res->stop = t->stopped ? t->stop : HANAMI_STOP_EPOCHS;
-}
+const HnStepperOps DenseStepper = {
+	.name = "cpu",
+	.create = DenseStepperCreate,
+	.step = DenseStepperStep,
+	.epoch_end = DenseStepperEpochEnd,
+	.free = DenseStepperFree,
+};

@@ -1,7 +1,6 @@
 /*
- * dense/step.h - the step-by-step training loop of a dense network, for callers
- * that bring rows in batches of their own: TrainFit over rows in memory, and
- * the PostgreSQL glue streaming a query's rows when they do not fit.
+ * dense/step.h - the training step of a dense network on the CPU: the
+ * stepper (fit.h) the fit driver runs dense fits on unless a device does.
  *
  * One step: scale the batch's inputs, forward, backward, and an optimizer
  * update fused with the weight gradients (the full gradient is never
@@ -10,68 +9,39 @@
  * the forward and backward passes, and the weight rows for the gradient and
  * update; every value is computed by the same operations in the same order
  * whatever the thread count, so results do not depend on it.
- *
- * The learned input scaling, the same for rows in memory and rows streamed,
- * is in scaling.h.
  */
 #ifndef HANAMI_CORE_TRAINER_H
 #define HANAMI_CORE_TRAINER_H
 
+#include "core/fit.h"
 #include "core/pool.h"
-#include "core/train.h"
 
 typedef struct HnTrainer HnTrainer;
 
 /*
- * A batch of count rows: x[k] points at row k's n_inputs raw values; cls[k]
- * is its class index (classification) or y[k] points at its n_outputs target
- * values in original units (regression).
- */
-typedef struct HnBatch
-{
-	int			count;
-	const float *const *x;
-	const int32_t *cls;
-	const float *const *y;
-} HnBatch;
-
-/*
- * A trainer for batches of up to max_batch rows.  opt is checked as TrainFit
- * checks it; pool may be NULL (one thread).  Scaling must already be fitted
- * or off.  NULL with err set on failure.
+ * A trainer for batches of up to max_batch rows with opt's optimizer and
+ * train_mask; pool may be NULL (one thread).  Scaling must already be
+ * fitted or off.  NULL with err set on failure.
  */
 HnTrainer  *TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
-						  HnPool *pool, const HnCallbacks *cb,
-						  const HnAllocator *alloc, HnError *err);
+						  HnPool *pool, const HnAllocator *alloc, HnError *err);
 void		TrainerFree(HnTrainer *t);
 
-/* Start an epoch (loss and row counts start from zero). */
-void		TrainerEpochBegin(HnTrainer *t);
-
 /*
- * One optimizer step on a batch.  Calls the interrupt hook first.  Sets
- * *go_on to false when training must stop: interrupted (before the step),
- * max_iterations or timeout reached (after it).  HANAMI_E_DIVERGED when the
- * loss is not finite.
+ * One optimizer step on a batch; *loss gets the batch's summed loss (the
+ * caller checks that it is finite).
  */
-HnStatus	TrainerStep(HnTrainer *t, const HnBatch *b, bool *go_on,
+HnStatus	TrainerStep(HnTrainer *t, const HnBatch *b, double *loss,
 						HnError *err);
 
-/* Rows trained in the current epoch. */
-int64_t		TrainerEpochRows(const HnTrainer *t);
-
 /*
- * Close an epoch that trained at least one row: check the weights, count it
- * in the header, fill the report (val_loss/val_accuracy as given, NaN when
- * none), call epoch_done, and set *stop when error_threshold is reached.
+ * Target values of n rows (n_outputs each, original units) into network
+ * space, in place: (y - out_shift) / out_mul.
  */
-HnStatus	TrainerEpochEnd(HnTrainer *t, double val_loss, double val_accuracy,
-							bool *stop, HnError *err);
+void		DenseScaleTargets(const DenseNet *net, float *t, int n);
 
-/* The result so far; stop is the reason recorded (epochs if none). */
-void		TrainerResult(const HnTrainer *t, HnTrainResult *res);
-
-/* Record why training stopped (TrainerStep records its own reasons). */
-void		TrainerSetStop(HnTrainer *t, HnStopReason reason);
+/* The dense CPU stepper, and what the dense kind contributes to fits. */
+extern const HnStepperOps DenseStepper;
+extern const struct HnKindFit HnDenseFit;
 
 #endif							/* HANAMI_CORE_TRAINER_H */

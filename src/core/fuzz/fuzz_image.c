@@ -42,6 +42,7 @@
 #include "core/dense/format.h"
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
+#include "core/fit.h"
 #include "core/train.h"
 
 /* Rows for inference and training (finite, any magnitude). */
@@ -429,47 +430,50 @@ static void
 HkTrain(const void *image, size_t len, const float *x)
 {
 	HkNet	net;
-	HkTrainOptions opt;
-	HkTrainResult res;
+	HnNet		hn;
+	HnRows		rows;
+	HnTrainOptions opt;
+	HkTrainOptions hk;
+	HnTrainResult res;
 	HnEvalResult ev;
 	HnError		err;
 	HnDataset	ds;
 	float	   *y;
 	void	   *fit;
-	size_t		fit_len = len;
 	void	   *copy = ImageCopy(image, len);
 
-	HkBindTrusted(&net, copy);
-	y = MakeTargets(net.hdr->n_outputs);
-	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+	NetBindTrusted(&hn, copy);
+	y = MakeTargets(hn.hdr->n_outputs);
+	ds = (HnDataset) {FUZZ_ROWS, hn.hdr->n_inputs, hn.hdr->n_outputs, x, y, NULL};
+	rows = (HnRows) {&ds, NULL, 0, NULL};
 
 	memset(&ev, 0, sizeof(ev));
-	if (HkEvaluate(&net, &ds, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK &&
+	if (HnEvaluate(&hn, &rows, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK &&
 		err.code != HANAMI_E_OUTPUT_NOT_FINITE)
 		Fail("evaluation fails: %s", err.message);
 
-	/* HkFit may move the image to a larger buffer from the allocator */
+	/* a fit may move the image to a larger buffer from the allocator */
 	fit = malloc(len);
 	if (fit == NULL)
 		Fail("out of memory for a copy of %zu bytes", len);
 	memcpy(fit, image, len);
-	HkBindTrusted(&net, fit);
-	HkTrainOptionsDefaults(&opt, &net);
+	NetBindTrusted(&hn, fit);
+	HkTrainOptionsDefaults(&opt, &hk, HkOf(&hn));
 	opt.epochs = 2;
 	opt.seed = 5;
-	opt.reduction = true;
-	if (HkFit(&fit, &fit_len, &ds, &opt, NULL, &HnMallocAllocator, &res,
-				&err) == HANAMI_OK)
+	hk.reduction = true;
+	if (HnFit(&hn, &rows, &opt, NULL, NULL, &HnMallocAllocator, &res,
+			  &err) == HANAMI_OK)
 	{
-		void	   *check = ImageCopy(fit, fit_len);
+		void	   *check = ImageCopy(hn.hdr, hn.len);
 
-		ExpectValid(check, fit_len, "a growing fit");
+		ExpectValid(check, hn.len, "a growing fit");
 		ImageFree(check);
 	}
 	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE &&
 			 err.code != HANAMI_E_TOO_LARGE && err.code != HANAMI_E_OUTPUT_NOT_FINITE)
 		Fail("a growing fit fails: %s", err.message);
-	free(fit);
+	free(hn.hdr);
 
 	memcpy(copy, image, len);
 	HkBindTrusted(&net, copy);

@@ -21,6 +21,8 @@
 #include "core/dense/format.h"
 #include "core/hanami/hanami.h"
 #include "core/kind.h"
+#include "core/fit.h"
+#include "core/hanami/kind.h"
 #include "core/train.h"
 
 static const char *out_dir;
@@ -173,16 +175,18 @@ static void *
 HkTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
 		  const float *given)
 {
-	HkNet	net;
-	HkTrainOptions opt;
-	HkTrainResult res;
+	HnNet		net;
+	HnRows		r_in;
+	HnTrainOptions opt;
+	HkTrainOptions hk;
+	HnTrainResult res;
 	HnError		err;
 	uint64_t	st = seed;
 	float	   *x;
 	float	   *y;
 	HnDataset	ds;
 
-	HkBindTrusted(&net, image);
+	NetBindTrusted(&net, image);
 	x = malloc(sizeof(float) * rows * net.hdr->n_inputs);
 	y = malloc(sizeof(float) * rows * net.hdr->n_outputs);
 	for (size_t i = 0; i < (size_t) rows * net.hdr->n_inputs; i++)
@@ -191,15 +195,17 @@ HkTrain(void *image, size_t *len, int epochs, int rows, uint64_t seed,
 		for (uint32_t j = 0; j < net.hdr->n_outputs; j++)
 			y[r * net.hdr->n_outputs + j] = (float) (j == (uint32_t) r % net.hdr->n_outputs);
 	ds = (HnDataset) {rows, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
-	HkTrainOptionsDefaults(&opt, &net);
+	r_in = (HnRows) {&ds, NULL, 0, NULL};
+	HkTrainOptionsDefaults(&opt, &hk, HkOf(&net));
 	opt.epochs = epochs;
 	opt.seed = seed;
 	opt.shuffle = false;
-	if (HkFit(&image, len, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+	if (HnFit(&net, &r_in, &opt, NULL, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 		Die("grow fit", &err);
 	free(x);
 	free(y);
-	return image;
+	*len = net.len;
+	return net.hdr;
 }
 
 /* A chain of cells along x: one input, hidden cells, one output. */

@@ -20,7 +20,7 @@
  * target), and a section whose 64 synapses are used continues in a new
  * section.  Hidden neurons compute log2(1 + max(0, m)) of their summed input
  * m plus a learned bias.  Learning is backpropagation through the synapses
- * a row walked (HkFit traces them), with the secant slope of a walked
+ * a row walked (the training step traces them), with the secant slope of a walked
  * section as its gradient; each synapse counts the rows it helped in, and
  * the reduction pass (hanami/reduce.c) removes those that did not help.
  *
@@ -51,7 +51,7 @@
  * lives in the neuron records, so a value (and a stored commit) can carry a
  * state: HkPredict reads and updates it, so the glue's run(net, x, reset)
  * carries it from row to row of one query in its per-call copy (the pure
- * run() restores the value's state before every call); HkFit clears it at
+ * run() restores the value's state before every call); a fit clears it at
  * the start of every epoch and returns the network with a cleared state;
  * HkResetState clears it (hanami.reset_state, run(net, x, reset)).
  */
@@ -60,6 +60,7 @@
 
 #include "core/common.h"
 #include "core/image.h"
+#include "core/kind.h"
 #include "core/train.h"
 
 #define HK_SYNAPSES		64	/* synapses in one block (section) */
@@ -330,62 +331,44 @@ void		HkResetState(HkNet *net);
  */
 float		HkWalkSection(const HkBlock *b, float x, float *sum);
 
-/* hanami/train.c: training and evaluation */
+/* hanami/train.c and hanami/fit.c: training (the loop is fit.h's HnFit) */
 
+/*
+ * The options of a growing network's step (HnTrainOptions.kind_options).
+ * The rest of a fit's options are the driver's: epochs, seed (mixed with
+ * the network's seed and samples), shuffle, max_iterations (rows),
+ * timeout, error_threshold; batches are always one row.
+ */
 typedef struct HkTrainOptions
 {
-	int			epochs;
 	float		learning_rate;	/* at the first row */
 	float		learning_rate_end;	/* at the last row: the rate falls
 									 * linearly over the rows of the fit */
-	uint64_t	seed;			/* shuffling and growth */
-	bool		shuffle;
 	bool		grow;			/* create sections and synapses */
 	bool		reduction;		/* reduction pass after every epoch */
-	int64_t		max_iterations; /* rows; 0 = no limit */
-	double		timeout;		/* seconds; 0 = no limit */
-	double		error_threshold;	/* stop when an epoch's loss <= this */
 } HkTrainOptions;
 
-/* Defaults: 1 epoch, learning rate 0.04 falling to 0.004, shuffle (not for
- * spiking networks: their rows are a sequence), growth on, reduction as the
- * network's settings say. */
-void		HkTrainOptionsDefaults(HkTrainOptions *opt,
-									 const HkNet *net);
+/*
+ * Defaults of a fit of net: opt gets 1 epoch, batches of one row, shuffling
+ * (not for spiking networks: their rows are a sequence), seed 0, and
+ * kind_options = hk; hk gets the learning rate 0.04 falling to 0.004,
+ * growth on, and reduction as the network's settings say.
+ */
+void		HkTrainOptionsDefaults(HnTrainOptions *opt, HkTrainOptions *hk,
+								   const HkNet *net);
 
-typedef struct HkTrainResult
-{
-	int			epochs;
-	int64_t		rows;			/* training rows seen */
-	double		loss;			/* last epoch's mean loss */
-	double		seconds;
-	HnStopReason stop;
-	uint32_t	blocks_before;
-	uint32_t	synapses_before;
-	uint64_t	removed;		/* synapses removed by reduction */
-} HkTrainResult;
+/* The step options of a fit: opt->kind_options, or the defaults for net. */
+void		HkTrainOptionsOf(const HnTrainOptions *opt, const HnNet *net,
+							 HkTrainOptions *hk);
 
 /*
- * Train the image *image (*len bytes, valid and bound) online on data, one
- * row at a time.  Growth may need a larger image: the image is then moved
- * to a new buffer from alloc (the old one freed through alloc too), and
- * *image and *len are updated, so *image must come from alloc.  Targets are
- * class indices (one-hot) or values in [0, 1] per output.
+ * The stepper of a growing network, and what the kind contributes to fits:
+ * online steps that may grow the image (into a new buffer from the fit's
+ * allocator), targets in [0, 1] per output (or class indices, one-hot),
+ * the summed binary cross-entropy of the sigmoid outputs as the loss.
  */
-HnStatus	HkFit(void **image, size_t *len, const HnDataset *data,
-					const HkTrainOptions *opt, const HnCallbacks *cb,
-					const HnAllocator *alloc, HkTrainResult *res,
-					HnError *err);
-
-/*
- * Evaluate like TrainEvaluate: accuracy (argmax; one output: >= 0.5) and the
- * confusion matrix for classes, mse/mae/r2 for values; loss is the mean
- * summed binary cross-entropy of the outputs.  Rows run in order; a spiking
- * network's state carries from row to row (the image is updated).
- */
-HnStatus	HkEvaluate(HkNet *net, const HnDataset *data,
-						 const HnCallbacks *cb, const HnAllocator *alloc,
-						 HnEvalResult *res, HnError *err);
+extern const struct HnStepperOps HkStepper;
+extern const struct HnKindFit HnHanamiFit;
 
 /* hanami/reduce.c: the reduction pass */
 

@@ -111,4 +111,5 @@ const HnKind HnHanamiKind = {
 	.state_load = HkKindStateLoad,
 	.state_reset = HkKindStateReset,
 	.segments = HkKindSegments,
+	.fit = &HnHanamiFit,
 };

@@ -1,16 +1,17 @@
 /*
- * hanami/train.c - training a growing network online, one row at a time:
- * the forward pass that grows sections and synapses and splits them, the
- * backward pass through the synapses that took part, the epoch loop with
- * its growth history, and evaluation.
+ * hanami/train.c - the stepper of a growing network (fit.h): online
+ * training one row at a time, the forward pass that grows sections and
+ * synapses and splits them, the backward pass through the synapses that
+ * took part, and at the end of an epoch the reduction pass and the growth
+ * history.  The loop over epochs and rows is the fit driver's.
  */
-#include "core/hanami/hanami.h"
+#include "core/hanami/kind.h"
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "core/fit.h"
 #include "core/rng.h"
 
 /*
@@ -27,8 +28,6 @@
 #define GROW_STEP_RATIO		0.5f
 /* New weights are uniform in +-GROW_INIT_WEIGHT. */
 #define GROW_INIT_WEIGHT	0.1f
-/* Rows between interrupt checks. */
-#define GROW_INTERRUPT_ROWS 64
 
 /* Where a section of a neuron in some cell may end: cells with weights. */
 typedef struct HkTargets
@@ -54,52 +53,42 @@ typedef struct HkTrace
 	float		x0;
 } HkTrace;
 
-/* Everything one fit needs. */
+/* Everything one fit needs: the state of the hanami stepper. */
 typedef struct HkTrainer
 {
-	void	   *image;
-	size_t		len;
-	size_t		cap;
+	HnNet	   *hn;				/* the fit's network: image, length, view */
+	HkNet	   *net;			/* its view */
+	size_t		cap;			/* bytes of the image's buffer */
 	const HnAllocator *alloc;
-	HkNet	net;
 	HkWork *work;
 	HkTargets *targets;		/* per cell */
-	HnRng		rng;
+	HnRng	   *rng;			/* the fit's random stream */
+	HkTrainOptions opt;
+	double		total;			/* rows of the whole fit, for the rate */
+	int64_t		seen;			/* rows trained so far */
+	HnTrainResult *res;			/* the fit's: synapses reduction removed */
 	float		lr;
 	bool		grow;
 	bool		full;			/* no more blocks can be added */
-	const float *target_row;	/* this row's targets, n_outputs */
+	float	   *target_row;		/* this row's targets, n_outputs */
 	HkTrace  *trace;			/* the sections this row walked, in order */
 	uint32_t	n_trace;
 	uint32_t	cap_trace;
 	float	   *grad;			/* dLoss/dpotential per neuron, this row */
 } HkTrainer;
 
-/* Defaults of a fit. */
-void
-HkTrainOptionsDefaults(HkTrainOptions *opt, const HkNet *net)
-{
-	memset(opt, 0, sizeof(*opt));
-	opt->epochs = 1;
-	opt->learning_rate = 0.04f;
-	opt->learning_rate_end = 0.004f;
-	opt->shuffle = (net->gh->flags & HK_SPIKING) == 0;
-	opt->grow = true;
-	opt->reduction = (net->gh->flags & HK_REDUCTION) != 0;
-}
-
 /* Uniform float in [0, 1). */
 static inline float
 HkRand(HkTrainer *t)
 {
-	return (float) (RngNext(&t->rng) >> 40) * (1.0f / 16777216.0f);
+	return (float) (RngNext(t->rng) >> 40) * (1.0f / 16777216.0f);
 }
 
 /* Build the weighted target lists of every cell (nearer is likelier). */
 static bool
 HkBuildTargets(HkTrainer *t)
 {
-	const HkNet *net = &t->net;
+	const HkNet *net = t->net;
 	uint32_t	nc = net->gh->n_cells;
 
 	t->targets = HnAllocZero(t->alloc, sizeof(HkTargets) * nc);
@@ -168,7 +157,7 @@ HkPickCell(HkTrainer *t, int a)
 static uint32_t
 HkAppendBlock(HkTrainer *t)
 {
-	HkHeader *gh = t->net.gh;
+	HkHeader *gh = t->net->gh;
 	size_t		need;
 
 	if (t->full || gh->n_blocks >= gh->max_blocks)
@@ -176,7 +165,7 @@ HkAppendBlock(HkTrainer *t)
 		t->full = true;
 		return HK_NONE;
 	}
-	need = t->len + sizeof(HkBlock);
+	need = t->hn->len + sizeof(HkBlock);
 	if (need > HANAMI_MAX_BYTES)
 	{
 		t->full = true;
@@ -195,16 +184,17 @@ HkAppendBlock(HkTrainer *t)
 			t->full = true;
 			return HK_NONE;
 		}
-		memcpy(nb, t->image, t->len);
-		HnFree(t->alloc, t->image);
-		t->image = nb;
+		memcpy(nb, t->hn->hdr, t->hn->len);
+		HnFree(t->alloc, t->hn->hdr);
 		t->cap = cap;
-		HkBindTrusted(&t->net, t->image);
-		gh = t->net.gh;
+		/* the fit's network follows its image */
+		t->hn->hdr = nb;
+		HkBindTrusted(t->net, nb);
+		gh = t->net->gh;
 	}
-	memset((char *) t->image + t->len, 0, sizeof(HkBlock));
-	t->len = need;
-	t->net.hdr->total_size = need;
+	memset((char *) t->hn->hdr + t->hn->len, 0, sizeof(HkBlock));
+	t->hn->len = need;
+	t->net->hdr->total_size = need;
 	gh->n_blocks++;
 	return gh->n_blocks - 1;
 }
@@ -218,8 +208,8 @@ HkNewSynapse(HkTrainer *t, HkSynapse *s, float x, uint32_t k)
 	s->target = (uint16_t) k;
 	s->counter = 0;
 	s->reserved = 0;
-	t->net.gh->n_synapses++;
-	t->net.hdr->n_params++;
+	t->net->gh->n_synapses++;
+	t->net->hdr->n_params++;
 }
 
 /*
@@ -234,9 +224,9 @@ HkNewSection(HkTrainer *t, uint32_t i, int c, float lower, float grain,
 			   uint8_t flags)
 {
 	uint16_t	tc = HkPickCell(t, c);
-	bool		parallel = t->net.cells[c].type == HK_CELL_HIDDEN &&
-		t->net.cells[tc].type == HK_CELL_OUTPUT;
-	uint32_t	n_out = t->net.cells[tc].n_neurons;
+	bool		parallel = t->net->cells[c].type == HK_CELL_HIDDEN &&
+		t->net->cells[tc].type == HK_CELL_OUTPUT;
+	uint32_t	n_out = t->net->cells[tc].n_neurons;
 	uint32_t	first = HK_NONE;
 	uint32_t	prev = HK_NONE;
 	uint32_t	base = 0;
@@ -248,7 +238,7 @@ HkNewSection(HkTrainer *t, uint32_t i, int c, float lower, float grain,
 
 		if (b == HK_NONE)
 			break;
-		blk = &t->net.blocks[b];
+		blk = &t->net->blocks[b];
 		blk->source = i;
 		blk->next = HK_NONE;
 		blk->lower = lower;
@@ -265,7 +255,7 @@ HkNewSection(HkTrainer *t, uint32_t i, int c, float lower, float grain,
 				HkNewSynapse(t, &blk->syn[blk->n_used++], 1.0f, base);
 		}
 		if (prev != HK_NONE)
-			t->net.blocks[prev].next = b;
+			t->net->blocks[prev].next = b;
 		else
 			first = b;
 		prev = b;
@@ -293,9 +283,9 @@ HkSplit(HkTrainer *t, HkBlock *blk, int i, const HkCell *tc)
 	blk->syn[i + 1].border = s->border;
 	blk->syn[i + 1].weight = s->weight;
 	blk->syn[i + 1].counter = 0;
-	blk->syn[i + 1].target = (uint16_t) RngBelow(&t->rng, tc->n_neurons);
-	t->net.gh->n_synapses++;
-	t->net.hdr->n_params++;
+	blk->syn[i + 1].target = (uint16_t) RngBelow(t->rng, tc->n_neurons);
+	t->net->gh->n_synapses++;
+	t->net->hdr->n_params++;
 	return s->border;
 }
 
@@ -309,7 +299,7 @@ static float
 HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 				 HkTrace *tr)
 {
-	const HkCell *tc = &t->net.cells[blk->target_cell];
+	const HkCell *tc = &t->net->cells[blk->target_cell];
 	float		min_left = p * GROW_MIN_FRACTION;
 	int			full;
 	HkSynapse  *sy;
@@ -383,7 +373,7 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 		float		step = fmaxf(blk->grain, GROW_STEP_RATIO * covered);
 		float		border = x > 1.25f * step ? step : x;
 
-		HkNewSynapse(t, &sy[i], border, RngBelow(&t->rng, tc->n_neurons));
+		HkNewSynapse(t, &sy[i], border, RngBelow(t->rng, tc->n_neurons));
 		blk->n_used++;
 		sum[sy[i].target] += sy[i].weight;
 		x -= border;
@@ -432,7 +422,7 @@ static bool
 HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 {
 	uint8_t		flags = negative ? HK_SECTION_NEGATIVE : 0;
-	uint32_t	b = negative ? t->net.neurons[i].section_neg : t->net.neurons[i].section;
+	uint32_t	b = negative ? t->net->neurons[i].section_neg : t->net->neurons[i].section;
 	HkTrace  *tr;
 
 	if (b == HK_NONE)
@@ -443,13 +433,13 @@ HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 		if (b == HK_NONE)
 			return true;
 		if (negative)
-			t->net.neurons[i].section_neg = b;
+			t->net->neurons[i].section_neg = b;
 		else
-			t->net.neurons[i].section = b;
+			t->net->neurons[i].section = b;
 	}
 	while (b != HK_NONE)
 	{
-		HkBlock *blk = &t->net.blocks[b];
+		HkBlock *blk = &t->net->blocks[b];
 		float		x = p - blk->lower;
 		float		left;
 
@@ -464,7 +454,7 @@ HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 		tr->source = i;
 		tr->cell = (uint16_t) c;
 		left = HkTrainSection(t, blk, x, p,
-								t->work->sum + t->net.cells[blk->target_cell].first_neuron,
+								t->work->sum + t->net->cells[blk->target_cell].first_neuron,
 								tr);
 		if (left > p * GROW_MIN_FRACTION && t->grow && blk->next == HK_NONE &&
 			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX)
@@ -477,12 +467,12 @@ HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 								flags | HK_SECTION_CONTINUATION);
 			if (nb == HK_NONE)
 			{
-				t->net.blocks[b].range = FLT_MAX;
+				t->net->blocks[b].range = FLT_MAX;
 				break;
 			}
-			t->net.blocks[b].next = nb;	/* the image may have moved */
+			t->net->blocks[b].next = nb;	/* the image may have moved */
 		}
-		b = t->net.blocks[b].next;
+		b = t->net->blocks[b].next;
 	}
 	return true;
 }
@@ -492,8 +482,8 @@ static bool
 HkTrainForward(HkTrainer *t, const float *x)
 {
 	HkWork *w = t->work;
-	bool		spiking = (t->net.gh->flags & HK_SPIKING) != 0;
-	float		decay = t->net.gh->cooldown > 0.0f ? 1.0f / t->net.gh->cooldown : 0.0f;
+	bool		spiking = (t->net->gh->flags & HK_SPIKING) != 0;
+	float		decay = t->net->gh->cooldown > 0.0f ? 1.0f / t->net->gh->cooldown : 0.0f;
 	bool		ok = true;
 
 	t->n_trace = 0;
@@ -501,7 +491,7 @@ HkTrainForward(HkTrainer *t, const float *x)
 	for (uint32_t k = 0; k < w->n_cells; k++)
 	{
 		int			c = w->order[k];
-		const HkCell *cell = &t->net.cells[c];
+		const HkCell *cell = &t->net->cells[c];
 		uint32_t	first = cell->first_neuron;
 		uint32_t	n = cell->n_neurons;
 		uint32_t   *act = w->active + first;
@@ -518,7 +508,7 @@ HkTrainForward(HkTrainer *t, const float *x)
 					continue;
 				act[na++] = first + j;
 				ok &= HkTrainChain(t, first + j, c, fabsf(in[j]), in[j] < 0.0f);
-				cell = &t->net.cells[c];	/* the image may have moved */
+				cell = &t->net->cells[c];	/* the image may have moved */
 			}
 		}
 		else if (cell->type == HK_CELL_HIDDEN)
@@ -526,7 +516,7 @@ HkTrainForward(HkTrainer *t, const float *x)
 			for (uint32_t j = 0; j < n; j++)
 			{
 				uint32_t	i = first + j;
-				HkNeuron *nr = &t->net.neurons[i];
+				HkNeuron *nr = &t->net->neurons[i];
 				float		m;
 
 				if (!spiking)
@@ -540,7 +530,7 @@ HkTrainForward(HkTrainer *t, const float *x)
 					if (nr->refractory == 0)
 					{
 						m += w->sum[i] + nr->bias;
-						nr->refractory = (uint16_t) (t->net.gh->refractory - 1);
+						nr->refractory = (uint16_t) (t->net->gh->refractory - 1);
 						w->took[i] = 1;
 					}
 					else
@@ -567,7 +557,7 @@ HkTrainForward(HkTrainer *t, const float *x)
 			{
 				uint32_t	i = first + j;
 
-				w->value[i] = 1.0f / (1.0f + expf(-(w->sum[i] + t->net.neurons[i].bias)));
+				w->value[i] = 1.0f / (1.0f + expf(-(w->sum[i] + t->net->neurons[i].bias)));
 			}
 		}
 		w->n_active[c] = na;
@@ -586,8 +576,8 @@ HkTrainForward(HkTrainer *t, const float *x)
 static inline float
 HkBackSection(HkTrainer *t, const HkTrace *tr)
 {
-	HkBlock *blk = &t->net.blocks[tr->block];
-	const float *dl = t->work->delta + t->net.cells[blk->target_cell].first_neuron;
+	HkBlock *blk = &t->net->blocks[tr->block];
+	const float *dl = t->work->delta + t->net->cells[blk->target_cell].first_neuron;
 	HkSynapse *s = blk->syn;
 	float		lr = t->lr;
 	float		gs = 0.0f;
@@ -641,7 +631,7 @@ static void
 HkFinishCell(HkTrainer *t, int c)
 {
 	HkWork *w = t->work;
-	const HkCell *cell = &t->net.cells[c];
+	const HkCell *cell = &t->net->cells[c];
 	const uint32_t *act = w->active + cell->first_neuron;
 
 	if (cell->type != HK_CELL_HIDDEN)
@@ -652,7 +642,7 @@ HkFinishCell(HkTrainer *t, int c)
 		float		d = w->took[i] ? t->grad[i] / ((1.0f + w->pre[i]) * 0.69314718f) : 0.0f;
 
 		w->delta[i] = d;
-		t->net.neurons[i].bias -= t->lr * d;
+		t->net->neurons[i].bias -= t->lr * d;
 		t->grad[i] = 0.0f;
 	}
 }
@@ -668,7 +658,7 @@ static double
 HkTrainBackward(HkTrainer *t)
 {
 	HkWork *w = t->work;
-	HkNet  *net = &t->net;
+	HkNet  *net = t->net;
 	double		loss = 0.0;
 	int			cell = -1;
 
@@ -708,29 +698,6 @@ HkTrainBackward(HkTrainer *t)
 	return loss;
 }
 
-/* Targets of row r as floats in y (n_outputs). */
-static void
-HkRowTargets(HkTrainer *t, const HnDataset *data, int64_t r, float *y)
-{
-	uint32_t	no = data->n_outputs;
-
-	if (data->cls)
-	{
-		int32_t		k = data->cls[r];
-
-		memset(y, 0, sizeof(float) * no);
-		if (no == 1)
-			y[0] = (float) k;
-		else
-			y[k] = 1.0f;
-	}
-	else
-	{
-		memcpy(y, data->y + (size_t) r * no, sizeof(float) * no);
-	}
-	t->target_row = y;
-}
-
 /* Append this epoch's sizes to the growth history (oldest dropped). */
 static void
 HkRecordEpoch(HkNet *net)
@@ -753,61 +720,13 @@ HkRecordEpoch(HkNet *net)
 	e->blocks = st.blocks;
 }
 
-/* Check the dataset against the network. */
-static HnStatus
-HkCheckData(const HkNet *net, const HnDataset *data, HnError *err)
-{
-	uint32_t	no = net->hdr->n_outputs;
-
-	if (data->n_features != net->hdr->n_inputs)
-		return HnSetError(err, HANAMI_E_DIMENSION, NULL,
-						  "rows have %u features, but the network has %u inputs",
-						  data->n_features, net->hdr->n_inputs);
-	if (data->n_outputs != no)
-		return HnSetError(err, HANAMI_E_DIMENSION, NULL,
-						  "targets have %u values, but the network has %u outputs",
-						  data->n_outputs, no);
-	if ((data->cls == NULL) == (data->y == NULL))
-		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
-						  "dataset must have exactly one kind of target");
-	for (int64_t r = 0; r < data->n; r++)
-	{
-		if (data->cls)
-		{
-			int32_t		k = data->cls[r];
-
-			if (k < 0 || (uint32_t) k >= (no == 1 ? 2 : no))
-				return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
-								  "class %d in row %lld is out of range",
-								  (int) k, (long long) r + 1);
-		}
-		else
-			for (uint32_t j = 0; j < no; j++)
-			{
-				float		v = data->y[(size_t) r * no + j];
-
-				if (!(v >= 0.0f && v <= 1.0f))
-					return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
-									  "A growing network has sigmoid outputs, so its targets lie between 0 and 1.",
-									  "target %g in row %lld is not between 0 and 1",
-									  v, (long long) r + 1);
-			}
-		for (uint32_t j = 0; j < data->n_features; j++)
-			if (!isfinite(data->x[(size_t) r * data->n_features + j]))
-				return HnSetError(err, HANAMI_E_NOT_FINITE, NULL,
-								  "feature %u of row %lld is not finite",
-								  j + 1, (long long) r + 1);
-	}
-	return HANAMI_OK;
-}
-
 /* Free the trainer's scratch (not the image). */
 static void
 HkTrainerFree(HkTrainer *t)
 {
 	if (t->targets)
 	{
-		for (uint32_t c = 0; c < t->net.gh->n_cells; c++)
+		for (uint32_t c = 0; c < t->net->gh->n_cells; c++)
 		{
 			HnFree(t->alloc, t->targets[c].cell);
 			HnFree(t->alloc, t->targets[c].cum);
@@ -819,257 +738,119 @@ HkTrainerFree(HkTrainer *t)
 	HnFree(t->alloc, t->grad);
 }
 
-/* Train *image online on data. */
-HnStatus
-HkFit(void **image, size_t *len, const HnDataset *data,
-		const HkTrainOptions *opt, const HnCallbacks *cb,
-		const HnAllocator *alloc, HkTrainResult *res, HnError *err)
+
+/*
+ * Stepper: a trainer for one fit of net.  Its random stream is the fit's,
+ * drawn from after the driver's shuffle of an epoch, so growth depends on
+ * the seed alone; the learning rate falls linearly over the rows of the
+ * whole fit (train_rows times epochs, or max_iterations when fewer).
+ */
+static HnStatus
+HkStepperCreate(void *ctx, HnNet *hn, const HnTrainOptions *opt,
+				const HnFitPlan *plan, const HnAllocator *alloc,
+				void **state, HnError *err)
 {
-	HkTrainer t;
-	HnStatus	st = HANAMI_OK;
-	int64_t    *order = NULL;
-	float	   *y = NULL;
-	double		start = cb && cb->now ? cb->now(cb->ctx) : 0.0;
-	int64_t		seen = 0;
-	double		total;
+	HkTrainer  *t = HnAllocZero(alloc, sizeof(HkTrainer));
 
-	memset(res, 0, sizeof(*res));
-	memset(&t, 0, sizeof(t));
-	t.image = *image;
-	t.len = *len;
-	t.cap = *len;
-	t.alloc = alloc;
-	HkBindTrusted(&t.net, t.image);
-	res->blocks_before = t.net.gh->n_blocks;
-	res->synapses_before = t.net.gh->n_synapses;
-	st = HkCheckData(&t.net, data, err);
-	if (st != HANAMI_OK)
-		return st;
-	if (opt->epochs < 1 || !(opt->learning_rate > 0.0f) || !isfinite(opt->learning_rate) ||
-		!(opt->learning_rate_end >= 0.0f) || !isfinite(opt->learning_rate_end))
-		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
-						  "invalid training options");
-	total = (double) data->n * opt->epochs;
-	if (opt->max_iterations > 0 && opt->max_iterations < total)
-		total = (double) opt->max_iterations;
-	t.lr = opt->learning_rate;
-	t.grow = opt->grow;
-	RngSeed(&t.rng, opt->seed ^ ((uint64_t) t.net.hdr->seed << 32) ^
-			t.net.hdr->samples);
-	t.work = HkWorkCreate(&t.net, true, alloc, err);
-	order = HnAlloc(alloc, sizeof(int64_t) * (size_t) (data->n > 0 ? data->n : 1));
-	y = HnAlloc(alloc, sizeof(float) * data->n_outputs);
-	t.grad = HnAllocZero(alloc, sizeof(float) * t.net.gh->n_neurons);
-	if (t.work == NULL || order == NULL || y == NULL || t.grad == NULL ||
-		!HkBuildTargets(&t))
-	{
-		st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
-		goto done;
-	}
-	for (int64_t r = 0; r < data->n; r++)
-		order[r] = r;
-
-	res->stop = HANAMI_STOP_EPOCHS;
-	for (int e = 0; e < opt->epochs; e++)
-	{
-		double		loss = 0.0;
-		int64_t		rows = 0;
-		bool		stop = false;
-
-		if (opt->shuffle)
-			RngShuffle(&t.rng, order, data->n);
-		HkResetState(&t.net);
-		for (int64_t k = 0; k < data->n; k++)
-		{
-			int64_t		r = order[k];
-			double		l;
-
-			if (k % GROW_INTERRUPT_ROWS == 0 && cb && cb->interrupt &&
-				cb->interrupt(cb->ctx))
-			{
-				res->stop = HANAMI_STOP_CALLBACK;
-				stop = true;
-				break;
-			}
-			if (opt->max_iterations > 0 && seen >= opt->max_iterations)
-			{
-				res->stop = HANAMI_STOP_ITERATIONS;
-				stop = true;
-				break;
-			}
-			if (opt->timeout > 0 && k % GROW_INTERRUPT_ROWS == 0 && cb && cb->now &&
-				cb->now(cb->ctx) - start >= opt->timeout)
-			{
-				res->stop = HANAMI_STOP_TIMEOUT;
-				stop = true;
-				break;
-			}
-			/* the rate falls linearly from the first row to the last */
-			t.lr = opt->learning_rate + (opt->learning_rate_end - opt->learning_rate) *
-				(float) ((double) seen / total);
-			HkRowTargets(&t, data, r, y);
-			if (!HkTrainForward(&t, data->x + (size_t) r * data->n_features))
-			{
-				st = HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
-				goto done;
-			}
-			l = HkTrainBackward(&t);
-			if (!isfinite(l))
-			{
-				st = HnSetError(err, HANAMI_E_DIVERGED,
-								"Lower \"learning_rate\".",
-								"training diverged in epoch %d", e + 1);
-				goto done;
-			}
-			loss += l;
-			rows++;
-			seen++;
-		}
-		t.net.hdr->samples += (uint64_t) rows;
-		res->rows += rows;
-		if (rows > 0)
-		{
-			res->epochs++;
-			t.net.hdr->epochs++;
-			res->loss = loss / (double) rows;
-			if (opt->reduction)
-				res->removed += HkReduce(&t.net);
-			HkRecordEpoch(&t.net);
-			if (cb && cb->epoch_done)
-			{
-				HnEpochReport rep;
-
-				memset(&rep, 0, sizeof(rep));
-				rep.epoch = e + 1;
-				rep.iterations = seen;
-				rep.rows = rows;
-				rep.loss = res->loss;
-				rep.val_loss = NAN;
-				rep.val_accuracy = NAN;
-				rep.seconds = cb->now ? cb->now(cb->ctx) - start : 0.0;
-				cb->epoch_done(cb->ctx, &rep);
-			}
-		}
-		if (stop)
-			break;
-		if (opt->error_threshold > 0 && res->loss <= opt->error_threshold)
-		{
-			res->stop = HANAMI_STOP_THRESHOLD;
-			break;
-		}
-	}
-	HkResetState(&t.net);
-	HkRecount(&t.net);
-
-done:
-	res->seconds = cb && cb->now ? cb->now(cb->ctx) - start : 0.0;
-	HnFree(alloc, order);
-	HnFree(alloc, y);
-	HkTrainerFree(&t);
-	*image = t.image;
-	*len = t.len;
-	return st;
-}
-
-/* Evaluate net on data, rows in order. */
-HnStatus
-HkEvaluate(HkNet *net, const HnDataset *data, const HnCallbacks *cb,
-			 const HnAllocator *alloc, HnEvalResult *res, HnError *err)
-{
-	uint32_t	no = net->hdr->n_outputs;
-	uint32_t	k = no == 1 ? 2 : no;
-	HkWork *w;
-	float	   *out;
-	double		loss = 0.0;
-	double		se = 0.0;
-	double		ae = 0.0;
-	double		sum = 0.0;
-	double		sum2 = 0.0;
-	int64_t		correct = 0;
-	HnStatus	st;
-	HkNet	tmp;
-
-	tmp = *net;
-	st = HkCheckData(&tmp, data, err);
-	if (st != HANAMI_OK)
-		return st;
-	w = HkWorkCreate(net, false, alloc, err);
-	out = HnAlloc(alloc, sizeof(float) * no);
-	if (w == NULL || out == NULL)
-	{
-		HkWorkFree(w, alloc);
-		HnFree(alloc, out);
-		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for evaluation");
-	}
-	if (res->confusion)
-		memset(res->confusion, 0, sizeof(int64_t) * k * k);
-	for (int64_t r = 0; r < data->n; r++)
-	{
-		if (r % GROW_INTERRUPT_ROWS == 0 && cb && cb->interrupt &&
-			cb->interrupt(cb->ctx))
-			break;
-		HkPredict(net, w, data->x + (size_t) r * data->n_features, out);
-		for (uint32_t j = 0; j < no; j++)
-			if (!isfinite(out[j]))
-			{
-				char		detail[HANAMI_ERRMSG_LEN];
-
-				snprintf(detail, sizeof(detail), "Output %u of row %lld is %s.",
-						 j + 1, (long long) r + 1,
-						 isnan(out[j]) ? "NaN" : out[j] > 0 ? "Infinity" : "-Infinity");
-				HkWorkFree(w, alloc);
-				HnFree(alloc, out);
-				return HnSetError(err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
-								  "network output is not finite");
-			}
-		for (uint32_t j = 0; j < no; j++)
-		{
-			float		y;
-			float		o = fminf(fmaxf(out[j], 1e-7f), 1.0f - 1e-7f);
-
-			if (data->cls)
-				y = no == 1 ? (float) data->cls[r] : (float) (data->cls[r] == (int32_t) j);
-			else
-			{
-				y = data->y[(size_t) r * no + j];
-				se += (double) (out[j] - y) * (out[j] - y);
-				ae += fabs((double) out[j] - y);
-				sum += y;
-				sum2 += (double) y * y;
-			}
-			loss -= y * logf(o) + (1.0f - y) * logf(1.0f - o);
-		}
-		if (data->cls)
-		{
-			uint32_t	pred = 0;
-
-			if (no == 1)
-				pred = out[0] >= 0.5f;
-			else
-				for (uint32_t j = 1; j < no; j++)
-					if (out[j] > out[pred])
-						pred = j;
-			correct += pred == (uint32_t) data->cls[r];
-			if (res->confusion)
-				res->confusion[(size_t) data->cls[r] * k + pred]++;
-		}
-	}
-	res->n = data->n;
-	res->loss = data->n > 0 ? loss / (double) data->n : NAN;
-	res->accuracy = NAN;
-	res->mse = res->mae = res->r2 = NAN;
-	if (data->cls)
-		res->accuracy = data->n > 0 ? (double) correct / (double) data->n : NAN;
-	else if (data->n > 0)
-	{
-		double		cnt = (double) data->n * no;
-		double		var = sum2 / cnt - (sum / cnt) * (sum / cnt);
-
-		res->mse = se / cnt;
-		res->mae = ae / cnt;
-		res->r2 = var > 0 ? 1.0 - res->mse / var : NAN;
-	}
-	HkWorkFree(w, alloc);
-	HnFree(alloc, out);
+	(void) ctx;
+	*state = t;
+	if (t == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
+	t->hn = hn;
+	t->net = HkOf(hn);
+	t->cap = hn->len;
+	t->alloc = alloc;
+	t->rng = plan->rng;
+	t->res = plan->res;
+	HkTrainOptionsOf(opt, hn, &t->opt);
+	t->total = (double) plan->train_rows * opt->epochs;
+	if (opt->max_iterations > 0 && opt->max_iterations < t->total)
+		t->total = (double) opt->max_iterations;
+	t->lr = t->opt.learning_rate;
+	t->grow = t->opt.grow;
+	t->work = HkWorkCreate(t->net, true, alloc, err);
+	t->target_row = HnAlloc(alloc, sizeof(float) * hn->hdr->n_outputs);
+	t->grad = HnAllocZero(alloc, sizeof(float) * t->net->gh->n_neurons);
+	if (t->work == NULL || t->target_row == NULL || t->grad == NULL ||
+		!HkBuildTargets(t))
+		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
 	return HANAMI_OK;
 }
+
+/* Stepper: every epoch starts from a cleared spiking state. */
+static void
+HkStepperEpochBegin(void *state)
+{
+	HkResetState(((HkTrainer *) state)->net);
+}
+
+/* Stepper: the rows of a batch, one after another. */
+static HnStatus
+HkStepperStep(void *state, const HnBatch *b, double *loss, HnError *err)
+{
+	HkTrainer  *t = state;
+	HkTrainOptions *o = &t->opt;
+	uint32_t	n_out = t->net->hdr->n_outputs;
+
+	for (int k = 0; k < b->count; k++)
+	{
+		/* the rate falls linearly from the first row to the last */
+		t->lr = o->learning_rate + (o->learning_rate_end - o->learning_rate) *
+			(float) ((double) t->seen / t->total);
+		HnTargetValues(n_out, b->cls ? b->cls[k] : 0, b->y ? b->y[k] : NULL,
+					   t->target_row);
+		if (!HkTrainForward(t, b->x[k]))
+			return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
+		*loss += HkTrainBackward(t);
+		t->seen++;
+	}
+	return HANAMI_OK;
+}
+
+/* Stepper: the reduction pass, and the epoch in the growth history. */
+static HnStatus
+HkStepperEpochEnd(void *state, double *loss, bool *finite, HnError *err)
+{
+	HkTrainer  *t = state;
+
+	(void) loss;
+	(void) finite;
+	(void) err;
+	if (t->opt.reduction)
+		t->res->removed += (int64_t) HkReduce(t->net);
+	HkRecordEpoch(t->net);
+	return HANAMI_OK;
+}
+
+/* Stepper: the network is left with a cleared state and its counts. */
+static HnStatus
+HkStepperFinish(void *state, HnError *err)
+{
+	HkTrainer  *t = state;
+
+	(void) err;
+	HkResetState(t->net);
+	HkRecount(t->net);
+	return HANAMI_OK;
+}
+
+/* Stepper: free the trainer's scratch (not the image). */
+static void
+HkStepperFree(void *state)
+{
+	HkTrainer  *t = state;
+
+	HkTrainerFree(t);
+	HnFree(t->alloc, t->target_row);
+	HnFree(t->alloc, t);
+}
+
+const HnStepperOps HkStepper = {
+	.name = "hanami",
+	.create = HkStepperCreate,
+	.epoch_begin = HkStepperEpochBegin,
+	.step = HkStepperStep,
+	.epoch_end = HkStepperEpochEnd,
+	.finish = HkStepperFinish,
+	.free = HkStepperFree,
+};

@@ -69,5 +69,6 @@ void		TestFastSuite(void);
 void		TestScalingSuite(void);
 void		TestGrowSuite(void);
 void		TestKindSuite(void);
+void		TestFitSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

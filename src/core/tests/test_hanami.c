@@ -11,6 +11,7 @@
 
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
+#include "core/fit.h"
 #include "core/rng.h"
 
 /* A layered chain along x: inputs, hidden cells, outputs. */
@@ -216,25 +217,27 @@ TestGrowWalk(void)
 static void *
 Fit(void *img, size_t *len, const float *x, const int32_t *cls, int64_t n,
 	uint32_t nf, uint32_t no, int epochs, bool grow, bool shuffle,
-	bool reduction, HkTrainResult *res)
+	bool reduction, HnTrainResult *res)
 {
 	HnDataset	ds = {n, nf, no, x, NULL, cls};
-	HkTrainOptions opt;
-	HkNet	net;
+	HnRows		rows = {&ds, NULL, 0, NULL};
+	HnTrainOptions opt;
+	HkTrainOptions hk;
+	HnNet		net;
 	HnError		err;
-	HkTrainResult r;
 
-	HkBindTrusted(&net, img);
-	HkTrainOptionsDefaults(&opt, &net);
+	NetBindTrusted(&net, img);
+	HkTrainOptionsDefaults(&opt, &hk, HkOf(&net));
 	opt.epochs = epochs;
-	opt.grow = grow;
 	opt.shuffle = shuffle;
-	opt.reduction = reduction;
 	opt.seed = 11;
-	if (HkFit(&img, len, &ds, &opt, NULL, &HnMallocAllocator,
-				res ? res : &r, &err) != HANAMI_OK)
+	hk.grow = grow;
+	hk.reduction = reduction;
+	if (HnFit(&net, &rows, &opt, NULL, NULL, &HnMallocAllocator, res,
+			  &err) != HANAMI_OK)
 		TestNote("fit failed: %s", err.message);
-	return img;
+	*len = net.len;
+	return net.hdr;
 }
 
 /* Growth: sections for active inputs, borders by grain and steps, appending. */
@@ -684,14 +687,15 @@ MakeBlobs(float *x, int32_t *cls, int n, uint32_t nf, uint64_t seed, float scale
 static double
 HkAccuracy(void *img, const float *x, const int32_t *cls, int n, uint32_t nf)
 {
-	HkNet	net;
+	HnNet		net;
 	HnDataset	ds = {n, nf, 3, x, NULL, cls};
+	HnRows		rows = {&ds, NULL, 0, NULL};
 	HnEvalResult res;
 	HnError		err;
 
-	HkBindTrusted(&net, img);
+	NetBindTrusted(&net, img);
 	memset(&res, 0, sizeof(res));
-	if (HkEvaluate(&net, &ds, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
+	if (HnEvaluate(&net, &rows, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 		return -1;
 	return res.accuracy;
 }
@@ -714,7 +718,7 @@ TestGrowLearn(void)
 	double		acc_clean;
 	double		acc;
 	HnRng		rng;
-	HkTrainResult res;
+	HnTrainResult res;
 
 	MakeBlobs(x, cls, N, NF, 1, 1.0f);
 	MakeBlobs(xt, clst, N, NF, 2, 1.0f);
@@ -723,7 +727,7 @@ TestGrowLearn(void)
 	img = Fit(img, &len, x, cls, N, NF, 3, 5, true, true, false, &res);
 	acc_clean = HkAccuracy(img, xt, clst, N, NF);
 	CHECK(acc_clean >= 0.95, "learns a 3-class task on raw values (%.3f)", acc_clean);
-	CHECK(res.epochs == 5 && res.rows == 5 * N && res.loss < 1.0,
+	CHECK(res.epochs == 5 && res.iterations == 5 * N && res.loss < 1.0,
 		  "fit reports epochs, rows and loss (%.3f)", res.loss);
 	{
 		HkNet	net;
@@ -843,9 +847,10 @@ TestGrowSpiking(void)
 	HkBindTrusted(&net, img);
 	CHECK(net.gh->flags & HK_SPIKING, "a cooldown makes the network spiking");
 	{
-		HkTrainOptions opt;
+		HnTrainOptions opt;
+		HkTrainOptions hk;
 
-		HkTrainOptionsDefaults(&opt, &net);
+		HkTrainOptionsDefaults(&opt, &hk, &net);
 		CHECK(!opt.shuffle, "spiking networks train on their rows in order");
 	}
 	img = Fit(img, &len, x, cls, N, 2, 2, 20, true, false, false, NULL);

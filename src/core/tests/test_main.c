@@ -16,5 +16,6 @@ main(void)
 	TestScalingSuite();
 	TestGrowSuite();
 	TestKindSuite();
+	TestFitSuite();
 	return TestSummary();
 }

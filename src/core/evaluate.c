@@ -1,0 +1,293 @@
+/*
+ * evaluate.c - the evaluator (see fit.h): a network measured on rows in
+ * memory or streamed in chunks, through the kind's inference, with one class
+ * rule and one-pass statistics of the targets.
+ */
+#include "core/fit.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/stats.h"
+
+/* Rows per batch when evaluating. */
+#define HANAMI_EVAL_BATCH	256
+
+/* One evaluation in progress. */
+typedef struct Eval
+{
+	HnNet	   *net;
+	const HnKindFit *kf;
+	const HnCallbacks *cb;
+	HnEvalResult *res;
+	void	   *work;			/* the kind's inference scratch */
+	int			batch;
+	uint32_t	n_in;
+	uint32_t	n_out;
+	uint32_t	n_cls;			/* confusion matrix: n_cls x n_cls */
+	bool		one_class;		/* one output giving a class */
+	bool		checked;		/* the rows were checked already */
+	float	   *xb;				/* gathered inputs of a batch */
+	float	   *out;			/* outputs of a batch */
+	float	   *tb;				/* targets of a batch */
+	HnColumnStats ystats;		/* target values */
+	int64_t		done;
+	int64_t		labelled;
+	int64_t		correct;
+	double		loss;
+	double		se;
+	double		ae;
+} Eval;
+
+/*
+ * True class of row r of ds, or -1 when it has none: its class index, or
+ * the 0/1 target of a network whose one output gives a class.
+ */
+static int
+EvalTrueClass(const Eval *e, const HnDataset *ds, int64_t r)
+{
+	if (ds->cls != NULL)
+		return ds->cls[r];
+	if (e->one_class)
+	{
+		float		y = ds->y[r];
+
+		if (y == 0.0f || y == 1.0f)
+			return (int) y;
+	}
+	return -1;
+}
+
+/* HANAMI_E_OUTPUT_NOT_FINITE unless every output of a row is finite. */
+static HnStatus
+EvalCheckOutputs(const Eval *e, const float *y, int64_t row, HnError *err)
+{
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	for (uint32_t j = 0; j < e->n_out; j++)
+	{
+		if (isfinite(y[j]))
+			continue;
+		snprintf(detail, sizeof(detail), "Output %" PRIu32 " of row %" PRId64 " is %s.",
+				 j + 1, row + 1,
+				 isnan(y[j]) ? "NaN" : y[j] > 0 ? "Infinity" : "-Infinity");
+		return HnSetError(err, HANAMI_E_OUTPUT_NOT_FINITE, detail,
+						  "network output is not finite");
+	}
+	return HANAMI_OK;
+}
+
+/* Add one row's figures: its class, and its errors for target values. */
+static void
+EvalRow(Eval *e, const HnDataset *ds, int64_t r, const float *y)
+{
+	int			c = EvalTrueClass(e, ds, r);
+
+	if (c >= 0)
+	{
+		int			p = HnOutputClass(y, e->n_out);
+
+		e->labelled++;
+		e->correct += p == c;
+		if (e->res->confusion != NULL)
+			e->res->confusion[(size_t) c * e->n_cls + (size_t) p]++;
+	}
+	if (ds->y != NULL)
+	{
+		const float *t = ds->y + (size_t) r * e->n_out;
+
+		for (uint32_t j = 0; j < e->n_out; j++)
+		{
+			double		d = (double) y[j] - t[j];
+
+			e->se += d * d;
+			e->ae += fabs(d);
+		}
+		StatsAdd(&e->ystats, t);
+	}
+}
+
+/*
+ * Evaluate count rows of ds in the order given (NULL: in their order),
+ * named row0 + k + 1 when not given by order.  Returns with e->res->
+ * interrupted set when the hook says stop.
+ */
+static HnStatus
+EvalRows(Eval *e, const HnDataset *ds, const int64_t *order, int64_t count,
+		 int64_t row0, HnError *err)
+{
+	for (int64_t r0 = 0; r0 < count; r0 += e->batch)
+	{
+		int			n = (int) (count - r0 < e->batch ? count - r0 : e->batch);
+		const float *x = ds->x + (size_t) r0 * e->n_in;
+		HnStatus	st;
+
+		if (e->cb && e->cb->interrupt && e->cb->interrupt(e->cb->ctx))
+		{
+			e->res->interrupted = true;
+			return HANAMI_OK;
+		}
+		if (order != NULL)
+		{
+			for (int k = 0; k < n; k++)
+				memcpy(e->xb + (size_t) k * e->n_in,
+					   ds->x + (size_t) order[r0 + k] * e->n_in,
+					   e->n_in * sizeof(float));
+			x = e->xb;
+		}
+		e->net->kind->predict(e->net, e->work, x, n, e->out);
+		for (int k = 0; k < n; k++)
+		{
+			int64_t		r = order ? order[r0 + k] : r0 + k;
+			float	   *y = e->out + (size_t) k * e->n_out;
+
+			st = EvalCheckOutputs(e, y, order ? r : row0 + r, err);
+			if (st != HANAMI_OK)
+				return st;
+			EvalRow(e, ds, r, y);
+			HnTargetValues(e->n_out, ds->cls ? ds->cls[r] : 0,
+						   ds->y ? ds->y + (size_t) r * e->n_out : NULL,
+						   e->tb + (size_t) k * e->n_out);
+		}
+		if (ds->y != NULL && e->kf->targets != NULL)
+			e->kf->targets(e->net, e->tb, n);
+		e->loss += e->kf->loss(e->net, e->out, e->tb, n);
+		e->done += n;
+	}
+	return HANAMI_OK;
+}
+
+/* Every chunk of a source, each checked first unless it was. */
+static HnStatus
+EvalSource(Eval *e, const HnRowSource *src, HnError *err)
+{
+	HnDataset	chunk;
+	int64_t		k;
+
+	src->start(src->ctx);
+	while (!e->res->interrupted &&
+		   (k = src->fetch(src->ctx, src->chunk, &chunk)) > 0)
+	{
+		HnStatus	st = HANAMI_OK;
+
+		if (!e->checked)
+			st = HnCheckRows(e->net, &chunk, e->done, err);
+		if (st == HANAMI_OK)
+			st = EvalRows(e, &chunk, NULL, k, e->done, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	if (e->done == 0 && !e->res->interrupted)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "The query returned no rows.", "no rows to evaluate");
+	return HANAMI_OK;
+}
+
+/* The figures from the sums. */
+static void
+EvalFinish(Eval *e, bool values)
+{
+	HnEvalResult *res = e->res;
+	double		cnt = (double) e->done * e->n_out;
+	double		ss_tot = StatsSumM2(&e->ystats);
+
+	res->n = e->done;
+	if (e->done == 0)
+		return;
+	res->loss = e->loss / (double) e->done;
+	if (e->labelled == e->done)
+		res->accuracy = (double) e->correct / (double) e->done;
+	if (!values)
+		return;
+	res->mse = e->se / cnt;
+	res->mae = e->ae / cnt;
+	if (ss_tot > 0.0)
+		res->r2 = 1.0 - e->se / ss_tot;
+	else
+		res->r2 = e->se == 0.0 ? 1.0 : NAN;
+}
+
+/* Evaluate in batches of max_batch rows; see fit.h. */
+HnStatus
+HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
+			   const HnCallbacks *cb, const HnAllocator *alloc,
+			   HnEvalResult *res, HnError *err)
+{
+	int64_t    *confusion = res->confusion;
+	const HnDataset *data = rows->data;
+	bool		values = data ? data->y != NULL : !rows->source->classes;
+	int64_t		n = data ? (rows->order ? rows->n : data->n) : -1;
+	Eval		e;
+	HnStatus	st;
+
+	memset(res, 0, sizeof(*res));
+	res->confusion = confusion;
+	res->loss = res->accuracy = res->mse = res->mae = res->r2 = NAN;
+	memset(&e, 0, sizeof(e));
+	e.kf = HnKindFitOf(net, "evaluated", err);
+	if (e.kf == NULL)
+		return err ? err->code : HANAMI_E_INVALID_ARGUMENT;
+	e.net = net;
+	e.cb = cb;
+	e.res = res;
+	e.checked = checked;
+	e.n_in = net->hdr->n_inputs;
+	e.n_out = net->hdr->n_outputs;
+	e.n_cls = e.n_out >= 2 ? e.n_out : 2;
+	e.one_class = e.n_out == 1 &&
+		net->kind->outputs(net, NULL, 0) == HANAMI_OUTPUTS_CLASSES;
+	e.batch = n >= 0 && n < max_batch ? (int) (n > 0 ? n : 1) : max_batch;
+	if (data != NULL && !checked)
+	{
+		if (n == 0)
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "The query returned no rows.",
+							  "no rows to evaluate");
+		st = HnCheckRows(net, data, 0, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	if (confusion != NULL)
+		memset(confusion, 0, (size_t) e.n_cls * e.n_cls * sizeof(int64_t));
+
+	e.work = net->kind->work_create(net, e.batch, alloc, err);
+	if (e.work == NULL)
+		return err ? err->code : HANAMI_E_NOMEM;
+	/* the same arithmetic as inline inference (run, classify) */
+	if (net->kind->work_tune != NULL)
+		net->kind->work_tune(net, e.work);
+	st = HANAMI_OK;
+	if (values)
+		st = StatsInit(&e.ystats, e.n_out, alloc, err);
+	e.out = HnAlloc(alloc, (size_t) e.batch * e.n_out * sizeof(float));
+	e.tb = HnAlloc(alloc, (size_t) e.batch * e.n_out * sizeof(float));
+	if (rows->order != NULL)
+		e.xb = HnAlloc(alloc, (size_t) e.batch * e.n_in * sizeof(float));
+	if (st == HANAMI_OK &&
+		(e.out == NULL || e.tb == NULL || (rows->order && e.xb == NULL)))
+		st = HnSetError(err, HANAMI_E_NOMEM, NULL,
+						"out of memory for evaluation buffers");
+	if (st == HANAMI_OK)
+		st = data ? EvalRows(&e, data, rows->order, n, 0, err) :
+			EvalSource(&e, rows->source, err);
+	if (st == HANAMI_OK)
+		EvalFinish(&e, values);
+
+	net->kind->work_free(e.work, alloc);
+	StatsFree(&e.ystats, alloc);
+	HnFree(alloc, e.xb);
+	HnFree(alloc, e.tb);
+	HnFree(alloc, e.out);
+	return st;
+}
+
+/* Evaluate net on rows; see fit.h. */
+HnStatus
+HnEvaluate(HnNet *net, const HnRows *rows, const HnCallbacks *cb,
+		   const HnAllocator *alloc, HnEvalResult *res, HnError *err)
+{
+	return HnEvaluateRows(net, rows, HANAMI_EVAL_BATCH, false, cb, alloc, res,
+						  err);
+}

@@ -1,0 +1,494 @@
+/*
+ * fit.c - the fit driver (see fit.h): checks, the validation split and what
+ * the kind learns first, then epochs of batches through a stepper, with the
+ * stop conditions, divergence checks, header counters, validation and
+ * epoch reports.
+ */
+#include "core/fit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One fit in progress. */
+typedef struct Fit
+{
+	HnNet	   *net;
+	const HnKindFit *kf;
+	const HnRows *rows;
+	const HnTrainOptions *opt;
+	const HnStepperOps *ops;
+	void	   *ctx;			/* the stepper's context */
+	void	   *state;			/* the stepper's state */
+	HnCallbacks cb;
+	const HnAllocator *alloc;
+	HnTrainResult *res;
+	HnRng		rng;
+	int64_t		n_train;
+	int64_t		n_val;
+	int			batch;
+	int64_t	   *idx;			/* in memory: training rows, then validation */
+	int64_t	   *order;			/* streamed: the order of a chunk's rows */
+	int64_t		max_rows;		/* streamed: rows fetched at a time */
+	const float **xp;			/* the batch */
+	const float **yp;
+	int32_t    *cls;
+	int64_t    *bidx;
+	double		t0;
+	int			epoch;
+	int64_t		epoch_rows;
+	double		loss_sum;
+	bool		stopped;
+} Fit;
+
+/* qsort order of row indices. */
+static int
+FitCompareRows(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a;
+	int64_t		y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Seconds from the clock hook, 0 without one. */
+static double
+FitNow(const Fit *f)
+{
+	return f->cb.now ? f->cb.now(f->cb.ctx) : 0.0;
+}
+
+/* Record why the fit stops (the first reason wins). */
+static void
+FitStop(Fit *f, HnStopReason reason)
+{
+	if (!f->stopped)
+	{
+		f->stopped = true;
+		f->res->stop = reason;
+	}
+}
+
+/*
+ * A "training diverged" error: the loss v, or a weight (v finite), became
+ * NaN or infinite in this epoch.
+ */
+static HnStatus
+FitDiverged(const Fit *f, double v, HnError *err)
+{
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	snprintf(detail, sizeof(detail), "%s in epoch %d; %s.",
+			 isfinite(v) ? "A weight became NaN or infinite" :
+			 isnan(v) ? "The loss became NaN" : "The loss became infinite",
+			 f->epoch, f->kf->advice);
+	return HnSetError(err, HANAMI_E_DIVERGED, detail, "training diverged");
+}
+
+/*
+ * Train on count rows of ds in the order given, batch after batch, until
+ * they are done or a stop condition holds.
+ */
+static HnStatus
+FitRun(Fit *f, const HnDataset *ds, const int64_t *order, int64_t count,
+	   HnError *err)
+{
+	size_t		n_in = ds->n_features;
+	size_t		n_out = ds->n_outputs;
+	const HnTrainOptions *opt = f->opt;
+
+	for (int64_t r0 = 0; r0 < count && !f->stopped; r0 += f->batch)
+	{
+		int			n = (int) (count - r0 < f->batch ? count - r0 : f->batch);
+		HnBatch		b;
+		double		loss = 0.0;
+		HnStatus	st;
+
+		/* the caller's hook may longjmp: nothing is half done here */
+		if (f->cb.interrupt && f->cb.interrupt(f->cb.ctx))
+		{
+			FitStop(f, HANAMI_STOP_CALLBACK);
+			break;
+		}
+		for (int k = 0; k < n; k++)
+		{
+			int64_t		r = order[r0 + k];
+
+			f->bidx[k] = r;
+			f->xp[k] = ds->x + (size_t) r * n_in;
+			if (ds->y != NULL)
+				f->yp[k] = ds->y + (size_t) r * n_out;
+			else
+				f->cls[k] = ds->cls[r];
+		}
+		b.count = n;
+		b.x = f->xp;
+		b.cls = ds->cls != NULL ? f->cls : NULL;
+		b.y = ds->y != NULL ? f->yp : NULL;
+		b.rows = f->rows->data != NULL ? f->bidx : NULL;
+#if defined(__GNUC__)
+		/* online training: bring the next row in while this one runs */
+		if (n == 1 && r0 + 1 < count)
+		{
+			const char *next = (const char *) (ds->x + (size_t) order[r0 + 1] * n_in);
+
+			for (size_t o = 0; o < n_in * sizeof(float); o += 64)
+				__builtin_prefetch(next + o);
+		}
+#endif
+		st = f->ops->step(f->state, &b, &loss, err);
+		if (st != HANAMI_OK)
+			return st;
+		if (!isfinite(loss))
+			return FitDiverged(f, loss, err);
+		f->loss_sum += loss;
+		f->epoch_rows += n;
+		f->res->iterations++;
+		if (opt->max_iterations > 0 && f->res->iterations >= opt->max_iterations)
+			FitStop(f, HANAMI_STOP_ITERATIONS);
+		else if (opt->timeout > 0 && f->cb.now &&
+				 FitNow(f) - f->t0 >= opt->timeout)
+			FitStop(f, HANAMI_STOP_TIMEOUT);
+	}
+	return HANAMI_OK;
+}
+
+/*
+ * In memory: the seeded validation split (training rows first, in their
+ * order when shuffling is off), then what the kind learns from the
+ * training rows.  The rows were checked.
+ */
+static HnStatus
+FitSplit(Fit *f, void *prep, HnError *err)
+{
+	const HnRows *rows = f->rows;
+	int64_t		n = rows->order ? rows->n : rows->data->n;
+
+	if ((uint64_t) n > SIZE_MAX / sizeof(int64_t))
+		return HnSetError(err, HANAMI_E_TOO_LARGE, NULL,
+						  "too many rows to train on");
+	f->n_val = (int64_t) floor((double) n * f->opt->validation_split);
+	f->n_train = n - f->n_val;
+	if (f->n_train < 1)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Lower validation_split or add rows.",
+						  "validation_split leaves no rows to train on");
+	f->idx = HnAlloc(f->alloc, (size_t) n * sizeof(int64_t));
+	if (f->idx == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for training buffers");
+	for (int64_t i = 0; i < n; i++)
+		f->idx[i] = rows->order ? rows->order[i] : i;
+	if (f->n_val > 0)
+	{
+		RngShuffle(&f->rng, f->idx, n);
+		if (!f->opt->shuffle)
+			qsort(f->idx, (size_t) f->n_train, sizeof(int64_t), FitCompareRows);
+	}
+	if (prep != NULL)
+		f->kf->prepare_rows(prep, rows->data, f->idx, f->n_train);
+	return HANAMI_OK;
+}
+
+/*
+ * Streamed: the first pass over the rows checks them, counts them and
+ * offers them to what the kind learns.
+ */
+static HnStatus
+FitFirstPass(Fit *f, void *prep, HnError *err)
+{
+	const HnRowSource *src = f->rows->source;
+	HnDataset	chunk;
+	int64_t		k;
+
+	src->start(src->ctx);
+	while ((k = src->fetch(src->ctx, src->chunk, &chunk)) > 0)
+	{
+		HnStatus	st = HnCheckRows(f->net, &chunk, f->n_train, err);
+
+		if (st != HANAMI_OK)
+			return st;
+		if (prep != NULL)
+			f->kf->prepare_rows(prep, &chunk, NULL, k);
+		f->n_train += k;
+	}
+	if (f->n_train == 0)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "The query returned no rows.", "no rows to train on");
+	return HANAMI_OK;
+}
+
+/* Everything before the first epoch: rows, split, what the kind learns. */
+static HnStatus
+FitPrepare(Fit *f, HnError *err)
+{
+	const HnRows *rows = f->rows;
+	bool		values = rows->data ? rows->data->y != NULL : !rows->source->classes;
+	void	   *prep = NULL;
+	HnStatus	st;
+
+	if (rows->data != NULL)
+	{
+		if (rows->data->n == 0 || (rows->order && rows->n == 0))
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "The query returned no rows.",
+							  "no rows to train on");
+		st = HnCheckRows(f->net, rows->data, 0, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	else if (f->opt->validation_split > 0)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Streamed rows cannot be held out.",
+						  "validation_split needs the rows in memory");
+	if (f->kf->prepare_begin != NULL)
+	{
+		st = f->kf->prepare_begin(f->net, f->opt, values, rows->data != NULL,
+								  f->alloc, &prep, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	st = rows->data ? FitSplit(f, prep, err) : FitFirstPass(f, prep, err);
+	if (prep != NULL)
+	{
+		if (st == HANAMI_OK)
+			st = f->kf->prepare_end(prep, f->net, err);
+		else
+			f->kf->prepare_discard(prep);
+	}
+	return st;
+}
+
+/* Buffers of a batch, and of a chunk's order when streamed. */
+static HnStatus
+FitBuffers(Fit *f, HnError *err)
+{
+	size_t		b = (size_t) f->batch;
+
+	f->xp = HnAlloc(f->alloc, b * sizeof(float *));
+	f->yp = HnAlloc(f->alloc, b * sizeof(float *));
+	f->cls = HnAlloc(f->alloc, b * sizeof(int32_t));
+	f->bidx = HnAlloc(f->alloc, b * sizeof(int64_t));
+	if (f->rows->source != NULL)
+	{
+		/* whole batches per chunk, so batches are those of rows in memory */
+		int64_t		chunk = f->rows->source->chunk;
+
+		f->max_rows = chunk >= f->batch ? chunk / f->batch * f->batch : chunk;
+		if ((uint64_t) f->max_rows <= SIZE_MAX / sizeof(int64_t))
+			f->order = HnAlloc(f->alloc, (size_t) f->max_rows * sizeof(int64_t));
+	}
+	if (f->xp == NULL || f->yp == NULL || f->cls == NULL || f->bidx == NULL ||
+		(f->rows->source != NULL && f->order == NULL))
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for training buffers");
+	return HANAMI_OK;
+}
+
+/* The batches of one epoch: shuffled rows in memory, or chunk by chunk. */
+static HnStatus
+FitEpochRows(Fit *f, HnError *err)
+{
+	const HnRowSource *src = f->rows->source;
+	HnDataset	chunk;
+	int64_t		k;
+
+	if (src == NULL)
+	{
+		if (f->opt->shuffle)
+			RngShuffle(&f->rng, f->idx, f->n_train);
+		return FitRun(f, f->rows->data, f->idx, f->n_train, err);
+	}
+	src->start(src->ctx);
+	while (!f->stopped && (k = src->fetch(src->ctx, f->max_rows, &chunk)) > 0)
+	{
+		HnStatus	st;
+
+		for (int64_t i = 0; i < k; i++)
+			f->order[i] = i;
+		if (f->opt->shuffle)
+			RngShuffle(&f->rng, f->order, k);
+		st = FitRun(f, &chunk, f->order, k, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	return HANAMI_OK;
+}
+
+/*
+ * Mean loss and accuracy over the validation rows, through the evaluator.
+ * Sets *interrupted when the interrupt hook stopped it.
+ */
+static HnStatus
+FitValidate(Fit *f, HnEpochReport *rep, bool *interrupted, HnError *err)
+{
+	HnRows		val = {f->rows->data, f->idx + f->n_train, f->n_val, NULL};
+	HnEvalResult ev;
+	HnStatus	st = HANAMI_OK;
+
+	memset(&ev, 0, sizeof(ev));
+	if (f->ops->sync != NULL)
+		st = f->ops->sync(f->state, err);
+	if (st == HANAMI_OK)
+		st = HnEvaluateRows(f->net, &val,
+							f->n_val < f->batch ? (int) f->n_val : f->batch,
+							true, &f->cb, f->alloc, &ev, err);
+	*interrupted = ev.interrupted;
+	rep->val_loss = ev.loss;
+	rep->val_accuracy = ev.accuracy;
+	return st;
+}
+
+/*
+ * Close an epoch that trained rows: count it in the header, let the stepper
+ * finish it, check for divergence, validate, report, and stop at the
+ * error threshold.
+ */
+static HnStatus
+FitEndEpoch(Fit *f, HnError *err)
+{
+	HnHeader   *hdr = f->net->hdr;
+	HnEpochReport rep;
+	double		more = 0.0;
+	bool		finite = true;
+	bool		interrupted = false;
+	HnStatus	st;
+
+	if (hdr->epochs < UINT32_MAX)
+		hdr->epochs++;
+	hdr->samples += (uint64_t) f->epoch_rows;
+	f->res->epochs = f->epoch;
+	if (f->ops->epoch_end != NULL)
+	{
+		st = f->ops->epoch_end(f->state, &more, &finite, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	f->loss_sum += more;
+	if (!isfinite(f->loss_sum))
+		return FitDiverged(f, f->loss_sum, err);
+	if (!finite)
+		return FitDiverged(f, 0.0, err);
+
+	memset(&rep, 0, sizeof(rep));
+	rep.epoch = f->epoch;
+	rep.iterations = f->res->iterations;
+	rep.rows = f->epoch_rows;
+	rep.loss = f->loss_sum / (double) f->epoch_rows;
+	rep.val_loss = rep.val_accuracy = NAN;
+	f->res->loss = rep.loss;
+	if (f->n_val > 0)
+	{
+		st = FitValidate(f, &rep, &interrupted, err);
+		if (st != HANAMI_OK)
+			return st;
+		if (interrupted)
+		{
+			FitStop(f, HANAMI_STOP_CALLBACK);
+			return HANAMI_OK;
+		}
+	}
+	rep.seconds = FitNow(f) - f->t0;
+	f->res->val_loss = rep.val_loss;
+	f->res->val_accuracy = rep.val_accuracy;
+	if (f->cb.epoch_done)
+		f->cb.epoch_done(f->cb.ctx, &rep);
+	if (!f->stopped && f->opt->error_threshold > 0 &&
+		rep.loss <= f->opt->error_threshold)
+		FitStop(f, HANAMI_STOP_THRESHOLD);
+	return HANAMI_OK;
+}
+
+/* The stepper, then epoch after epoch until a stop condition holds. */
+static HnStatus
+FitTrain(Fit *f, HnError *err)
+{
+	HnFitPlan	plan;
+	HnStatus	st;
+
+	plan.max_batch = f->batch;
+	plan.train_rows = f->n_train;
+	plan.data = f->rows->data;
+	plan.rng = &f->rng;
+	plan.res = f->res;
+	st = f->ops->create(f->ctx, f->net, f->opt, &plan, f->alloc, &f->state,
+						err);
+	if (st != HANAMI_OK)
+		return st;
+	for (f->epoch = 1; f->epoch <= f->opt->epochs && !f->stopped; f->epoch++)
+	{
+		f->epoch_rows = 0;
+		f->loss_sum = 0.0;
+		if (f->ops->epoch_begin != NULL)
+			f->ops->epoch_begin(f->state);
+		st = FitEpochRows(f, err);
+		if (st != HANAMI_OK)
+			return st;
+		if (f->epoch_rows == 0)
+			break;
+		st = FitEndEpoch(f, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	if (f->ops->finish != NULL)
+		return f->ops->finish(f->state, err);
+	return HANAMI_OK;
+}
+
+/* Train net on rows; see fit.h. */
+HnStatus
+HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
+	  const HnStepper *stepper, const HnCallbacks *cb,
+	  const HnAllocator *alloc, HnTrainResult *res, HnError *err)
+{
+	HnTrainResult local;
+	Fit			f;
+	HnStatus	st;
+
+	memset(&f, 0, sizeof(f));
+	if (res == NULL)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	res->loss = res->val_loss = res->val_accuracy = NAN;
+	res->stop = HANAMI_STOP_EPOCHS;
+	f.kf = HnKindFitOf(net, "trained", err);
+	if (f.kf == NULL)
+		return err ? err->code : HANAMI_E_INVALID_ARGUMENT;
+	f.net = net;
+	f.rows = rows;
+	f.opt = opt;
+	f.ops = stepper ? stepper->ops : f.kf->stepper;
+	f.ctx = stepper ? stepper->ctx : NULL;
+	if (cb != NULL)
+		f.cb = *cb;
+	f.alloc = alloc;
+	f.res = res;
+	f.t0 = FitNow(&f);
+	RngSeed(&f.rng, f.kf->seed ? f.kf->seed(net, opt->seed) : opt->seed);
+
+	st = HnCheckOptions(net, opt, err);
+	if (st == HANAMI_OK)
+		st = FitPrepare(&f, err);
+	if (st == HANAMI_OK)
+	{
+		f.batch = f.kf->online ? 1 :
+			f.n_train < opt->batch_size ? (int) f.n_train : opt->batch_size;
+		st = FitBuffers(&f, err);
+	}
+	if (st == HANAMI_OK)
+		st = FitTrain(&f, err);
+	res->train_rows = f.n_train;
+	res->val_rows = f.n_val;
+	res->seconds = FitNow(&f) - f.t0;
+
+	if (f.state != NULL)
+		f.ops->free(f.state);
+	HnFree(alloc, f.bidx);
+	HnFree(alloc, f.cls);
+	HnFree(alloc, f.yp);
+	HnFree(alloc, f.xp);
+	HnFree(alloc, f.order);
+	HnFree(alloc, f.idx);
+	return st;
+}
