@@ -6,6 +6,10 @@
 -- Tolerances: predictions of the two trained networks within 1e-4, losses
 -- within 0.1 % (float32 sums in another order); counters and classes equal.
 SET client_min_messages = warning;
+-- PoCL, the OpenCL driver of the test machines, cannot build kernels in a
+-- backend where PostgreSQL's JIT compiler loaded its own LLVM
+-- (docs/devices.md)
+SET jit = off;
 -- tables of their own: the regression tests share one database
 CREATE SCHEMA hanami_opencl_test;
 SET search_path = hanami_opencl_test, public;

@@ -2,6 +2,10 @@
 -- network, softmax trained on raw reals; seeds of network() and
 -- create_model().
 SET client_min_messages = warning;
+-- PoCL, the OpenCL driver of the test machines, cannot build kernels in a
+-- backend where PostgreSQL's JIT compiler loaded its own LLVM
+-- (docs/devices.md)
+SET jit = off;
 \set SHOW_CONTEXT never
 CREATE SCHEMA hanami_loud_test;
 SET search_path = hanami_loud_test, public;
