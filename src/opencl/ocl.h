@@ -147,7 +147,7 @@ HnStatus	OclDenseReadParams(OclDense *d, float *params, OclError *err);
 /*
  * DensePredict over n rows in chunks of max_batch, one upload and one
  * download per chunk: out (n * n_outputs, output scaling applied) and cls
- * (n classes, HanamiArgmax's rule; -1 for a row with an output that is NaN
+ * (n classes, HnOutputClass's rule; -1 for a row with an output that is NaN
  * or infinite) when not NULL.
  */
 HnStatus	OclDensePredict(OclDense *d, const float *x, int64_t n, float *out,

@@ -131,7 +131,6 @@ extern struct HnPool *HanamiComputePool(MemoryContext cxt);
 /* run.c: shared by inference on values and on stored models */
 extern const float *HanamiInputArray(ArrayType *arr, uint32 want);
 extern ArrayType *HanamiFloatArray(const float *v, int n);
-extern int32 HanamiArgmax(const float *out, uint32 n);
 extern void HanamiCheckOutputs(const float *out, int64 n_rows, uint32 n_out,
 							   int64 row0, const bool *skip);
 extern void HanamiCheckClassifier(const HnNet *net, const char *fn,

@@ -11,6 +11,7 @@
 
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
+#include "core/fit.h"
 #include "core/simd.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
@@ -247,23 +248,6 @@ HanamiFloatArray(const float *v, int n)
 }
 
 /*
- * The class of n outputs: the index of the largest, or for a single
- * output, 1 when it is at least 0.5.
- */
-int32
-HanamiArgmax(const float *out, uint32 n)
-{
-	int32		best = 0;
-
-	if (n == 1)
-		return out[0] >= 0.5f ? 1 : 0;
-	for (uint32 i = 1; i < n; i++)
-		if (out[i] > out[best])
-			best = (int32) i;
-	return best;
-}
-
-/*
  * run(net, input real[], reset boolean) -> real[]: run() for the rows of a
  * sequence.  A spiking network's state carries from one call to the next in
  * the same query; reset clears it before this input (the first row of a
@@ -293,7 +277,7 @@ hanami_run(PG_FUNCTION_ARGS)
 }
 
 /*
- * classify(net, input real[]) -> int: see HanamiArgmax; only for a
+ * classify(net, input real[]) -> int: the class (HnOutputClass); only for a
  * classifier (HanamiCheckClassifier).
  */
 Datum
@@ -301,5 +285,5 @@ hanami_classify(PG_FUNCTION_ARGS)
 {
 	RunCache   *c = RunOne(fcinfo, true, true);
 
-	PG_RETURN_INT32(HanamiArgmax(c->out, c->net.hdr->n_outputs));
+	PG_RETURN_INT32(HnOutputClass(c->out, c->net.hdr->n_outputs));
 }

@@ -15,6 +15,7 @@
 #include "device.h"
 
 #include "access/detoast.h"
+#include "core/fit.h"
 #include "utils/memutils.h"
 #include "windowapi.h"
 
@@ -264,7 +265,7 @@ BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 		HanamiCheckOutputs(st->out, n, n_out, pos, st->nulls);
 		if (classify)
 			for (int k = 0; k < n; k++)
-				st->cls[k] = HanamiArgmax(st->out + (size_t) k * n_out, n_out);
+				st->cls[k] = HnOutputClass(st->out + (size_t) k * n_out, n_out);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "glue.h"
 
 #include "catalog/pg_type.h"
+#include "core/fit.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -251,5 +252,5 @@ hanami_predict_class(PG_FUNCTION_ARGS)
 {
 	CacheEntry *e = PredictOne(fcinfo, true);
 
-	PG_RETURN_INT32(HanamiArgmax(e->out, e->net.hdr->n_outputs));
+	PG_RETURN_INT32(HnOutputClass(e->out, e->net.hdr->n_outputs));
 }
