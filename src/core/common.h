@@ -26,6 +26,11 @@ typedef enum HnStatus
 	HANAMI_E_NOMEM,				/* allocation failed (53200) */
 	HANAMI_E_DIVERGED,			/* training produced NaN/Inf (22003) */
 	HANAMI_E_OUTPUT_NOT_FINITE, /* a network output is NaN/Inf (22003) */
+	HANAMI_E_MALFORMED_SPEC,	/* malformed JSON or description: the
+								 * caller's code (22P02 for text input, else
+								 * 22023) */
+	HANAMI_E_UNSUPPORTED,		/* a format version this build cannot read
+								 * (0A000) */
 	HANAMI_E_INTERNAL			/* cannot happen (XX000) */
 } HnStatus;
 

@@ -18,6 +18,11 @@ StatusErrcode(HnStatus code, int default_errcode)
 		case HANAMI_E_INVALID_FORMAT:
 			return default_errcode ? default_errcode :
 				ERRCODE_INVALID_BINARY_REPRESENTATION;
+		case HANAMI_E_MALFORMED_SPEC:
+			return default_errcode ? default_errcode :
+				ERRCODE_INVALID_PARAMETER_VALUE;
+		case HANAMI_E_UNSUPPORTED:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
 		case HANAMI_E_DIMENSION:
 			return ERRCODE_ARRAY_SUBSCRIPT_ERROR;
 		case HANAMI_E_NOT_FINITE:
