@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/json.h"
 
 _Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
 			   "the dense view must fit HnNet");
@@ -109,6 +110,9 @@ const HnKind HnDenseKind = {
 	.flags = HANAMI_KIND_ROWS_INDEPENDENT | HANAMI_KIND_LAYERED,
 	.bind = DenseKindBind,
 	.bind_trusted = DenseKindBindTrusted,
+	.from_json = DenseFromJson,
+	.to_json = DenseToJson,
+	.info = DenseInfoJson,
 	.work_create = DenseKindWorkCreate,
 	.work_free = DenseKindWorkFree,
 	.work_tune = DenseKindWorkTune,
