@@ -169,12 +169,15 @@ EndError(Parser *ps)
 	return SyntaxError(ps, "The input string ended unexpectedly.");
 }
 
-/* Length of the token at p, for messages: up to a delimiter, at least 1
- * byte, at most 40. */
+/* Length of the token at p, for messages: one punctuation character, or
+ * up to a delimiter (at most 40 bytes). */
 static int
 TokenLen(const Parser *ps, const char *p)
 {
 	const char *q = p + 1;
+
+	if (IsDelimiter(*p) && *p != '"')
+		return 1;
 
 	while (q < ps->end && q - p < 40 && !IsDelimiter(*q) && *q != '\0')
 		q++;
@@ -1111,23 +1114,93 @@ HnBufJsonString(HnBuf *buf, const char *s)
 }
 
 /*
- * The shortest decimal that reads back as a: for each length, the correctly
- * rounded digits; at a power of two the gap below is half the gap above, so
- * the next decimal up may read back where the nearest does not.
- * digits gets the significant digits (no trailing zeros), *exp10 the
- * decimal exponent of the first.
+ * Shortest round-trip digits, as PostgreSQL's float8 output (Ryu) finds
+ * them: the fewest significant digits whose decimal lies strictly between
+ * the midpoints to the neighbouring doubles (a decimal exactly on a
+ * midpoint does not count, even where strtod would round it back), and of
+ * those the nearest to the value.
+ */
+
+/* One midpoint between a double and a neighbour: n * 2^p, n odd. */
+typedef struct Midpoint
+{
+	uint64_t	n;
+	int			p;
+} Midpoint;
+
+/* v2 and v5 of x > 0: strips the factors and counts them. */
+static int
+StripFactor(uint64_t *x, unsigned f)
+{
+	int			k = 0;
+
+	while (*x % f == 0)
+	{
+		*x /= f;
+		k++;
+	}
+	return k;
+}
+
+/* Whether the decimal d * 10^q (d > 0) is exactly the midpoint m. */
+static bool
+IsMidpoint(uint64_t d, int q, const Midpoint *m)
+{
+	uint64_t	rd = d;
+	uint64_t	rn = m->n;
+	int			d2 = StripFactor(&rd, 2);
+	int			d5 = StripFactor(&rd, 5);
+	int			n5 = StripFactor(&rn, 5);
+
+	/* d 2^(d2+q) 5^(d5+q) r == 2^p 5^n5 r' with r, r' free of 2 and 5 */
+	return d2 + q == m->p && d5 + q == n5 && rd == rn;
+}
+
+/* Whether digits * 10^(exp10 - len + 1) reads back as a and lies strictly
+ * inside its rounding interval. */
+static bool
+RoundTrips(const char *digits, int exp10, double a, const Midpoint *mid)
+{
+	char		text[48];
+	int			n = (int) strlen(digits);
+	uint64_t	d = strtoull(digits, NULL, 10);
+
+	snprintf(text, sizeof(text), "%c.%se%d", digits[0], digits + 1, exp10);
+	if (strtod(text, NULL) != a)
+		return false;
+	return d == 0 || (!IsMidpoint(d, exp10 - n + 1, &mid[0]) &&
+					  !IsMidpoint(d, exp10 - n + 1, &mid[1]));
+}
+
+/*
+ * digits gets the significant digits of a > 0 (no trailing zeros), *exp10
+ * the decimal exponent of the first.  For each length, the correctly
+ * rounded digits; at a power of two the gap below is half the gap above,
+ * so the next decimal up may lie inside where the nearest does not.
  */
 static void
 ShortestDigits(double a, char *digits, int *exp10)
 {
-	char		tmp[40];
-	int			mant_bits_zero;
+	Midpoint	mid[2];
+	uint64_t	m;
 	int			e2;
+	bool		asymmetric;
 
+	/* a = m * 2^e2, m < 2^53 */
 	frexp(a, &e2);
-	mant_bits_zero = a == ldexp(0.5, e2);
+	e2 -= 53;
+	if (e2 < -1074)
+		e2 = -1074;
+	m = (uint64_t) ldexp(a, -e2);
+	asymmetric = m == (UINT64_C(1) << 52) && e2 > -1074;
+	mid[0].n = 2 * m + 1;
+	mid[0].p = e2 - 1;
+	mid[1].n = asymmetric ? 4 * m - 1 : 2 * m - 1;
+	mid[1].p = asymmetric ? e2 - 2 : e2 - 1;
+
 	for (int p = 1; p <= 17; p++)
 	{
+		char		tmp[40];
 		char	   *e;
 		int			n = 0;
 
@@ -1138,12 +1211,11 @@ ShortestDigits(double a, char *digits, int *exp10)
 				digits[n++] = *c;
 		digits[n] = '\0';
 		*exp10 = atoi(e + 1);
-		if (strtod(tmp, NULL) == a)
+		if (p == 17 || RoundTrips(digits, *exp10, a, mid))
 			break;
-		if (mant_bits_zero && p < 17)
+		if (asymmetric)
 		{
 			char		up[24];
-			char		cand[48];
 			int			x = *exp10;
 			int			i;
 
@@ -1155,11 +1227,9 @@ ShortestDigits(double a, char *digits, int *exp10)
 			else
 			{
 				up[0] = '1';
-				memset(up + 1, '0', (size_t) n - 1);
 				x++;
 			}
-			snprintf(cand, sizeof(cand), "%c.%se%d", up[0], up + 1, x);
-			if (strtod(cand, NULL) == a)
+			if (RoundTrips(up, x, a, mid))
 			{
 				memcpy(digits, up, (size_t) n + 1);
 				*exp10 = x;

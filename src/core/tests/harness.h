@@ -64,5 +64,6 @@ void		TestTrainSuite(void);
 void		TestFastSuite(void);
 void		TestScalingSuite(void);
 void		TestGrowSuite(void);
+void		TestJsonSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -124,6 +124,7 @@ main(void)
 	TestFastSuite();
 	TestScalingSuite();
 	TestGrowSuite();
+	TestJsonSuite();
 	printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
 	return tests_failed == 0 ? 0 : 1;
 }
