@@ -938,6 +938,24 @@ TestHanami(void)
 			text = RoundTrip("hanami trained", image, len);
 			CheckInfo("hanami trained", image, "hanami");
 			free(text);
+
+			/* a text form whose last section claims more synapses than it
+			 * has room for is rejected, and read no further than its end */
+			{
+				uint8_t		used = net.blocks[net.gh->n_blocks - 1].n_used;
+				size_t		bad_len;
+				void	   *bad;
+
+				net.blocks[net.gh->n_blocks - 1].n_used = 255;
+				text = TextOf(image, &err);
+				bad = text ? ReadNet(text, &bad_len, &err) : NULL;
+				CHECK(text && bad == NULL && err.code == HANAMI_E_INVALID_FORMAT,
+					  "hanami: a section of 255 synapses in the text form is rejected (%s)",
+					  err.message);
+				free(bad);
+				free(text);
+				net.blocks[net.gh->n_blocks - 1].n_used = used;
+			}
 		}
 		else
 			TestNote("%s", err.message);
