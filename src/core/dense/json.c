@@ -288,11 +288,14 @@ DenseFromJson(const HnJson *root, const HnJsonIn *in,
 	if ((size = DenseImageSize(&spec, err)) == 0)
 		return err->code;
 
-	*image = HnAllocZero(alloc, size);
+	*image = HnAlloc(alloc, size);	/* the create functions write every byte */
 	if (*image == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL,
 						  "out of memory for a network of %zu bytes", size);
-	if ((st = DenseCreate(*image, size, &spec, err)) == HANAMI_OK)
+	/* a text form's data replaces every weight: none are drawn for it */
+	st = setup ? DenseCreateLayout(*image, size, &spec, err) :
+		DenseCreate(*image, size, &spec, err);
+	if (st == HANAMI_OK)
 	{
 		DenseBindTrusted(&net, *image);
 		st = ApplySetup(&net, setup, trained, err);

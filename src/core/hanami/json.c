@@ -557,7 +557,7 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, detail,
 						  "setup.data does not match the cells and sections");
 	}
-	*image = HnAllocZero(rd->alloc, size);
+	*image = HnAlloc(rd->alloc, size);	/* HkCreate writes every byte */
 	if (*image == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL,
 						  "out of memory for a network of %zu bytes", size);
