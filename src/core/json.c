@@ -262,6 +262,18 @@ Utf8(unsigned long cp, char *dst)
 	return 4;
 }
 
+/* Bytes that end a run of plain string bytes: the quote, the backslash
+ * and the control characters. */
+static const bool string_special[256] = {
+	[0] = true, [1] = true, [2] = true, [3] = true, [4] = true, [5] = true,
+	[6] = true, [7] = true, [8] = true, [9] = true, [10] = true, [11] = true,
+	[12] = true, [13] = true, [14] = true, [15] = true, [16] = true,
+	[17] = true, [18] = true, [19] = true, [20] = true, [21] = true,
+	[22] = true, [23] = true, [24] = true, [25] = true, [26] = true,
+	[27] = true, [28] = true, [29] = true, [30] = true, [31] = true,
+	['"'] = true, ['\\'] = true,
+};
+
 /*
  * The string at ps->p (its opening quote) into the arena: *out and *len.
  * Escapes only ever shorten a string, so its raw length bounds the result.
@@ -279,6 +291,11 @@ ParseString(Parser *ps, const char **out, size_t *len)
 	{
 		unsigned char c = (unsigned char) *q;
 
+		if (!string_special[c])
+		{
+			q++;
+			continue;
+		}
 		if (c == '\\')
 		{
 			escapes = true;
@@ -1381,21 +1398,25 @@ HnBase64Encode(const void *src, size_t n, char *dst)
 	}
 }
 
-static int
-B64Value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* The value of a base64 character, -1 for any other byte. */
+static const int8_t b64_values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 /*
  * Groups of four characters; '=' ends the data: the first one, third or
@@ -1414,8 +1435,29 @@ HnBase64Decode(const char *src, size_t len, void *dst, size_t dstlen)
 	for (size_t i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) src[i];
-		int			v;
+		int			v = b64_values[c];
 
+		/* whole groups without padding, the bulk of any text form */
+		if (pos == 0 && !end && v >= 0 && len - i >= 4)
+		{
+			int			v1 = b64_values[(unsigned char) src[i + 1]];
+			int			v2 = b64_values[(unsigned char) src[i + 2]];
+			int			v3 = b64_values[(unsigned char) src[i + 3]];
+
+			if ((v1 | v2 | v3) >= 0)
+			{
+				if (w + 3 > dstlen)
+					goto bad;
+				b = (uint32_t) v << 18 | (uint32_t) v1 << 12 |
+					(uint32_t) v2 << 6 | (uint32_t) v3;
+				out[w++] = (unsigned char) (b >> 16);
+				out[w++] = (unsigned char) (b >> 8);
+				out[w++] = (unsigned char) b;
+				b = 0;
+				i += 3;
+				continue;
+			}
+		}
 		if (c == '=')
 		{
 			if (!end)
@@ -1429,7 +1471,7 @@ HnBase64Decode(const char *src, size_t len, void *dst, size_t dstlen)
 			}
 			v = 0;
 		}
-		else if ((v = B64Value(c)) < 0)
+		else if (v < 0)
 			goto bad;
 		b = (b << 6) | (uint32_t) v;
 		if (++pos == 4)
