@@ -4,7 +4,6 @@
  */
 #include "core/json.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,7 +26,6 @@ typedef struct Chunk
 
 typedef struct Parser
 {
-	const char *start;
 	const char *p;
 	const char *end;
 	const HnAllocator *alloc;
@@ -671,7 +669,7 @@ HnJsonParse(const char *text, size_t len, const HnAllocator *alloc,
 	HnStatus	st;
 
 	memset(&ps, 0, sizeof(ps));
-	ps.start = ps.p = text;
+	ps.p = text;
 	ps.end = text + len;
 	ps.alloc = alloc;
 	ps.err = err;
