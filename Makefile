@@ -4,7 +4,7 @@
 #   make unit                     build and run the engine's C unit tests and
 #                                 the OpenCL parity tests (a device required;
 #                                 HANAMI_OPENCL_OPTIONAL=1 skips them without)
-#   make fuzz                     fuzz the binary image validators (clang)
+#   make fuzz                     fuzz the image validators and the JSON reader (clang)
 #   make installcheck             against a running server (after make install):
 #                                 the regress tests that need no data sets
 #                                 (REGRESS), the isolation specs and TAP
@@ -142,16 +142,19 @@ unit: src/core/tests/test_core src/opencl/tests/test_opencl $(BENCH_BINS)
 	echo src/opencl/tests/test_opencl; src/opencl/tests/test_opencl || status=1; \
 	exit $$status
 
-# Fuzzing the image validators: src/core/fuzz/fuzz_image.c feeds arbitrary
-# bytes to NetBind (both kinds) and puts every accepted image through what a
-# valid value must support.  libFuzzer, AddressSanitizer (leaks included) and
+# Fuzzing: src/core/fuzz/fuzz_image.c feeds arbitrary bytes to NetBind (both
+# kinds) and puts every accepted image through what a valid value must
+# support; src/core/fuzz/fuzz_json.c feeds arbitrary text to the JSON reader
+# and NetFromJson and puts every accepted network through its text form's
+# round trip.  libFuzzer, AddressSanitizer (leaks included) and
 # UndefinedBehaviorSanitizer; clang only, no PostgreSQL.  `make fuzz` runs
-# for FUZZ_SECONDS on a copy of the checked-in seed corpus (new inputs stay
-# in src/core/fuzz/build/corpus) and fails on any crash, leak, sanitizer
-# report, timeout or memory blow-up; the input that did it is saved under
-# src/core/fuzz/build/artifacts/ and replays with
-#   src/core/fuzz/build/fuzz_image FILE
-# `make fuzz-seeds` rewrites the seed corpus (after a format change).
+# each target for half of FUZZ_SECONDS on a copy of its checked-in seed
+# corpus (corpus/, corpus_json/; new inputs stay in src/core/fuzz/build/)
+# and fails on any crash, leak, sanitizer report, timeout or memory blow-up;
+# the input that did it is saved under src/core/fuzz/build/artifacts/ and
+# replays with
+#   src/core/fuzz/build/fuzz_image FILE   (or fuzz_json FILE)
+# `make fuzz-seeds` rewrites both seed corpora (after a format change).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR = src/core/fuzz
@@ -160,10 +163,14 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fopenmp-simd -pthread \
 	$(WARN_FLAGS) -Wno-pass-failed -Isrc $(FUZZ_SAN)
 FUZZ_OBJS = $(patsubst src/core/%.c,$(FUZZ_BUILD)/%.o,$(CORE_SRCS))
-FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+# each target gets half the time, at least a second
+FUZZ_EACH = $(shell s=$$(( ($(FUZZ_SECONDS) + 1) / 2 )); echo $$(( s > 0 ? s : 1 )))
+FUZZ_OPTS = -max_total_time=$(FUZZ_EACH) -timeout=10 -rss_limit_mb=2048 \
 	-malloc_limit_mb=1024 -max_len=32768 -print_final_stats=1
 # function names and lines in sanitizer reports, when llvm-symbolizer is there
 FUZZ_SYMBOLIZER = $(shell $(FUZZ_CC) -print-prog-name=llvm-symbolizer 2>/dev/null)
+FUZZ_ENV = $(if $(filter /%,$(FUZZ_SYMBOLIZER)),ASAN_SYMBOLIZER_PATH=$(FUZZ_SYMBOLIZER)) \
+	UBSAN_OPTIONS=print_stacktrace=1
 
 $(FUZZ_BUILD)/%.o: src/core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
@@ -172,17 +179,21 @@ $(FUZZ_BUILD)/%.o: src/core/%.c $(CORE_HDRS)
 $(FUZZ_BUILD)/fuzz_image: $(FUZZ_DIR)/fuzz_image.c $(FUZZ_OBJS) $(CORE_HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_DIR)/fuzz_image.c $(FUZZ_OBJS) -lm
 
+$(FUZZ_BUILD)/fuzz_json: $(FUZZ_DIR)/fuzz_json.c $(FUZZ_OBJS) $(CORE_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_DIR)/fuzz_json.c $(FUZZ_OBJS) -lm
+
 .PHONY: fuzz fuzz-seeds
-fuzz: $(FUZZ_BUILD)/fuzz_image
-	rm -rf $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
-	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
+fuzz: $(FUZZ_BUILD)/fuzz_image $(FUZZ_BUILD)/fuzz_json
+	rm -rf $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/corpus_json $(FUZZ_BUILD)/artifacts
+	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/corpus_json $(FUZZ_BUILD)/artifacts
 	cp $(FUZZ_DIR)/corpus/* $(FUZZ_BUILD)/corpus/
-	$(if $(filter /%,$(FUZZ_SYMBOLIZER)),ASAN_SYMBOLIZER_PATH=$(FUZZ_SYMBOLIZER)) \
-	UBSAN_OPTIONS=print_stacktrace=1 \
-	$(FUZZ_BUILD)/fuzz_image $(FUZZ_OPTS) \
+	cp $(FUZZ_DIR)/corpus_json/* $(FUZZ_BUILD)/corpus_json/
+	$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_image $(FUZZ_OPTS) \
 		-artifact_prefix=$(abspath $(FUZZ_BUILD))/artifacts/ $(FUZZ_BUILD)/corpus
+	$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_json $(FUZZ_OPTS) \
+		-artifact_prefix=$(abspath $(FUZZ_BUILD))/artifacts/json- $(FUZZ_BUILD)/corpus_json
 
 fuzz-seeds: $(CORE_SRCS) $(FUZZ_DIR)/make_seeds.c $(CORE_HDRS)
-	@mkdir -p $(FUZZ_BUILD) $(FUZZ_DIR)/corpus
+	@mkdir -p $(FUZZ_BUILD) $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus_json
 	$(CC) $(UNIT_CFLAGS) -o $(FUZZ_BUILD)/make_seeds $(FUZZ_DIR)/make_seeds.c $(CORE_SRCS) -lm
-	$(FUZZ_BUILD)/make_seeds $(FUZZ_DIR)/corpus
+	$(FUZZ_BUILD)/make_seeds $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus_json

@@ -1,7 +1,7 @@
 /*
  * glue.h - declarations shared by the PostgreSQL side of hanami: error
  * reporting for engine results, the palloc allocator, network datums, the
- * JSON spec reader, training options and query datasets.
+ * JSON description, training options and query datasets.
  */
 #ifndef HANAMI_PG_GLUE_H
 #define HANAMI_PG_GLUE_H
@@ -60,28 +60,31 @@ extern void *HanamiWorkCreate(const HnNet *net, int max_batch,
 							  const HnAllocator *alloc);
 extern void *HanamiStateSave(const HnNet *net);
 
-/* spec.c: JSON (jsonb) description <-> network */
+/*
+ * spec.c: JSON description and text form <-> network, through the engine's
+ * reader and the kinds' writers (core/json.h).  errcode: the code of a
+ * malformed value (22P02 for the type's text input, 22023 for functions).
+ */
+extern HanamiNetwork *HanamiNetworkFromText(const char *text, size_t len,
+											bool has_seed, uint32 seed,
+											int errcode);
 extern HanamiNetwork *HanamiNetworkFromJsonb(Jsonb *jb, bool has_seed,
 											 uint32 seed, int errcode);
-extern char *HanamiNetworkToJson(const HnNet *net);
-extern Jsonb *HanamiNetworkInfo(const HnNet *net);
+extern char *HanamiNetText(const HnNet *net);
+extern Jsonb *HanamiNetInfo(const HnNet *net);
 
-/* jsonutil.c: reading jsonb objects */
+/* jsonutil.c: reading jsonb objects (options), writing JSON text */
 extern JsonbValue *HanamiJsonbGet(JsonbContainer *obj, const char *key);
 extern void HanamiJsonbCheckKeys(JsonbContainer *obj, const char *what,
 								 const char *const *allowed);
 extern int64 HanamiJsonbInt(JsonbValue *v, const char *what, int64 min,
 							int64 max);
 extern double HanamiJsonbNumber(JsonbValue *v, const char *what);
-extern uint64 HanamiJsonbUint64(JsonbValue *v, const char *what);
 extern bool HanamiJsonbBool(JsonbValue *v, const char *what);
 extern char *HanamiJsonbString(JsonbValue *v, const char *what);
-extern void HanamiJsonbName(JsonbValue *v, const char *what, char *dst,
-							int sqlstate);
 extern Jsonb *HanamiJsonbFromCString(const char *json);
 extern void HanamiAppendJsonNumber(StringInfo buf, double v);
 extern void HanamiAppendJsonString(StringInfo buf, const char *s);
-extern void HanamiAppendBase64(StringInfo buf, const char *data, size_t n);
 
 /* options.c: fit/verify options */
 typedef struct HanamiOptions

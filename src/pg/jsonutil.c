@@ -1,13 +1,12 @@
 /*
  * jsonutil.c - small helpers for reading jsonb objects with strict type
- * checks, and for writing JSON text.
+ * checks (fit and run options), and for writing JSON text.  A network's
+ * description is read by the engine (core/json.h), not here.
  */
 #include "glue.h"
 
-#include <errno.h>
 #include <math.h>
 
-#include "common/base64.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -92,28 +91,6 @@ HanamiJsonbInt(JsonbValue *v, const char *what, int64 min, int64 max)
 	return (int64) d;
 }
 
-/* A JSON integer in [0, 2^64 - 1], exact over the whole range. */
-uint64
-HanamiJsonbUint64(JsonbValue *v, const char *what)
-{
-	char	   *digits;
-	char	   *end;
-	unsigned long long u;
-
-	if (v->type != jbvNumeric)
-		WrongType(v, what, "a number");
-	digits = DatumGetCString(DirectFunctionCall1(numeric_out,
-												 NumericGetDatum(v->val.numeric)));
-	errno = 0;
-	u = strtoull(digits, &end, 10);
-	if (digits[0] < '0' || digits[0] > '9' || *end != '\0' || errno == ERANGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be an integer between 0 and " UINT64_FORMAT,
-						what, PG_UINT64_MAX)));
-	return (uint64) u;
-}
-
 bool
 HanamiJsonbBool(JsonbValue *v, const char *what)
 {
@@ -152,43 +129,4 @@ void
 HanamiAppendJsonString(StringInfo buf, const char *s)
 {
 	escape_json(buf, s);
-}
-
-/* Append n bytes as base64 (no quotes). */
-void
-HanamiAppendBase64(StringInfo buf, const char *data, size_t n)
-{
-	int			enclen = pg_b64_enc_len((int) n);
-
-	enlargeStringInfo(buf, enclen + 1);
-	enclen = pg_b64_encode(data, (int) n, buf->data + buf->len, enclen);
-	if (enclen < 0)
-		elog(ERROR, "base64 encoding of a network failed");
-	buf->len += enclen;
-	buf->data[buf->len] = '\0';
-}
-
-/*
- * Copy a layer or cell name into dst (HANAMI_NAME_LEN bytes): a string of
- * fewer bytes than that, without control characters.  what names it in
- * errors ("layer", "cell").
- */
-void
-HanamiJsonbName(JsonbValue *v, const char *what, char *dst, int sqlstate)
-{
-	char		label[64];
-	char	   *name;
-
-	snprintf(label, sizeof(label), "%s name", what);
-	name = HanamiJsonbString(v, label);
-	if (strlen(name) >= HANAMI_NAME_LEN)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("%s name \"%s\" is too long", what, name)));
-	for (char *c = name; *c; c++)
-		if ((unsigned char) *c < 0x20 || *c == 0x7f)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("%s name contains a control character", what)));
-	strlcpy(dst, name, HANAMI_NAME_LEN);
 }

@@ -47,7 +47,7 @@ hanami_info(PG_FUNCTION_ARGS)
 	HnNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
-	PG_RETURN_JSONB_P(HanamiNetworkInfo(&net));
+	PG_RETURN_JSONB_P(HanamiNetInfo(&net));
 }
 
 PG_FUNCTION_INFO_V1(hanami_reset_state);

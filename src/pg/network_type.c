@@ -116,7 +116,7 @@ network_out(PG_FUNCTION_ARGS)
 	HnNet		net;
 
 	HanamiGetNetworkArg(fcinfo, 0, &net);
-	PG_RETURN_CSTRING(HanamiNetworkToJson(&net));
+	PG_RETURN_CSTRING(HanamiNetText(&net));
 }
 
 /* Binary input: the raw image, validated like every other entry. */

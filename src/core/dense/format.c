@@ -260,16 +260,15 @@ too_large:
 	return 0;
 }
 
-/* Write a fresh image of a finalized spec into buf of len bytes. */
+/* Write the image of a finalized spec without weights into buf. */
 HnStatus
-DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err)
+DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 {
 	size_t		size = DenseImageSize(spec, err);
 	DenseNet		net;
 	HnHeader   *hdr = buf;
 	uint32_t	n = (uint32_t) spec->n_layers;
 	uint64_t	offset = 0;
-	HnRng		rng;
 
 	if (size == 0)
 		return err ? err->code : HANAMI_E_INVALID_SPEC;
@@ -311,6 +310,21 @@ DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 		net.in_mul[i] = 1.0f;
 	for (uint32_t i = 0; i < hdr->n_outputs; i++)
 		net.out_mul[i] = 1.0f;
+	return HANAMI_OK;
+}
+
+/* Write a fresh image of a finalized spec into buf of len bytes. */
+HnStatus
+DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err)
+{
+	DenseNet	net;
+	uint32_t	n = (uint32_t) spec->n_layers;
+	HnRng		rng;
+	HnStatus	st = DenseCreateLayout(buf, len, spec, err);
+
+	if (st != HANAMI_OK)
+		return st;
+	DenseBindTrusted(&net, buf);
 
 	/* weights: normal * sqrt(gain / fan_in); biases stay zero */
 	RngSeed(&rng, spec->seed);

@@ -116,6 +116,11 @@ size_t		DenseImageSize(const DenseSpec *spec, HnError *err);
  */
 HnStatus	DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err);
 
+/* The same without weights: every parameter zero (for a reader that fills
+ * the scaling and parameter areas itself, as the text form does). */
+HnStatus	DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec,
+							  HnError *err);
+
 /*
  * Validate an image of len bytes that must be dense (NetBind, then its kind)
  * and bind net to it: for callers that only handle dense networks (tests,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/json.h"
 #include "core/dense/step.h"
 
 _Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
@@ -116,6 +117,9 @@ const HnKind HnDenseKind = {
 	.caps = HANAMI_CAP_ROWS_INDEPENDENT | HANAMI_CAP_LAYERED,
 	.bind = DenseKindBind,
 	.bind_trusted = DenseKindBindTrusted,
+	.from_json = DenseFromJson,
+	.to_json = DenseToJson,
+	.info = DenseInfoJson,
 	.work_create = DenseKindWorkCreate,
 	.work_free = DenseKindWorkFree,
 	.work_tune = DenseKindWorkTune,

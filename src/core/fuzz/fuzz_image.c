@@ -14,9 +14,9 @@
  *     sanitizer report:
  *       * what info() and the text form read (names of kinds, activations,
  *         losses and cell types; sizes);
- *       * the text form's round trip: the description read back from the
- *         image, finalized and created again with the image's counters and
- *         data, is accepted and byte-identical to the input;
+ *       * the text form's round trip: the text network_out writes, read
+ *         back as network_in reads it, gives the input byte for byte, and
+ *         info() writes a JSON object;
  *       * inference on zero, ordinary and huge finite inputs (for the
  *         growing kind also the carried spiking state, which must still
  *         validate afterwards, and reset_state);
@@ -43,6 +43,7 @@
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
 #include "core/fit.h"
+#include "core/json.h"
 #include "core/train.h"
 
 /* Rows for inference and training (finite, any magnitude). */
@@ -107,6 +108,50 @@ ExpectValid(void *image, size_t len, const char *after)
 			 after, err.message, err.detail);
 }
 
+/*
+ * The text form's round trip: the text network_out writes (the kind's
+ * to_json), read back as network_in reads it (NetFromJson), gives the image
+ * byte for byte; and info() is a JSON object.
+ */
+static void
+TextRoundTrip(const void *image, size_t len)
+{
+	void	   *copy = ImageCopy(image, len);
+	HnNet		net;
+	HnBuf		text;
+	HnBuf		info;
+	HnError		err;
+	HnJsonDoc	doc;
+	void	   *again;
+	size_t		again_len;
+
+	NetBindTrusted(&net, copy);
+	HnBufInit(&text, &HnMallocAllocator);
+	if (NetToJson(&net, &text, &err) != HANAMI_OK)
+		Fail("no text form of an accepted image: %s", err.message);
+	if (NetFromJson(text.data, text.len, NULL, &HnMallocAllocator, &again,
+					&again_len, &err) != HANAMI_OK)
+		Fail("the text form of an accepted image is rejected: %s (%s)",
+			 err.message, err.detail);
+	if (again_len != len || memcmp(again, image, len) != 0)
+		Fail("the text form's round trip changes the image");
+	free(again);
+	HnBufFree(&text);
+
+	HnBufInit(&info, &HnMallocAllocator);
+	if (NetInfo(&net, &info, &err) != HANAMI_OK)
+		Fail("no info() of an accepted image: %s", err.message);
+	if (HnJsonParse(info.data, info.len, &HnMallocAllocator, &doc, &err) != HANAMI_OK)
+		Fail("info() is not JSON: %s (%s)", err.message, err.detail);
+	if (doc.root->type != HN_JSON_OBJECT)
+		Fail("info() is not an object");
+	HnJsonFree(&doc);
+	HnBufFree(&info);
+	if (memcmp(copy, image, len) != 0)
+		Fail("the text form or info() wrote to the image");
+	ImageFree(copy);
+}
+
 /* Input rows of n values: zeros, ordinary values, huge ones, mixed. */
 static float *
 MakeRows(uint32_t n)
@@ -155,57 +200,6 @@ DenseInfo(const DenseNet *net)
 				 net->layers[l].activation);
 	if (DenseMaxWidth(net) == 0)
 		Fail("accepted a dense network without units");
-}
-
-/*
- * The text form's round trip: the layers, loss and settings become a spec,
- * which is finalized and created afresh; then the counters, flags and the
- * bytes from the scaling area on (what the text form carries as base64) are
- * applied.  The result must validate and equal the image byte for byte.
- */
-static void
-DenseRoundTrip(const DenseNet *net, const void *image, size_t len)
-{
-	const HnHeader *h = net->hdr;
-	DenseSpec		spec;
-	HnError		err;
-	size_t		size;
-	size_t		off = DenseScalingOffset(h->n_layers);
-	void	   *copy;
-	DenseNet		again;
-
-	memset(&spec, 0, sizeof(spec));
-	spec.n_layers = (int) h->n_layers;
-	for (uint32_t l = 0; l < h->n_layers; l++)
-	{
-		spec.layers[l].count = net->layers[l].count;
-		spec.layers[l].activation = (HnActivation) net->layers[l].activation;
-		memcpy(spec.layers[l].name, net->layers[l].name, HANAMI_NAME_LEN);
-	}
-	spec.loss = (HnLoss) h->loss;
-	spec.input_scaling = (h->flags & HANAMI_FLAG_SCALE_INPUT) != 0;
-	spec.seed = h->seed;
-	if (DenseSpecFinalize(&spec, &err) != HANAMI_OK)
-		Fail("the description of an accepted dense image is rejected: %s (%s)",
-			 err.message, err.detail);
-	size = DenseImageSize(&spec, &err);
-	if (size != len)
-		Fail("an accepted dense image has %zu bytes, its description %zu",
-			 len, size);
-	copy = ImageCopy(image, len);
-	if (DenseCreate(copy, len, &spec, &err) != HANAMI_OK)
-		Fail("cannot create an accepted dense image again: %s", err.message);
-	DenseBindTrusted(&again, copy);
-	again.hdr->epochs = h->epochs;
-	again.hdr->samples = h->samples;
-	again.hdr->flags |= h->flags & (HANAMI_FLAG_INPUT_FITTED |
-									HANAMI_FLAG_OUTPUT_FITTED |
-									HANAMI_FLAG_INPUT_CLIP);
-	memcpy((char *) copy + off, (const char *) image + off, len - off);
-	ExpectValid(copy, len, "the text form's round trip");
-	if (memcmp(copy, image, len) != 0)
-		Fail("the text form's round trip changes a dense image");
-	ImageFree(copy);
 }
 
 /* Equal values, NaN equal to NaN. */
@@ -302,7 +296,7 @@ DenseAccepted(const DenseNet *net, const void *image, size_t len)
 	float	   *x = MakeRows(net->hdr->n_inputs);
 
 	DenseInfo(net);
-	DenseRoundTrip(net, image, len);
+	TextRoundTrip(image, len);
 	DenseRun(net, x);
 	DenseTrain(image, len, x);
 	free(x);
@@ -329,71 +323,6 @@ HkInfo(const HkNet *net, size_t len)
 		if (cell->axon != HK_NO_AXON && cell->axon >= net->gh->n_cells)
 			Fail("accepted cell %u with axon %u", c, cell->axon);
 	}
-}
-
-/*
- * The text form's round trip for the growing kind: settings and cells become
- * a description, finalized and created afresh with the image's block count;
- * then the counters, the growth history and the neuron and block records
- * (the text form's base64 data) are applied and the counts recomputed.
- */
-static void
-HkRoundTrip(const HkNet *net, const void *image, size_t len)
-{
-	const HkHeader *gh = net->gh;
-	HkSpec *spec = calloc(1, sizeof(HkSpec));
-	HnError		err;
-	size_t		size;
-	size_t		off = (size_t) ((const char *) net->neurons - (const char *) net->hdr);
-	void	   *copy;
-	HkNet	again;
-
-	if (spec == NULL)
-		Fail("out of memory for a description");
-	spec->n_cells = (int) gh->n_cells;
-	for (uint32_t c = 0; c < gh->n_cells; c++)
-	{
-		const HkCell *cell = &net->cells[c];
-		HkCellSpec *cs = &spec->cells[c];
-
-		cs->x = cell->x;
-		cs->y = cell->y;
-		cs->z = cell->z;
-		cs->type = (HkCellType) cell->type;
-		cs->count = cell->n_neurons;
-		cs->axon = cell->axon == HK_NO_AXON ? -1 : (int) cell->axon;
-		memcpy(cs->name, cell->name, HANAMI_NAME_LEN);
-	}
-	spec->max_distance = gh->max_distance;
-	/* the text form prints the cooldown with %.9g: exact for a float */
-	spec->cooldown = (double) gh->cooldown;
-	spec->refractory = gh->refractory;
-	spec->reduction = (gh->flags & HK_REDUCTION) != 0;
-	spec->reduction_threshold = gh->reduction_threshold;
-	spec->max_blocks = gh->max_blocks;
-	spec->seed = net->hdr->seed;
-	if (HkSpecFinalize(spec, &err) != HANAMI_OK)
-		Fail("the description of an accepted growing image is rejected: %s (%s)",
-			 err.message, err.detail);
-	size = HkImageSize((uint32_t) spec->n_cells, gh->n_neurons, gh->n_blocks, &err);
-	if (size != len)
-		Fail("an accepted growing image has %zu bytes, its description %zu",
-			 len, size);
-	copy = ImageCopy(image, len);
-	if (HkCreate(copy, len, spec, gh->n_blocks, &err) != HANAMI_OK)
-		Fail("cannot create an accepted growing image again: %s", err.message);
-	HkBindTrusted(&again, copy);
-	again.hdr->epochs = net->hdr->epochs;
-	again.hdr->samples = net->hdr->samples;
-	again.gh->n_history = gh->n_history;
-	memcpy(again.gh->history, gh->history, sizeof(HkEpoch) * gh->n_history);
-	memcpy((char *) copy + off, (const char *) image + off, len - off);
-	HkRecount(&again);
-	ExpectValid(copy, len, "the text form's round trip");
-	if (memcmp(copy, image, len) != 0)
-		Fail("the text form's round trip changes a growing image");
-	ImageFree(copy);
-	free(spec);
 }
 
 /*
@@ -492,7 +421,7 @@ HkAccepted(void *image, size_t len)
 	HkBindTrusted(&net, image);
 	x = MakeRows(net.hdr->n_inputs);
 	HkInfo(&net, len);
-	HkRoundTrip(&net, image, len);
+	TextRoundTrip(image, len);
 	HkRun(image, len, x);
 	HkTrain(image, len, x);
 	free(x);

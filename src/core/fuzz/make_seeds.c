@@ -1,7 +1,9 @@
 /*
  * make_seeds.c - write the seed corpus of the image fuzzer (fuzz_image.c):
  * small valid images of both kinds, built and trained with the engine, and
- * a few damaged ones.  `make fuzz-seeds` runs it into src/core/fuzz/corpus;
+ * a few damaged ones; and that of the JSON fuzzer (fuzz_json.c): the text
+ * forms of the valid images and a few descriptions.  `make fuzz-seeds`
+ * runs it into src/core/fuzz/corpus and src/core/fuzz/corpus_json;
  * the files are checked in, so this only needs to run when the format
  * changes.  Every valid seed is checked with DenseBind, every damaged one
  * must be rejected.  The corpus also keeps inputs the fuzzer found that
@@ -9,7 +11,7 @@
  * output whose sign differs between a row alone and a batch); this
  * program leaves those alone.
  *
- * Usage: make_seeds DIR
+ * Usage: make_seeds DIR [JSON_DIR]
  */
 #include <float.h>
 #include <math.h>
@@ -20,12 +22,27 @@
 #include "core/common.h"
 #include "core/dense/format.h"
 #include "core/hanami/hanami.h"
+#include "core/json.h"
 #include "core/kind.h"
 #include "core/fit.h"
 #include "core/hanami/kind.h"
 #include "core/train.h"
 
 static const char *out_dir;
+static const char *json_dir;	/* NULL: no JSON seeds */
+
+/* Write n bytes to path. */
+static void
+WriteFile(const char *path, const void *data, size_t n)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+	{
+		perror(path);
+		exit(1);
+	}
+}
 
 static void
 Die(const char *what, const HnError *err)
@@ -40,7 +57,6 @@ static void
 Write(const char *name, const void *image, size_t len, int valid)
 {
 	char		path[4096];
-	FILE	   *f;
 	void	   *copy = malloc(len ? len : 1);
 	HnNet		net;
 	HnError		err;
@@ -56,13 +72,61 @@ Write(const char *name, const void *image, size_t len, int valid)
 		exit(1);
 	}
 	snprintf(path, sizeof(path), "%s/%s", out_dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(image, 1, len, f) != len || fclose(f) != 0)
-	{
-		perror(path);
-		exit(1);
-	}
+	WriteFile(path, image, len);
 	printf("%-28s %6zu bytes%s\n", name, len, valid ? "" : " (rejected)");
+
+	/* the text form of a valid image seeds the JSON fuzzer */
+	if (valid && json_dir)
+	{
+		HnBuf		text;
+
+		copy = malloc(len ? len : 1);
+		memcpy(copy, image, len);
+		NetBindTrusted(&net, copy);
+		HnBufInit(&text, &HnMallocAllocator);
+		if (NetToJson(&net, &text, &err) != HANAMI_OK)
+			Die(name, &err);
+		snprintf(path, sizeof(path), "%s/%s.json", json_dir, name);
+		WriteFile(path, text.data, text.len);
+		printf("%-28s %6zu bytes\n", "  its text form", text.len);
+		HnBufFree(&text);
+		free(copy);
+	}
+}
+
+/* Descriptions (and a few near misses) for the JSON fuzzer. */
+static void
+WriteDescriptions(void)
+{
+	static const struct
+	{
+		const char *name;
+		const char *text;
+	}			seeds[] = {
+		{"spec-dense", "{\"layers\": [4, 8, 3]}"},
+		{"spec-dense-full", "{\"format\": 1, \"kind\": \"dense\", \"layers\": "
+			"[2, {\"count\": 3, \"activation\": \"tanh\", \"name\": \"h\\u00e9\"}, "
+			"{\"count\": 1, \"activation\": \"sigmoid\"}], \"activation\": \"elu\", "
+			"\"loss\": \"cross_entropy\", \"input_scaling\": false, \"seed\": 7, "
+			"\"trained\": {\"epochs\": 2, \"samples\": 18446744073709551615}}"},
+		{"spec-hanami-layers", "{\"kind\": \"hanami\", \"layers\": [3, {\"count\": 4, \"name\": \"mid\"}, 2]}"},
+		{"spec-hanami-cells", "{\"kind\": \"hanami\", \"seed\": 3, \"settings\": "
+			"{\"max_connection_distance\": 2, \"neuron_cooldown\": 1.5, \"refractory_time\": 2, "
+			"\"enable_reduction\": true, \"reduction_threshold\": 3, \"neurons\": 5, "
+			"\"max_sections\": 100}, \"cells\": [{\"position\": [0, 0, 0], \"input\": 2}, "
+			"{\"position\": \"1,0\"}, {\"position\": [0, 1]}, {\"position\": [4, 0], \"output\": 2}], "
+			"\"axons\": [\"1,0 -> 4,0\", {\"from\": [0, 1], \"to\": \"4,0,0\"}]}"},
+		{"bad-escapes", "{\"layers\": [1, 1], \"\\ud83d\\ude00\": \"\\u0041\\n\"}"},
+		{"bad-nesting", "[[[[[[[[[[[[[[[[{\"a\": [1e400, -0.0e-5, true, null]}]]]]]]]]]]]]]]]]"},
+	};
+	char		path[4096];
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+	{
+		snprintf(path, sizeof(path), "%s/%s.json", json_dir, seeds[i].name);
+		WriteFile(path, seeds[i].text, strlen(seeds[i].text));
+		printf("%-28s %6zu bytes\n", seeds[i].name, strlen(seeds[i].text));
+	}
 }
 
 /* Deterministic uniform float in [lo, hi). */
@@ -75,16 +139,16 @@ Uniform(uint64_t *state, float lo, float hi)
 
 /* ------------------------------------------------------------------ dense */
 
-typedef struct DenseLayer
+typedef struct SeedLayer
 {
 	uint32_t	count;
 	HnActivation act;
 	const char *name;
-} DenseLayer;
+} SeedLayer;
 
 /* A dense image (malloc) of the given layers. */
 static void *
-DenseMake(const DenseLayer *layers, int n, HnLoss loss, bool scaling,
+DenseMake(const SeedLayer *layers, int n, HnLoss loss, bool scaling,
 		  uint32_t seed, size_t *len)
 {
 	DenseSpec		spec;
@@ -234,16 +298,19 @@ main(int argc, char **argv)
 	DenseNet		net;
 	HkNet	g;
 
-	if (argc != 2)
+	if (argc != 2 && argc != 3)
 	{
-		fprintf(stderr, "usage: make_seeds DIR\n");
+		fprintf(stderr, "usage: make_seeds DIR [JSON_DIR]\n");
 		return 2;
 	}
 	out_dir = argv[1];
+	json_dir = argc == 3 ? argv[2] : NULL;
+	if (json_dir)
+		WriteDescriptions();
 
 	/* dense: the smallest network */
 	{
-		static const DenseLayer l[] = {{1, 0, NULL}, {1, HANAMI_ACT_IDENTITY, NULL}};
+		static const SeedLayer l[] = {{1, 0, NULL}, {1, HANAMI_ACT_IDENTITY, NULL}};
 
 		img = DenseMake(l, 2, HANAMI_LOSS_MSE, false, 1, &len);
 		Write("dense-minimal", img, len, 1);
@@ -251,7 +318,7 @@ main(int argc, char **argv)
 	}
 	/* dense: every activation, names, input scaling on */
 	{
-		static const DenseLayer l[] = {
+		static const SeedLayer l[] = {
 			{3, 0, "in"}, {3, HANAMI_ACT_BINARY, "binary"},
 			{3, HANAMI_ACT_TANH, NULL}, {3, HANAMI_ACT_ISRLU, "isrlu"},
 			{3, HANAMI_ACT_RELU, NULL}, {3, HANAMI_ACT_ELU, "elu"},
@@ -277,7 +344,7 @@ main(int argc, char **argv)
 	}
 	/* dense: trained regression (fitted input and output scaling) */
 	{
-		static const DenseLayer l[] = {
+		static const SeedLayer l[] = {
 			{4, 0, NULL}, {6, HANAMI_ACT_RELU, "hidden"},
 			{2, HANAMI_ACT_IDENTITY, NULL}};
 
@@ -288,7 +355,7 @@ main(int argc, char **argv)
 	}
 	/* dense: trained single sigmoid output */
 	{
-		static const DenseLayer l[] = {
+		static const SeedLayer l[] = {
 			{5, 0, NULL}, {4, HANAMI_ACT_TANH, NULL}, {4, HANAMI_ACT_ELU, NULL},
 			{1, HANAMI_ACT_SIGMOID, "p"}};
 

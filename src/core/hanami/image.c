@@ -447,7 +447,12 @@ HkBindTrusted(HkNet *net, void *buf)
 	net->blocks = (HkBlock *) (net->neurons + gh->n_neurons);
 }
 
-/* Count live synapses; set n_synapses and n_params. */
+/*
+ * Count live synapses; set n_synapses and n_params.  Reads nothing outside
+ * the blocks even before the image is validated (the text form recounts
+ * what it read, then validates): a count of used synapses over the block's
+ * room counts the room, and HkBind rejects it.
+ */
 void
 HkRecount(HkNet *net)
 {
@@ -457,8 +462,9 @@ HkRecount(HkNet *net)
 	for (uint32_t b = 0; b < net->gh->n_blocks; b++)
 	{
 		const HkBlock *blk = &net->blocks[b];
+		int			used = blk->n_used < HK_SYNAPSES ? blk->n_used : HK_SYNAPSES;
 
-		for (int i = 0; i < blk->n_used; i++)
+		for (int i = 0; i < used; i++)
 			live += blk->syn[i].target != HK_GAP;
 	}
 	for (uint32_t c = 0; c < net->gh->n_cells; c++)

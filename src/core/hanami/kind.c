@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "core/hanami/json.h"
+
 _Static_assert(sizeof(HkNet) <= HANAMI_VIEW_BYTES,
 			   "the hanami view must fit HnNet");
 
@@ -102,6 +104,9 @@ const HnKind HnHanamiKind = {
 	.caps = 0,
 	.bind = HkKindBind,
 	.bind_trusted = HkKindBindTrusted,
+	.from_json = HkFromJson,
+	.to_json = HkToJson,
+	.info = HkInfoJson,
 	.work_create = HkKindWorkCreate,
 	.work_free = HkKindWorkFree,
 	.predict = HkKindPredict,

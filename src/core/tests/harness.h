@@ -70,5 +70,6 @@ void		TestScalingSuite(void);
 void		TestGrowSuite(void);
 void		TestKindSuite(void);
 void		TestFitSuite(void);
+void		TestJsonSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

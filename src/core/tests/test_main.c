@@ -17,5 +17,6 @@ main(void)
 	TestGrowSuite();
 	TestKindSuite();
 	TestFitSuite();
+	TestJsonSuite();
 	return TestSummary();
 }

@@ -1,0 +1,412 @@
+/*
+ * dense/json.c - the dense kind's JSON description: reading a description
+ * (or a whole text form with weights) into an image, writing an image back
+ * as its text form, and the info() summary.  See dense/json.h.
+ */
+#include "core/dense/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/dense/kind.h"
+
+static const char *const spec_keys[] = {
+	"format", "kind", "layers", "activation", "loss", "input_scaling",
+	"seed", "trained", "setup", NULL
+};
+static const char *const layer_keys[] = {"count", "activation", "name", NULL};
+static const char *const trained_keys[] = {"epochs", "samples", NULL};
+static const char *const setup_keys[] = {
+	"input_fitted", "output_fitted", "input_clipped", "data", NULL
+};
+
+/* An activation name, or an error listing the valid ones. */
+static HnStatus
+ReadActivation(const HnJson *v, const char *what, HnActivation *act,
+			   HnError *err)
+{
+	const char *name;
+	HnStatus	st;
+	char		list[HANAMI_ERRMSG_LEN];
+	char		hint[HANAMI_ERRMSG_LEN];
+	size_t		at = 0;
+
+	if ((st = HnJsonString(v, what, &name, err)) != HANAMI_OK)
+		return st;
+	*act = ActFromName(name);
+	if (*act != HANAMI_ACT_DEFAULT)
+		return HANAMI_OK;
+
+	list[0] = '\0';
+	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_COUNT_ && at < sizeof(list); a++)
+		at += (size_t) snprintf(list + at, sizeof(list) - at, "%s%s",
+								a == HANAMI_ACT_IDENTITY ? "" : ", ",
+								ActName((HnActivation) a));
+	snprintf(hint, sizeof(hint), "Valid activations are: %s.", list);
+	HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+			   "unknown activation \"%s\"", name);
+	return HnSetHint(err, hint);
+}
+
+/* An integer member into a uint32_t. */
+static HnStatus
+ReadU32(const HnJson *v, const char *what, int64_t min, int64_t max,
+		uint32_t *out, HnError *err)
+{
+	int64_t		i;
+	HnStatus	st = HnJsonInt(v, what, min, max, &i, err);
+
+	if (st == HANAMI_OK)
+		*out = (uint32_t) i;
+	return st;
+}
+
+/*
+ * One element of "layers" into ls; *named says whether it named its
+ * activation.
+ */
+static HnStatus
+ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
+		  DenseLayerSpec *ls, bool *named, HnError *err)
+{
+	char		what[64];
+	const HnJson *f;
+	HnStatus	st;
+
+	snprintf(what, sizeof(what), "unit count of layer %d", idx);
+	memset(ls, 0, sizeof(*ls));
+	ls->activation = idx == 0 ? HANAMI_ACT_DEFAULT : hidden_default;
+	*named = false;
+
+	if (v->type == HN_JSON_NUMBER)
+		return ReadU32(v, what, 1, HANAMI_MAX_UNITS, &ls->count, err);
+	if (v->type != HN_JSON_OBJECT)
+		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+						  "layer %d must be a unit count or an object", idx);
+
+	if ((st = HnJsonCheckKeys(v, "layer key", layer_keys, err)) != HANAMI_OK)
+		return st;
+	if ((f = HnJsonGet(v, "count")) == NULL)
+		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+						  "layer %d has no \"count\"", idx);
+	if ((st = ReadU32(f, what, 1, HANAMI_MAX_UNITS, &ls->count, err)) != HANAMI_OK)
+		return st;
+	if ((f = HnJsonGet(v, "activation")) != NULL)
+	{
+		if ((st = ReadActivation(f, "activation", &ls->activation, err)) != HANAMI_OK)
+			return st;
+		*named = true;
+	}
+	if ((f = HnJsonGet(v, "name")) != NULL &&
+		(st = HnJsonName(f, "layer", ls->name, err)) != HANAMI_OK)
+		return st;
+	return HANAMI_OK;
+}
+
+/* Fill spec from the object; *setup and *trained: those members or NULL. */
+static HnStatus
+ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
+		 const HnJson **trained, HnError *err)
+{
+	const HnJson *v;
+	HnActivation hidden_default = HANAMI_ACT_DEFAULT;
+	bool		named = false;
+	HnStatus	st;
+
+	if ((st = HnJsonCheckKeys(root, "network key", spec_keys, err)) != HANAMI_OK)
+		return st;
+	memset(spec, 0, sizeof(*spec));
+	spec->input_scaling = true;
+
+	if ((st = NetJsonCheckFormat(root, err)) != HANAMI_OK)
+		return st;
+	/* "kind" is "dense": the registry chose this kind by it */
+
+	if ((v = HnJsonGet(root, "activation")) != NULL &&
+		(st = ReadActivation(v, "activation", &hidden_default, err)) != HANAMI_OK)
+		return st;
+
+	v = HnJsonGet(root, "layers");
+	if (v == NULL)
+	{
+		HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+				   "network has no \"layers\"");
+		return HnSetHint(err, "Give at least an input and an output layer, as in {\"layers\": [4, 8, 3]}.");
+	}
+	if ((st = HnJsonArray(v, "\"layers\"", err)) != HANAMI_OK)
+		return st;
+	for (size_t i = 0; i < v->n; i++)
+	{
+		if (i >= HANAMI_MAX_LAYERS)
+		{
+			char		detail[HANAMI_ERRMSG_LEN];
+
+			snprintf(detail, sizeof(detail), "A network has at most %d layers.",
+					 HANAMI_MAX_LAYERS);
+			return HnSetError(err, HANAMI_E_TOO_LARGE, detail, "too many layers");
+		}
+		if ((st = ReadLayer(&v->u.items[i], (int) i, hidden_default,
+							&spec->layers[i], &named, err)) != HANAMI_OK)
+			return st;
+	}
+	spec->n_layers = (int) v->n;
+	/* the top-level "activation" is for hidden layers, not the output */
+	if (spec->n_layers >= 2 && !named)
+		spec->layers[spec->n_layers - 1].activation = HANAMI_ACT_DEFAULT;
+
+	if ((v = HnJsonGet(root, "loss")) != NULL)
+	{
+		const char *name;
+
+		if ((st = HnJsonString(v, "loss", &name, err)) != HANAMI_OK)
+			return st;
+		spec->loss = LossFromName(name);
+		if (spec->loss == HANAMI_LOSS_DEFAULT)
+		{
+			HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+					   "unknown loss \"%s\"", name);
+			return HnSetHint(err, "Valid losses are: mse, cross_entropy.");
+		}
+	}
+	if ((v = HnJsonGet(root, "input_scaling")) != NULL &&
+		(st = HnJsonBool(v, "input_scaling", &spec->input_scaling, err)) != HANAMI_OK)
+		return st;
+	if ((v = HnJsonGet(root, "seed")) != NULL &&
+		(st = ReadU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
+		return st;
+
+	*setup = HnJsonGet(root, "setup");
+	*trained = HnJsonGet(root, "trained");
+	return HANAMI_OK;
+}
+
+/* A boolean member of setup that sets flag in the header when true. */
+static HnStatus
+ReadFlag(const HnJson *obj, const char *key, const char *what, uint32_t flag,
+		 HnHeader *h, HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, key);
+	bool		b;
+	HnStatus	st;
+
+	if (v == NULL)
+		return HANAMI_OK;
+	if ((st = HnJsonBool(v, what, &b, err)) != HANAMI_OK)
+		return st;
+	if (b)
+		h->flags |= flag;
+	return HANAMI_OK;
+}
+
+/* Apply "trained" and "setup" (weights) to a freshly created image. */
+static HnStatus
+ApplySetup(DenseNet *net, const HnJson *setup, const HnJson *trained,
+		   HnError *err)
+{
+	const HnJson *v;
+	HnStatus	st;
+
+	if (trained)
+	{
+		if ((st = HnJsonObject(trained, "\"trained\"", err)) != HANAMI_OK ||
+			(st = HnJsonCheckKeys(trained, "\"trained\" key", trained_keys, err)) != HANAMI_OK)
+			return st;
+		if ((v = HnJsonGet(trained, "epochs")) != NULL &&
+			(st = ReadU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs, err)) != HANAMI_OK)
+			return st;
+		if ((v = HnJsonGet(trained, "samples")) != NULL)
+		{
+			uint64_t	samples;
+
+			if ((st = HnJsonUint64(v, "trained.samples", &samples, err)) != HANAMI_OK)
+				return st;
+			net->hdr->samples = samples;
+		}
+	}
+	if (setup)
+	{
+		size_t		off = DenseScalingOffset(net->hdr->n_layers);
+		size_t		want = net->hdr->total_size - off;
+		const char *data;
+		size_t		len;
+		size_t		about;
+
+		if ((st = HnJsonObject(setup, "\"setup\"", err)) != HANAMI_OK ||
+			(st = HnJsonCheckKeys(setup, "\"setup\" key", setup_keys, err)) != HANAMI_OK ||
+			(st = ReadFlag(setup, "input_fitted", "setup.input_fitted",
+						   HANAMI_FLAG_INPUT_FITTED, net->hdr, err)) != HANAMI_OK ||
+			(st = ReadFlag(setup, "output_fitted", "setup.output_fitted",
+						   HANAMI_FLAG_OUTPUT_FITTED, net->hdr, err)) != HANAMI_OK ||
+			(st = ReadFlag(setup, "input_clipped", "setup.input_clipped",
+						   HANAMI_FLAG_INPUT_CLIP, net->hdr, err)) != HANAMI_OK)
+			return st;
+		if ((v = HnJsonGet(setup, "data")) == NULL)
+			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+							  "\"setup\" has no \"data\"");
+		if ((st = HnJsonString(v, "setup.data", &data, err)) != HANAMI_OK)
+			return st;
+		len = v->n;
+		about = HnBase64DecodedLen(len);
+		if (about < want || about > want + 3)
+		{
+			char		detail[HANAMI_ERRMSG_LEN];
+
+			snprintf(detail, sizeof(detail),
+					 "The layers need %zu bytes of weights; setup.data holds about %zu.",
+					 want, about);
+			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, detail,
+							  "setup.data does not match the layers");
+		}
+		if (HnBase64Decode(data, len, (char *) net->hdr + off, want) != (int64_t) want)
+			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+							  "setup.data is not valid base64 of %zu bytes", want);
+	}
+	return HANAMI_OK;
+}
+
+/* The kind's from_json: a description or text form into a new image. */
+HnStatus
+DenseFromJson(const HnJson *root, const HnJsonIn *in,
+			  const HnAllocator *alloc, void **image, size_t *len,
+			  HnError *err)
+{
+	DenseSpec	spec;
+	const HnJson *setup = NULL;
+	const HnJson *trained = NULL;
+	size_t		size;
+	DenseNet	net;
+	HnStatus	st;
+
+	*image = NULL;
+	*len = 0;
+	if ((st = ReadSpec(root, &spec, &setup, &trained, err)) != HANAMI_OK)
+		return st;
+	if (in->has_seed)
+		spec.seed = in->seed;
+	if ((st = DenseSpecFinalize(&spec, err)) != HANAMI_OK)
+		return st;
+	if ((size = DenseImageSize(&spec, err)) == 0)
+		return err->code;
+
+	*image = HnAlloc(alloc, size);	/* the create functions write every byte */
+	if (*image == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for a network of %zu bytes", size);
+	/* a text form's data replaces every weight: none are drawn for it */
+	st = setup ? DenseCreateLayout(*image, size, &spec, err) :
+		DenseCreate(*image, size, &spec, err);
+	if (st == HANAMI_OK)
+	{
+		DenseBindTrusted(&net, *image);
+		st = ApplySetup(&net, setup, trained, err);
+	}
+	if (st != HANAMI_OK)
+	{
+		HnFree(alloc, *image);
+		*image = NULL;
+		return st;
+	}
+	*len = size;
+	return HANAMI_OK;
+}
+
+/* The layer list (shared by the text form and info). */
+static void
+AppendLayers(HnBuf *buf, const DenseNet *net, bool with_params)
+{
+	HnBufAppendChar(buf, '[');
+	for (uint32_t l = 0; l < net->hdr->n_layers; l++)
+	{
+		const DenseLayer *ly = &net->layers[l];
+
+		HnBufPrintf(buf, "%s{\"count\": %u, \"activation\": ",
+					l ? ", " : "", ly->count);
+		HnBufJsonString(buf, ActName((HnActivation) ly->activation));
+		if (ly->name[0])
+		{
+			HnBufAppend(buf, ", \"name\": ");
+			HnBufJsonString(buf, ly->name);
+		}
+		if (with_params)
+			HnBufPrintf(buf, ", \"parameters\": %llu",
+						l == 0 ? 0ULL :
+						(unsigned long long) (net->layers[l - 1].count + 1) * ly->count);
+		HnBufAppendChar(buf, '}');
+	}
+	HnBufAppendChar(buf, ']');
+}
+
+static const char *
+Bool(bool b)
+{
+	return b ? "true" : "false";
+}
+
+/* The kind's to_json: the text form (exact: floats travel as base64). */
+HnStatus
+DenseToJson(const HnNet *any, HnBuf *buf, HnError *err)
+{
+	const DenseNet *net = DenseOf(any);
+	const HnHeader *h = net->hdr;
+	size_t		off = DenseScalingOffset(h->n_layers);
+	size_t		nbytes = h->total_size - off;
+
+	if (nbytes > HN_TEXT_MAX / 4 * 3 - 1024)
+	{
+		HnSetError(err, HANAMI_E_TOO_LARGE, NULL,
+				   "network is too large for its text form");
+		return HnSetHint(err, "Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.");
+	}
+	HnBufReserve(buf, HnBase64EncodedLen(nbytes) + 512 + 160 * (size_t) h->n_layers);
+	HnBufPrintf(buf, "{\"format\": %d, \"kind\": \"dense\", \"layers\": ",
+				HANAMI_FORMAT_VERSION);
+	AppendLayers(buf, net, false);
+	HnBufAppend(buf, ", \"loss\": ");
+	HnBufJsonString(buf, LossName((HnLoss) h->loss));
+	HnBufPrintf(buf, ", \"input_scaling\": %s, \"seed\": %u, "
+				"\"trained\": {\"epochs\": %u, \"samples\": %llu}, "
+				"\"setup\": {\"input_fitted\": %s, \"output_fitted\": %s",
+				Bool(h->flags & HANAMI_FLAG_SCALE_INPUT),
+				h->seed, h->epochs, (unsigned long long) h->samples,
+				Bool(h->flags & HANAMI_FLAG_INPUT_FITTED),
+				Bool(h->flags & HANAMI_FLAG_OUTPUT_FITTED));
+	/* only when set: networks that do not clip keep their old text form */
+	if (h->flags & HANAMI_FLAG_INPUT_CLIP)
+		HnBufAppend(buf, ", \"input_clipped\": true");
+	HnBufAppend(buf, ", \"data\": \"");
+	HnBufBase64(buf, (const char *) h + off, nbytes);
+	HnBufAppend(buf, "\"}}");
+	return HnBufCheck(buf, err);
+}
+
+/* The kind's info: kind, sizes, layers, training counters. */
+HnStatus
+DenseInfoJson(const HnNet *any, HnBuf *buf, HnError *err)
+{
+	const DenseNet *net = DenseOf(any);
+	const HnHeader *h = net->hdr;
+	const char *scaling;
+
+	if (!(h->flags & HANAMI_FLAG_SCALE_INPUT))
+		scaling = "off";
+	else if (h->flags & HANAMI_FLAG_INPUT_FITTED)
+		scaling = "fitted";
+	else
+		scaling = "on first fit";
+
+	HnBufPrintf(buf, "{\"kind\": \"dense\", \"format\": %d, \"inputs\": %u, "
+				"\"outputs\": %u, \"layers\": ",
+				HANAMI_FORMAT_VERSION, h->n_inputs, h->n_outputs);
+	AppendLayers(buf, net, true);
+	HnBufAppend(buf, ", \"loss\": ");
+	HnBufJsonString(buf, LossName((HnLoss) h->loss));
+	HnBufPrintf(buf, ", \"parameters\": %llu, \"bytes\": %llu, "
+				"\"input_scaling\": \"%s\", \"output_scaling\": %s, "
+				"\"seed\": %u, \"trained\": {\"epochs\": %u, \"samples\": %llu}}",
+				(unsigned long long) h->n_params,
+				(unsigned long long) h->total_size + HN_VALUE_HEADER,
+				scaling,
+				Bool(h->flags & HANAMI_FLAG_OUTPUT_FITTED),
+				h->seed, h->epochs, (unsigned long long) h->samples);
+	return HnBufCheck(buf, err);
+}

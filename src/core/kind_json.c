@@ -1,0 +1,139 @@
+/*
+ * kind_json.c - networks from and to JSON through the kind registry: the
+ * "kind" key picks the kind whose from_json reads the rest, and every image
+ * read goes through NetBind.  See json.h.
+ */
+#include "core/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The kind of a description without "kind". */
+#define DEFAULT_KIND "dense"
+
+/* "dense, hanami" */
+static void
+KindList(char *buf, size_t len)
+{
+	size_t		at = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < HnKindCount() && at < len; i++)
+		at += (size_t) snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+								HnKindAt(i)->name);
+}
+
+HnStatus
+NetJsonCheckFormat(const HnJson *root, HnError *err)
+{
+	const HnJson *v = HnJsonGet(root, "format");
+	int64_t		format;
+	HnStatus	st;
+	char		detail[HANAMI_ERRMSG_LEN];
+
+	if (v == NULL)
+		return HANAMI_OK;
+	if ((st = HnJsonInt(v, "format", 0, INT32_MAX, &format, err)) != HANAMI_OK)
+		return st;
+	if (format == HANAMI_FORMAT_VERSION)
+		return HANAMI_OK;
+	snprintf(detail, sizeof(detail), "This build reads format %d.",
+			 HANAMI_FORMAT_VERSION);
+	return HnSetError(err, HANAMI_E_UNSUPPORTED, detail,
+					  "unsupported network format version");
+}
+
+HnStatus
+NetFromJsonValue(const HnJson *root, const HnJsonIn *in,
+				 const HnAllocator *alloc, void **image, size_t *image_len,
+				 HnError *err)
+{
+	const HnJson *v;
+	const HnKind *kind;
+	const char *name = DEFAULT_KIND;
+	HnJsonIn	none = {false, 0};
+	HnNet		net;
+	HnStatus	st;
+
+	*image = NULL;
+	*image_len = 0;
+	if (root == NULL || root->type != HN_JSON_OBJECT)
+	{
+		HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+				   "network description must be a JSON object");
+		return HnSetHint(err, "For example {\"layers\": [4, 8, 3]}.");
+	}
+	if ((v = HnJsonGet(root, "kind")) != NULL &&
+		(st = HnJsonString(v, "kind", &name, err)) != HANAMI_OK)
+		return st;
+	kind = HnKindByName(name);
+	if (kind == NULL)
+	{
+		char		list[128];
+		char		hint[HANAMI_ERRMSG_LEN];
+
+		KindList(list, sizeof(list));
+		snprintf(hint, sizeof(hint), "Valid kinds are: %s.", list);
+		HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+				   "unknown network kind \"%s\"", name);
+		return HnSetHint(err, hint);
+	}
+	if (kind->from_json == NULL)
+		return HnSetError(err, HANAMI_E_UNSUPPORTED, NULL,
+						  "networks of kind \"%s\" cannot be read from JSON",
+						  kind->name);
+
+	st = kind->from_json(root, in ? in : &none, alloc, image, image_len, err);
+	if (st != HANAMI_OK)
+	{
+		HnFree(alloc, *image);
+		*image = NULL;
+		*image_len = 0;
+		return st;
+	}
+	/* weights from text are untrusted: the one validation path */
+	if ((st = NetBind(&net, *image, *image_len, err)) != HANAMI_OK)
+	{
+		HnFree(alloc, *image);
+		*image = NULL;
+		*image_len = 0;
+	}
+	return st;
+}
+
+HnStatus
+NetFromJson(const char *text, size_t len, const HnJsonIn *in,
+			const HnAllocator *alloc, void **image, size_t *image_len,
+			HnError *err)
+{
+	HnJsonDoc	doc;
+	HnStatus	st;
+
+	*image = NULL;
+	*image_len = 0;
+	if ((st = HnJsonParse(text, len, alloc, &doc, err)) != HANAMI_OK)
+		return st;
+	st = NetFromJsonValue(doc.root, in, alloc, image, image_len, err);
+	HnJsonFree(&doc);
+	return st;
+}
+
+HnStatus
+NetToJson(const HnNet *net, HnBuf *out, HnError *err)
+{
+	if (net->kind->to_json == NULL)
+		return HnSetError(err, HANAMI_E_UNSUPPORTED, NULL,
+						  "networks of kind \"%s\" have no text form",
+						  net->kind->name);
+	return net->kind->to_json(net, out, err);
+}
+
+HnStatus
+NetInfo(const HnNet *net, HnBuf *out, HnError *err)
+{
+	if (net->kind->info == NULL)
+		return HnSetError(err, HANAMI_E_UNSUPPORTED, NULL,
+						  "networks of kind \"%s\" have no summary",
+						  net->kind->name);
+	return net->kind->info(net, out, err);
+}
