@@ -468,6 +468,9 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	RngSeed(&f.rng, f.kf->seed ? f.kf->seed(net, opt->seed) : opt->seed);
 
 	st = HnCheckOptions(net, opt, err);
+	/* a loss chosen by the options is the network's from now on */
+	if (st == HANAMI_OK && opt->loss != 0)
+		net->hdr->loss = (uint32_t) opt->loss;
 	if (st == HANAMI_OK)
 		st = FitPrepare(&f, err);
 	if (st == HANAMI_OK)

@@ -38,6 +38,7 @@
 #include "core/train.h"
 
 typedef struct HnKindFit HnKindFit;
+struct HnJson;
 
 /*
  * Rows delivered in chunks.  start begins a pass over every row from the
@@ -157,8 +158,31 @@ typedef struct HnStepper
  */
 struct HnKindFit
 {
+	/*
+	 * Options (options.h): every key a fit of the kind takes, the shared
+	 * ones included; options sets the kind's defaults in opt (and
+	 * opt->kind_options, from alloc, when it has step options of its own)
+	 * and reads the keys only it takes from obj (NULL: none), refusing
+	 * those that do not apply with a reason.  jobs: its fits may run as
+	 * background jobs.
+	 */
+	const char *const *option_keys;
+	HnStatus	(*options) (const HnNet *net, const struct HnJson *obj,
+							const HnAllocator *alloc, HnTrainOptions *opt,
+							HnError *err);
+	bool		jobs;
+
 	const HnStepperOps *stepper;
 	bool		online;
+
+	/*
+	 * Optional: what a report of a finished fit adds about the network
+	 * (after, trained from before), as "; ..." appended to "1.234 s" (the
+	 * hanami kind: its sections and synapses and how they grew).
+	 */
+	void		(*fit_note) (const HnNet *before, const HnNet *after,
+							 const HnTrainResult *res, char *buf,
+							 size_t len);
 	const char *advice;
 	HnStatus	(*check_options) (const HnNet *net, const HnTrainOptions *opt,
 								  HnError *err);

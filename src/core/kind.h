@@ -139,7 +139,7 @@ struct HnKind
 	 * The network as dense layers (dense/format.h), for backends that run
 	 * layers of units (OpenCL); NULL for a kind without HANAMI_CAP_LAYERED.
 	 */
-	const struct DenseNet *(*dense_view) (const HnNet *net);
+	struct DenseNet *(*dense_view) (const HnNet *net);
 
 	/* Storage: the image as named byte ranges, in order, covering it all. */
 	void		(*segments) (const HnNet *net, HnSegmentFn emit, void *ctx);

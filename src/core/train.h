@@ -42,6 +42,8 @@ typedef struct HnTrainOptions
 	const void *kind_options;	/* the step options of a kind that has its
 								 * own (hanami.h HkTrainOptions); NULL: its
 								 * defaults */
+	int			loss;			/* HnLoss the fit trains with and the
+								 * network keeps; 0: the network's own */
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),

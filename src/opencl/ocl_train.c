@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/dense/kind.h"
+#include "core/dense/format.h"
 #include "core/fit.h"
 
 /* The context of the stepper: the session and where its errors go. */
@@ -98,7 +98,11 @@ OclStepCreate(void *ctx, HnNet *net, const HnTrainOptions *opt,
 	*state = f;
 	f->ctx = c;
 	f->alloc = alloc;
-	f->net = DenseOf(net);
+	f->net = net->kind->dense_view ? net->kind->dense_view(net) : NULL;
+	if (f->net == NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Use the device \"cpu\" for this kind of network.",
+						  "the OpenCL backend runs dense networks only");
 	f->mask = opt->train_mask;
 	f->order = HnAlloc(alloc, (size_t) data->n * sizeof(uint32_t));
 	f->host_losses = HnAlloc(alloc, (size_t) plan->train_rows * sizeof(float));

@@ -182,12 +182,12 @@ HanamiDeviceSession(MemoryContext cxt, OclDevice *dev)
 
 /* See device.h. */
 HnStatus
-HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
-					 const HnTrainOptions *opt, const HnCallbacks *cb,
-					 const HnAllocator *alloc, HnTrainResult *res, HnError *err)
+HanamiDeviceFit(HnNet *net, const HnDataset *data, const char *device,
+				const HnTrainOptions *opt, const HnCallbacks *cb,
+				const HnAllocator *alloc, HnTrainResult *res, HnError *err)
 {
 	int64		batch = Min((int64) opt->batch_size, data->n);
-	HnNet		any;
+	HnRows		rows = {data, NULL, 0, NULL};
 	OclDevice  *dev;
 	MemoryContext cxt;
 	MemoryContext old;
@@ -196,10 +196,11 @@ HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
 	OclError	oerr;
 	HnStatus	st;
 
-	NetBindTrusted(&any, net->hdr);
-	dev = HanamiDeviceChoose(device, &any, batch);
+	/* a kind without dense layers always trains on the CPU */
+	dev = (net->kind->caps & HANAMI_CAP_LAYERED) ?
+		HanamiDeviceChoose(device, net, batch) : NULL;
 	if (dev == NULL)
-		return TrainFit(net, data, opt, cb, alloc, res, err);
+		return HnFit(net, &rows, opt, NULL, cb, alloc, res, err);
 
 	/*
 	 * Host buffers and the session live in a context of their own: deleted
@@ -211,7 +212,8 @@ HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data, const char *device,
 	old = MemoryContextSwitchTo(cxt);
 	s = HanamiDeviceSession(cxt, dev);
 	dalloc = HanamiPallocAllocator(cxt);
-	st = OclTrainFit(s, net, data, opt, cb, &dalloc, res, &oerr);
+	st = OclTrainFit(s, net->kind->dense_view(net), data, opt, cb, &dalloc,
+					 res, &oerr);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	if (st != HANAMI_OK)

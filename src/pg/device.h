@@ -45,16 +45,17 @@ extern OclDevice *HanamiDeviceChoose(const char *option, const HnNet *net,
 extern bool HanamiDeviceWantsOpenCL(const char *option);
 
 /*
- * TrainFit where options.device says: the CPU engine, or OclTrainFit with
- * the device's buffers released however the call ends.  Device errors are
- * raised as SQL errors; engine errors come back in err like TrainFit's.
+ * HnFit on rows in memory where options.device says: the CPU engine, or,
+ * for a kind with dense layers, OclTrainFit with the device's buffers
+ * released however the call ends.  Device errors are raised as SQL errors;
+ * engine errors come back in err like HnFit's.
  */
-extern HnStatus HanamiDeviceTrainFit(DenseNet *net, const HnDataset *data,
-									 const char *device,
-									 const HnTrainOptions *opt,
-									 const HnCallbacks *cb,
-									 const HnAllocator *alloc,
-									 HnTrainResult *res, HnError *err);
+extern HnStatus HanamiDeviceFit(HnNet *net, const HnDataset *data,
+								const char *device,
+								const HnTrainOptions *opt,
+								const HnCallbacks *cb,
+								const HnAllocator *alloc,
+								HnTrainResult *res, HnError *err);
 
 /* A session on dev whose buffers are released when cxt is reset or deleted. */
 extern OclSession *HanamiDeviceSession(MemoryContext cxt, OclDevice *dev);

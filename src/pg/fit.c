@@ -3,8 +3,6 @@
  * query's rows, and measuring it on them.
  */
 #include "glue.h"
-#include "core/dense/kind.h"
-#include "hanami_glue.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"
@@ -53,7 +51,7 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 {
 	HnNet		in;
 	HnNet		net;
-	HanamiNetwork *result;
+	HanamiNetwork *result = NULL;
 	char	   *query;
 	HanamiOptions opts;
 	HnCallbacks cb;
@@ -61,29 +59,42 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	MemoryContext work_cxt;
 	MemoryContext old;
 	HnStatus	st;
+	void	   *image;
+	char		note[HANAMI_ERRMSG_LEN];
 
 	CheckArgs(fcinfo);
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	result = HanamiGetNetworkArg(fcinfo, 0, &in);
-	if (DenseOf(&in) == NULL)
-		return HanamiHkFit(result, query, OptionsArg(fcinfo, 2), res, eval,
-							 history);
-	result = HanamiNetworkCopy(result);
-	NetBindTrusted(&net, HANAMI_NET_IMAGE(result));
-	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, true, &opts);
-	if (opts.loss_set)
-		net.hdr->loss = opts.loss;
+	HanamiGetNetworkArg(fcinfo, 0, &in);
+	HanamiParseOptions(OptionsArg(fcinfo, 2), &in, true, &opts);
 
-	/* rows and engine buffers live in one context, freed on return */
+	/*
+	 * Rows, engine buffers and the image trained (a copy: the input value
+	 * is never modified; a growing kind may move it) live in one context,
+	 * freed on return.
+	 */
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "hanami fit",
 									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work_cxt);
+	image = palloc_extended(in.len, MCXT_ALLOC_HUGE);
+	memcpy(image, in.hdr, in.len);
+	NetBindTrusted(&net, image);
 	HanamiInitCallbacks(&cb, opts.verbose);
 	if (history != NULL)
 		HanamiRecordHistory(&cb, history, 0);
 	/* in memory when the rows fit hanami.dataset_memory, else streamed */
-	st = HanamiTrainQuery(query, &opts, DenseOf(&net), &cb, work_cxt, res, eval, &err);
+	st = HanamiTrainQuery(query, &opts, &net, &cb, work_cxt, res, eval, &err);
 	MemoryContextSwitchTo(old);
+	note[0] = '\0';
+	if (st == HANAMI_OK)
+	{
+		HnNet		check;
+
+		result = HanamiNetworkFromImage(net.hdr, net.len);
+		/* what the engine built is checked like any value that enters */
+		HanamiNetworkBind(result, &check, ERRCODE_INTERNAL_ERROR);
+		if (opts.verbose && net.kind->fit->fit_note)
+			net.kind->fit->fit_note(&in, &check, res, note, sizeof(note));
+	}
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
 
@@ -91,7 +102,7 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 		ereport(NOTICE,
 				(errmsg("trained %d epochs on " INT64_FORMAT " rows, stopped by %s",
 						res->epochs, res->train_rows, StopReasonName(res->stop)),
-				 errdetail("%.3f s.", res->seconds)));
+				 errdetail("%.3f s%s.", res->seconds, note)));
 	return result;
 }
 
@@ -207,10 +218,11 @@ hanami_verify(PG_FUNCTION_ARGS)
 		res.confusion = palloc0(sizeof(int64) * k * k);
 	HanamiInitCallbacks(&cb, false);
 	alloc = HanamiPallocAllocator(CurrentMemoryContext);
-	if (DenseOf(&net) == NULL)
-		st = HanamiHkEvaluate(&net, &data.ds, &cb, &res, &err);
-	else
-		st = TrainEvaluate(DenseOf(&net), &data.ds, &cb, &alloc, &res, &err);
+	{
+		HnRows		rows = {&data.ds, NULL, 0, NULL};
+
+		st = HanamiEvaluate(&net, &rows, &cb, &alloc, &res, &err);
+	}
 	HanamiCheck(st, &err);
 
 	initStringInfo(&buf);

@@ -18,6 +18,7 @@
 #include "core/common.h"
 #include "core/dense/format.h"
 #include "core/kind.h"
+#include "core/options.h"
 #include "core/train.h"
 
 /* GUCs (hanami.c) */
@@ -86,21 +87,13 @@ extern Jsonb *HanamiJsonbFromCString(const char *json);
 extern void HanamiAppendJsonNumber(StringInfo buf, double v);
 extern void HanamiAppendJsonString(StringInfo buf, const char *s);
 
-/* options.c: fit/verify options */
-typedef struct HanamiOptions
-{
-	HnTrainOptions train;
-	char	   *target;			/* target column name, or NULL for the last */
-	bool		verbose;
-	bool		loss_set;
-	HnLoss		loss;
-	char	   *device;			/* options.device, or NULL: hanami.device */
-} HanamiOptions;
+/* options.c: fit/verify options, read by the engine (core/options.h) */
+typedef HnFitOptions HanamiOptions;
 
-extern double HanamiOptionNumber(JsonbValue *v, const char *key, double lo,
-								 double hi, bool lo_excl);
 extern void HanamiParseOptions(Jsonb *jb, const HnNet *net, bool for_training,
 							   HanamiOptions *opts);
+extern void HanamiParseJobOptions(Jsonb *jb, const HnNet *net,
+								  HanamiOptions *opts);
 
 /* dataset.c: a query's rows as float32 arrays */
 typedef struct HanamiQueryData
@@ -126,9 +119,12 @@ extern void HanamiRowsClose(HanamiRows *q);
 
 /* train_query.c: fit on a query's rows, in memory or streamed */
 extern HnStatus HanamiTrainQuery(const char *query, const HanamiOptions *opts,
-								 DenseNet *net, const HnCallbacks *cb,
+								 HnNet *net, const HnCallbacks *cb,
 								 MemoryContext cxt, HnTrainResult *res,
 								 HnEvalResult *eval, HnError *err);
+extern HnStatus HanamiEvaluate(const HnNet *net, const struct HnRows *rows,
+							   const HnCallbacks *cb, const HnAllocator *alloc,
+							   HnEvalResult *res, HnError *err);
 extern struct HnPool *HanamiComputePool(MemoryContext cxt);
 
 /* run.c: shared by inference on values and on stored models */

@@ -27,7 +27,6 @@
  * epochs is visible at once and the job holds no locks while it computes.
  */
 #include "glue.h"
-#include "core/dense/kind.h"
 
 #include "device.h"
 #include "jobs.h"
@@ -228,9 +227,14 @@ JobLoad(Job *job, MemoryContext cxt)
 		old = MemoryContextSwitchTo(cxt);
 		job->net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
 		HanamiNetworkBind(job->net, &job->bound, ERRCODE_DATA_CORRUPTED);
-		HanamiParseOptions(HanamiJsonbFromCString(job->options), &job->bound, true, &job->opts);
-		if (job->opts.loss_set)
-			job->bound.hdr->loss = job->opts.loss;
+		/* the image trained: palloc'd in cxt, where a fit may move it */
+		{
+			void	   *image = palloc_extended(job->bound.len, MCXT_ALLOC_HUGE);
+
+			memcpy(image, job->bound.hdr, job->bound.len);
+			NetBindTrusted(&job->bound, image);
+		}
+		HanamiParseJobOptions(HanamiJsonbFromCString(job->options), &job->bound, &job->opts);
 		HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
 		MemoryContextSwitchTo(old);
 
@@ -466,16 +470,22 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			cb.now = JobNowHook;
 			cb.epoch_done = JobEpochHook;
 			/* on the CPU or an OpenCL device, as options.device says */
-			st = HanamiDeviceTrainFit(DenseOf(&job->bound), &job->data.ds, job->opts.device,
-									  &job->opts.train, &cb, &alloc, &res, &err);
+			st = HanamiDeviceFit(&job->bound, &job->data.ds, job->opts.device,
+								 &job->opts.train, &cb, &alloc, &res, &err);
 			HanamiCheck(st, &err);
 			if (res.stop == HANAMI_STOP_CALLBACK)
 				JobFail(job, "cancelled", NULL);
 			else
 			{
+				HnRows		rows = {&job->data.ds, NULL, 0, NULL};
+
 				memset(&eval, 0, sizeof(eval));
-				st = TrainEvaluate(DenseOf(&job->bound), &job->data.ds, NULL, &alloc, &eval, &err);
+				st = HanamiEvaluate(&job->bound, &rows, NULL, &alloc, &eval, &err);
 				HanamiCheck(st, &err);
+				/* the value stored: the image as the fit left it */
+				job->net = MemoryContextAllocHuge(cxt, job->bound.len + VARHDRSZ);
+				SET_VARSIZE(job->net, job->bound.len + VARHDRSZ);
+				memcpy(HANAMI_NET_IMAGE(job->net), job->bound.hdr, job->bound.len);
 				JobFinish(job, HanamiFitReport(&res, &eval, NULL));
 			}
 		}

@@ -173,36 +173,52 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
 
 	st = HnFit(net, &rows, opt, NULL, cb, alloc, res, err);
 	if (st == HANAMI_OK && eval != NULL)
-		st = HnEvaluate(net, &rows, cb, alloc, eval, err);
+		st = HanamiEvaluate(net, &rows, cb, alloc, eval, err);
 	return st;
 }
 
 /*
- * Train net in place on the rows of query with opts; cb are the engine
- * hooks; buffers are allocated in cxt.  Fills res, and eval (measured on the
- * same rows) when it is not NULL.
+ * HnEvaluate, on a copy of the image when the network carries a state from
+ * row to row (kind.h): the network measured is left as it was.
  */
 HnStatus
-HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
+HanamiEvaluate(const HnNet *net, const HnRows *rows, const HnCallbacks *cb,
+			   const HnAllocator *alloc, HnEvalResult *res, HnError *err)
+{
+	HnNet		copy = *net;
+
+	if (net->kind->state_size(net) > 0)
+	{
+		void	   *image = palloc_extended(net->len, MCXT_ALLOC_HUGE);
+
+		memcpy(image, net->hdr, net->len);
+		NetBindTrusted(&copy, image);
+	}
+	return HnEvaluate(&copy, rows, cb, alloc, res, err);
+}
+
+/*
+ * Train net in place on the rows of query with opts; cb are the engine
+ * hooks; buffers are allocated in cxt, and so must net's image be: a kind
+ * whose networks grow may move it to a larger buffer from cxt (net->hdr and
+ * net->len then say where).  Fills res, and eval (measured on the same
+ * rows) when it is not NULL.
+ */
+HnStatus
+HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 				 const HnCallbacks *cb, MemoryContext cxt, HnTrainResult *res,
 				 HnEvalResult *eval, HnError *err)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	HnAllocator alloc = HanamiPallocAllocator(cxt);
 	HnTrainOptions topt = opts->train;
+	bool		layered = (net->kind->caps & HANAMI_CAP_LAYERED) != 0;
 	HanamiQueryData data;
 	HanamiRows *q;
-	HnNet		hn;
 	HnStatus	st;
 
-	NetBindTrusted(&hn, net->hdr);
 	topt.pool = HanamiComputePool(cxt);
-	{
-		HnNet		any;
-
-		NetBindTrusted(&any, net->hdr);
-		q = HanamiRowsOpen(query, opts->target, &any);
-	}
+	q = HanamiRowsOpen(query, opts->target, net);
 	HanamiRowsStart(q);
 	/* the rows may take 15/16 of the budget; the rest is for reading them */
 	if (HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024 / 16 * 15, &data))
@@ -212,13 +228,13 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("training query returned no rows")));
 		/* the CPU engine or an OpenCL device, as options.device says */
-		st = HanamiDeviceTrainFit(net, &data.ds, opts->device, &topt, cb,
-								  &alloc, res, err);
+		st = HanamiDeviceFit(net, &data.ds, opts->device, &topt, cb,
+							 &alloc, res, err);
 		if (st == HANAMI_OK && eval != NULL)
 		{
 			HnRows		rows = {&data.ds, NULL, 0, NULL};
 
-			st = HnEvaluate(&hn, &rows, cb, &alloc, eval, err);
+			st = HanamiEvaluate(net, &rows, cb, &alloc, eval, err);
 		}
 	}
 	else
@@ -229,14 +245,14 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, DenseNet *net,
 							HanamiDatasetMemoryKb(false)),
 					 errdetail("The query runs again for every epoch; " INT64_FORMAT " rows are held at a time.",
 							   data.ds.n)));
-		if (HanamiDeviceWantsOpenCL(opts->device))
+		if (layered && HanamiDeviceWantsOpenCL(opts->device))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the OpenCL device needs the training rows in memory"),
 					 errdetail("The query's rows need more than hanami.dataset_memory (%d kB), so they would be streamed.",
 							   HanamiDatasetMemoryKb(false)),
 					 errhint("Raise hanami.dataset_memory, or use the device \"cpu\".")));
-		st = StreamFit(q, &data, &hn, &topt, cb, &alloc, res, eval, err);
+		st = StreamFit(q, &data, net, &topt, cb, &alloc, res, eval, err);
 	}
 	HanamiRowsClose(q);
 	MemoryContextSwitchTo(old);

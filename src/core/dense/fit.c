@@ -336,6 +336,9 @@ DenseLoss(const HnNet *hn, float *out, const float *t, int n)
 }
 
 const HnKindFit HnDenseFit = {
+	.option_keys = DenseOptionKeys,
+	.options = DenseOptions,
+	.jobs = true,
 	.stepper = &DenseStepper,
 	.online = false,
 	.advice = "try a lower learning rate or scaled inputs",

@@ -76,7 +76,7 @@ DenseKindOutputs(const HnNet *net, char *why, size_t why_len)
 	return HANAMI_OUTPUTS_VALUES;
 }
 
-static const struct DenseNet *
+static struct DenseNet *
 DenseKindView(const HnNet *net)
 {
 	return DenseOf(net);

@@ -44,4 +44,11 @@ void		DenseScaleTargets(const DenseNet *net, float *t, int n);
 extern const HnStepperOps DenseStepper;
 extern const struct HnKindFit HnDenseFit;
 
+/* dense/options.c: the options of its fits (fit.h HnKindFit.options) */
+struct HnJson;
+extern const char *const DenseOptionKeys[];
+HnStatus	DenseOptions(const HnNet *net, const struct HnJson *obj,
+						 const HnAllocator *alloc, HnTrainOptions *opt,
+						 HnError *err);
+
 #endif							/* HANAMI_CORE_TRAINER_H */

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/fit.h"
@@ -107,7 +108,29 @@ HkLoss(const HnNet *net, float *out, const float *t, int n)
 	return loss;
 }
 
+/* Sections and synapses after a fit, and how they grew; see fit.h. */
+static void
+HkFitNote(const HnNet *before, const HnNet *after, const HnTrainResult *res,
+		  char *buf, size_t len)
+{
+	HkStats		b;
+	HkStats		a;
+
+	HkGetStats(HkOf(before), &b);
+	HkGetStats(HkOf(after), &a);
+	snprintf(buf, len, "; %u sections and %llu synapses now (%+lld synapses, %+lld blocks; reduction removed %llu)",
+			 a.sections, (unsigned long long) a.synapses,
+			 (long long) a.synapses - (long long) b.synapses,
+			 (long long) a.blocks - (long long) b.blocks,
+			 (unsigned long long) res->removed);
+}
+
 const HnKindFit HnHanamiFit = {
+	.fit_note = HkFitNote,
+	.option_keys = HkOptionKeys,
+	.options = HkOptions,
+	.jobs = false,				/* not yet: the job worker keeps the image
+								 * where it is, and growth moves it */
 	.stepper = &HkStepper,
 	.online = true,
 	.advice = "lower \"learning_rate\"",

@@ -368,6 +368,13 @@ void		HkTrainOptionsOf(const HnTrainOptions *opt, const HnNet *net,
  * the summed binary cross-entropy of the sigmoid outputs as the loss.
  */
 extern const struct HnStepperOps HkStepper;
+
+/* hanami/options.c: the options of its fits (fit.h HnKindFit.options) */
+struct HnJson;
+extern const char *const HkOptionKeys[];
+HnStatus	HkOptions(const HnNet *net, const struct HnJson *obj,
+					  const HnAllocator *alloc, HnTrainOptions *opt,
+					  HnError *err);
 extern const struct HnKindFit HnHanamiFit;
 
 /* hanami/reduce.c: the reduction pass */

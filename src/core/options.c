@@ -1,0 +1,175 @@
+/*
+ * options.c - reading the options object of fit() and verify(): the keys
+ * every fit takes; the kind reads its own (fit.h HnKindFit.options).
+ */
+#include "core/options.h"
+
+#include <float.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const verify_keys[] = {"target", NULL};
+
+/* A number option in [lo, hi]; see options.h. */
+HnStatus
+HnOptionNumber(const HnJson *v, const char *key, double lo, double hi,
+			   bool lo_excl, double *out, HnError *err)
+{
+	char		detail[HANAMI_ERRMSG_LEN];
+	HnStatus	st = HnJsonNumber(v, key, out, err);
+
+	if (st != HANAMI_OK)
+		return st;
+	if ((lo_excl ? *out <= lo : *out < lo) || *out > hi)
+	{
+		snprintf(detail, sizeof(detail), "It must be %s %g and at most %g.",
+				 lo_excl ? "greater than" : "at least", lo, hi);
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, detail,
+						  "option \"%s\" is out of range", key);
+	}
+	return HANAMI_OK;
+}
+
+/* "option "key"", as messages name an option. */
+static const char *
+OptionName(const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "option \"%s\"", key);
+	return buf;
+}
+
+/* An integer option; *found says whether obj has it (out untouched if not). */
+HnStatus
+HnOptionInt(const HnJson *obj, const char *key, int64_t min, int64_t max,
+			int64_t *out, bool *found, HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, key);
+	char		name[64];
+
+	if (found)
+		*found = v != NULL;
+	if (v == NULL)
+		return HANAMI_OK;
+	return HnJsonInt(v, OptionName(key, name, sizeof(name)), min, max, out, err);
+}
+
+/* A boolean option; out untouched when obj does not have it. */
+HnStatus
+HnOptionBool(const HnJson *obj, const char *key, bool *out, HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, key);
+	char		name[64];
+
+	if (v == NULL)
+		return HANAMI_OK;
+	return HnJsonBool(v, OptionName(key, name, sizeof(name)), out, err);
+}
+
+/* A string option (NULL when obj does not have it). */
+HnStatus
+HnOptionString(const HnJson *obj, const char *key, const char **out,
+			   HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, key);
+	char		name[64];
+
+	*out = NULL;
+	if (v == NULL)
+		return HANAMI_OK;
+	return HnJsonString(v, OptionName(key, name, sizeof(name)), out, err);
+}
+
+/* A copy of s from alloc (NULL stays NULL). */
+static HnStatus
+OptionCopy(const char *s, const HnAllocator *alloc, char **out, HnError *err)
+{
+	size_t		n;
+
+	*out = NULL;
+	if (s == NULL)
+		return HANAMI_OK;
+	n = strlen(s) + 1;
+	*out = HnAlloc(alloc, n);
+	if (*out == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
+	memcpy(*out, s, n);
+	return HANAMI_OK;
+}
+
+/* The keys every fit reads the same way, after the kind's. */
+static HnStatus
+CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
+			  HnFitOptions *o, HnError *err)
+{
+	HnTrainOptions *t = &o->train;
+	const HnJson *v;
+	const char *device;
+	int64_t		i;
+	bool		found;
+	HnStatus	st;
+
+	if ((st = HnOptionInt(obj, "epochs", 1, 1000000, &i, &found, err)) != HANAMI_OK)
+		return st;
+	if (found)
+		t->epochs = (int) i;
+	if ((st = HnOptionInt(obj, "seed", 0, INT64_MAX, &i, &found, err)) != HANAMI_OK)
+		return st;
+	if (found)
+		t->seed = (uint64_t) i;
+	if ((st = HnOptionBool(obj, "shuffle", &t->shuffle, err)) != HANAMI_OK)
+		return st;
+	if ((st = HnOptionInt(obj, "max_iterations", 0, INT64_MAX, &i, &found, err)) != HANAMI_OK)
+		return st;
+	if (found)
+		t->max_iterations = i;
+	if ((v = HnJsonGet(obj, "timeout")) != NULL &&
+		(st = HnOptionNumber(v, "timeout", 0, 1e9, false, &t->timeout,
+							 err)) != HANAMI_OK)
+		return st;
+	if ((v = HnJsonGet(obj, "error_threshold")) != NULL &&
+		(st = HnOptionNumber(v, "error_threshold", 0, DBL_MAX, false,
+							 &t->error_threshold, err)) != HANAMI_OK)
+		return st;
+	if ((st = HnOptionBool(obj, "verbose", &o->verbose, err)) != HANAMI_OK)
+		return st;
+	if ((st = HnOptionString(obj, "device", &device, err)) != HANAMI_OK)
+		return st;
+	return OptionCopy(device, alloc, &o->device, err);
+}
+
+/* Read the options of a fit or a verify; see options.h. */
+HnStatus
+HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
+				 const HnAllocator *alloc, HnFitOptions *o, HnError *err)
+{
+	const HnKindFit *kf = net->kind->fit;
+	const char *target;
+	HnStatus	st;
+
+	memset(o, 0, sizeof(*o));
+	if (obj != NULL && HnJsonObject(obj, "options", err) != HANAMI_OK)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "options must be a JSON object");
+	if (for_training && kf == NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "networks of kind \"%s\" cannot be trained",
+						  net->kind->name);
+	if (obj != NULL &&
+		(st = HnJsonCheckKeys(obj, "option",
+							  for_training ? kf->option_keys : verify_keys,
+							  err)) != HANAMI_OK)
+		return st;
+	if (obj != NULL &&
+		((st = HnOptionString(obj, "target", &target, err)) != HANAMI_OK ||
+		 (st = OptionCopy(target, alloc, &o->target, err)) != HANAMI_OK))
+		return st;
+	if (!for_training)
+		return HANAMI_OK;
+	/* the kind's defaults and keys, then the shared ones */
+	st = kf->options(net, obj, alloc, &o->train, err);
+	if (st != HANAMI_OK)
+		return st;
+	/* each fit of a network draws differently unless a seed is given */
+	o->train.seed = (uint64_t) net->hdr->seed * 1000003 + net->hdr->epochs;
+	return obj == NULL ? HANAMI_OK : CommonOptions(net, obj, alloc, o, err);
+}

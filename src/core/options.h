@@ -1,0 +1,52 @@
+/*
+ * options.h - the options object of fit() and verify(), read from JSON.
+ *
+ * Every key is known, every value has the right type and range, or the
+ * read fails naming it.  The keys every fit takes (target, epochs, seed,
+ * shuffle, max_iterations, timeout, error_threshold, verbose) are read
+ * here; the rest, and which keys a fit of the kind takes at all, come from
+ * the kind (fit.h HnKindFit: option_keys, options).  verify() takes
+ * "target" only.
+ */
+#ifndef HANAMI_CORE_OPTIONS_H
+#define HANAMI_CORE_OPTIONS_H
+
+#include "core/fit.h"
+#include "core/json.h"
+
+typedef struct HnFitOptions
+{
+	HnTrainOptions train;		/* kind_options from alloc when the kind has
+								 * its own */
+	char	   *target;			/* target column, or NULL for the last */
+	char	   *device;			/* options.device, unchecked, or NULL */
+	bool		verbose;
+} HnFitOptions;
+
+/*
+ * Read obj (a JSON value, or NULL for none) as the options of a fit of net
+ * (for_training) or of a verify(), strings and the kind's options from
+ * alloc.  Not an object, an unknown key, a wrong type or a value out of
+ * range: HANAMI_E_INVALID_ARGUMENT or HANAMI_E_INVALID_SPEC (22023),
+ * naming the option.
+ */
+HnStatus	HnFitOptionsRead(const HnNet *net, const HnJson *obj,
+							 bool for_training, const HnAllocator *alloc,
+							 HnFitOptions *o, HnError *err);
+
+/*
+ * A number option in [lo, hi] (lo itself excluded when lo_excl): "option
+ * "<key>" is out of range", the range in the detail.
+ */
+HnStatus	HnOptionNumber(const HnJson *v, const char *key, double lo,
+						   double hi, bool lo_excl, double *out, HnError *err);
+
+/* An option's value read with the JSON helpers, named "option "<key>"". */
+HnStatus	HnOptionInt(const HnJson *obj, const char *key, int64_t min,
+						int64_t max, int64_t *out, bool *found, HnError *err);
+HnStatus	HnOptionBool(const HnJson *obj, const char *key, bool *out,
+						 HnError *err);
+HnStatus	HnOptionString(const HnJson *obj, const char *key,
+						   const char **out, HnError *err);
+
+#endif							/* HANAMI_CORE_OPTIONS_H */
