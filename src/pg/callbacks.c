@@ -2,10 +2,15 @@
  * callbacks.c - the engine's hooks inside a backend: interrupts (cancel,
  * statement_timeout, termination), the clock, and per-epoch progress.
  */
-#include "glue.h"
+#include "postgres.h"
 
-#include "miscadmin.h"
+#include <math.h>
+
+#include "jsonutil.h"
+#include "training.h"
+
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "portability/instr_time.h"
 
 /* Called once per batch: lets cancel and statement_timeout in. */

@@ -1,8 +1,9 @@
 /*
  * capabilities.c - hanami.capabilities(): what this build can do.
  */
-#include "glue.h"
+#include "postgres.h"
 
+#include "jsonutil.h"
 #include "device.h"
 
 #include "lib/stringinfo.h"

@@ -13,9 +13,12 @@
  * fetch at a time, so a fit can hold every row in memory (HanamiRowsLoad,
  * HanamiLoadQuery) or stream them again every epoch.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include <math.h>
+
+#include "settings.h"
+#include "dataset.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -9,7 +9,11 @@
  * OpenCL is first touched by the first call that needs it in a backend or
  * worker.
  */
+#include "postgres.h"
+
 #include "device.h"
+#include "errors.h"
+#include "jsonutil.h"
 
 #include "utils/guc.h"
 #include "utils/memutils.h"

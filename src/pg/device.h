@@ -6,7 +6,9 @@
 #ifndef HANAMI_PG_DEVICE_H
 #define HANAMI_PG_DEVICE_H
 
-#include "glue.h"
+#include "postgres.h"
+
+#include "core/fit.h"
 
 #include "lib/stringinfo.h"
 #include "opencl/ocl.h"

@@ -16,13 +16,13 @@
  */
 #include "postgres.h"
 
+#include "settings.h"
+
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-
-#include "glue.h"
 
 bool		hanami_allow_drop_with_models = false;
 

@@ -2,7 +2,9 @@
  * errors.c - turning engine status codes into PostgreSQL errors, and the
  * palloc-backed allocator the engine uses inside a backend.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "errors.h"
 
 #include "utils/memutils.h"
 

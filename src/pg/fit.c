@@ -2,7 +2,16 @@
  * fit.c - hanami.fit() and hanami.verify(): training a network value on a
  * query's rows, and measuring it on them.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include <math.h>
+
+#include "errors.h"
+#include "network.h"
+#include "jsonutil.h"
+#include "options.h"
+#include "dataset.h"
+#include "training.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"

@@ -4,14 +4,17 @@
  * Nothing here touches devices or starts threads: _PG_init runs in the
  * postmaster when the library is preloaded.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include <limits.h>
 
-#include "miscadmin.h"
+#include "settings.h"
+#include "device.h"
+#include "jobs.h"
+
 #include "core/machine.h"
 #include "core/pool.h"
-#include "device.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;

@@ -7,9 +7,11 @@
  * identity a job runs with is taken from the server (current_user and the
  * session role of the submitting backend), never from an argument.
  */
-#include "glue.h"
+#include "postgres.h"
 
+#include "settings.h"
 #include "jobs.h"
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"

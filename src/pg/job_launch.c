@@ -10,9 +10,10 @@
  * jobs whose worker vanished as failed.  When the library is preloaded, a
  * launcher runs a dispatcher for every database after each server start.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include "jobs.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -7,7 +7,7 @@
  * Nothing is retried automatically: a job that crashed the server fails
  * instead of crashing it again.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include "jobs.h"
 

@@ -14,13 +14,13 @@
  */
 #include "postgres.h"
 
+#include "jobs.h"
+
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "catalog/pg_authid.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-
-#include "jobs.h"
 
 /* Become the system, with a pinned search_path, until HanamiAsSystemEnd. */
 void

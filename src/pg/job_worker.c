@@ -26,10 +26,17 @@
  * Training itself runs outside any transaction, so progress written between
  * epochs is visible at once and the job holds no locks while it computes.
  */
-#include "glue.h"
+#include "postgres.h"
 
+#include "errors.h"
+#include "network.h"
+#include "jsonutil.h"
+#include "options.h"
+#include "dataset.h"
+#include "training.h"
 #include "device.h"
 #include "jobs.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -44,6 +44,10 @@ extern void HanamiAsSystemEnd(HanamiAsSystem *s);
 extern uint64 HanamiSpiExec(const char *sql, int nargs, Oid *types, Datum *values);
 extern int	HanamiInstalledVersion(void);
 
+/* hanami.max_workers (hanami.c), the launcher (job_launcher.c) */
+extern int	hanami_max_workers;
+extern void HanamiRegisterLauncher(void);
+
 /* job_launch.c */
 extern bool HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job,
 								  bool report_failure);

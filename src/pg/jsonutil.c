@@ -3,15 +3,17 @@
  * checks (fit and run options), and for writing JSON text.  A network's
  * description is read by the engine (core/json.h), not here.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include <math.h>
+
+#include "jsonutil.h"
 
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/json.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/numeric.h"
 
 /* The value under key in an object container, or NULL when absent. */

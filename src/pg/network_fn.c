@@ -2,7 +2,9 @@
  * network_fn.c - SQL functions that make or describe a network value:
  * hanami.network(spec, seed), hanami.info(net) and hanami.reset_state(net).
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "network.h"
 
 PG_FUNCTION_INFO_V1(hanami_network);
 PG_FUNCTION_INFO_V1(hanami_info);

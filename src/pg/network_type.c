@@ -5,7 +5,11 @@
  * Every way a value enters (text, binary receive, bytea cast) ends in
  * NetBind, the engine's single validation path (core/kind.h).
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "errors.h"
+#include "network.h"
+#include "jsonutil.h"
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"

@@ -4,10 +4,14 @@
  * own); here the jsonb becomes its text, strings land in palloc'd memory
  * and options.device is checked against the devices there are.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "errors.h"
+#include "network.h"
+#include "options.h"
+#include "device.h"
 
 #include "core/options.h"
-#include "device.h"
 
 /*
  * Parse options for a network.  for_training: fit's options; otherwise only

@@ -5,9 +5,13 @@
  * the input buffer are cached in fn_extra for as long as the same value keeps
  * arriving (the usual case: one model joined to many rows).
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include <math.h>
+
+#include "errors.h"
+#include "network.h"
+#include "run.h"
 
 #include "access/detoast.h"
 #include "catalog/pg_type.h"

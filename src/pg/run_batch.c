@@ -12,7 +12,13 @@
  * and options are those of the partition's first row, and every row must
  * carry the same network (PARTITION BY the model to run several).
  */
+#include "postgres.h"
+
 #include "device.h"
+#include "errors.h"
+#include "network.h"
+#include "jsonutil.h"
+#include "run.h"
 
 #include "access/detoast.h"
 #include "core/fit.h"

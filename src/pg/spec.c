@@ -5,7 +5,11 @@
  * writing live in the engine (core/json.h, one reader and writer per kind);
  * this file only moves text in and out and turns errors into ereports.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "errors.h"
+#include "network.h"
+#include "jsonutil.h"
 
 #include "core/json.h"
 

@@ -8,7 +8,9 @@
  * most HANAMI_BLOCK_BYTES, so a layer that did not change between two
  * commits yields the same blocks and is stored once.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "network.h"
 
 #include "funcapi.h"
 #include "utils/builtins.h"

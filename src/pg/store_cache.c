@@ -9,7 +9,12 @@
  * commit the current role has just been shown to see.  Commits are immutable
  * (no UPDATE policy, ids never reused), so a cached commit never goes stale.
  */
-#include "glue.h"
+#include "postgres.h"
+
+#include "settings.h"
+#include "errors.h"
+#include "network.h"
+#include "run.h"
 
 #include "catalog/pg_type.h"
 #include "core/fit.h"

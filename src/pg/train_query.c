@@ -13,13 +13,19 @@
  * the rows come in the same order and "shuffle" is off.  With "shuffle" on,
  * rows are shuffled within each chunk.
  */
-#include "glue.h"
+#include "postgres.h"
 
 #include <math.h>
 
+#include "settings.h"
+#include "errors.h"
+#include "options.h"
+#include "dataset.h"
+#include "training.h"
+#include "device.h"
+
 #include "core/fit.h"
 #include "core/pool.h"
-#include "device.h"
 #include "utils/memutils.h"
 
 /* A pool and the allocator it was made with, for the reset callback. */
