@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/dense/step.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
 #include "core/pool.h"

@@ -6,6 +6,8 @@
 # Steps (each in a fresh temporary copy of this tree, never in the checkout):
 #   deps      t/setup-deps.sh (skip with HANAMI_SKIP_DEPS=1)
 #   build     make, then make install (sudo when not root)
+#   lint      t/layering.sh (the layering rules of docs/architecture.md) and
+#             a build without compiler warnings: one result per rule
 #   unit      the engine's C unit tests and the OpenCL parity tests
 #             (`make unit`, an OpenCL device required), one result per test
 #   valgrind  the same binary under valgrind (leaks, invalid accesses): 1 result
@@ -121,6 +123,23 @@ else
     grep -E ': (fatal )?error:|undefined reference|\*\*\*' "$LOGS/build.log" | head -n 30 \
         | sed 's/^/  | /' || true
 fi
+
+# ------------------------------------------------------------------ lint
+t0=$SECONDS
+lint_pass=0
+lint_fail=0
+if "$HANAMI_ROOT/t/layering.sh" "$BUILD" >"$LOGS/lint.log" 2>&1; then :; fi
+lint_pass=$(grep -c '^ok ' "$LOGS/lint.log" || true)
+lint_fail=$(grep -c '^not ok ' "$LOGS/lint.log" || true)
+((lint_pass + lint_fail > 0)) || lint_fail=1 # the script did not run
+if ((BUILD_OK)) && ! grep -q 'warning:' "$LOGS/build.log"; then
+    lint_pass=$((lint_pass + 1))
+else
+    lint_fail=$((lint_fail + 1))
+    grep 'warning:' "$LOGS/build.log" | head -n 20 | sed 's/^/  | /' || true
+fi
+record lint "$lint_pass" "$lint_fail" "$(elapsed $t0)"
+((lint_fail == 0)) || show_log "$LOGS/lint.log" 30
 
 # ------------------------------------------------------------------ unit
 # `make unit` runs two programs, the engine's tests (test_core) and the

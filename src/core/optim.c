@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/dense/format.h"
 #include "core/simd.h"
 
 /* Name of an optimizer, NULL when unknown. */

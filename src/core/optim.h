@@ -4,7 +4,9 @@
 #ifndef HANAMI_CORE_OPTIM_H
 #define HANAMI_CORE_OPTIM_H
 
-#include "core/dense/format.h"
+#include "core/common.h"
+
+struct DenseNet;				/* dense/format.h: the parameters updated */
 
 typedef enum HnOptimizer
 {
@@ -35,12 +37,12 @@ typedef struct HnOptimState
 	float	   *v;				/* adam only */
 } HnOptimState;
 
-HnOptimState *OptimCreate(const DenseNet *net, const HnOptimConfig *cfg,
+HnOptimState *OptimCreate(const struct DenseNet *net, const HnOptimConfig *cfg,
 						  const HnAllocator *alloc, HnError *err);
 void		OptimFree(HnOptimState *st, const HnAllocator *alloc);
 
 /* Apply one update from grad (n_params floats) to layers in train_mask. */
-void		OptimStep(const DenseNet *net, HnOptimState *st, const float *grad,
+void		OptimStep(const struct DenseNet *net, HnOptimState *st, const float *grad,
 					  uint64_t train_mask);
 
 #endif							/* HANAMI_CORE_OPTIM_H */

@@ -1,12 +1,11 @@
 /*
- * train.c - the options of a fit, and fitting and evaluating a dense network
- * on rows in memory through the fit driver and the evaluator (fit.h).
+ * train.c - the defaults of a fit's options, and the names of the reasons
+ * a fit stops.
  */
 #include "core/train.h"
 
 #include <string.h>
 
-#include "core/fit.h"
 
 /* Fill opt with the documented defaults for an optimizer. */
 void
@@ -45,29 +44,4 @@ StopReasonName(HnStopReason r)
 			return "interrupt";
 	}
 	return NULL;
-}
-
-/* Train net in place on data: HnFit on the CPU; see train.h. */
-HnStatus
-TrainFit(DenseNet *net, const HnDataset *data, const HnTrainOptions *opt,
-		 const HnCallbacks *cb, const HnAllocator *alloc, HnTrainResult *res,
-		 HnError *err)
-{
-	HnNet		hn;
-	HnRows		rows = {data, NULL, 0, NULL};
-
-	NetBindTrusted(&hn, net->hdr);
-	return HnFit(&hn, &rows, opt, NULL, cb, alloc, res, err);
-}
-
-/* Evaluate net on data: HnEvaluate; see train.h. */
-HnStatus
-TrainEvaluate(const DenseNet *net, const HnDataset *data, const HnCallbacks *cb,
-			  const HnAllocator *alloc, HnEvalResult *res, HnError *err)
-{
-	HnNet		hn;
-	HnRows		rows = {data, NULL, 0, NULL};
-
-	NetBindTrusted(&hn, net->hdr);
-	return HnEvaluate(&hn, &rows, cb, alloc, res, err);
 }

@@ -1,12 +1,12 @@
 /*
- * train.h - what fits and evaluations take and give (rows in memory,
- * options, hooks, results), and the dense entry points over rows in memory;
- * the driver and the evaluator themselves are in fit.h.
+ * train.h - what fits and evaluations of every kind take and give (rows in
+ * memory, options, hooks, results); the driver and the evaluator
+ * themselves are in fit.h.
  */
 #ifndef HANAMI_CORE_TRAIN_H
 #define HANAMI_CORE_TRAIN_H
 
-#include "core/dense/format.h"
+#include "core/common.h"
 #include "core/optim.h"
 
 /*
@@ -102,43 +102,8 @@ typedef struct HnTrainResult
 								 * synapses its reduction passes removed) */
 } HnTrainResult;
 
-/*
- * Learn the scaling of a dense network from the rows, as a fit learns it
- * (dense/fit.c): input shift/mul from each feature's median and spread over
- * a fixed-seed sample of the rows (scaling.h), when HANAMI_FLAG_SCALE_INPUT
- * is set; output shift/mul from the targets' mean and standard deviation
- * (one pass, stats.h; mul 1 for a constant target) when y is set, the loss
- * is mse and the output activation is identity.  Sets the FITTED flags.
- * rows selects n_rows row indices; NULL means rows 0..n_rows-1.  Fails only
- * for want of memory.
- */
-HnStatus	TrainFitScaling(DenseNet *net, const HnDataset *data, int64_t n_rows,
-							const int64_t *rows, const HnAllocator *alloc,
-							HnError *err);
 
-/*
- * The dense kind's check of target values (y, n rows of n_outputs,
- * finite): a network whose output layer is softmax predicts a probability
- * distribution, so each row's targets must lie between 0 and 1 and sum to 1
- * (within HANAMI_PROB_SUM_TOLERANCE): a one-hot row or class probabilities.
- * HANAMI_E_INVALID_ARGUMENT, with a hint, naming row row0 + k + 1 of the
- * first row k that breaks it.  Other output layers take any finite values.
- */
-#define HANAMI_PROB_SUM_TOLERANCE	0.01
-HnStatus	TrainCheckTargets(const DenseNet *net, const float *y, int64_t n,
-							  int64_t row0, HnError *err);
 
-/*
- * Train a dense network in place on rows in memory, on the CPU: HnFit
- * (fit.h), which checks the rows and options, learns the scaling not yet
- * fitted (all of it with opt->rescale), updates the header's epochs and
- * samples, and returns HANAMI_E_DIVERGED if a loss or weight becomes NaN or
- * infinite (the caller then discards the copy).  res may be NULL.
- */
-HnStatus	TrainFit(DenseNet *net, const HnDataset *data,
-					 const HnTrainOptions *opt, const HnCallbacks *cb,
-					 const HnAllocator *alloc, HnTrainResult *res,
-					 HnError *err);
 
 typedef struct HnEvalResult
 {
@@ -154,15 +119,5 @@ typedef struct HnEvalResult
 								 * cover the first n rows */
 } HnEvalResult;
 
-/*
- * Evaluate a dense network on rows in memory: HnEvaluate (fit.h).  With cls:
- * accuracy and, when res->confusion is set, the confusion matrix.  With y:
- * loss, plus mse/mae/r2 in original units; a single-output sigmoid network
- * with 0/1 targets also gets accuracy (threshold 0.5) and a 2x2 confusion
- * matrix.  An output that is not finite is an error, never a figure.
- */
-HnStatus	TrainEvaluate(const DenseNet *net, const HnDataset *data,
-						  const HnCallbacks *cb, const HnAllocator *alloc,
-						  HnEvalResult *res, HnError *err);
 
 #endif							/* HANAMI_CORE_TRAIN_H */

@@ -351,3 +351,28 @@ const HnKindFit HnDenseFit = {
 	.targets = DenseTargets,
 	.loss = DenseLoss,
 };
+
+/* Train net in place on data: HnFit on the CPU; see dense/step.h. */
+HnStatus
+TrainFit(DenseNet *net, const HnDataset *data, const HnTrainOptions *opt,
+		 const HnCallbacks *cb, const HnAllocator *alloc, HnTrainResult *res,
+		 HnError *err)
+{
+	HnNet		hn;
+	HnRows		rows = {data, NULL, 0, NULL};
+
+	NetBindTrusted(&hn, net->hdr);
+	return HnFit(&hn, &rows, opt, NULL, cb, alloc, res, err);
+}
+
+/* Evaluate net on data: HnEvaluate; see dense/step.h. */
+HnStatus
+TrainEvaluate(const DenseNet *net, const HnDataset *data, const HnCallbacks *cb,
+			  const HnAllocator *alloc, HnEvalResult *res, HnError *err)
+{
+	HnNet		hn;
+	HnRows		rows = {data, NULL, 0, NULL};
+
+	NetBindTrusted(&hn, net->hdr);
+	return HnEvaluate(&hn, &rows, cb, alloc, res, err);
+}

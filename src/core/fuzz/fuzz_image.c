@@ -37,6 +37,7 @@
 
 #include <sanitizer/asan_interface.h>
 
+#include "core/dense/step.h"
 #include "core/common.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dense/step.h"
 #include "core/common.h"
 #include "core/dense/format.h"
 #include "core/hanami/hanami.h"

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/loss.h"
+
 _Static_assert(sizeof(HkHeader) == 320, "HkHeader must be 320 bytes");
 _Static_assert(sizeof(HkCell) == 64, "HkCell must be 64 bytes");
 _Static_assert(sizeof(HkNeuron) == 24, "HkNeuron must be 24 bytes");

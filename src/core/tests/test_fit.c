@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 
+#include "core/dense/step.h"
 #include "core/fit.h"
 #include "core/hanami/kind.h"
 

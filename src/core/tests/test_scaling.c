@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "core/dense/step.h"
 #include "core/scaling.h"
 #include "core/train.h"
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "core/dense/step.h"
 #include "core/fit.h"
 
 static const float xor_x[] = {0, 0, 0, 1, 1, 0, 1, 1};

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dense/step.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
 #include "core/optim.h"
