@@ -829,6 +829,19 @@ HnJsonInt(const HnJson *v, const char *what, int64_t min, int64_t max,
 	return HANAMI_OK;
 }
 
+/* HnJsonInt into a uint32_t; see json.h. */
+HnStatus
+HnJsonU32(const HnJson *v, const char *what, int64_t min, int64_t max,
+		  uint32_t *out, HnError *err)
+{
+	int64_t		i;
+	HnStatus	st = HnJsonInt(v, what, min, max, &i, err);
+
+	if (st == HANAMI_OK)
+		*out = (uint32_t) i;
+	return st;
+}
+
 /*
  * As the server read it: the value as numeric (exact, with a display scale
  * of the fraction digits less the exponent) printed back must be only

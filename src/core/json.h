@@ -128,6 +128,10 @@ HnStatus	HnJsonNumber(const HnJson *v, const char *what, double *out,
 HnStatus	HnJsonInt(const HnJson *v, const char *what, int64_t min,
 					  int64_t max, int64_t *out, HnError *err);
 
+/* HnJsonInt into a uint32_t (min and max within its range). */
+HnStatus	HnJsonU32(const HnJson *v, const char *what, int64_t min,
+					  int64_t max, uint32_t *out, HnError *err);
+
 /* An integer in [0, 2^64 - 1], exact over the whole range: written without
  * a fraction (1, 1e3; not 1.0). */
 HnStatus	HnJsonUint64(const HnJson *v, const char *what, uint64_t *out,

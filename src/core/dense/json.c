@@ -48,19 +48,6 @@ ReadActivation(const HnJson *v, const char *what, HnActivation *act,
 	return HnSetHint(err, hint);
 }
 
-/* An integer member into a uint32_t. */
-static HnStatus
-ReadU32(const HnJson *v, const char *what, int64_t min, int64_t max,
-		uint32_t *out, HnError *err)
-{
-	int64_t		i;
-	HnStatus	st = HnJsonInt(v, what, min, max, &i, err);
-
-	if (st == HANAMI_OK)
-		*out = (uint32_t) i;
-	return st;
-}
-
 /*
  * One element of "layers" into ls; *named says whether it named its
  * activation.
@@ -79,7 +66,7 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 	*named = false;
 
 	if (v->type == HN_JSON_NUMBER)
-		return ReadU32(v, what, 1, HANAMI_MAX_UNITS, &ls->count, err);
+		return HnJsonU32(v, what, 1, HANAMI_MAX_UNITS, &ls->count, err);
 	if (v->type != HN_JSON_OBJECT)
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "layer %d must be a unit count or an object", idx);
@@ -89,7 +76,7 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 	if ((f = HnJsonGet(v, "count")) == NULL)
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "layer %d has no \"count\"", idx);
-	if ((st = ReadU32(f, what, 1, HANAMI_MAX_UNITS, &ls->count, err)) != HANAMI_OK)
+	if ((st = HnJsonU32(f, what, 1, HANAMI_MAX_UNITS, &ls->count, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "activation")) != NULL)
 	{
@@ -172,7 +159,7 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 		(st = HnJsonBool(v, "input_scaling", &spec->input_scaling, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(root, "seed")) != NULL &&
-		(st = ReadU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
+		(st = HnJsonU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
 		return st;
 
 	*setup = HnJsonGet(root, "setup");
@@ -212,7 +199,7 @@ ApplySetup(DenseNet *net, const HnJson *setup, const HnJson *trained,
 			(st = HnJsonCheckKeys(trained, "\"trained\" key", trained_keys, err)) != HANAMI_OK)
 			return st;
 		if ((v = HnJsonGet(trained, "epochs")) != NULL &&
-			(st = ReadU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs, err)) != HANAMI_OK)
+			(st = HnJsonU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs, err)) != HANAMI_OK)
 			return st;
 		if ((v = HnJsonGet(trained, "samples")) != NULL)
 		{

@@ -50,18 +50,6 @@ Elements(const HnJson *v, const char *what, size_t max, const char *noun,
 	return HnSetError(err, HANAMI_E_TOO_LARGE, detail, "too many %s", noun);
 }
 
-static HnStatus
-ReadU32(const HnJson *v, const char *what, int64_t min, int64_t max,
-		uint32_t *out, HnError *err)
-{
-	int64_t		i;
-	HnStatus	st = HnJsonInt(v, what, min, max, &i, err);
-
-	if (st == HANAMI_OK)
-		*out = (uint32_t) i;
-	return st;
-}
-
 /* Coordinates in range into xyz. */
 static HnStatus
 SetPosition(const long *c, int16_t *xyz, const char *what, HnError *err)
@@ -199,7 +187,7 @@ ReadCell(const HnJson *v, int idx, HkCellSpec *cs, HnError *err)
 			continue;
 		if (counts[i].typed)
 			cs->type = counts[i].type;
-		if ((st = ReadU32(f, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
+		if ((st = HnJsonU32(f, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
 			return st;
 		kinds++;
 	}
@@ -307,7 +295,7 @@ ReadSettings(const HnJson *v, HkSpec *spec, HnError *err)
 		(st = HnJsonCheckKeys(v, "setting", settings_keys, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "max_connection_distance")) != NULL &&
-		(st = ReadU32(f, "max_connection_distance", 1, HK_MAX_DISTANCE,
+		(st = HnJsonU32(f, "max_connection_distance", 1, HK_MAX_DISTANCE,
 					  &spec->max_distance, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "neuron_cooldown")) != NULL && f->type != HN_JSON_NULL)
@@ -320,22 +308,22 @@ ReadSettings(const HnJson *v, HkSpec *spec, HnError *err)
 							  "neuron_cooldown must be greater than 1");
 	}
 	if ((f = HnJsonGet(v, "refractory_time")) != NULL &&
-		(st = ReadU32(f, "refractory_time", 1, HK_MAX_REFRACTORY,
+		(st = HnJsonU32(f, "refractory_time", 1, HK_MAX_REFRACTORY,
 					  &spec->refractory, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "enable_reduction")) != NULL &&
 		(st = HnJsonBool(f, "enable_reduction", &spec->reduction, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "reduction_threshold")) != NULL &&
-		(st = ReadU32(f, "reduction_threshold", 1, HK_COUNTER_CAP,
+		(st = HnJsonU32(f, "reduction_threshold", 1, HK_COUNTER_CAP,
 					  &spec->reduction_threshold, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "neurons")) != NULL &&
-		(st = ReadU32(f, "settings.neurons", 1, HK_MAX_CELL_NEURONS,
+		(st = HnJsonU32(f, "settings.neurons", 1, HK_MAX_CELL_NEURONS,
 					  &spec->neurons, err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "max_sections")) != NULL &&
-		(st = ReadU32(f, "max_sections", 1, INT32_MAX, &spec->max_blocks,
+		(st = HnJsonU32(f, "max_sections", 1, INT32_MAX, &spec->max_blocks,
 					  err)) != HANAMI_OK)
 		return st;
 	return HANAMI_OK;
@@ -376,7 +364,7 @@ ReadLayers(const HnJson *v, HkSpec *spec, HnError *err)
 			if ((f = HnJsonGet(e, "count")) == NULL)
 				return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 								  "layer %zu has no \"count\"", i);
-			if ((st = ReadU32(f, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
+			if ((st = HnJsonU32(f, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
 				return st;
 			if ((f = HnJsonGet(e, "name")) != NULL)
 			{
@@ -390,7 +378,7 @@ ReadLayers(const HnJson *v, HkSpec *spec, HnError *err)
 				memcpy(cs->name, name, f->n + 1);
 			}
 		}
-		else if ((st = ReadU32(e, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
+		else if ((st = HnJsonU32(e, what, 1, HK_MAX_CELL_NEURONS, &cs->count, err)) != HANAMI_OK)
 			return st;
 	}
 	spec->n_cells = (int) v->n;
@@ -447,7 +435,7 @@ ReadSpec(const Reader *rd, const HnJson *root, const HnJson **setup,
 		(st = ReadSettings(v, spec, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(root, "seed")) != NULL &&
-		(st = ReadU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
+		(st = HnJsonU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
 		return st;
 	*setup = HnJsonGet(root, "setup");
 	*trained = HnJsonGet(root, "trained");
@@ -465,7 +453,7 @@ ApplyTrained(HkNet *net, const HnJson *trained, HnError *err)
 		(st = HnJsonCheckKeys(trained, "\"trained\" key", trained_keys, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(trained, "epochs")) != NULL &&
-		(st = ReadU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs,
+		(st = HnJsonU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs,
 					  err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(trained, "samples")) != NULL)
@@ -492,13 +480,13 @@ ApplyTrained(HkNet *net, const HnJson *trained, HnError *err)
 			if (e->n != 4)
 				return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 								  "a growth entry has four numbers: epoch, sections, synapses, blocks");
-			if ((st = ReadU32(&e->u.items[0], "growth epoch", 0, UINT32_MAX,
+			if ((st = HnJsonU32(&e->u.items[0], "growth epoch", 0, UINT32_MAX,
 							  &h->epoch, err)) != HANAMI_OK ||
-				(st = ReadU32(&e->u.items[1], "growth sections", 0, UINT32_MAX,
+				(st = HnJsonU32(&e->u.items[1], "growth sections", 0, UINT32_MAX,
 							  &h->sections, err)) != HANAMI_OK ||
-				(st = ReadU32(&e->u.items[2], "growth synapses", 0, UINT32_MAX,
+				(st = HnJsonU32(&e->u.items[2], "growth synapses", 0, UINT32_MAX,
 							  &h->synapses, err)) != HANAMI_OK ||
-				(st = ReadU32(&e->u.items[3], "growth blocks", 0, UINT32_MAX,
+				(st = HnJsonU32(&e->u.items[3], "growth blocks", 0, UINT32_MAX,
 							  &h->blocks, err)) != HANAMI_OK)
 				return st;
 		}
@@ -533,7 +521,7 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 			(v = HnJsonGet(setup, "data")) == NULL)
 			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 							  "\"setup\" needs \"sections\" and \"data\"");
-		if ((st = ReadU32(HnJsonGet(setup, "sections"), "setup.sections", 0,
+		if ((st = HnJsonU32(HnJsonGet(setup, "sections"), "setup.sections", 0,
 						  spec->max_blocks, &n_blocks, err)) != HANAMI_OK ||
 			(st = HnJsonString(v, "setup.data", &data, err)) != HANAMI_OK)
 			return st;
