@@ -1,0 +1,128 @@
+# t/170_doc_snippets.pl - every SQL snippet of README.md and docs/*.md runs.
+#
+# A fenced block whose info string starts with "sql" is a snippet.  The
+# blocks of one file run in order in one psql session (so a later block may
+# use what an earlier one created, psql variables included), in a database
+# made for that file.  A block must run without an error; "sql error" marks
+# a block that shows one: it must fail.  The database first gets the
+# extension (unless the file's first block creates it), t/docs/setup.sql
+# (the tables the docs query: digits, fmnist_train, churn_train, ...), then
+# t/docs/NAME.sql when there is one (what that file's snippets assume
+# besides, such as a named model).
+# Signatures and output are written in "text" blocks.
+use strict;
+use warnings;
+
+use File::Basename qw(basename dirname);
+use File::Temp qw(tempdir);
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use lib dirname(__FILE__);
+use HanamiFixture;
+
+my $root = dirname(dirname(__FILE__));
+my $dir = "$root/t/docs";
+my $tmp = tempdir(CLEANUP => 1);
+my $node = HanamiFixture::node('docs',
+	"shared_preload_libraries = 'hanami,pg_cron'",
+	"cron.database_name = 'doc_jobs'",
+	# PoCL cannot build kernels after the JIT compiler (docs/devices.md)
+	"jit = off");
+
+# The snippets of a markdown file: [info, text, line] for each sql block.
+sub snippets
+{
+	my ($file) = @_;
+	my (@out, $info, $text, $start);
+	my $n = 0;
+	open(my $fh, '<', $file) or die "$file: $!";
+	while (my $line = <$fh>)
+	{
+		$n++;
+		if (!defined $info && $line =~ /^```(sql\b.*?)\s*$/)
+		{
+			($info, $text, $start) = ($1, '', $n);
+		}
+		elsif (defined $info && $line =~ /^```\s*$/)
+		{
+			push @out, [ $info, $text, $start ];
+			undef $info;
+		}
+		elsif (defined $info)
+		{
+			$text .= $line;
+		}
+	}
+	close $fh;
+	return @out;
+}
+
+# Run a script with psql in db, without stopping at errors; returns stderr.
+sub run_psql
+{
+	my ($db, $script) = @_;
+	my ($stdout, $stderr);
+	my $path = "$tmp/script.sql";
+	open(my $fh, '>', $path) or die $!;
+	print $fh $script;
+	close $fh;
+	IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr($db), '-f', $path ],
+		'>', \$stdout, '2>', \$stderr);
+	return $stderr // '';
+}
+
+# The database for the snippets of name, set up.
+sub new_database
+{
+	my ($name, $with_extension) = @_;
+	my $db = 'doc_' . lc($name =~ s/[^A-Za-z0-9]/_/gr);
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION hanami') if $with_extension;
+	foreach my $setup ("$dir/setup.sql", "$dir/$name.sql")
+	{
+		next unless -e $setup;
+		my $err = run_psql($db, "\\set ON_ERROR_STOP 1\n" . slurp_file($setup));
+		is($err =~ /ERROR:/ ? $err : '', '', "$name: setup " . basename($setup));
+	}
+	return $db;
+}
+
+my @files = ("$root/README.md", sort glob("$root/docs/*.md"));
+my $total = 0;
+foreach my $file (@files)
+{
+	my @blocks = snippets($file);
+	next unless @blocks;
+	my $name = basename($file, '.md');
+	my $db = new_database($name, $blocks[0][1] !~ /^\s*CREATE EXTENSION (IF NOT EXISTS )?hanami\b/i);
+	my $script = '';
+	for my $k (0 .. $#blocks)
+	{
+		$script .= "\\warn \@\@block $k\@\@\n$blocks[$k][1]\n";
+	}
+	my @out = split /^\@\@block (\d+)\@\@\n/m, run_psql($db, $script);
+	my %said;
+	for (my $k = 1; $k + 1 < @out; $k += 2)
+	{
+		$said{ $out[$k] } = $out[ $k + 1 ];
+	}
+	for my $k (0 .. $#blocks)
+	{
+		my ($info, $text, $line) = @{ $blocks[$k] };
+		my $err = $said{$k} // '';
+		if ($info =~ /\berror\b/)
+		{
+			like($err, qr/ERROR:/, basename($file) . ":$line fails as shown");
+		}
+		else
+		{
+			is($err =~ /ERROR:|FATAL:|PANIC:/ ? $err : '', '', basename($file) . ":$line runs");
+		}
+		$total++;
+	}
+}
+cmp_ok($total, '>=', 20, "the docs hold $total SQL snippets, all run");
+$node->stop;
+ok(!(slurp_file($node->logfile) =~ /terminated by signal|PANIC/), 'no crash');
+done_testing();
