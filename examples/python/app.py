@@ -24,6 +24,7 @@ import traceback
 import numpy
 import psycopg
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the examples
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hanami_client import Network, Real, register  # noqa: E402
 

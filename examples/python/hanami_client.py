@@ -226,10 +226,13 @@ def register(conn, float_lists=False):
     a connection to the database the extension is in. Reads the catalog in
     a transaction block of its own.
     """
+    from psycopg import BaseConnection
     from psycopg.types import TypeInfo
 
-    oid, array_oid = _lookup_network_type(conn)
     context = conn  # a connection or a cursor: both have .adapters
+    if not isinstance(conn, BaseConnection):
+        conn = conn.connection
+    oid, array_oid = _lookup_network_type(conn)
     info = TypeInfo("network", oid, array_oid, regtype="hanami.network")
     info.register(context)  # the type, and loaders for hanami.network[]
 
@@ -404,7 +407,8 @@ def _real_adapters():
         if obj.ndim == 0:
             raise TypeError("a 0-dimensional numpy array is a scalar, not an array: pass "
                             "float(arr) or arr.reshape(1)")
-        a = obj.astype(numpy.float32)
+        with numpy.errstate(over="ignore"):  # overflow is refused just below
+            a = obj.astype(numpy.float32)
         if obj.dtype.itemsize > 4:
             overflow = numpy.isinf(a) & numpy.isfinite(obj)
             if overflow.any():
