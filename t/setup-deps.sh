@@ -29,6 +29,9 @@ PACKAGES=(
     # Fashion-MNIST for t/080_grow_fashion.pl), and the Python client used by
     # examples
     python3 python3-sklearn python3-psycopg dataset-fashion-mnist
+    # the Python client's example and test (examples/python, t/140_python.pl):
+    # numpy arrays, SQLAlchemy 1.4 and its psycopg2 driver
+    python3-numpy python3-sqlalchemy python3-psycopg2
     # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
     procps ca-certificates
 )
