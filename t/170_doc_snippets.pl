@@ -10,6 +10,11 @@
 # t/docs/NAME.sql when there is one (what that file's snippets assume
 # besides, such as a named model).
 # Signatures and output are written in "text" blocks.
+#
+# Client snippets run too, after the file's SQL: a "python" block with
+# /usr/bin/python3 and examples/python on PYTHONPATH, in order; "mydb" in a
+# snippet stands for the file's database, and the server is found through
+# PGHOST/PGPORT/PGUSER.
 use strict;
 use warnings;
 
@@ -40,7 +45,7 @@ sub snippets
 	while (my $line = <$fh>)
 	{
 		$n++;
-		if (!defined $info && $line =~ /^```(sql\b.*?)\s*$/)
+		if (!defined $info && $line =~ /^```((?:sql|python)\b.*?)\s*$/)
 		{
 			($info, $text, $start) = ($1, '', $n);
 		}
@@ -92,10 +97,13 @@ my @files = ("$root/README.md", sort glob("$root/docs/*.md"));
 my $total = 0;
 foreach my $file (@files)
 {
-	my @blocks = snippets($file);
-	next unless @blocks;
+	my @all = snippets($file);
+	next unless @all;
+	my @blocks = grep { $_->[0] =~ /^sql/ } @all;
+	my @python = grep { $_->[0] =~ /^python/ } @all;
 	my $name = basename($file, '.md');
-	my $db = new_database($name, $blocks[0][1] !~ /^\s*CREATE EXTENSION (IF NOT EXISTS )?hanami\b/i);
+	my $db = new_database($name,
+		!@blocks || $blocks[0][1] !~ /^\s*CREATE EXTENSION (IF NOT EXISTS )?hanami\b/i);
 	my $script = '';
 	for my $k (0 .. $#blocks)
 	{
@@ -121,8 +129,22 @@ foreach my $file (@files)
 		}
 		$total++;
 	}
+	foreach my $b (@python)
+	{
+		my ($info, $text, $line) = @$b;
+		my ($stdout, $stderr);
+		$text =~ s/\bmydb\b/$db/g;
+		local $ENV{PYTHONPATH} = "$root/examples/python";
+		local $ENV{PGHOST} = $node->host;
+		local $ENV{PGPORT} = $node->port;
+		local $ENV{PGUSER} = $ENV{PGUSER} // getpwuid($<);
+		my $ok = IPC::Run::run([ '/usr/bin/python3', '-c', $text ],
+			'>', \$stdout, '2>', \$stderr);
+		ok($ok, basename($file) . ":$line runs (python)") or diag($stderr);
+		$total++;
+	}
 }
-cmp_ok($total, '>=', 20, "the docs hold $total SQL snippets, all run");
+cmp_ok($total, ">=", 20, "the docs hold $total snippets, all run");
 $node->stop;
 ok(!(slurp_file($node->logfile) =~ /terminated by signal|PANIC/), 'no crash');
 done_testing();
