@@ -31,6 +31,8 @@ PACKAGES=(
     python3 python3-sklearn python3-psycopg dataset-fashion-mnist
     # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
     procps ca-certificates
+    # packaging (t/160_packaging.pl): `make dist` packs HEAD with git archive
+    git
 )
 
 # Fast path: nothing to do if dpkg reports every package as installed.
