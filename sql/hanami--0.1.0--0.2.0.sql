@@ -946,3 +946,7 @@ ALTER POLICY training_log_write ON @extschema@.training_log
 					 OR EXISTS (SELECT 1 FROM @extschema@.commits k
 								WHERE k.id OPERATOR(pg_catalog.=) commit_id
 								  AND k.model_id OPERATOR(pg_catalog.=) training_log.model_id)));
+
+-- Every function has a COMMENT (docs/reference.md is generated from them).
+COMMENT ON FUNCTION @extschema@.commits_parent_check() IS
+	'trigger: refuse a commit whose parent is not a commit of the same model, as the inserting role sees them';

@@ -34,6 +34,8 @@ PACKAGES=(
     python3-numpy python3-sqlalchemy python3-psycopg2
     # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
     procps ca-certificates
+    # packaging (t/160_packaging.pl): `make dist` packs HEAD with git archive
+    git
 )
 
 # Fast path: nothing to do if dpkg reports every package as installed.

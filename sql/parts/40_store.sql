@@ -129,6 +129,8 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.commits_parent_check() IS
+	'trigger: refuse a commit whose parent is not a commit of the same model, as the inserting role sees them';
 
 CREATE CONSTRAINT TRIGGER commits_parent AFTER INSERT ON @extschema@.commits
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.commits_parent_check();
