@@ -59,7 +59,7 @@ WITH ext AS (
     WHERE p.oid IN (SELECT objid FROM members WHERE classid = 'pg_proc'::regclass)
 ), func_md AS (
     SELECT internal,
-           string_agg(format(E'### hanami.%s(%s)\n\n```sql\nhanami.%s(%s) RETURNS %s\n```\n\n%s%s\n\n%s\n',
+           string_agg(format(E'### hanami.%s(%s)\n\n```text\nhanami.%s(%s) RETURNS %s\n```\n\n%s%s\n\n%s\n',
                              name, ident, name, args, result, marks,
                              CASE WHEN public_exec THEN '' ELSE '; not executable by PUBLIC' END,
                              comment),

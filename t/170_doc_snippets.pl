@@ -119,6 +119,10 @@ foreach my $file (@files)
 	{
 		my ($info, $text, $line) = @{ $blocks[$k] };
 		my $err = $said{$k} // '';
+		# the last statement must end: it would run into the next block
+		my @lines = grep { /\S/ } map { s/--.*$//r } split /\n/, $text;
+		$err .= "ERROR: the snippet ends inside a statement (no semicolon)\n"
+		  if @lines && $lines[-1] !~ /;\s*$|^\s*\\|\\g\w*(\s+\S+)?\s*$/;
 		if ($info =~ /\berror\b/)
 		{
 			like($err, qr/ERROR:/, basename($file) . ":$line fails as shown");
