@@ -154,7 +154,9 @@ async function main() {
     assert.equal(parsed.kind, 'dense')
     assert.deepEqual(parsed.layers.map((l) => l.count), [2, 16, 3])
     assert.equal(parsed.trained.epochs, 60)
-    ok('a network reads as its text form, parsed: ' + parsed.kind + ' ' +
+    const inArray = (await db.query('SELECT ARRAY[hanami.load($1), NULL] AS nets', [MODEL])).rows[0].nets
+    assert.deepEqual(inArray, [parsed, null])
+    ok('a network (also in an array) reads as its text form, parsed: ' + parsed.kind + ' ' +
       parsed.layers.map((l) => l.count).join('-') + ', ' + parsed.trained.epochs + ' epochs')
     const asString = (await db.query('SELECT hanami.load($1)::text AS net', [MODEL])).rows[0].net
     const image = (await db.query('SELECT hanami.load($1)::bytea AS net', [MODEL])).rows[0].net

@@ -136,7 +136,7 @@ function types() {
     // setup, ...); networkParam() turns it back into the same bytes.
     async load(queryable) {
       const { rows } = await queryable.query(
-        `SELECT t.oid::int4 AS oid, t.typarray::int4 AS array_oid
+        `SELECT t.oid, t.typarray AS array_oid
            FROM pg_catalog.pg_type t
            JOIN pg_catalog.pg_extension e ON e.extnamespace = t.typnamespace
           WHERE e.extname = 'hanami' AND t.typname = 'network'`)
