@@ -12,13 +12,16 @@
 # Signatures and output are written in "text" blocks.
 #
 # Client snippets run too, after the file's SQL: a "python" block with
-# /usr/bin/python3 and examples/python on PYTHONPATH, in order; "mydb" in a
-# snippet stands for the file's database, and the server is found through
-# PGHOST/PGPORT/PGUSER.
+# /usr/bin/python3 and examples/python on PYTHONPATH, in order; the "js"
+# blocks of a file together as one node program (they share a client, as
+# in the text), with examples/node's pinned pg (npm ci when it is not
+# there yet); "mydb" in a snippet stands for the file's database, and the
+# server is found through PGHOST/PGPORT/PGUSER/PGDATABASE.
 use strict;
 use warnings;
 
 use File::Basename qw(basename dirname);
+use File::Spec;
 use File::Temp qw(tempdir);
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -26,7 +29,7 @@ use Test::More;
 use lib dirname(__FILE__);
 use HanamiFixture;
 
-my $root = dirname(dirname(__FILE__));
+my $root = File::Spec->rel2abs(dirname(dirname(__FILE__)));
 my $dir = "$root/t/docs";
 my $tmp = tempdir(CLEANUP => 1);
 my $node = HanamiFixture::node('docs',
@@ -45,7 +48,7 @@ sub snippets
 	while (my $line = <$fh>)
 	{
 		$n++;
-		if (!defined $info && $line =~ /^```((?:sql|python)\b.*?)\s*$/)
+		if (!defined $info && $line =~ /^```((?:sql|python|js)\b.*?)\s*$/)
 		{
 			($info, $text, $start) = ($1, '', $n);
 		}
@@ -93,6 +96,55 @@ sub new_database
 	return $db;
 }
 
+# The js blocks of file as one async node program against db: one result
+# per block (a block after a failing one fails as not reached).
+sub run_js
+{
+	my ($file, $db, @js) = @_;
+	my $example = "$root/examples/node";
+	unless (-d "$example/node_modules/pg")
+	{
+		my ($out, $err);
+		local $ENV{npm_config_cache} = "$tmp/npm-cache";
+		local $ENV{npm_config_update_notifier} = 'false';
+		my $ok = IPC::Run::run([ 'npm', 'ci', '--prefix', $example, '--no-audit', '--no-fund', '--loglevel=error' ],
+			'>', \$out, '2>', \$err);
+		ok($ok, 'npm ci in examples/node') or diag($err);
+	}
+	my $program = "const fs = require('fs');\n(async () => {\n";
+	for my $k (0 .. $#js)
+	{
+		my $text = $js[$k][1] =~ s/\bmydb\b/$db/gr;
+		$text =~ s{require\('\./hanami'\)}{require('$example/hanami.js')}g;
+		$program .= "console.error('\@\@block $k');\n$text\n";
+	}
+	$program .= "console.error('\@\@done');\nif (typeof client !== 'undefined') await client.end();\n"
+	  . "})().catch((e) => { console.error(e); process.exit(1); });\n";
+	my $path = "$tmp/snippets.js";
+	open(my $fh, '>', $path) or die $!;
+	print $fh $program;
+	close $fh;
+	my ($stdout, $stderr);
+	local $ENV{NODE_PATH} = "$example/node_modules";
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGUSER} = $ENV{PGUSER} // getpwuid($<);
+	local $ENV{PGDATABASE} = $db;
+	local $ENV{HOME} = $tmp;
+	IPC::Run::run([ 'node', $path ], '>', \$stdout, '2>', \$stderr,
+		init => sub { chdir $tmp or die $! });
+	my $reached = -1;
+	$reached = $1 while $stderr =~ /^\@\@block (\d+)$/mg;
+	my $done = $stderr =~ /^\@\@done$/m;
+	for my $k (0 .. $#js)
+	{
+		my $ok = $done || $k < $reached;
+		ok($ok, basename($file) . ":$js[$k][2] runs (js)")
+		  or diag($k == $reached ? $stderr : 'not reached');
+	}
+	return;
+}
+
 my @files = ("$root/README.md", sort glob("$root/docs/*.md"));
 my $total = 0;
 foreach my $file (@files)
@@ -101,6 +153,7 @@ foreach my $file (@files)
 	next unless @all;
 	my @blocks = grep { $_->[0] =~ /^sql/ } @all;
 	my @python = grep { $_->[0] =~ /^python/ } @all;
+	my @js = grep { $_->[0] =~ /^js/ } @all;
 	my $name = basename($file, '.md');
 	my $db = new_database($name,
 		!@blocks || $blocks[0][1] !~ /^\s*CREATE EXTENSION (IF NOT EXISTS )?hanami\b/i);
@@ -147,6 +200,8 @@ foreach my $file (@files)
 		ok($ok, basename($file) . ":$line runs (python)") or diag($stderr);
 		$total++;
 	}
+	run_js($file, $db, @js) if @js;
+	$total += @js;
 }
 cmp_ok($total, ">=", 20, "the docs hold $total snippets, all run");
 $node->stop;

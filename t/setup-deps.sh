@@ -38,6 +38,15 @@ PACKAGES=(
     git
 )
 
+# Node client (examples/node, t/150_node.pl): Debian's nodejs (18) and npm,
+# which runs `npm ci` there against the npm registry. Not when a node of 18 or
+# newer with its npm is already on PATH (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ! command -v npm >/dev/null 2>&1 || ((node_major < 18)); then
+    PACKAGES+=(nodejs npm)
+fi
+
 # Fast path: nothing to do if dpkg reports every package as installed.
 missing=()
 for p in "${PACKAGES[@]}"; do
