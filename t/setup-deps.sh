@@ -31,6 +31,11 @@ PACKAGES=(
     python3 python3-sklearn python3-psycopg dataset-fashion-mnist
     # pg_ctl status / kill and friends; TLS roots for apt over https mirrors
     procps ca-certificates
+    # the Docker image's test (t/docker-image.sh): buildah builds the image
+    # (as root, chroot isolation, overlay storage: no fuse-overlayfs), and
+    # debootstrap the Debian 12 under the stand-in base image (unshare,
+    # nsenter and chroot are in essential packages)
+    buildah debootstrap
 )
 
 # Fast path: nothing to do if dpkg reports every package as installed.
