@@ -174,7 +174,7 @@ build_standin() {
         rm -rf "$rootfs"
     fi
     echo "== t/docker-standin/Containerfile"
-    "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers \
+    "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers --force-rm \
         --build-arg BASE="$DEBIAN_IMAGE" --label hanami.standin.key="$KEY" \
         -f "$STANDIN_DIR/Containerfile" -t "$STANDIN_IMAGE" "$STANDIN_DIR" || return 1
     "${BUILDAH[@]}" rmi "$DEBIAN_IMAGE" >/dev/null 2>&1 || true
@@ -203,7 +203,7 @@ fi
 # ------------------------------------------------------ 2. the Dockerfile
 t0=$SECONDS
 BUILD_LOG=$LOGDIR/docker-build.log
-if "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers \
+if "${BUILDAH[@]}" bud --isolation chroot --pull=never --layers --force-rm \
     --build-arg BASE="$STANDIN_IMAGE" \
     -f "$CONTEXT/docker/Dockerfile" --ignorefile "$CONTEXT/docker/Dockerfile.dockerignore" \
     -t "$TEST_IMAGE" "$CONTEXT" >"$BUILD_LOG" 2>&1; then

@@ -34,6 +34,7 @@
 #   HANAMI_SKIP_DEPS=1   do not run t/setup-deps.sh
 #   HANAMI_KEEP=1        keep the temporary directory even when all passed
 #   FUZZ_SECONDS=N       how long the fuzz step fuzzes (default 60)
+#   HANAMI_DOCKER_CACHE, HANAMI_DOCKER_PORT   see t/docker-image.sh
 set -euo pipefail
 
 # shellcheck source=t/lib.sh
@@ -412,7 +413,12 @@ fi
 t0=$SECONDS
 DOCKER_LOG=$LOGS/docker.log
 set +e
-to_log "$DOCKER_LOG" as_root "$BUILD/t/docker-image.sh" "$BUILD" "$LOGS"
+# (sudo resets the environment: pass on the step's own settings)
+docker_env=()
+for v in HANAMI_DOCKER_CACHE HANAMI_DOCKER_PORT STORAGE_DRIVER; do
+    [[ -n ${!v:-} ]] && docker_env+=("$v=${!v}")
+done
+to_log "$DOCKER_LOG" as_root env "${docker_env[@]}" "$BUILD/t/docker-image.sh" "$BUILD" "$LOGS"
 rc=$?
 set -e
 # Files the step wrote as root: give them back (the work area is removed
