@@ -18,6 +18,9 @@
 #             data sets moved away `make installcheck` (TAP off); one result
 #             per test file (pg_regress and isolation) over both groups
 #   tap       t/*.pl with prove; one result per TAP assertion
+#   docker    t/docker-image.sh: docker/Dockerfile built on a local stand-in
+#             for the official image (buildah), its server started and
+#             checked; one result per check
 #
 # Prints one line per suite, then exactly one line "N passed, N failed" summed
 # over all suites. Exits non-zero if anything failed; a step or suite that
@@ -31,6 +34,7 @@
 #   HANAMI_SKIP_DEPS=1   do not run t/setup-deps.sh
 #   HANAMI_KEEP=1        keep the temporary directory even when all passed
 #   FUZZ_SECONDS=N       how long the fuzz step fuzzes (default 60)
+#   HANAMI_DOCKER_CACHE, HANAMI_DOCKER_PORT   see t/docker-image.sh
 set -euo pipefail
 
 # shellcheck source=t/lib.sh
@@ -397,6 +401,44 @@ else
     if ((${#tap_bad[@]})) && [[ -d $BUILD/tmp_check/log ]]; then
         echo "  TAP server logs: $BUILD/tmp_check/log"
     fi
+fi
+
+# ---------------------------------------------------------------- docker
+# t/docker-image.sh (as root: buildah, chroot, mounts): builds a local
+# stand-in for the official postgres:15-bookworm image (kept between runs
+# in /var/tmp/hanami-docker-base), builds docker/Dockerfile on it with the
+# build tree as context, starts the image's server and checks it. TAP: one
+# result per check; a run that stops early counts its missing checks as
+# failed.
+t0=$SECONDS
+DOCKER_LOG=$LOGS/docker.log
+set +e
+# (sudo resets the environment: pass on the step's own settings)
+docker_env=()
+for v in HANAMI_DOCKER_CACHE HANAMI_DOCKER_PORT STORAGE_DRIVER; do
+    [[ -n ${!v:-} ]] && docker_env+=("$v=${!v}")
+done
+to_log "$DOCKER_LOG" as_root env "${docker_env[@]}" "$BUILD/t/docker-image.sh" "$BUILD" "$LOGS"
+rc=$?
+set -e
+# Files the step wrote as root: give them back (the work area is removed
+# as the caller).
+is_root || as_root chown -R "$(id -u):$(id -g)" "$LOGS"
+pass=$(grep -cE '^ok [0-9]+' "$DOCKER_LOG" || true)
+fail=$(grep -cE '^not ok [0-9]+' "$DOCKER_LOG" || true)
+planned=$(sed -nE 's/^1\.\.([0-9]+)$/\1/p' "$DOCKER_LOG" | head -n 1)
+note=$(elapsed $t0)
+if [[ -z $planned ]]; then
+    fail=$((fail + 1)); note="the step did not start, see $DOCKER_LOG"
+elif ((pass + fail < planned)); then
+    note="stopped after $((pass + fail)) of $planned checks"
+    fail=$((planned - pass))
+elif ((rc != 0 && fail == 0)); then
+    fail=1; note="exit status $rc"
+fi
+record docker "$pass" "$fail" "$note"
+if ((fail)); then
+    grep -E '^not ok|^Bail out|^# ' "$DOCKER_LOG" | head -n 40 | sed 's/^/  | /' || true
 fi
 
 # ---------------------------------------------------------------- total

@@ -36,6 +36,11 @@ PACKAGES=(
     procps ca-certificates
     # packaging (t/160_packaging.pl): `make dist` packs HEAD with git archive
     git
+    # the Docker image's test (t/docker-image.sh): buildah builds the image
+    # (as root, chroot isolation, overlay storage: no fuse-overlayfs), and
+    # debootstrap the Debian 12 under the stand-in base image (unshare,
+    # nsenter and chroot are in essential packages)
+    buildah debootstrap
 )
 
 # Node client (examples/node, t/150_node.pl): Debian's nodejs (18) and npm,
