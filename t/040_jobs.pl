@@ -105,8 +105,10 @@ like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id =
 $node->safe_psql('postgres', q{GRANT team TO alice WITH ADMIN OPTION});
 
 # 6. max_workers: the third job waits in the queue while two run
+# (timeouts 4, 8 and 12 s: the first ends well before the second, and the
+# two stay running long enough to be seen, however slow the machine)
 my @jobs = map {
-	psql_as('alice', q{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM pts', '{"epochs": 1000000, "timeout": 3}')})
+	psql_as('alice', qq{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM pts', '{"epochs": 1000000, "timeout": @{[4 * $_]}}')})
 } 1 .. 3;
 ok($node->poll_query_until('postgres',
 	"SELECT string_agg(state, ',' ORDER BY id) FROM hanami.job_queue WHERE id IN (@{[join(',', @jobs)]})",

@@ -49,7 +49,7 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activi
 # 2. fairness: bob's one job starts before alice's backlog
 $node->safe_psql('postgres', 'DELETE FROM hanami.job_queue');
 my @alice = split /\n/, as('alice', q{BEGIN;
-	SELECT hanami.train_async('a', 'SELECT a, b, y FROM pts', '{"epochs": 100000, "timeout": 1}') FROM generate_series(1, 5);
+	SELECT hanami.train_async('a', 'SELECT a, b, y FROM pts', '{"epochs": 100000, "timeout": 3}') FROM generate_series(1, 5);
 	COMMIT;});
 ok($node->poll_query_until('postgres', q{SELECT count(*) = 2 FROM hanami.job_queue WHERE state = 'running'}),
 	"two of alice's five jobs run");
