@@ -29,6 +29,7 @@
 #include "core/common.h"
 #include "core/json.h"
 #include "core/kind.h"
+#include "core/options.h"
 
 #define FUZZ_MAX_ALLOC ((size_t) 4 << 20)
 
@@ -250,6 +251,55 @@ CheckBase64(const uint8_t *data, size_t size)
 	free(dec);
 }
 
+
+/*
+ * The text as the options of fit() and verify() of a dense and a hanami
+ * network: read, or refused with a message; nothing leaks.
+ */
+static void
+CheckOptions(const uint8_t *data, size_t size)
+{
+	static const char *const specs[] = {
+		"{\"layers\": [3, {\"count\": 4, \"name\": \"hidden\"}, 2]}",
+		"{\"kind\": \"hanami\", \"layers\": [3, 4, 2]}"
+	};
+	HnJsonDoc	doc;
+	HnError		err;
+
+	if (HnJsonParse((const char *) data, size, &capped, &doc, &err) != HANAMI_OK)
+		return;
+	for (int k = 0; k < 2; k++)
+	{
+		HnJsonIn	in = {true, 1};
+		void	   *image = NULL;
+		size_t		len = 0;
+		HnNet		net;
+
+		if (NetFromJson(specs[k], strlen(specs[k]), &in, &HnMallocAllocator,
+						&image, &len, &err) != HANAMI_OK)
+			Fail("the fixed network %d is refused: %s", k, err.message);
+		NetBindTrusted(&net, image);
+		for (int training = 0; training < 2; training++)
+		{
+			HnFitOptions o;
+			HnStatus	st = HnFitOptionsRead(&net, doc.root, training, &capped,
+											  &o, &err);
+
+			if (st != HANAMI_OK && err.message[0] == '\0')
+				Fail("options refused without a message");
+			if (st == HANAMI_OK && training &&
+				(o.train.epochs < 1 || o.train.batch_size < 1))
+				Fail("options read to %d epochs, batches of %d",
+					 o.train.epochs, o.train.batch_size);
+			CappedFree(NULL, o.target);
+			CappedFree(NULL, o.device);
+			CappedFree(NULL, (void *) o.train.kind_options);
+		}
+		free(image);
+	}
+	HnJsonFree(&doc);
+}
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -259,5 +309,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CheckNetwork(data, size);
 	CheckNumber(data, size);
 	CheckBase64(data, size);
+	CheckOptions(data, size);
 	return 0;
 }
