@@ -89,7 +89,13 @@ SELECT hanami.predict_class('xor', '{0,1}') AS class_tiny_cache, hanami.predict_
 RESET hanami.model_cache_memory;
 
 -- errors
-SELECT hanami.create_model('xor', '{"layers": [2, 2]}');
+-- (the project is the current role: named here so the output does not
+-- depend on which role runs the tests)
+DO $$BEGIN
+	PERFORM hanami.create_model('xor', '{"layers": [2, 2]}');
+EXCEPTION WHEN OTHERS THEN
+	RAISE WARNING '% (%)', replace(SQLERRM, 'project ' || current_user, 'project <current_user>'), SQLSTATE;
+END$$;
 SELECT hanami.create_model('bad/name', '{"layers": [2, 2]}');
 SELECT hanami.create_model('ok', '{"layers": [2]}');
 SELECT hanami.predict('nope', '{1,0}');
