@@ -29,9 +29,11 @@ $node->safe_psql('postgres', q{SELECT hanami.create_model('m', '{"layers": [2, 3
 	extra_params => [ '-U', 'alice' ]);
 my $models = q{SELECT count(*) FROM hanami.model_catalog};
 
+# the bootstrap superuser owns the extension: the OS user that ran initdb
+my $owner = $node->safe_psql('postgres', q{SELECT rolname FROM pg_roles WHERE oid = 10});
 for my $stmt ('DROP EXTENSION hanami', 'DROP EXTENSION hanami CASCADE',
 	'DROP EXTENSION IF EXISTS pgcrypto, hanami CASCADE', 'DROP SCHEMA hanami CASCADE',
-	'DROP OWNED BY postgres CASCADE')
+	"DROP OWNED BY $owner CASCADE")
 {
 	my ($ret, $stdout, $stderr) = $node->psql('postgres', $stmt);
 	isnt($ret, 0, "$stmt is refused while a model is stored");

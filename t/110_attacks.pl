@@ -62,10 +62,12 @@ my $mine = $node->safe_psql('postgres', q{SELECT id FROM hanami.model_catalog WH
 my $alice_job = as('alice', q{SELECT hanami.train_async('team/iris', 'SELECT a, b, y FROM pts', '{"epochs": 2}')});
 is(wait_job($alice_job), 'succeeded', "alice's job succeeds");
 my $nonexistent = 987654;
+# the bootstrap superuser: the OS user that ran initdb
+my $superuser = $node->safe_psql('postgres', q{SELECT rolname FROM pg_roles WHERE oid = 10});
 
 # ---------------------------------------------------------------- 1. forged jobs
 like(fails('mallory', qq{INSERT INTO hanami.job_queue (model_id, project, model, branch, query, login_role)
-	VALUES ($mine, 'mallory', 'mine', 'main', 'SELECT 1', 'postgres')}),
+	VALUES ($mine, 'mallory', 'mine', 'main', 'SELECT 1', '$superuser')}),
 	qr/permission denied for table job_queue/, 'a tenant cannot insert a job row naming another login role');
 like(fails('mallory', qq{INSERT INTO hanami.job_queue (model_id, project, model, branch, query)
 	VALUES ($mine, 'mallory', 'mine', 'main', 'SELECT 1')}),
@@ -74,7 +76,7 @@ like(fails('mallory', qq{SELECT hanami.launch_at_commit($alice_job)}),
 	qr/permission denied for function launch_at_commit/, 'launch_at_commit is not executable by PUBLIC');
 my $own = as('mallory', q{SELECT hanami.train_async('mine', 'SELECT a, b, y FROM pts', '{"epochs": 1}')});
 wait_job($own);
-like(fails('mallory', qq{UPDATE hanami.job_queue SET login_role = 'postgres', state = 'queued' WHERE id = $own}),
+like(fails('mallory', qq{UPDATE hanami.job_queue SET login_role = '$superuser', state = 'queued' WHERE id = $own}),
 	qr/permission denied for table job_queue/, 'a tenant cannot rewrite the identity or state of her own job');
 is($node->safe_psql('postgres', "SELECT submitted_by || ' ' || login_role FROM hanami.job_queue WHERE id = $own"),
 	'mallory mallory', 'the identity of a job is what the server recorded');
