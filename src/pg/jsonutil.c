@@ -93,14 +93,6 @@ HanamiJsonbInt(JsonbValue *v, const char *what, int64 min, int64 max)
 	return (int64) d;
 }
 
-bool
-HanamiJsonbBool(JsonbValue *v, const char *what)
-{
-	if (v->type != jbvBool)
-		WrongType(v, what, "a boolean");
-	return v->val.boolean;
-}
-
 char *
 HanamiJsonbString(JsonbValue *v, const char *what)
 {

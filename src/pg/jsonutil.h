@@ -16,7 +16,6 @@ extern void HanamiJsonbCheckKeys(JsonbContainer *obj, const char *what,
 extern int64 HanamiJsonbInt(JsonbValue *v, const char *what, int64 min,
 							int64 max);
 extern double HanamiJsonbNumber(JsonbValue *v, const char *what);
-extern bool HanamiJsonbBool(JsonbValue *v, const char *what);
 extern char *HanamiJsonbString(JsonbValue *v, const char *what);
 extern Jsonb *HanamiJsonbFromCString(const char *json);
 extern void HanamiAppendJsonNumber(StringInfo buf, double v);
