@@ -74,6 +74,16 @@ SELECT substring(n::bytea FROM 249 FOR 48) <> substring(f::bytea FROM 249 FOR 48
 FROM (SELECT n, hanami.fit(n, 'SELECT a, b, y FROM xor', '{"epochs": 2, "to_train": [1]}') AS f
       FROM (SELECT hanami.network('{"layers": [2, {"count": 4, "name": "hidden"}, 2], "input_scaling": false}', 1) AS n) s) t;
 
+-- zero epochs: the rows are read and checked and the scaling is learned,
+-- no weight moves and no epoch is counted
+SELECT hanami.info(f) -> 'trained' AS trained,
+       hanami.info(n) ->> 'input_scaling' AS before,
+       hanami.info(f) ->> 'input_scaling' AS after,
+       hanami.run(f, '{0.5, 0.5}') <> hanami.run(n, '{0.5, 0.5}') AS scaling_changes_outputs
+FROM (SELECT n, hanami.fit(n, 'SELECT a, b, y FROM xor', '{"epochs": 0}') AS f
+      FROM (SELECT hanami.network('{"layers": [2, 4, 2]}', 1) AS n) s) t;
+SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor WHERE false', '{"epochs": 0}');
+
 -- verbose is accepted (its NOTICEs per epoch are checked in t/060_progress.pl)
 SELECT hanami.info(hanami.fit(hanami.network('{"layers": [2, 4, 2]}', 1), 'SELECT a, b, y FROM xor',
                               '{"epochs": 2, "verbose": true, "validation_split": 0.2}')) -> 'trained' AS trained;
@@ -81,7 +91,7 @@ SELECT hanami.info(hanami.fit(hanami.network('{"layers": [2, 4, 2]}', 1), 'SELEC
 -- bad options
 SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"epoch": 3}');
 SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"epochs": "3"}');
-SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"epochs": 0}');
+SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"epochs": -1}');
 SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"batch_size": 1.5}');
 SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"learning_rate": -1}');
 SELECT hanami.fit(hanami.network('{"layers": [2, 2]}', 1), 'SELECT a, b, y FROM xor', '{"optimizer": "rmsprop"}');

@@ -108,7 +108,7 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 	bool		found;
 	HnStatus	st;
 
-	if ((st = HnOptionInt(obj, "epochs", 1, 1000000, &i, &found, err)) != HANAMI_OK)
+	if ((st = HnOptionInt(obj, "epochs", 0, 1000000, &i, &found, err)) != HANAMI_OK)
 		return st;
 	if (found)
 		t->epochs = (int) i;

@@ -145,9 +145,9 @@ HnOutputClass(const float *out, uint32_t n)
 HnStatus
 HnCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 {
-	if (opt->epochs < 1)
+	if (opt->epochs < 0)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
-						  "epochs must be at least 1");
+						  "epochs must not be negative");
 	if (opt->batch_size < 1)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "batch_size must be at least 1");

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void ScaleRadixSort(float *v, int64_t m, uint32_t *tmp);
+static void ScaleFromSorted(const float *v, int64_t m, float *shift, float *mul);
+
 /* Features sorted per block in ScaleFitRows. */
 #define HANAMI_SCALE_BLOCK	64
 
@@ -144,7 +147,8 @@ ScaleFitRows(const float *const *rows, int64_t m, uint32_t n,
 	if (m < 1)
 		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
 						  "no rows to learn the input scaling from");
-	buf = HnAlloc(alloc, sizeof(float) * (block ? block : 1) * (size_t) m);
+	/* the block's columns, then two columns of scratch for the sort */
+	buf = HnAlloc(alloc, sizeof(float) * ((block ? block : 1) + 2) * (size_t) m);
 	if (buf == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL,
 						  "out of memory for the input scaling");
@@ -161,8 +165,12 @@ ScaleFitRows(const float *const *rows, int64_t m, uint32_t n,
 				buf[(size_t) j * m + i] = row[j];
 		}
 		for (uint32_t j = 0; j < bn; j++)
-			ScaleFromValues(buf + (size_t) j * m, m, shift + b0 + j,
-							mul + b0 + j);
+		{
+			float	   *v = buf + (size_t) j * m;
+
+			ScaleRadixSort(v, m, (uint32_t *) (buf + block * (size_t) m));
+			ScaleFromSorted(v, m, shift + b0 + j, mul + b0 + j);
+		}
 	}
 	HnFree(alloc, buf);
 	return HANAMI_OK;
@@ -251,12 +259,6 @@ ScaleOffCentreDistance(const float *v, int64_t m, double c)
 void
 ScaleFromValues(float *v, int64_t m, float *shift, float *mul)
 {
-	double		centre;
-	double		iqr;
-	double		off;
-	double		range;
-	float		f;
-
 	if (m < 1)
 	{
 		*shift = 0.0f;
@@ -267,6 +269,76 @@ ScaleFromValues(float *v, int64_t m, float *shift, float *mul)
 		if (v[i] == 0.0f)
 			v[i] = 0.0f;		/* -0 sorts and counts as +0 */
 	qsort(v, (size_t) m, sizeof(float), ScaleCompare);
+	ScaleFromSorted(v, m, shift, mul);
+}
+
+/*
+ * Sort m finite floats ascending, -0 as +0, in place: the same order as
+ * qsort with ScaleCompare (a total order on such values, so the result is
+ * the same array), by their bits made unsigned keys that order like the
+ * values, three passes of 11, 11 and 10 bits; tmp holds 2 m keys.  A pass
+ * whose digit is the same in every key is skipped.
+ */
+static void
+ScaleRadixSort(float *v, int64_t m, uint32_t *tmp)
+{
+	uint32_t   *a = tmp;
+	uint32_t   *b = tmp + m;
+	static const int shifts[3] = {0, 11, 22};
+
+	for (int64_t i = 0; i < m; i++)
+	{
+		uint32_t	u;
+		float		f = v[i] == 0.0f ? 0.0f : v[i];
+
+		memcpy(&u, &f, sizeof(u));
+		a[i] = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+	}
+	for (int p = 0; p < 3; p++)
+	{
+		uint32_t	count[2048];
+		uint32_t	sum = 0;
+		int			sh = shifts[p];
+		uint32_t	mask = p == 2 ? 0x3FF : 0x7FF;
+		uint32_t   *t;
+
+		memset(count, 0, sizeof(count));
+		for (int64_t i = 0; i < m; i++)
+			count[(a[i] >> sh) & mask]++;
+		if (count[(a[0] >> sh) & mask] == (uint32_t) m)
+			continue;			/* one digit everywhere: order unchanged */
+		for (uint32_t d = 0; d <= mask; d++)
+		{
+			uint32_t	c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (int64_t i = 0; i < m; i++)
+			b[count[(a[i] >> sh) & mask]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	for (int64_t i = 0; i < m; i++)
+	{
+		uint32_t	k = a[i];
+		uint32_t	u = (k & UINT32_C(0x80000000)) ? k & UINT32_C(0x7FFFFFFF) : ~k;
+
+		memcpy(v + i, &u, sizeof(u));
+	}
+}
+
+/* The scaling of one feature from its values sorted ascending. */
+static void
+ScaleFromSorted(const float *v, int64_t m, float *shift, float *mul)
+{
+	double		centre;
+	double		iqr;
+	double		off;
+	double		range;
+	float		f;
+
 	centre = ScaleQuantile(v, m, 0.5);
 	iqr = ScaleQuantile(v, m, 0.75) - ScaleQuantile(v, m, 0.25);
 	off = ScaleOffCentreDistance(v, m, centre);

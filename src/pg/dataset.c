@@ -20,6 +20,8 @@
 #include "settings.h"
 #include "dataset.h"
 
+#include "core/simd.h"
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -205,13 +207,14 @@ ColumnValues(ColumnMap *c, Datum d, float *dst, int limit, int64 row)
 		pfree(elems);
 		pfree(nulls);
 	}
-	for (int i = 0; i < n; i++)
-		if (!isfinite(dst[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-					 errmsg("column \"%s\" has a value that is not finite in row " INT64_FORMAT,
-							c->name, row),
-					 errdetail("Element %d is %g.", i + 1, dst[i])));
+	if (!SimdAllFinite(dst, (size_t) n))	/* the usual case, vectorized */
+		for (int i = 0; i < n; i++)
+			if (!isfinite(dst[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+						 errmsg("column \"%s\" has a value that is not finite in row " INT64_FORMAT,
+								c->name, row),
+						 errdetail("Element %d is %g.", i + 1, dst[i])));
 	if ((Pointer) arr != DatumGetPointer(d))
 		pfree(arr);
 	return n;

@@ -354,10 +354,64 @@ TestClipFlag(void)
 	TestNetFree(&tn);
 }
 
+/*
+ * ScaleFitRows (a radix sort per feature) gives the bits of ScaleFromValues
+ * (qsort) on features of every shape: negative and positive values, -0 and
+ * +0, many ties, tiny and huge magnitudes, one value everywhere, and sample
+ * sizes from 1 up.
+ */
+static void
+TestSortPaths(void)
+{
+	static const int64_t sizes[] = {1, 2, 7, 100, 4096};
+	const uint32_t n = 6;
+	HnRng		rng;
+	bool		same = true;
+
+	RngSeed(&rng, 7);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+	{
+		int64_t		m = sizes[s];
+		float	   *x = malloc(sizeof(float) * (size_t) m * n);
+		const float **rows = malloc(sizeof(float *) * (size_t) m);
+		float	   *col = malloc(sizeof(float) * (size_t) m);
+		float		shift[6], mul[6], shift2[6], mul2[6];
+		HnError		err;
+
+		for (int64_t r = 0; r < m; r++)
+		{
+			float	   *row = x + (size_t) r * n;
+			double		u = RngUniform(&rng);
+
+			row[0] = (float) (u * 2.0 - 1.0);					/* both signs */
+			row[1] = RngBelow(&rng, 3) == 0 ? -0.0f : (float) RngBelow(&rng, 4);	/* ties, -0 */
+			row[2] = (float) ((u - 0.5) * 1e30);				/* huge */
+			row[3] = (float) ((u - 0.3) * 1e-30);				/* tiny, subnormal */
+			row[4] = 3.5f;										/* constant */
+			row[5] = -(float) RngBelow(&rng, 1000) / 7.0f;		/* negative */
+			rows[r] = row;
+		}
+		same &= ScaleFitRows(rows, m, n, shift, mul, &HnMallocAllocator, &err) == HANAMI_OK;
+		for (uint32_t j = 0; j < n; j++)
+		{
+			for (int64_t r = 0; r < m; r++)
+				col[r] = x[(size_t) r * n + j];
+			ScaleFromValues(col, m, shift2 + j, mul2 + j);
+		}
+		same &= memcmp(shift, shift2, sizeof(shift)) == 0 &&
+			memcmp(mul, mul2, sizeof(mul)) == 0;
+		free(x);
+		free(rows);
+		free(col);
+	}
+	CHECK(same, "radix-sorted features give the bits of qsort-sorted ones");
+}
+
 void
 TestScalingSuite(void)
 {
 	TestStatistic();
+	TestSortPaths();
 	TestSample();
 	TestMemoryVsChunks();
 	TestOutlierRows();

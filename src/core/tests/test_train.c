@@ -435,8 +435,8 @@ TestErrors(void)
 	opt.batch_size = 0;
 	ExpectFitError(&tn, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT, "batch_size", "batch size 0");
 	opt.batch_size = 8;
-	opt.epochs = 0;
-	ExpectFitError(&tn, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT, "epochs", "zero epochs");
+	opt.epochs = -1;
+	ExpectFitError(&tn, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT, "epochs", "negative epochs");
 	opt.epochs = 1;
 	opt.optim.learning_rate = 0;
 	ExpectFitError(&tn, &d.ds, &opt, HANAMI_E_INVALID_ARGUMENT, "learning_rate",
