@@ -178,10 +178,20 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("hanami.allow_jit",
+							 "Lets the planner JIT-compile queries that call hanami's functions.",
+							 "Off: such queries are planned without JIT, which cannot speed up a network and costs milliseconds to compile.",
+							 &hanami_allow_jit,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
 	/* hanami.device, hanami.opencl_device: no device is touched here */
 	HanamiDeviceDefineGucs();
 
 	MarkGUCPrefixReserved("hanami");
+
+	HanamiInstallPlannerHook();
 
 	/* recovery of interrupted jobs needs to run at every server start */
 	if (process_shared_preload_libraries_in_progress)

@@ -13,6 +13,10 @@ extern int	hanami_threads;
 extern int	hanami_model_cache_kb;
 extern bool hanami_allow_drop_with_models;	/* drop_guard.c */
 extern int	hanami_max_jobs_per_role;
+extern bool hanami_allow_jit;	/* planner.c */
+
+/* no JIT for queries that call hanami's functions (planner.c) */
+extern void HanamiInstallPlannerHook(void);
 
 /* hanami.threads, hanami.dataset_memory, hanami.model_cache_memory within
  * their hanami.max_* limits (notice: say so when clamped) */
