@@ -18,6 +18,7 @@
 	!defined(HANAMI_NO_DISPATCH)
 #define HANAMI_CLONES \
 	__attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#define HANAMI_CLONES_ON
 #else
 #define HANAMI_CLONES
 #endif
@@ -218,28 +219,31 @@ SimdGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 }
 
 /*
- * One block of nb <= HANAMI_GEMV_NB columns of SimdGemv.  nb is a constant
- * after inlining for full blocks, so the accumulators live in registers.
+ * One block of nb <= HANAMI_GEMV_NV * vw columns of SimdGemv, vw floats per
+ * vector.  nb and vw are constants after inlining for full blocks, so the
+ * accumulators live in registers.  Every column sums the same terms in the
+ * same order (its bias, then the nonzero inputs in order) whatever the
+ * block width, so the width changes no bit of the result.
  */
 #define HANAMI_GEMV_NV		8
-#define HANAMI_GEMV_NB		(HANAMI_GEMV_NV * HANAMI_TILE_W)
+#define HANAMI_GEMV_WMAX	16
 #define HANAMI_GEMV_KB		256			/* inputs per block of nonzero indices */
 
 HANAMI_INLINE void
-SimdGemvBlock(const size_t nb, size_t K, const float *restrict x,
-			  const float *restrict W, size_t ldw, float *restrict y,
-			  const float *restrict bias)
+SimdGemvBlock(const size_t nb, const int vw, size_t K,
+			  const float *restrict x, const float *restrict W, size_t ldw,
+			  float *restrict y, const float *restrict bias)
 {
-	float		c[HANAMI_GEMV_NV][HANAMI_TILE_W];
+	float		c[HANAMI_GEMV_NV][HANAMI_GEMV_WMAX];
 
-	if (nb == HANAMI_GEMV_NB)
+	if (nb == (size_t) (HANAMI_GEMV_NV * vw))
 	{
 		HANAMI_UNROLL
 		for (int a = 0; a < HANAMI_GEMV_NV; a++)
 		{
 #pragma omp simd
-			for (int j = 0; j < HANAMI_TILE_W; j++)
-				c[a][j] = bias ? bias[a * HANAMI_TILE_W + j] : 0.0f;
+			for (int j = 0; j < vw; j++)
+				c[a][j] = bias ? bias[a * vw + j] : 0.0f;
 		}
 		for (size_t k0 = 0; k0 < K; k0 += HANAMI_GEMV_KB)
 		{
@@ -263,8 +267,8 @@ SimdGemvBlock(const size_t nb, size_t K, const float *restrict x,
 				for (int a = 0; a < HANAMI_GEMV_NV; a++)
 				{
 #pragma omp simd
-					for (int j = 0; j < HANAMI_TILE_W; j++)
-						c[a][j] += l * w[a * HANAMI_TILE_W + j];
+					for (int j = 0; j < vw; j++)
+						c[a][j] += l * w[a * vw + j];
 				}
 			}
 		}
@@ -272,8 +276,8 @@ SimdGemvBlock(const size_t nb, size_t K, const float *restrict x,
 		for (int a = 0; a < HANAMI_GEMV_NV; a++)
 		{
 #pragma omp simd
-			for (int j = 0; j < HANAMI_TILE_W; j++)
-				y[a * HANAMI_TILE_W + j] = c[a][j];
+			for (int j = 0; j < vw; j++)
+				y[a * vw + j] = c[a][j];
 		}
 	}
 	else
@@ -297,19 +301,39 @@ SimdGemvBlock(const size_t nb, size_t K, const float *restrict x,
 	}
 }
 
-/* One row times a matrix; see simd.h. */
+/* Blocks of nv-float vectors over the N columns. */
+HANAMI_INLINE void
+SimdGemvWidth(const int vw, size_t N, size_t K, const float *x,
+			  const float *W, size_t ldw, float *y, const float *bias)
+{
+	const size_t nb = (size_t) (HANAMI_GEMV_NV * vw);
+	size_t		n0;
+
+	for (n0 = 0; n0 + nb <= N; n0 += nb)
+		SimdGemvBlock(nb, vw, K, x, W + n0, ldw, y + n0,
+					  bias ? bias + n0 : NULL);
+	if (n0 < N)
+		SimdGemvBlock(N - n0, vw, K, x, W + n0, ldw, y + n0,
+					  bias ? bias + n0 : NULL);
+}
+
+/*
+ * One row times a matrix; see simd.h.  With AVX-512 a block is 8 vectors of
+ * 16 floats (128 columns: a 784-128 layer reads each input's weights once,
+ * about twice as fast as two blocks of 8 x 8), otherwise 8 x 8.
+ */
 HANAMI_CLONES void
 SimdGemv(size_t N, size_t K, const float *x, const float *W, size_t ldw,
 		 float *y, const float *bias)
 {
-	size_t		n0;
-
-	for (n0 = 0; n0 + HANAMI_GEMV_NB <= N; n0 += HANAMI_GEMV_NB)
-		SimdGemvBlock(HANAMI_GEMV_NB, K, x, W + n0, ldw, y + n0,
-					  bias ? bias + n0 : NULL);
-	if (n0 < N)
-		SimdGemvBlock(N - n0, K, x, W + n0, ldw, y + n0,
-					  bias ? bias + n0 : NULL);
+#if defined(HANAMI_CLONES_ON)
+	if (__builtin_cpu_supports("avx512f"))
+	{
+		SimdGemvWidth(16, N, K, x, W, ldw, y, bias);
+		return;
+	}
+#endif
+	SimdGemvWidth(8, N, K, x, W, ldw, y, bias);
 }
 
 /* Transpose in 16 x 16 blocks so both sides stay in cache. */
