@@ -161,6 +161,16 @@ ScaleFitRows(const float *const *rows, int64_t m, uint32_t n,
 		{
 			const float *row = rows[i] + b0;
 
+#if defined(__GNUC__)
+			/* sampled rows are scattered over the data: fetch ahead */
+			if (i + 8 < m)
+			{
+				__builtin_prefetch(rows[i + 8] + b0);
+				__builtin_prefetch(rows[i + 8] + b0 + 16);
+				__builtin_prefetch(rows[i + 8] + b0 + 32);
+				__builtin_prefetch(rows[i + 8] + b0 + 48);
+			}
+#endif
 			for (uint32_t j = 0; j < bn; j++)
 				buf[(size_t) j * m + i] = row[j];
 		}
