@@ -31,6 +31,35 @@ RESET hanami.threads;
 SELECT (SELECT net::bytea FROM fast_models WHERE name = 'b16_t1') = (SELECT net::bytea FROM fast_models WHERE name = 'b16_t2') AS two_threads_same_bytes,
        (SELECT net::bytea FROM fast_models WHERE name = 'b16_t1') = (SELECT net::bytea FROM fast_models WHERE name = 'b16_t3') AS three_threads_same_bytes,
        (SELECT net::bytea FROM fast_models WHERE name = 'b1_t1') = (SELECT net::bytea FROM fast_models WHERE name = 'b1_t2') AS batch1_threads_same_bytes;
+-- threads inflate compressed feature arrays: the rows and the errors of one
+-- thread (rows compressed inline, stored out of line, or small, mixed)
+CREATE TABLE fp_wide (id int, x real[], label int);
+INSERT INTO fp_wide
+SELECT i, ARRAY(SELECT ((i * j) % 17)::real FROM generate_series(1, 700) j), i % 3
+FROM generate_series(1, 300) i;
+INSERT INTO fp_wide
+SELECT 300 + i, ARRAY(SELECT (random() * 1000)::real FROM generate_series(1, 700) j), i % 3
+FROM generate_series(1, 20) i;
+SELECT count(*) FILTER (WHERE pg_column_compression(x) = 'pglz') >= 300 AS compressed_rows,
+       count(*) FILTER (WHERE pg_column_compression(x) IS NULL) >= 1 AS plain_rows
+FROM fp_wide;
+INSERT INTO fast_models
+SELECT 'wide_t' || t, hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3),
+                                 'SELECT x, label FROM fp_wide ORDER BY id', '{"epochs": 1}')
+FROM (SELECT set_config('hanami.threads', t::text, false), t FROM generate_series(1, 2) t) s;
+SELECT (SELECT net::bytea FROM fast_models WHERE name = 'wide_t1') = (SELECT net::bytea FROM fast_models WHERE name = 'wide_t2') AS inflated_same_bytes;
+UPDATE fp_wide SET x[350] = 'NaN' WHERE id = 200;
+UPDATE fp_wide SET x = x[1:699] WHERE id = 250;
+UPDATE fp_wide SET x[10] = NULL WHERE id = 100;
+SET hanami.threads = 2;
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide ORDER BY id', '{"epochs": 1}');
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide WHERE id > 100 ORDER BY id', '{"epochs": 1}');
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide WHERE id > 200 ORDER BY id', '{"epochs": 1}');
+RESET hanami.threads;
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide ORDER BY id', '{"epochs": 1}');
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide WHERE id > 100 ORDER BY id', '{"epochs": 1}');
+SELECT hanami.fit(hanami.network('{"layers": [700, 8, 3]}', 3), 'SELECT x, label FROM fp_wide WHERE id > 200 ORDER BY id', '{"epochs": 1}');
+
 SET hanami.threads = 0;
 SET hanami.threads = 65;
 RESET hanami.threads;

@@ -16,13 +16,17 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #include "settings.h"
 #include "dataset.h"
 
 #include "core/simd.h"
 
+#include "access/toast_compression.h"
 #include "catalog/pg_type.h"
+#include "common/pg_lzcompress.h"
+#include "core/pool.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -65,7 +69,35 @@ struct HanamiRows
 	uint64		tup_n;
 	int64		row;			/* rows converted in this pass */
 	bool		eof;
+	HnPool	   *pool;			/* threads that inflate arrays, or NULL */
+	struct InflateJob *jobs;	/* FETCH_ROWS of them */
+	char	   *scratch;		/* one buffer per thread */
+	Size		scratch_len;
 };
+
+/*
+ * One row's compressed feature array, inflated by a pool thread straight
+ * into the row's floats.  The threads call nothing of the server but the
+ * pure pglz_decompress and read only the fetched tuple's bytes; any doubt
+ * (a shape, a null, a value not finite, a corrupt datum) leaves the row to
+ * the backend, which converts it as usual and reports the error.
+ */
+typedef struct InflateJob
+{
+	const char *src;			/* pglz data of the datum */
+	int32		slen;
+	int32		rawsize;		/* bytes of the array after its length word */
+	float	   *dst;			/* n_inputs floats */
+	bool		queued;			/* the row is for the threads */
+	bool		done;			/* set by the thread: dst holds the row */
+} InflateJob;
+
+typedef struct InflateWork
+{
+	HanamiRows *q;
+	int			n;
+	atomic_int	next;
+} InflateWork;
 
 static bool
 IsNumericScalar(Oid t)
@@ -226,14 +258,14 @@ ColumnValues(ColumnMap *c, Datum d, float *dst, int limit, int64 row)
  */
 static void
 ConvertRow(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, float *y,
-		   int32 *cls)
+		   int32 *cls, bool x_done)
 {
 	int64		row = q->row + 1;
-	uint32		used = 0;
+	uint32		used = x_done ? q->n_inputs : 0;
 	bool		isnull;
 	Datum		d;
 
-	for (int i = 0; i < q->n_features_cols; i++)
+	for (int i = 0; i < q->n_features_cols && !x_done; i++)
 	{
 		ColumnMap  *c = &q->features[i];
 		int			k;
@@ -382,6 +414,7 @@ HanamiRowsOpen(const char *query, const char *target, const HnNet *net)
 	/* conversions allocate (detoasting, numeric); reset once per fetch */
 	q->row_cxt = AllocSetContextCreate(q->cxt, "hanami rows",
 									   ALLOCSET_DEFAULT_SIZES);
+	q->jobs = palloc0(sizeof(InflateJob) * FETCH_ROWS);
 	return q;
 }
 
@@ -419,6 +452,102 @@ HanamiRowsStart(HanamiRows *q)
 	q->eof = false;
 }
 
+/* Let n threads of pool inflate compressed feature arrays (see InflateJob). */
+void
+HanamiRowsSetPool(HanamiRows *q, HnPool *pool)
+{
+	q->pool = PoolSize(pool) > 1 ? pool : NULL;
+}
+
+/* Pool job: claim rows and inflate them into their floats. */
+static void
+InflateRows(void *arg, int w, int n_workers)
+{
+	InflateWork *work = arg;
+	HanamiRows *q = work->q;
+	struct varlena *buf = (struct varlena *) (q->scratch + (Size) w * q->scratch_len);
+	uint32		n = q->n_inputs;
+
+	(void) n_workers;
+	for (;;)
+	{
+		int			i = atomic_fetch_add(&work->next, 1);
+		InflateJob *job;
+		ArrayType  *a;
+
+		if (i >= work->n)
+			break;
+		job = &q->jobs[i];
+		if (!job->queued)
+			continue;
+		if (pglz_decompress(job->src, job->slen, VARDATA(buf), job->rawsize,
+							true) != job->rawsize)
+			continue;
+		SET_VARSIZE(buf, job->rawsize + VARHDRSZ);
+		a = (ArrayType *) buf;
+		if (ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT4OID ||
+			ARR_DIMS(a)[0] != (int) n ||
+			ARR_OVERHEAD_NONULLS(1) + sizeof(float) * n != (Size) job->rawsize + VARHDRSZ)
+			continue;
+		memcpy(job->dst, ARR_DATA_PTR(a), sizeof(float) * n);
+		job->done = SimdAllFinite(job->dst, n);
+	}
+}
+
+/*
+ * Before the rows [tup_pos, tup_pos + count) of the block are converted one
+ * by one: inflate those whose only feature column is a float4 array stored
+ * compressed inline with pglz, on the pool's threads.  Only when the query's
+ * features are that one column, of the width of the network's inputs.
+ */
+static void
+InflateBlock(HanamiRows *q, float *x, int64 count)
+{
+	ColumnMap  *c = &q->features[0];
+	InflateWork work;
+	int			n = 0;
+	Size		need = 0;
+
+	for (int64 k = 0; k < count; k++)
+		q->jobs[k].queued = q->jobs[k].done = false;
+	if (q->pool == NULL || q->n_features_cols != 1 || !c->is_array ||
+		c->elemtype != FLOAT4OID || c->width != (int) q->n_inputs)
+		return;
+	for (int64 k = 0; k < count; k++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(q->tuptable->vals[q->tup_pos + k],
+									  q->tuptable->tupdesc, c->attno, &isnull);
+		struct varlena *v = (struct varlena *) DatumGetPointer(d);
+		InflateJob *job = &q->jobs[k];
+
+		if (isnull || !VARATT_IS_COMPRESSED(v) ||
+			VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID)
+			continue;
+		job->src = (const char *) v + VARHDRSZ_COMPRESSED;
+		job->slen = VARSIZE(v) - VARHDRSZ_COMPRESSED;
+		job->rawsize = VARDATA_COMPRESSED_GET_EXTSIZE(v);
+		job->dst = x + (size_t) k * q->n_inputs;
+		job->queued = true;
+		need = Max(need, (Size) job->rawsize + VARHDRSZ);
+		n++;
+	}
+	if (n == 0)
+		return;
+	need = MAXALIGN(need);
+	if (need > q->scratch_len)
+	{
+		if (q->scratch)
+			pfree(q->scratch);
+		q->scratch = MemoryContextAlloc(q->cxt, need * PoolSize(q->pool));
+		q->scratch_len = need;
+	}
+	work.q = q;
+	work.n = (int) count;
+	atomic_init(&work.next, 0);
+	PoolRun(q->pool, InflateRows, &work);
+}
+
 /*
  * Convert up to max_rows of the current pass into x (n_inputs floats a row)
  * and cls or y (whichever the target needs; the other may be NULL).  Returns
@@ -432,6 +561,7 @@ HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, int64 max_rows)
 	while (k < max_rows && !q->eof)
 	{
 		MemoryContext old;
+		int64		count;
 
 		if (q->tup_pos >= q->tup_n)
 		{
@@ -448,14 +578,17 @@ HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, int64 max_rows)
 			q->tuptable = SPI_tuptable;
 			q->tup_n = SPI_processed;
 		}
+		/* compressed feature arrays inflated on the pool's threads first */
+		count = Min(max_rows - k, (int64) (q->tup_n - q->tup_pos));
+		InflateBlock(q, x + (size_t) k * q->n_inputs, count);
 		old = MemoryContextSwitchTo(q->row_cxt);
-		while (k < max_rows && q->tup_pos < q->tup_n)
+		for (int64 j = 0; j < count; j++)
 		{
 			ConvertRow(q, q->tuptable->vals[q->tup_pos],
 					   q->tuptable->tupdesc,
 					   x + (size_t) k * q->n_inputs,
 					   y ? y + (size_t) k * q->n_outputs : NULL,
-					   cls ? cls + k : NULL);
+					   cls ? cls + k : NULL, q->jobs[j].done);
 			q->tup_pos++;
 			k++;
 			/* detoasted copies are garbage once converted */

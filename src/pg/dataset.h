@@ -24,6 +24,7 @@ typedef struct HanamiRows HanamiRows;
 
 extern HanamiRows *HanamiRowsOpen(const char *query, const char *target,
 								  const HnNet *net);
+extern void HanamiRowsSetPool(HanamiRows *q, struct HnPool *pool);
 extern void HanamiRowsStart(HanamiRows *q);
 extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,
 							 int64 max_rows);

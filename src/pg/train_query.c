@@ -225,6 +225,7 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 
 	topt.pool = HanamiComputePool(cxt);
 	q = HanamiRowsOpen(query, opts->target, net);
+	HanamiRowsSetPool(q, topt.pool);
 	HanamiRowsStart(q);
 	/* the rows may take 15/16 of the budget; the rest is for reading them */
 	if (HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024 / 16 * 15, &data))
