@@ -452,7 +452,7 @@ HanamiRowsStart(HanamiRows *q)
 	q->eof = false;
 }
 
-/* Let n threads of pool inflate compressed feature arrays (see InflateJob). */
+/* Let the threads of pool inflate compressed feature arrays (InflateJob). */
 void
 HanamiRowsSetPool(HanamiRows *q, HnPool *pool)
 {
@@ -497,8 +497,10 @@ InflateRows(void *arg, int w, int n_workers)
 /*
  * Before the rows [tup_pos, tup_pos + count) of the block are converted one
  * by one: inflate those whose only feature column is a float4 array stored
- * compressed inline with pglz, on the pool's threads.  Only when the query's
- * features are that one column, of the width of the network's inputs.
+ * compressed inline with pglz straight into their floats, on the pool's
+ * threads (or the backend alone: one reused buffer instead of a detoasted
+ * copy per row).  Only when the query's features are that one column, of
+ * the width of the network's inputs.
  */
 static void
 InflateBlock(HanamiRows *q, float *x, int64 count)
@@ -510,7 +512,7 @@ InflateBlock(HanamiRows *q, float *x, int64 count)
 
 	for (int64 k = 0; k < count; k++)
 		q->jobs[k].queued = q->jobs[k].done = false;
-	if (q->pool == NULL || q->n_features_cols != 1 || !c->is_array ||
+	if (q->n_features_cols != 1 || !c->is_array ||
 		c->elemtype != FLOAT4OID || c->width != (int) q->n_inputs)
 		return;
 	for (int64 k = 0; k < count; k++)
