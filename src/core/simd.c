@@ -224,7 +224,7 @@ SimdGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
  * vectors where the machine has them (GCC vector extensions, a clone per
  * x86-64 level), else SimdGemm's tiles.
  */
-#define HANAMI_SKIP_MR		4
+#define HANAMI_SKIP_MR		HANAMI_SKIP_GROUP_ROWS
 #define HANAMI_SKIP_KB		2048
 
 /* The k in [k0, k0 + kb) where one of rows L[0..rows) is nonzero, as k - k0. */

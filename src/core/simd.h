@@ -28,6 +28,8 @@ void		SimdGemm(size_t M, size_t N, size_t K,
  * except where a partial sum is -0 (0 is added, giving +0) or R holds an
  * infinity or NaN against a zero of L.
  */
+#define HANAMI_SKIP_GROUP_ROWS	4
+
 void		SimdGemmSkip(size_t M, size_t N, size_t K,
 						 const float *L, size_t lsm, size_t lsk,
 						 const float *R, size_t ldr,

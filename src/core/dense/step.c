@@ -27,6 +27,11 @@
  */
 #define HANAMI_TRAINER_ROW_PIECE	8
 
+/* SimdGemmSkip's row groups must not straddle pieces or update blocks. */
+_Static_assert(HANAMI_TRAINER_ROW_PIECE % HANAMI_SKIP_GROUP_ROWS == 0 &&
+			   HANAMI_TRAINER_RB % HANAMI_SKIP_GROUP_ROWS == 0,
+			   "skip groups must align with the trainer's pieces and blocks");
+
 /* Weights below which the update stays on one thread. */
 #define HANAMI_TRAINER_MIN_PARAMS	16384
 
