@@ -219,6 +219,208 @@ SimdGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 }
 
 /*
+ * SimdGemmSkip: row groups of HANAMI_SKIP_MR rows of L, each with the list of
+ * the k (at most HANAMI_SKIP_KB at a time) where one of its rows is nonzero;
+ * the product runs over the listed k only, in increasing order.  Wide
+ * vectors where the machine has them (GCC vector extensions, a clone per
+ * x86-64 level), else SimdGemm's tiles.
+ */
+#define HANAMI_SKIP_MR		HANAMI_SKIP_GROUP_ROWS
+#define HANAMI_SKIP_KB		2048
+
+/* The k in [k0, k0 + kb) where one of rows L[0..rows) is nonzero, as k - k0. */
+HANAMI_INLINE size_t
+SimdSkipList(int rows, size_t k0, size_t kb, const float *restrict L,
+			 size_t lsm, size_t lsk, uint16_t *restrict ks)
+{
+	size_t		n = 0;
+
+	for (size_t k = 0; k < kb; k++)
+	{
+		const float *lp = L + (k0 + k) * lsk;
+		int			nz = 0;
+
+		for (int r = 0; r < rows; r++)
+			nz |= lp[r * lsm] != 0.0f;
+		ks[n] = (uint16_t) k;
+		n += nz;
+	}
+	return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(HANAMI_NO_DISPATCH)
+#define HANAMI_SKIP_WIDE	1
+
+/*
+ * One group of rows (<= HANAMI_SKIP_MR) of SimdGemmSkip with vectors of type
+ * VT (VW floats), NV of them per column block; columns past the last full
+ * block in plain loops.  The accumulators start from bias (or zero) at
+ * k0 = 0 and from C after that, so slices of k give the same sums.
+ */
+#define HANAMI_SKIP_GROUP(NAME, VT, VW, NV) \
+HANAMI_INLINE void \
+NAME(const int rows, size_t N, size_t k0, size_t kb, uint16_t *ks, \
+	 const float *restrict L, size_t lsm, size_t lsk, \
+	 const float *restrict R, size_t ldr, float *restrict C, size_t ldc, \
+	 const float *restrict bias) \
+{ \
+	size_t		nk = SimdSkipList(rows, k0, kb, L, lsm, lsk, ks); \
+	size_t		n0; \
+ \
+	for (n0 = 0; n0 + (NV) * (VW) <= N; n0 += (NV) * (VW)) \
+	{ \
+		VT			c[HANAMI_SKIP_MR][NV]; \
+ \
+		HANAMI_UNROLL \
+		for (int r = 0; r < rows; r++) \
+		{ \
+			HANAMI_UNROLL \
+			for (int v = 0; v < (NV); v++) \
+			{ \
+				if (k0 > 0) \
+					memcpy(&c[r][v], C + r * ldc + n0 + v * (VW), sizeof(VT)); \
+				else if (bias != NULL) \
+					memcpy(&c[r][v], bias + n0 + v * (VW), sizeof(VT)); \
+				else \
+					c[r][v] = (VT) {0}; \
+			} \
+		} \
+		for (size_t t = 0; t < nk; t++) \
+		{ \
+			size_t		k = k0 + ks[t]; \
+			const float *restrict rp = R + k * ldr + n0; \
+			VT			w[NV]; \
+ \
+			HANAMI_UNROLL \
+			for (int v = 0; v < (NV); v++) \
+				memcpy(&w[v], rp + v * (VW), sizeof(VT)); \
+			HANAMI_UNROLL \
+			for (int r = 0; r < rows; r++) \
+			{ \
+				float		l = L[r * lsm + k * lsk]; \
+ \
+				HANAMI_UNROLL \
+				for (int v = 0; v < (NV); v++) \
+					c[r][v] += l * w[v]; \
+			} \
+		} \
+		HANAMI_UNROLL \
+		for (int r = 0; r < rows; r++) \
+		{ \
+			HANAMI_UNROLL \
+			for (int v = 0; v < (NV); v++) \
+				memcpy(C + r * ldc + n0 + v * (VW), &c[r][v], sizeof(VT)); \
+		} \
+	} \
+	for (int r = 0; r < rows && n0 < N; r++) \
+	{ \
+		float	   *restrict cr = C + r * ldc; \
+ \
+		for (size_t j = n0; j < N; j++) \
+		{ \
+			float		acc = k0 > 0 ? cr[j] : bias != NULL ? bias[j] : 0.0f; \
+ \
+			for (size_t t = 0; t < nk; t++) \
+			{ \
+				size_t		k = k0 + ks[t]; \
+ \
+				acc += L[r * lsm + k * lsk] * R[k * ldr + j]; \
+			} \
+			cr[j] = acc; \
+		} \
+	} \
+}
+
+typedef float SimdV16 __attribute__((vector_size(64), aligned(4)));
+typedef float SimdV8 __attribute__((vector_size(32), aligned(4)));
+
+HANAMI_SKIP_GROUP(SimdSkipGroup16, SimdV16, 16, 4)
+HANAMI_SKIP_GROUP(SimdSkipGroup8, SimdV8, 8, 2)
+
+/* The rows of one group, by their number (constant after inlining). */
+#define HANAMI_SKIP_ROWS(GROUP, rows, ...) \
+	switch (rows) \
+	{ \
+		case 4: GROUP(4, __VA_ARGS__); break; \
+		case 3: GROUP(3, __VA_ARGS__); break; \
+		case 2: GROUP(2, __VA_ARGS__); break; \
+		default: GROUP(1, __VA_ARGS__); break; \
+	}
+
+/* SimdGemmSkip with 512-bit vectors (x86-64-v4). */
+__attribute__((target("arch=x86-64-v4"))) static void
+SimdGemmSkipV4(size_t M, size_t N, size_t K, const float *L, size_t lsm,
+			   size_t lsk, const float *R, size_t ldr, float *C, size_t ldc,
+			   const float *bias)
+{
+	uint16_t	ks[HANAMI_SKIP_KB];
+
+	for (size_t m0 = 0; m0 < M; m0 += HANAMI_SKIP_MR)
+	{
+		int			rows = M - m0 < HANAMI_SKIP_MR ? (int) (M - m0) : HANAMI_SKIP_MR;
+		const float *lm = L + m0 * lsm;
+		float	   *cm = C + m0 * ldc;
+
+		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += HANAMI_SKIP_KB)
+		{
+			size_t		kb = K - k0 < HANAMI_SKIP_KB ? K - k0 : HANAMI_SKIP_KB;
+			HANAMI_SKIP_ROWS(SimdSkipGroup16, rows, N, k0, kb, ks, lm, lsm,
+							 lsk, R, ldr, cm, ldc, bias);
+			if (K == 0)
+				break;
+		}
+	}
+}
+
+/* SimdGemmSkip with 256-bit vectors (x86-64-v3). */
+__attribute__((target("arch=x86-64-v3"))) static void
+SimdGemmSkipV3(size_t M, size_t N, size_t K, const float *L, size_t lsm,
+			   size_t lsk, const float *R, size_t ldr, float *C, size_t ldc,
+			   const float *bias)
+{
+	uint16_t	ks[HANAMI_SKIP_KB];
+
+	for (size_t m0 = 0; m0 < M; m0 += HANAMI_SKIP_MR)
+	{
+		int			rows = M - m0 < HANAMI_SKIP_MR ? (int) (M - m0) : HANAMI_SKIP_MR;
+		const float *lm = L + m0 * lsm;
+		float	   *cm = C + m0 * ldc;
+
+		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += HANAMI_SKIP_KB)
+		{
+			size_t		kb = K - k0 < HANAMI_SKIP_KB ? K - k0 : HANAMI_SKIP_KB;
+			HANAMI_SKIP_ROWS(SimdSkipGroup8, rows, N, k0, kb, ks, lm, lsm,
+							 lsk, R, ldr, cm, ldc, bias);
+			if (K == 0)
+				break;
+		}
+	}
+}
+#endif
+
+/* Product skipping zero inputs by groups of rows; see simd.h. */
+void
+SimdGemmSkip(size_t M, size_t N, size_t K, const float *L, size_t lsm,
+			 size_t lsk, const float *R, size_t ldr, float *C, size_t ldc,
+			 const float *bias)
+{
+#ifdef HANAMI_SKIP_WIDE
+	if (__builtin_cpu_supports("x86-64-v4"))
+	{
+		SimdGemmSkipV4(M, N, K, L, lsm, lsk, R, ldr, C, ldc, bias);
+		return;
+	}
+	if (__builtin_cpu_supports("x86-64-v3"))
+	{
+		SimdGemmSkipV3(M, N, K, L, lsm, lsk, R, ldr, C, ldc, bias);
+		return;
+	}
+#endif
+	SimdGemm(M, N, K, L, lsm, lsk, R, ldr, C, ldc, bias);
+}
+
+/*
  * One block of nb <= HANAMI_GEMV_NV * vw columns of SimdGemv, vw floats per
  * vector.  nb and vw are constants after inlining for full blocks, so the
  * accumulators live in registers.  Every column sums the same terms in the

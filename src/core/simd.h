@@ -21,6 +21,21 @@ void		SimdGemm(size_t M, size_t N, size_t K,
 					 float *C, size_t ldc, const float *bias);
 
 /*
+ * SimdGemm for an L with many zeros (scaled inputs): the rows of L in groups
+ * of four (rows 0-3, 4-7, ... of this call), each summing only over the k
+ * where one of its rows is nonzero, in the same order.  Identical to
+ * SimdGemm on the same machine, as each term skipped is a zero product,
+ * except where a partial sum is -0 (0 is added, giving +0) or R holds an
+ * infinity or NaN against a zero of L.
+ */
+#define HANAMI_SKIP_GROUP_ROWS	4
+
+void		SimdGemmSkip(size_t M, size_t N, size_t K,
+						 const float *L, size_t lsm, size_t lsk,
+						 const float *R, size_t ldr,
+						 float *C, size_t ldc, const float *bias);
+
+/*
  * y = init + x W for one row x of K values and a K x N row-major W (row
  * stride ldw); init is bias when set, else zero.  The same sums in the same
  * order as SimdGemm on one row (zero inputs are skipped), so results are

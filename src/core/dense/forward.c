@@ -230,6 +230,9 @@ DenseForward(const DenseNet *net, DenseWork *work, const float *x, int n)
 
 		if (rows == 1)
 			SimdGemv(out, in, work->a[l - 1], DenseWeights(net, l), out, z, bias);
+		else if (l == 1)		/* raw inputs are often zero: skip them */
+			SimdGemmSkip(rows, out, in, work->a[0], in, 1, DenseWeights(net, l),
+						 out, z, out, bias);
 		else
 			SimdGemm(rows, out, in, work->a[l - 1], in, 1, DenseWeights(net, l),
 					 out, z, out, bias);

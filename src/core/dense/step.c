@@ -27,6 +27,11 @@
  */
 #define HANAMI_TRAINER_ROW_PIECE	8
 
+/* SimdGemmSkip's row groups must not straddle pieces or update blocks. */
+_Static_assert(HANAMI_TRAINER_ROW_PIECE % HANAMI_SKIP_GROUP_ROWS == 0 &&
+			   HANAMI_TRAINER_RB % HANAMI_SKIP_GROUP_ROWS == 0,
+			   "skip groups must align with the trainer's pieces and blocks");
+
 /* Weights below which the update stays on one thread. */
 #define HANAMI_TRAINER_MIN_PARAMS	16384
 
@@ -277,6 +282,16 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 
 		if (rows == 1)
 			SimdGemv(out, in, src, DenseWeights(net, l), out, z, DenseBias(net, l));
+		else if (l == 1)
+		{
+			/*
+			 * scaled inputs hold many zeros (pixels at their median 0): skip
+			 * them by groups of four rows, which start at r0 (a multiple of
+			 * the piece size), so the sums do not depend on the threads
+			 */
+			SimdGemmSkip(rows, out, in, src, in, 1, DenseWeights(net, l), out,
+						 z, out, DenseBias(net, l));
+		}
 		else
 			SimdGemm(rows, out, in, src, in, 1, DenseWeights(net, l), out, z, out,
 					 DenseBias(net, l));
@@ -402,8 +417,13 @@ TrainerUpdateRows(HnTrainer *t, int l, size_t i0, size_t i1, float *scratch)
 	{
 		size_t		rb = i1 - ib < HANAMI_TRAINER_RB ? i1 - ib : HANAMI_TRAINER_RB;
 
-		SimdGemm(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in, t->d[l],
-				 out, scratch, out, NULL);
+		/* layer 1's inputs: zeros skipped by groups of four weight rows */
+		if (l == 1)
+			SimdGemmSkip(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in,
+						 t->d[l], out, scratch, out, NULL);
+		else
+			SimdGemm(rb, out, (size_t) t->count, t->a[l - 1] + ib, 1, in,
+					 t->d[l], out, scratch, out, NULL);
 		TrainerApply(t, w + ib * out, scratch, off + ib * out, rb * out,
 					 c->weight_decay);
 	}

@@ -1,6 +1,6 @@
 /*
  * test_fast.c - the fast paths against their references: the one-row matrix
- * product, fused outer-product updates, the trainer's step against
+ * product, the product skipping zero inputs, fused outer-product updates, the trainer's step against
  * DenseForward + DenseBackward + OptimStep, compute threads (same bits as
  * one thread), and folded inference, clipped or not.
  */
@@ -62,6 +62,61 @@ TestGemv(void)
 		free(y2);
 	}
 	CHECK(same, "gemv: same bits as the blocked product on one row, 7 shapes");
+}
+
+/*
+ * SimdGemmSkip gives the bits of SimdGemm: inputs with zeros (often whole
+ * columns of a group of rows, as pixels), both layouts of L (rows, and the
+ * transpose the weight gradient reads), widths off the vector blocks, groups
+ * of 1-4 rows, and more k than one list holds.
+ */
+static void
+TestGemmSkip(void)
+{
+	static const size_t shapes[][3] = {{64, 128, 784}, {8, 128, 784}, {24, 128, 64},
+	{7, 10, 300}, {5, 130, 33}, {1, 64, 17}, {3, 200, 5000}, {13, 77, 0},
+	{6, 16, 2049}, {9, 65, 100}};
+	uint64_t	st = 17;
+	bool		same = true;
+	int			cases = 0;
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		size_t		M = shapes[s][0];
+		size_t		N = shapes[s][1];
+		size_t		K = shapes[s][2];
+		float	   *L = RandomVec(&st, M * K, -2.0f, 2.0f, 0.4);
+		float	   *R = RandomVec(&st, K * (N + 3), -1.0f, 1.0f, 0.0);
+		float	   *b = RandomVec(&st, N, -1.0f, 1.0f, 0.0);
+		float	   *c1 = malloc(sizeof(float) * M * (N + 1) + 1);
+		float	   *c2 = malloc(sizeof(float) * M * (N + 1) + 1);
+
+		/* zero columns shared by all rows, as background pixels */
+		for (size_t k = 0; k < K; k += 3)
+			for (size_t m = 0; m < M; m++)
+				L[m * K + k] = 0.0f;
+		for (int v = 0; v < 4; v++)
+		{
+			bool		trans = v & 1;
+			const float *bias = v & 2 ? b : NULL;
+			size_t		lsm = trans ? 1 : K;
+			size_t		lsk = trans ? M : 1;
+
+			memset(c1, 0, sizeof(float) * M * (N + 1));
+			memset(c2, 0, sizeof(float) * M * (N + 1));
+			SimdGemm(M, N, K, L, lsm, lsk, R, N + 3, c1, N + 1, bias);
+			SimdGemmSkip(M, N, K, L, lsm, lsk, R, N + 3, c2, N + 1, bias);
+			same &= memcmp(c1, c2, sizeof(float) * M * (N + 1)) == 0;
+			cases++;
+		}
+		free(L);
+		free(R);
+		free(b);
+		free(c1);
+		free(c2);
+	}
+	CHECK(same, "gemm skipping zero inputs: same bits as the blocked product, %d cases",
+		  cases);
 }
 
 /* The fused outer-product updates against gradient + update. */
@@ -504,6 +559,7 @@ void
 TestFastSuite(void)
 {
 	TestGemv();
+	TestGemmSkip();
 	TestOuterUpdates();
 	TestTrainerVsReference();
 	TestThreads();
