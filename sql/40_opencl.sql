@@ -31,6 +31,23 @@ SELECT hanami.capabilities() -> 'devices' -> 0 ->> 'type' AS first_device,
        hanami.capabilities() -> 'opencl' ->> 'device' AS device_setting,
        (SELECT count(*) FROM jsonb_array_elements(hanami.capabilities() -> 'devices') d
         WHERE (d->>'selected')::bool) AS selected;
+
+-- the driver's start left the backend's signal handlers as they were: a
+-- parallel query, whose workers report through SIGUSR1, still finishes
+-- (PoCL's LLVM had replaced that handler and such a query waited forever)
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET statement_timeout = '20s';
+CREATE TABLE parallel_rows AS SELECT i FROM generate_series(1, 100000) i;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM parallel_rows;
+SELECT count(*) AS parallel_count FROM parallel_rows;
+RESET statement_timeout;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 SHOW hanami.device;
 
 -- three classes in four raw features

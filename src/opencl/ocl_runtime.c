@@ -1,8 +1,8 @@
 /*
  * ocl_runtime.c - platforms, devices and programs: enumeration (once per
  * process), device selection, lazy context/queue/program set-up cached per
- * device, CL error names, and the signal mask kept around calls that may
- * start driver threads.
+ * device, CL error names, and the signal mask and handlers kept around
+ * calls that may start driver threads or install a driver's handlers.
  */
 /* dl_iterate_phdr (link.h) */
 #ifndef _GNU_SOURCE
@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,61 @@ static struct OclDevice ocl_devices[OCL_MAX_DEVICES];
 static OclDeviceInfo ocl_infos[OCL_MAX_DEVICES];
 static int	ocl_programs_built;
 
-/* Block every signal but those a fault raises synchronously. */
+/*
+ * The process's signal handlers as they were before the first OpenCL call
+ * (a server backend's own), and whether each could be read.  A driver may
+ * install handlers of its own when it starts: PoCL's LLVM replaces those of
+ * SIGUSR1 (its "info" signal), SIGUSR2, SIGXFSZ and the fatal signals,
+ * once per process.  A backend's SIGUSR1 handler carries every procsignal
+ * (parallel workers' messages, cache invalidation catch-up, barriers), so
+ * without it a parallel query waited for its finished workers forever.
+ */
+static struct sigaction ocl_handlers[NSIG];
+static bool ocl_handler_saved[NSIG];
+static bool ocl_handlers_saved;
+
+/* Remember the handlers, before the first OpenCL call only. */
+static void
+OclHandlersSave(void)
+{
+	if (ocl_handlers_saved)
+		return;
+	for (int s = 1; s < NSIG; s++)
+		ocl_handler_saved[s] = s != SIGKILL && s != SIGSTOP &&
+			sigaction(s, NULL, &ocl_handlers[s]) == 0;
+	ocl_handlers_saved = true;
+}
+
+/*
+ * Put the remembered handlers back when SIGUSR1's is no longer the one
+ * remembered: a driver registered its own (all at once, so SIGUSR1 tells).
+ */
+static void
+OclHandlersCheck(void)
+{
+	struct sigaction now;
+
+	if (!ocl_handlers_saved || !ocl_handler_saved[SIGUSR1] ||
+		sigaction(SIGUSR1, NULL, &now) != 0)
+		return;
+	if (now.sa_handler == ocl_handlers[SIGUSR1].sa_handler &&
+		now.sa_flags == ocl_handlers[SIGUSR1].sa_flags)
+		return;
+	for (int s = 1; s < NSIG; s++)
+		if (ocl_handler_saved[s])
+			sigaction(s, &ocl_handlers[s], NULL);
+}
+
+/*
+ * Block every signal but those a fault raises synchronously (and remember
+ * the handlers before the first call).
+ */
 void
 OclSignalsBlock(sigset_t *old)
 {
 	sigset_t	all;
 
+	OclHandlersSave();
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
@@ -53,10 +103,15 @@ OclSignalsBlock(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-/* Put back the mask OclSignalsBlock saved. */
+/*
+ * Put back the handlers if a driver replaced them, then the mask
+ * OclSignalsBlock saved (the signals stay blocked while the handlers go
+ * back, so none arrives at a foreign handler).
+ */
 void
 OclSignalsRestore(const sigset_t *old)
 {
+	OclHandlersCheck();
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
