@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -11,8 +11,13 @@ cluster of your own.
 Every configuration is measured here, now, against its peer on the same data
 with the same thread count, and printed as one line with the ratio; the
 Markdown table for bench/README.md goes to --out. --quick trains fewer
-epochs (a smoke test of the script, not figures to publish).
+epochs and repeats the test rows 10 times instead of 100 for the parallel
+inference lines (a smoke test of the script, not figures to publish).
+--fma-peak names bench/fma_peak.c compiled with -O2 -march=native (run.sh
+builds it); without it the script compiles it with cc if it can.
 """
+import ctypes
+import json
 import os
 import platform
 import re
@@ -26,6 +31,7 @@ import time
 # the peer gets its best: one thread, no busy-waiting OpenMP workers
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
@@ -139,6 +145,18 @@ class Hanami:
             "SELECT (SELECT net::bytea FROM bench_models WHERE name = %s) = "
             "(SELECT net::bytea FROM bench_models WHERE name = %s)", (a, b)).fetchone()[0]
 
+    def timed(self, sql, runs=3, params=None):
+        """Best wall time of a query over a few runs, after one warm-up run
+        under EXPLAIN ANALYZE that says how the query ran (plan_info)."""
+        info = plan_info(self.conn, sql, params)
+        best = float("inf")
+        result = None
+        for _ in range(runs):
+            t = time.perf_counter()
+            result = self.conn.execute(sql, params).fetchall()
+            best = min(best, time.perf_counter() - t)
+        return best, result, info
+
     def best_of(self, sql, runs=3, params=None):
         """Best wall time of a query over a few runs (after one warm-up)."""
         self.conn.execute(sql, params).fetchall()
@@ -149,6 +167,139 @@ class Hanami:
             result = self.conn.execute(sql, params).fetchall()
             best = min(best, time.perf_counter() - t)
         return best, result
+
+
+def plan_info(conn, sql, params=None, analyze=True):
+    """How a query runs: its Gather workers (planned, launched) and whether
+    the plan has a JIT section, with its total milliseconds (under ANALYZE)."""
+    opts = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    if not isinstance(sql, str):
+        sql = sql.as_string(conn)
+    doc = conn.execute(f"EXPLAIN ({opts}) {sql}", params).fetchone()[0]
+    top = (json.loads(doc) if isinstance(doc, str) else doc)[0]
+    info = {"planned": 0, "launched": 0, "jit": "JIT" in top, "jit_ms": 0.0}
+
+    def walk(node):
+        info["planned"] += node.get("Workers Planned", 0)
+        info["launched"] += node.get("Workers Launched", 0)
+        for child in node.get("Plans", []):
+            walk(child)
+    walk(top["Plan"])
+    if info["jit"]:
+        total = top["JIT"].get("Timing", {}).get("Total", 0.0)
+        info["jit_ms"] = float(total["Total"] if isinstance(total, dict) else total)
+    return info
+
+
+def plan_note(info):
+    """Workers and JIT of a plan, for the note column."""
+    workers = (f"{info['launched']} of {info['planned']} workers" if info["planned"]
+               else "no workers")
+    jit = f"JIT {info['jit_ms']:.0f} ms" if info["jit"] else "no JIT"
+    return f"{workers}, {jit}"
+
+
+# -------------------------------------------------------------- the peer
+def copy_fetch(conninfo, query):
+    """(x / 255 float32 tensor, labels int64 tensor, seconds): the rows of a
+    query (x real[] of 784 values, label int) through psycopg's binary COPY,
+    parsed straight into numpy, the fastest way a client gets them."""
+    t = time.perf_counter()
+    buf = bytearray()
+    with psycopg.connect(conninfo) as c, c.cursor() as cur:
+        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+            for data in copy:
+                buf += data
+    head = 11 + 8 + int.from_bytes(buf[15:19], "big")  # signature, flags, extension
+    d = 784
+    row = np.dtype([
+        ("nfields", ">i2"),
+        ("x_len", ">i4"), ("ndim", ">i4"), ("hasnull", ">i4"), ("elemtype", ">i4"),
+        ("dim", ">i4"), ("lbound", ">i4"), ("elems", [("len", ">i4"), ("v", ">f4")], (d,)),
+        ("label_len", ">i4"), ("label", ">i4"),
+    ])
+    body = len(buf) - head - 2
+    if buf[:11] != b"PGCOPY\n\xff\r\n\0" or body % row.itemsize or buf[-2:] != b"\xff\xff":
+        raise ValueError("COPY BINARY: not rows of 784 values and a label")
+    rows = np.frombuffer(buf, dtype=row, count=body // row.itemsize, offset=head)
+    if not ((rows["nfields"] == 2).all() and (rows["x_len"] == 20 + 8 * d).all()
+            and (rows["ndim"] == 1).all() and (rows["hasnull"] == 0).all()
+            and (rows["dim"] == d).all() and (rows["elems"]["len"] == 4).all()
+            and (rows["label_len"] == 4).all()):
+        raise ValueError("COPY BINARY: not rows of 784 values and a label")
+    x = torch.from_numpy(rows["elems"]["v"].astype(np.float32) / np.float32(255.0))
+    y = torch.from_numpy(rows["label"].astype(np.int64))
+    return x, y, time.perf_counter() - t
+
+
+def blas_info():
+    """(description, ok): the BLAS PyTorch has loaded, and its threads."""
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # load the BLAS
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if re.search(r"/lib(open)?blas[^/]*\.so", path):
+                libs.add(path)
+    config = torch.__config__.show()
+    m = re.search(r"BLAS_INFO=([^,\s]+)", config)
+    desc = f"torch BLAS_INFO={m.group(1) if m else '?'}, {torch.get_num_threads()} torch thread(s)"
+    openblas = sorted(p for p in libs if "openblas" in p)
+    if not openblas:
+        return f"{desc}; no OpenBLAS loaded ({', '.join(sorted(libs)) or 'no BLAS library'})", False
+    lib = ctypes.CDLL(openblas[0])
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    version = lib.openblas_get_config().decode().split(" DYNAMIC")[0]
+    threads = lib.openblas_get_num_threads()
+    desc += f"; {version} ({os.path.basename(openblas[0])}), {threads} thread(s)"
+    return desc, threads == 1 and torch.get_num_threads() == 1
+
+
+def fma_peak(program):
+    """(G FMA/s, description) of bench/fma_peak.c on this machine, or
+    (None, why not). Compiles it when no program is given."""
+    tmp = None
+    try:
+        if not program:
+            cc = shutil.which("cc") or shutil.which("gcc")
+            if not cc:
+                return None, "no C compiler to build bench/fma_peak.c"
+            tmp = tempfile.mkdtemp(prefix="hanami-fma-")
+            program = os.path.join(tmp, "fma_peak")
+            src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fma_peak.c")
+            r = subprocess.run([cc, "-O2", "-march=native", "-o", program, src, "-lm"],
+                               capture_output=True, text=True)
+            if r.returncode:
+                return None, f"bench/fma_peak.c did not build: {r.stderr.strip()[:200]}"
+        r = subprocess.run([program], capture_output=True, text=True, timeout=120)
+        if r.returncode:
+            return None, f"{program} failed: {r.stderr.strip()[:200]}"
+        fields = r.stdout.split()
+        rate, bits, lanes, chains, runs = float(fields[0]), *map(int, fields[2:6])
+        return rate, f"{bits}-bit FMA, {lanes} float32 lanes, {chains} chains, best of {runs} runs"
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired) as e:
+        return None, f"fma_peak: {e}"
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gpu_name():
+    """The NVIDIA GPU's name when nvidia-smi works, else None."""
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    names = r.stdout.strip().splitlines()
+    return ", ".join(names) if r.returncode == 0 and names else None
+
+
+# multiply-adds of one 784-128-10 training sample that any dense
+# implementation must do: forward x*W1 and h*W2; backward the gradient of
+# W2, the hidden layer's delta (W2^T * delta) and the gradient of W1 (no
+# gradient of the input). The update of the weights is not counted.
+USEFUL_FMAS = 784 * 128 + 128 * 10 + 128 * 10 + 10 * 128 + 784 * 128
 
 
 def torch_net():
@@ -201,7 +352,7 @@ class Report:
     def line(self, config, ours, peer, ratio, target, met, note=""):
         self.rows.append((config, ours, peer, ratio, target, met, note))
         status = "" if met is None else ("met" if met else "MISSED")
-        print(f"{config:<44} {ours:<34} {peer:<34} {ratio:>8}  {target:<14} {status} {note}", flush=True)
+        print(f"{config:<52} {ours:<34} {peer:<34} {ratio:>8}  {target:<14} {status} {note}", flush=True)
 
     def markdown(self):
         out = ["| configuration | hanami | peer | ratio | target | |",
@@ -239,10 +390,13 @@ def main(argv):
         sys.exit(__doc__)
     conninfo = argv[1]
     out = argv[argv.index("--out") + 1] if "--out" in argv else None
+    fma_program = argv[argv.index("--fma-peak") + 1] if "--fma-peak" in argv else None
     quick = "--quick" in argv
     e5 = 2 if quick else 5
     e10 = 2 if quick else 10
+    repeats = 10 if quick else 100  # the test rows, for the parallel inference lines
 
+    started = time.perf_counter()
     db = Hanami(conninfo)
     pg = db.conn.execute("SELECT current_setting('server_version')").fetchone()[0]
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
@@ -254,35 +408,84 @@ def main(argv):
     XT = torch.tensor(xt / 255.0, dtype=torch.float32)
     YT = torch.tensor(yt)
     rep = Report()
-    print(f"{'configuration':<44} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
+    print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
+
+    # -- the peer's BLAS, and this machine's FMA peak -------------------------
+    blas, blas_ok = blas_info()
+    rep.line("PyTorch: BLAS and threads", "", blas, "", "OpenBLAS, 1 thread", blas_ok)
+    peak, peak_desc = fma_peak(fma_program)
+    rep.line("machine: single-thread float32 FMA peak", "",
+             f"{peak:.1f} G FMA/s = {2 * peak:.0f} GFLOP/s" if peak else "not measured",
+             "", "", None, peak_desc)
+
+    # -- table to model: the whole fit statement, as the README writes it ------
+    sgd64 = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "batch_size": 64}
+    ctas = psycopg.sql.SQL(
+        "CREATE TABLE m AS SELECT hanami.fit(hanami.network({}, {}), {}, {}) AS net").format(
+        psycopg.sql.Literal(SPEC), psycopg.sql.Literal(SEED), psycopg.sql.Literal(TRAIN),
+        psycopg.sql.Literal(json.dumps(dict(sgd64, epochs=1))))
+    stmt = float("inf")
+    for _ in range(2):  # best of 2; the second leaves m fresh and never analyzed
+        db.conn.execute("DROP TABLE IF EXISTS m")
+        t = time.perf_counter()
+        db.conn.execute(ctas)
+        stmt = min(stmt, time.perf_counter() - t)
+    acc1 = float(db.conn.execute("SELECT (hanami.verify(net, %s) ->> 'accuracy')::float8 FROM m",
+                                 (TEST,)).fetchone()[0])
 
     # -- training at batch 64, one thread --------------------------------
-    sgd64 = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "batch_size": 64}
-    h1 = db.fit("b64_e1", dict(sgd64, epochs=1))
     h5 = db.fit("b64", dict(sgd64, epochs=e5))
     tnet, tsec, tacc = torch_fit(X, Y, XT, YT, 64, e5, "sgd", 0.01, evals=(1, e5))
     hs = float(np.mean(h5["epochs"]))
     ts = float(np.mean(tsec))
     rep.line("train, batch 64, SGD, 1 thread: samples/s",
              f"{rate(hs)} ({hs:.2f} s/epoch)", f"PyTorch {rate(ts)} ({ts:.2f} s/epoch)",
-             f"{ts / hs:.2f}x", ">= 1.5x", ts / hs >= 1.5)
+             f"{ts / hs:.2f}x", ">= 2x", ts / hs >= 2.0)
+    useful = 60000 * USEFUL_FMAS
+    if peak:
+        rep.line("train, batch 64: share of the FMA peak",
+                 f"{useful / hs / 1e9:.1f} G FMA/s = {useful / hs / 1e9 / peak:.0%} of peak",
+                 f"PyTorch {useful / ts / 1e9:.1f} G FMA/s = {useful / ts / 1e9 / peak:.0%}",
+                 "", "", None, f"{USEFUL_FMAS:,} useful multiply-adds a sample")
+    else:
+        rep.line("train, batch 64: share of the FMA peak", "not measured", "", "", "", None, peak_desc)
     rep.line(f"train, batch 64: test accuracy, epochs 1 / {e5}",
-             f"{h1['acc']:.2%} / {h5['acc']:.2%}", f"PyTorch {tacc[1]:.2%} / {tacc[e5]:.2%}",
+             f"{acc1:.2%} / {h5['acc']:.2%}", f"PyTorch {tacc[1]:.2%} / {tacc[e5]:.2%}",
              f"{h5['acc'] - tacc[e5]:+.2%}", "", None)
+    rep.line("table to model: fit statement, 1 epoch, batch 64",
+             f"{stmt:.2f} s (CREATE TABLE m AS ... fit)", f"PyTorch epoch in memory {ts:.2f} s",
+             f"{ts / stmt:.2f}x", ">= 1.0x", ts / stmt >= 1.0)
+
+    # -- reading alone: a fit of zero epochs against a plain scan ------------
+    db.conn.execute("SET max_parallel_workers_per_gather = 0")
+    tscan, _, tinfo = db.timed("SELECT sum(array_length(x, 1)) FROM fmnist_train")
+    fit0 = psycopg.sql.SQL(
+        "SELECT hanami.fit(hanami.network({}, {}), {}, '{{\"epochs\": 0}}') IS NULL").format(
+        psycopg.sql.Literal(SPEC), psycopg.sql.Literal(SEED), psycopg.sql.Literal(TRAIN))
+    try:
+        read, _, _ = db.timed(fit0)
+    except psycopg.Error as e:
+        read = None
+        why = (e.diag.message_primary or str(e)).strip()
+    db.conn.execute("RESET max_parallel_workers_per_gather")
+    if read is not None:
+        rep.line("reading alone: fit of 0 epochs vs plain scan, 60k",
+                 f"{read * 1000:.0f} ms", f"scan {tscan * 1000:.0f} ms", f"{read / tscan:.2f}x",
+                 "<= 1.5x", read / tscan <= 1.5, f"scan: {plan_note(tinfo)}")
+    else:
+        rep.line("reading alone: fit of 0 epochs vs plain scan, 60k",
+                 "not measured", f"scan {tscan * 1000:.0f} ms", "", "<= 1.5x", None,
+                 f"epochs 0 refused: {why}")
 
     # -- end to end: table -> trained model ----------------------------------
-    t = time.perf_counter()
-    with psycopg.connect(conninfo) as c:
-        rows = c.execute("SELECT x, label FROM fmnist_train").fetchall()
-    ex = torch.tensor(np.array([r[0] for r in rows], dtype=np.float32) / 255.0)
-    ey = torch.tensor(np.array([r[1] for r in rows], dtype=np.int64))
-    fetch = time.perf_counter() - t
+    ex, ey, fetch = copy_fetch(conninfo, TRAIN)
     _, esec, _ = torch_fit(ex, ey, XT, YT, 64, e5, "sgd", 0.01)
     e2e = fetch + sum(esec)
     rep.line(f"end to end: table to model, batch 64, {e5} epochs",
-             f"{h5['wall']:.2f} s", f"psycopg + PyTorch {e2e:.2f} s (fetch {fetch:.2f} s)",
-             f"{e2e / h5['wall']:.2f}x", "faster", e2e > h5["wall"])
-    del rows, ex, ey
+             f"{h5['wall']:.2f} s", f"binary COPY + PyTorch {e2e:.2f} s (fetch {fetch:.2f} s)",
+             f"{e2e / h5['wall']:.2f}x", "faster", e2e > h5["wall"],
+             f"psycopg {psycopg.__version__}, libpq binding: {psycopg.pq.__impl__}")
+    del ex, ey
 
     # -- batch 1 (online) ---------------------------------------------------
     sgd1 = {"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.9, "batch_size": 1, "epochs": 1}
@@ -335,20 +538,56 @@ def main(argv):
     rep.line("streamed vs in memory, shuffle off", "same bytes" if db.same_bytes("noshuf_mem", "noshuf_stream")
              else "DIFFERENT bytes", "", "", "identical", db.same_bytes("noshuf_mem", "noshuf_stream"))
 
-    # -- inference over the 10k test rows -------------------------------------
-    scan, _ = db.best_of("SELECT sum(array_length(x, 1)) FROM fmnist_test")
-    inl, res = db.best_of("SELECT count(*) FILTER (WHERE hanami.classify(m.net, t.x) = t.label) "
-                          "FROM fmnist_test t, bench_models m WHERE m.name = 'b64'")
-    rep.line("inference: classify() over 10k rows vs plain scan",
-             f"{inl * 1000:.0f} ms", f"scan {scan * 1000:.0f} ms", f"{inl / scan:.2f}x", "<= 2x",
-             inl / scan <= 2.0, f"accuracy {res[0][0] / 10000:.2%}")
+    # -- inference over the 10k test rows, one process ---------------------------
+    db.conn.execute("DROP TABLE IF EXISTS bench_net")
+    db.conn.execute("CREATE TABLE bench_net AS SELECT net FROM bench_models WHERE name = 'b64'")
+    db.conn.execute("ANALYZE bench_net")
+    if db.conn.execute("SELECT 1 FROM hanami.models WHERE name = 'bench_b64'").fetchone():
+        db.conn.execute("SELECT hanami.drop_model('bench_b64')")
+    db.conn.execute("SELECT hanami.create_model('bench_b64', %s::jsonb, seed => %s)", (SPEC, SEED))
+    db.conn.execute("SELECT hanami.save('bench_b64', net, 'bench') FROM bench_net")
+    inference = {
+        "scan": "SELECT sum(array_length(x, 1)) FROM {t}",
+        "classify": "SELECT count(*) FILTER (WHERE hanami.classify({net}, t.x) = t.label) FROM {t} t{join}",
+        "classify_batch": "SELECT count(*) FILTER (WHERE c = label) FROM "
+                          "(SELECT hanami.classify_batch({net}, t.x) OVER () AS c, t.label FROM {t} t{join}) s",
+        "predict_class": "SELECT count(*) FILTER (WHERE hanami.predict_class('bench_b64', t.x) = t.label) "
+                         "FROM {t} t",
+    }
+
+    def inference_lines(label, table, rows, net, join, runs):
+        runs = {k: db.timed(q.format(t=table, net=net, join=join), runs) for k, q in inference.items()}
+        scan, _, sinfo = runs["scan"]
+        cl, cres, cinfo = runs["classify"]
+        cb, bres, binfo = runs["classify_batch"]
+        pc, pres, pinfo = runs["predict_class"]
+        rep.line(f"inference{label}: plain scan, {rows // 1000:,}k rows", "", f"scan {scan * 1000:.0f} ms",
+                 "", "", None, plan_note(sinfo))
+        rep.line(f"inference{label}: classify() row by row vs scan",
+                 f"{cl * 1000:.0f} ms", f"scan {scan * 1000:.0f} ms", f"{cl / scan:.2f}x", "<= 1.5x",
+                 cl / scan <= 1.5, f"accuracy {cres[0][0] / rows:.2%}; {plan_note(cinfo)}")
+        rep.line(f"inference{label}: classify_batch() OVER () vs scan",
+                 f"{cb * 1000:.0f} ms", f"scan {scan * 1000:.0f} ms", f"{cb / scan:.2f}x", "<= 1.2x",
+                 cb / scan <= 1.2, f"accuracy {bres[0][0] / rows:.2%}; {plan_note(binfo)}")
+        rep.line(f"inference{label}: predict_class() by name vs classify()",
+                 f"{pc * 1000:.0f} ms", f"classify() {cl * 1000:.0f} ms", f"{pc / cl:.2f}x", "<= 1.1x",
+                 pc / cl <= 1.1, f"accuracy {pres[0][0] / rows:.2%}; {plan_note(pinfo)}")
+        return cl
+
+    db.conn.execute("SET max_parallel_workers_per_gather = 0")
+    inl = inference_lines("", "fmnist_test", 10000, "m.net", ", bench_net m", 5)
+    db.conn.execute("RESET max_parallel_workers_per_gather")
     model_dir = tempfile.mkdtemp(prefix="hanami-bench-")
     os.chmod(model_dir, 0o755)
     path = os.path.join(model_dir, "torch.pt")
     torch.save(tnet.state_dict(), path)
     os.chmod(path, 0o644)
-    db.conn.execute("CREATE EXTENSION IF NOT EXISTS plpython3u")
-    db.conn.execute(f"""
+    # PL/Python in a session of its own: torch's threads, once loaded into a
+    # backend, stay there (and take signals the backend's parallel queries
+    # wait for), so the sessions measured below never load it
+    plc = psycopg.connect(conninfo, autocommit=True)
+    plc.execute("CREATE EXTENSION IF NOT EXISTS plpython3u")
+    plc.execute(f"""
         CREATE OR REPLACE FUNCTION torch_classify(x real[]) RETURNS int AS $$
         import torch
         if "net" not in GD:
@@ -360,8 +599,13 @@ def main(argv):
         with torch.no_grad():
             return int(GD["net"](torch.tensor(x, dtype=torch.float32) / 255.0).argmax())
         $$ LANGUAGE plpython3u IMMUTABLE STRICT PARALLEL SAFE""")
-    plp, pres = db.best_of("SELECT count(*) FILTER (WHERE torch_classify(x) = label) FROM fmnist_test",
-                           runs=1)
+    plc.execute("SET max_parallel_workers_per_gather = 0")  # one process, like classify()
+    plsql = "SELECT count(*) FILTER (WHERE torch_classify(x) = label) FROM fmnist_test"
+    plc.execute(plsql).fetchall()  # warm-up: loads torch and the network
+    t = time.perf_counter()
+    pres = plc.execute(plsql).fetchall()
+    plp = time.perf_counter() - t
+    plc.close()
     shutil.rmtree(model_dir, ignore_errors=True)
     rep.line("inference: classify() vs PL/Python + torch per row",
              f"{inl * 1000:.0f} ms", f"PL/Python {plp * 1000:.0f} ms", f"{plp / inl:.1f}x faster",
@@ -373,7 +617,61 @@ def main(argv):
     rep.line("inference: classify() vs torch on one batch (in memory)",
              f"{inl * 1000:.0f} ms", f"torch one batch {one * 1000:.0f} ms", f"{one / inl:.2f}x", "", None)
 
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
+    # -- inference over the test rows repeated, parallel query ---------------
+    big = repeats * 10000
+    have = db.conn.execute("SELECT obj_description(oid, 'pg_class') FROM pg_class "
+                           "WHERE oid = to_regclass('fmnist_big')").fetchone()
+    if not have or have[0] != str(big):
+        db.conn.execute("DROP TABLE IF EXISTS fmnist_big")
+        db.conn.execute(f"CREATE UNLOGGED TABLE fmnist_big AS SELECT t.x, t.label "
+                        f"FROM generate_series(1, {repeats}) g, fmnist_test t")
+        db.conn.execute(f"COMMENT ON TABLE fmnist_big IS '{big}'")
+        db.conn.execute("VACUUM ANALYZE fmnist_big")
+    db.conn.execute("SET max_parallel_workers_per_gather = 2")
+    # PostgreSQL 15 does not run the join form (FROM t, m) in parallel: its
+    # partial nested loop would rescan m for every row. The network as a
+    # scalar subquery is computed once and handed to the workers.
+    join_form = plan_info(db.conn, inference["classify"].format(
+        t="fmnist_big", net="m.net", join=", bench_net m"), analyze=False)
+    if quick:
+        # at 100,000 rows a Gather costs about what it saves in the planner's
+        # eyes; make it free, so that the quick run takes the parallel paths
+        db.conn.execute("SET parallel_setup_cost = 0")
+        db.conn.execute("SET parallel_tuple_cost = 0")
+    inference_lines(" parallel", "fmnist_big", big, "(SELECT net FROM bench_net)", "", 3)
+    rep.line("inference parallel: join form FROM t, m (EXPLAIN)",
+             f"{join_form['planned']} workers planned", "", "", "", None,
+             "classify(m.net, t.x) FROM fmnist_big t, bench_net m")
+    for setting in ("max_parallel_workers_per_gather", "parallel_setup_cost", "parallel_tuple_cost"):
+        db.conn.execute(f"RESET {setting}")
+
+    # -- the README's query forms on a fresh model table, default settings ----
+    with psycopg.connect(conninfo, autocommit=True) as fresh:
+        jit_on = fresh.execute("SELECT pg_jit_available() AND current_setting('jit')::bool").fetchone()[0]
+        analyzed = fresh.execute("SELECT coalesce(bool_or(last_analyze IS NOT NULL "
+                                 "OR last_autoanalyze IS NOT NULL), false) "
+                                 "FROM pg_stat_user_tables WHERE relname = 'm'").fetchone()[0]
+        forms = [
+            ("classify(m.net, t.x) FROM t, m", "SELECT hanami.classify(m.net, t.x) FROM fmnist_test t, m"),
+            ("classify_batch(m.net, t.x) OVER ()",
+             "SELECT hanami.classify_batch(m.net, t.x) OVER () FROM fmnist_test t, m"),
+            ("predict_class('name', x)", "SELECT hanami.predict_class('bench_b64', x) FROM fmnist_test"),
+        ]
+        for label, q in forms:
+            info = plan_info(fresh, q)
+            note = ("fresh m, " + ("ANALYZED (not fresh)" if analyzed else "never analyzed")
+                    + ("" if jit_on else "; JIT is not available or off on this server"))
+            rep.line(f"no JIT: {label}", f"JIT {info['jit_ms']:.0f} ms" if info["jit"] else "no JIT",
+                     "", "", "no JIT", (not info["jit"]) if jit_on else None, note)
+
+    # -- GPU --------------------------------------------------------------------
+    gpu = gpu_name()
+    rep.line("GPU (bench/opencl_bench.sh)",
+             f"GPU present: {gpu}" if gpu else "not measured: no GPU on this machine",
+             "", "", "", None, "figures: bench/opencl_bench.sh" if gpu else "")
+
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}; "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
     if out:
         with open(out, "w") as f:
             f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")

@@ -12,9 +12,10 @@
 #   3. starts a throwaway PostgreSQL 15 cluster (unix socket only) with
 #      hanami preloaded, replacing one left by an earlier run
 #   4. loads Fashion-MNIST into fmnist_train / fmnist_test (bench/fmnist.py)
-#   5. runs bench/bench.py: one line per configuration with the ratio to its
-#      peer measured in the same run; the Markdown table for
-#      bench/README.md goes to $HANAMI_BENCH_DIR/results.md
+#   5. builds bench/fma_peak.c (-O2 -march=native: this machine's float32
+#      FMA peak, one thread) and runs bench/bench.py: one line per
+#      configuration with the ratio to its peer measured in the same run; the
+#      Markdown table for bench/README.md goes to $HANAMI_BENCH_DIR/results.md
 #   6. stops the cluster (HANAMI_BENCH_KEEP=1 keeps it running)
 #
 # The machine should be otherwise idle: every figure is a ratio against a
@@ -91,4 +92,7 @@ note "Loading Fashion-MNIST (bench/fmnist.py)"
 # ----------------------------------------------------------------- 5. run
 note "Running the benchmark (bench/bench.py)"
 RESULTS=$BENCH_DIR/results.md
-"$PYTHON" "$HANAMI_ROOT/bench/bench.py" "$CONNINFO" --out "$RESULTS" "$@"
+FMA_PEAK=$BENCH_DIR/fma_peak
+${CC:-cc} -O2 -march=native -o "$FMA_PEAK" "$HANAMI_ROOT/bench/fma_peak.c" -lm \
+    || die "could not build bench/fma_peak.c"
+"$PYTHON" "$HANAMI_ROOT/bench/bench.py" "$CONNINFO" --out "$RESULTS" --fma-peak "$FMA_PEAK" "$@"
