@@ -73,7 +73,8 @@ echo "# $LAYERS, batch $BATCH, SGD, 1 epoch on $ROWS rows, $REPEAT runs per conf
 run() {
     "$ENGINE" --fashion "$WORK/fashion" --threads "$1" --layers "$LAYERS" \
         --batch "$BATCH" --limit "$ROWS" \
-        | sed -n 's/.*seconds=\([0-9.]*\) .*hash=\([0-9a-f]*\) jobs=\([0-9]*\) solo=\([0-9]*\) late=\([0-9]*\).*/\1 \2 \3 \4 \5/p'
+        | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+               END { if ("hash" in v) print v["seconds"], v["hash"], v["jobs"] + 0, v["solo"] + 0, v["late"] + 0 }'
 }
 
 # stats FILE: "min-max (median M)" of the numbers in FILE; median to $MEDIAN
