@@ -347,7 +347,10 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 	}
 }
 
-/* Pool job: claim pieces of the batch rows until none is left. */
+/*
+ * Pool job: claim pieces of the batch rows until none is left; as the only
+ * share (the pool runs the job on one thread), all the rows at once.
+ */
 static void
 TrainerRowsJob(void *arg, int w, int n_workers)
 {
@@ -356,7 +359,11 @@ TrainerRowsJob(void *arg, int w, int n_workers)
 	size_t		p;
 
 	(void) w;
-	(void) n_workers;
+	if (n_workers == 1)
+	{
+		TrainerRows(t, 0, n);
+		return;
+	}
 	while ((p = atomic_fetch_add(&t->next_piece, 1)) * HANAMI_TRAINER_ROW_PIECE < n)
 	{
 		size_t		r0 = p * HANAMI_TRAINER_ROW_PIECE;

@@ -6,7 +6,10 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/dense/dense.h"
 #include "core/simd.h"
@@ -361,101 +364,224 @@ TestTrainerVsReference(void)
 	FreeFastData(&f);
 }
 
-/* Pool job: mark each worker's share. */
+/* A job that marks its items: every share adds 1 to its range of 1000. */
+typedef struct MarkArg
+{
+	int		   *v;
+	int			size;			/* the pool's size */
+	atomic_int	bad_split;		/* calls with an n that is neither size nor 1 */
+} MarkArg;
+
 static void
 MarkJob(void *arg, int w, int n)
 {
-	int		   *v = arg;
+	MarkArg    *m = arg;
 	size_t		lo,
 				hi;
 
+	if ((n != m->size && n != 1) || w < 0 || w >= n)
+		atomic_fetch_add(&m->bad_split, 1);
 	PoolRange(1000, w, n, &lo, &hi);
 	for (size_t i = lo; i < hi; i++)
-		v[i] += w + 1;
+		m->v[i]++;
 }
 
-/* Threads: every share runs once; fits give the same bits as one thread. */
+/* Run jobs MarkJob jobs on a pool; true when each item was marked once per job. */
+static bool
+MarkJobs(HnPool *p, int jobs)
+{
+	MarkArg		m;
+	bool		ok;
+
+	m.v = calloc(1000, sizeof(int));
+	m.size = PoolSize(p);
+	atomic_init(&m.bad_split, 0);
+	for (int rep = 0; rep < jobs; rep++)
+		PoolRun(p, MarkJob, &m);
+	ok = atomic_load(&m.bad_split) == 0;
+	for (int i = 0; i < 1000; i++)
+		ok &= m.v[i] == jobs;
+	free(m.v);
+	return ok;
+}
+
+/*
+ * A job of 3 units of 1 ms of sleep: alone (one share) 3 ms, with 3 threads
+ * about 1 ms.  With slow set, a unit run by a thread other than the caller
+ * takes 10 ms, so the team is slower than the caller alone.
+ */
+typedef struct NapArg
+{
+	pthread_t	caller;
+	bool		slow;
+	atomic_int	units;
+} NapArg;
+
+static void
+NapJob(void *arg, int w, int n)
+{
+	NapArg	   *a = arg;
+	size_t		lo,
+				hi;
+	bool		helper = !pthread_equal(pthread_self(), a->caller);
+
+	PoolRange(3, w, n, &lo, &hi);
+	for (size_t i = lo; i < hi; i++)
+	{
+		struct timespec ts = {0, (a->slow && helper ? 10 : 1) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		atomic_fetch_add(&a->units, 1);
+	}
+}
+
+/*
+ * Threads: every share runs once, however the pool runs a job; the pool
+ * runs jobs alone when its threads make them slower and goes back to them
+ * when they help; fits give the same bits as one thread.
+ */
 static void
 TestThreads(void)
 {
 	static const uint32_t c[] = {30, 40, 5};
+	static const uint32_t cbig[] = {30, 100, 130, 5};	/* 16,650 weights */
 	HnError		err;
 	HnPool	   *p3 = PoolCreate(3, &HnMallocAllocator, &err);
 	HnPool	   *p2 = PoolCreate(2, &HnMallocAllocator, &err);
-	int		   *v = calloc(1000, sizeof(int));
-	bool		ok = p3 != NULL && p2 != NULL && PoolSize(p3) == 3;
+	HnPool	   *p2team = PoolCreate(2, &HnMallocAllocator, &err);
+	HnPool	   *p3team = PoolCreate(3, &HnMallocAllocator, &err);
+	HnPoolStats st;
 	FastData	f;
 
-	for (int rep = 0; rep < 50 && ok; rep++)
-		PoolRun(p3, MarkJob, v);
-	for (int i = 0; i < 1000 && ok; i++)
-		ok &= v[i] == 50 * (i < 333 ? 1 : i < 666 ? 2 : 3);
-	CHECK(ok, "pool: 3 workers, each share done once per job, 50 jobs");
+	if (p3 == NULL || p2 == NULL || p2team == NULL || p3team == NULL)
+	{
+		CHECK(false, "pool: pools of 2 and 3 threads start (%s)", err.message);
+		return;
+	}
+	PoolSetMode(p2team, HANAMI_POOL_ALWAYS_TEAM);
+	PoolSetMode(p3team, HANAMI_POOL_ALWAYS_TEAM);
+	CHECK(PoolSize(p3) == 3 && PoolSize(NULL) == 1, "pool: sizes");
+	CHECK(MarkJobs(p3, 50), "pool: 3 threads, each item done once per job, 50 jobs");
+	CHECK(MarkJobs(p3team, 200), "pool: 3 threads always together, each item done once per job, 200 jobs");
+	PoolGetStats(p3team, &st);
+	CHECK(st.jobs == 200 && st.solo_jobs == 0, "pool: always together: no job alone (%llu of %llu)",
+		  (unsigned long long) st.solo_jobs, (unsigned long long) st.jobs);
+	{
+		HnPool	   *alone = PoolCreate(2, &HnMallocAllocator, &err);
+
+		PoolSetMode(alone, HANAMI_POOL_ALWAYS_ALONE);
+		CHECK(MarkJobs(alone, 20), "pool: always alone, each item done once per job");
+		PoolGetStats(alone, &st);
+		CHECK(st.jobs == 20 && st.solo_jobs == 20, "pool: always alone: every job alone");
+		PoolFree(alone, &HnMallocAllocator);
+	}
 	CHECK(PoolCreate(0, &HnMallocAllocator, &err) == NULL &&
 		  err.code == HANAMI_E_INVALID_ARGUMENT, "pool: 0 threads is refused");
 	{
 		/* more threads than CPUs: nobody spins, every share still runs once */
 		int			n = HnMachineCpus() + 3;
 		HnPool	   *big = PoolCreate(n, &HnMallocAllocator, &err);
-		bool		ok2 = big != NULL;
-		size_t		lo,
-					hi;
 
-		memset(v, 0, 1000 * sizeof(int));
-		for (int rep = 0; rep < 200 && ok2; rep++)
-			PoolRun(big, MarkJob, v);
-		for (int w = 0; w < n && ok2; w++)
-		{
-			PoolRange(1000, w, n, &lo, &hi);
-			for (size_t i = lo; i < hi; i++)
-				ok2 &= v[i] == 200 * (w + 1);
-		}
-		CHECK(ok2, "pool: %d threads on %d CPUs (no spinning), each share done once per job, 200 jobs",
+		CHECK(big != NULL && MarkJobs(big, 200),
+			  "pool: %d threads on %d CPUs (no spinning), each item done once per job, 200 jobs",
+			  n, HnMachineCpus());
+		PoolSetMode(big, HANAMI_POOL_ALWAYS_TEAM);
+		CHECK(big != NULL && MarkJobs(big, 200),
+			  "pool: %d threads on %d CPUs always together, each item done once per job, 200 jobs",
 			  n, HnMachineCpus());
 		PoolFree(big, &HnMallocAllocator);
 	}
-
-	MakeFastData(&f, 300, 30, 5, false, 8);
-	for (int regression = 0; regression < 2; regression++)
 	{
-		f.ds.cls = regression ? NULL : f.cls;
-		f.ds.y = regression ? f.y : NULL;
-		for (int batch = 1; batch <= 64; batch *= 8)
-		{
-			TestNet		t[3];
-			HnTrainOptions opt;
-			HnTrainResult res[3];
-			HnPool	   *pools[3] = {NULL, p2, p3};
-			bool		same = true;
+		/* helpers that make a job slower: mostly alone; then back to them */
+		HnPool	   *p = PoolCreate(3, &HnMallocAllocator, &err);
+		NapArg		a;
+		HnPoolStats before;
+		uint64_t	team;
 
-			for (int k = 0; k < 3; k++)
-			{
-				TestNetMake(&t[k], 3, c, NULL, regression ? HANAMI_LOSS_MSE : HANAMI_LOSS_DEFAULT,
-							4, true);
-				if (regression)
-					t[k].net.layers[2].activation = HANAMI_ACT_IDENTITY;
-				TrainOptionsDefaults(&opt, batch == 1 ? HANAMI_OPT_SGD : HANAMI_OPT_ADAM);
-				opt.epochs = 3;
-				opt.batch_size = batch;
-				opt.seed = 77;
-				opt.validation_split = 0.1;
-				opt.pool = pools[k];
-				if (TrainFit(&t[k].net, &f.ds, &opt, NULL, &HnMallocAllocator, &res[k], &err) != HANAMI_OK)
-					same = false;
-			}
-			for (int k = 1; k < 3; k++)
-				same &= memcmp(t[0].buf, t[k].buf, t[0].len) == 0 &&
-					res[0].loss == res[k].loss && res[0].val_loss == res[k].val_loss;
-			CHECK(same, "threads: %s, batch %d: 2 and 3 threads give the bytes and losses of 1",
-				  regression ? "regression" : "classes", batch);
-			for (int k = 0; k < 3; k++)
-				TestNetFree(&t[k]);
-		}
+		a.caller = pthread_self();
+		a.slow = true;
+		atomic_init(&a.units, 0);
+		for (int i = 0; i < 100; i++)
+			PoolRun(p, NapJob, &a);
+		PoolGetStats(p, &st);
+		CHECK(atomic_load(&a.units) == 300 && st.jobs == 100 && st.solo_jobs >= 60 &&
+			  st.late_jobs >= 1,
+			  "pool: helpers that slow a job down: %llu of 100 jobs alone (at least 60), %llu late",
+			  (unsigned long long) st.solo_jobs, (unsigned long long) st.late_jobs);
+		before = st;
+		a.slow = false;
+		for (int i = 0; i < 300; i++)
+			PoolRun(p, NapJob, &a);
+		PoolGetStats(p, &st);
+		team = (st.jobs - st.solo_jobs) - (before.jobs - before.solo_jobs);
+		CHECK(atomic_load(&a.units) == 1200 && team >= 150,
+			  "pool: helpers that speed a job up again: %llu of 300 jobs with them (at least 150)",
+			  (unsigned long long) team);
+		PoolFree(p, &HnMallocAllocator);
 	}
-	FreeFastData(&f);
-	free(v);
+
+	/*
+	 * Fits: the same bytes with 1 thread and with pools run every way; a
+	 * network large enough for the update to run on the pool too (few rows,
+	 * one epoch: the unit tests also run under valgrind).
+	 */
+	{
+		HnPool	   *p2alone = PoolCreate(2, &HnMallocAllocator, &err);
+		HnPool	   *pools[6] = {NULL, p2, p3, p2team, p3team, p2alone};
+
+		PoolSetMode(p2alone, HANAMI_POOL_ALWAYS_ALONE);
+		for (int big = 0; big < 2; big++)
+		{
+			int			n_pools = big ? 4 : 6;
+
+			MakeFastData(&f, big ? 100 : 300, 30, 5, false, 8);
+			for (int regression = 0; regression < 2 - big; regression++)
+			{
+				f.ds.cls = regression ? NULL : f.cls;
+				f.ds.y = regression ? f.y : NULL;
+				for (int batch = 1; batch <= 64; batch *= 8)
+				{
+					TestNet		t[6];
+					HnTrainOptions opt;
+					HnTrainResult res[6];
+					bool		same = true;
+
+					for (int k = 0; k < n_pools; k++)
+					{
+						TestNetMake(&t[k], big ? 4 : 3, big ? cbig : c, NULL,
+									regression ? HANAMI_LOSS_MSE : HANAMI_LOSS_DEFAULT, 4, true);
+						if (regression)
+							t[k].net.layers[2].activation = HANAMI_ACT_IDENTITY;
+						TrainOptionsDefaults(&opt, batch == 1 ? HANAMI_OPT_SGD : HANAMI_OPT_ADAM);
+						opt.epochs = big ? 1 : 3;
+						opt.batch_size = batch;
+						opt.seed = 77;
+						opt.validation_split = 0.1;
+						opt.pool = pools[k];
+						if (TrainFit(&t[k].net, &f.ds, &opt, NULL, &HnMallocAllocator, &res[k], &err) != HANAMI_OK)
+							same = false;
+					}
+					for (int k = 1; k < n_pools; k++)
+						same &= memcmp(t[0].buf, t[k].buf, t[0].len) == 0 &&
+							res[0].loss == res[k].loss && res[0].val_loss == res[k].val_loss;
+					if (big)
+						CHECK(same, "threads: classes, update on the pool too, batch %d: 2 and 3 threads, as the pool learns and always together, give the bytes and losses of 1",
+							  batch);
+					else
+						CHECK(same, "threads: %s, batch %d: 2 and 3 threads, as the pool learns, always together and alone, give the bytes and losses of 1",
+							  regression ? "regression" : "classes", batch);
+					for (int k = 0; k < n_pools; k++)
+						TestNetFree(&t[k]);
+				}
+			}
+			FreeFastData(&f);
+		}
+		PoolFree(p2alone, &HnMallocAllocator);
+	}
 	PoolFree(p2, &HnMallocAllocator);
 	PoolFree(p3, &HnMallocAllocator);
+	PoolFree(p2team, &HnMallocAllocator);
+	PoolFree(p3team, &HnMallocAllocator);
 }
 
 /*
