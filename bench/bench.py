@@ -150,17 +150,16 @@ class Hanami:
         """Best wall time of a query over a few runs, after one warm-up run
         under EXPLAIN ANALYZE that says how the query ran (plan_info)."""
         info = plan_info(self.conn, sql, params)
-        best = float("inf")
-        result = None
-        for _ in range(runs):
-            t = time.perf_counter()
-            result = self.conn.execute(sql, params).fetchall()
-            best = min(best, time.perf_counter() - t)
+        best, result = self.fastest(sql, runs, params)
         return best, result, info
 
     def best_of(self, sql, runs=3, params=None):
         """Best wall time of a query over a few runs (after one warm-up)."""
         self.conn.execute(sql, params).fetchall()
+        return self.fastest(sql, runs, params)
+
+    def fastest(self, sql, runs, params):
+        """Best wall time of runs runs of a query, and its last result."""
         best = float("inf")
         result = None
         for _ in range(runs):

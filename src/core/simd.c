@@ -348,55 +348,33 @@ HANAMI_SKIP_GROUP(SimdSkipGroup8, SimdV8, 8, 2)
 		default: GROUP(1, __VA_ARGS__); break; \
 	}
 
-/* SimdGemmSkip with 512-bit vectors (x86-64-v4). */
-__attribute__((target("arch=x86-64-v4"))) static void
-SimdGemmSkipV4(size_t M, size_t N, size_t K, const float *L, size_t lsm,
-			   size_t lsk, const float *R, size_t ldr, float *C, size_t ldc,
-			   const float *bias)
-{
-	uint16_t	ks[HANAMI_SKIP_KB];
-
-	for (size_t m0 = 0; m0 < M; m0 += HANAMI_SKIP_MR)
-	{
-		int			rows = M - m0 < HANAMI_SKIP_MR ? (int) (M - m0) : HANAMI_SKIP_MR;
-		const float *lm = L + m0 * lsm;
-		float	   *cm = C + m0 * ldc;
-
-		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += HANAMI_SKIP_KB)
-		{
-			size_t		kb = K - k0 < HANAMI_SKIP_KB ? K - k0 : HANAMI_SKIP_KB;
-			HANAMI_SKIP_ROWS(SimdSkipGroup16, rows, N, k0, kb, ks, lm, lsm,
-							 lsk, R, ldr, cm, ldc, bias);
-			if (K == 0)
-				break;
-		}
-	}
+/* SimdGemmSkip with the vectors of one x86-64 level (GROUP: its groups). */
+#define HANAMI_SKIP_GEMM(NAME, ARCH, GROUP) \
+__attribute__((target(ARCH))) static void \
+NAME(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk, \
+	 const float *R, size_t ldr, float *C, size_t ldc, const float *bias) \
+{ \
+	uint16_t	ks[HANAMI_SKIP_KB]; \
+ \
+	for (size_t m0 = 0; m0 < M; m0 += HANAMI_SKIP_MR) \
+	{ \
+		int			rows = M - m0 < HANAMI_SKIP_MR ? (int) (M - m0) : HANAMI_SKIP_MR; \
+		const float *lm = L + m0 * lsm; \
+		float	   *cm = C + m0 * ldc; \
+ \
+		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += HANAMI_SKIP_KB) \
+		{ \
+			size_t		kb = K - k0 < HANAMI_SKIP_KB ? K - k0 : HANAMI_SKIP_KB; \
+			HANAMI_SKIP_ROWS(GROUP, rows, N, k0, kb, ks, lm, lsm, lsk, R, ldr, \
+							 cm, ldc, bias); \
+			if (K == 0) \
+				break; \
+		} \
+	} \
 }
 
-/* SimdGemmSkip with 256-bit vectors (x86-64-v3). */
-__attribute__((target("arch=x86-64-v3"))) static void
-SimdGemmSkipV3(size_t M, size_t N, size_t K, const float *L, size_t lsm,
-			   size_t lsk, const float *R, size_t ldr, float *C, size_t ldc,
-			   const float *bias)
-{
-	uint16_t	ks[HANAMI_SKIP_KB];
-
-	for (size_t m0 = 0; m0 < M; m0 += HANAMI_SKIP_MR)
-	{
-		int			rows = M - m0 < HANAMI_SKIP_MR ? (int) (M - m0) : HANAMI_SKIP_MR;
-		const float *lm = L + m0 * lsm;
-		float	   *cm = C + m0 * ldc;
-
-		for (size_t k0 = 0; k0 < K || k0 == 0; k0 += HANAMI_SKIP_KB)
-		{
-			size_t		kb = K - k0 < HANAMI_SKIP_KB ? K - k0 : HANAMI_SKIP_KB;
-			HANAMI_SKIP_ROWS(SimdSkipGroup8, rows, N, k0, kb, ks, lm, lsm,
-							 lsk, R, ldr, cm, ldc, bias);
-			if (K == 0)
-				break;
-		}
-	}
-}
+HANAMI_SKIP_GEMM(SimdGemmSkipV4, "arch=x86-64-v4", SimdSkipGroup16)
+HANAMI_SKIP_GEMM(SimdGemmSkipV3, "arch=x86-64-v3", SimdSkipGroup8)
 #endif
 
 /* Product skipping zero inputs by groups of rows; see simd.h. */
