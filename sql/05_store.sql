@@ -86,6 +86,9 @@ SELECT backend_bytes() - :before < 1024 * 1024 AS memory_flat_after_66000_calls;
 -- a tiny cache budget still works (entries are evicted)
 SET hanami.model_cache_memory = 0;
 SELECT hanami.predict_class('xor', '{0,1}') AS class_tiny_cache, hanami.predict_class('xor@experiment', '{0,1}') AS class_other;
+-- row after row, each call evicts the other's entry: both load theirs again
+SELECT hanami.predict_class('xor', x) AS class_tiny_cache, hanami.predict_class('xor@experiment', x) AS class_other
+FROM (VALUES ('{0,1}'::real[]), ('{1,1}'), ('{0,0}')) v(x);
 RESET hanami.model_cache_memory;
 
 -- errors

@@ -45,12 +45,16 @@ typedef struct CacheEntry
 static HTAB *model_cache = NULL;
 static Size model_cache_bytes = 0;
 static uint64 model_cache_clock = 0;
+static uint64 model_cache_evictions = 0;	/* entries forgotten so far */
 
 /* What a call site remembers for the current statement. */
 typedef struct PredictState
 {
 	text	   *ref;			/* the reference last resolved */
 	int64		commit_id;
+	CacheEntry *entry;			/* its cache entry, valid while no entry */
+	uint64		evictions;		/* has been forgotten since (dynahash
+								 * entries never move) */
 } PredictState;
 
 /* Forget one entry. */
@@ -58,6 +62,7 @@ static void
 CacheEvict(CacheEntry *e)
 {
 	model_cache_bytes -= e->bytes;
+	model_cache_evictions++;
 	MemoryContextDelete(e->cxt);
 	hash_search(model_cache, &e->commit_id, HASH_REMOVE, NULL);
 }
@@ -210,11 +215,20 @@ GetModel(FunctionCallInfo fcinfo)
 		st->ref = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(ref));
 		memcpy(st->ref, ref, VARSIZE_ANY(ref));
 		st->commit_id = id;
+		st->entry = NULL;
 	}
 
-	e = hash_search(model_cache, &st->commit_id, HASH_FIND, NULL);
-	if (e == NULL)
-		e = CacheLoad(st->commit_id);
+	/* the entry of the previous row, unless an entry went since */
+	if (st->entry != NULL && st->evictions == model_cache_evictions)
+		e = st->entry;
+	else
+	{
+		e = hash_search(model_cache, &st->commit_id, HASH_FIND, NULL);
+		if (e == NULL)
+			e = CacheLoad(st->commit_id);
+		st->entry = e;
+		st->evictions = model_cache_evictions;
+	}
 	e->last_used = ++model_cache_clock;
 	return e;
 }
