@@ -579,9 +579,12 @@ def main(argv):
     rep.line("memory: peak backend growth, fit in memory",
              f"{mb(h5['peak'])}", "budget hanami.dataset_memory 1GB (rows: 188 MB)",
              "", "<= budget", h5["peak"] <= 2**30)
+    # the scaling's sample of rows comes on top of the budget (docs/training.md)
+    sample = 4096 * 784 * 4
     rep.line("memory: streamed (dataset_memory 64MB)",
              f"{mb(st['peak'])}, {rate(ss)}", f"in memory {rate(hs)}",
-             f"{hs / ss:.2f}x", "<= 64 MB", st["peak"] <= budget and st["streamed"],
+             f"{hs / ss:.2f}x", f"<= 64 MB + sample {mb(sample)}",
+             st["peak"] <= budget + sample and st["streamed"],
              f"accuracy {st['acc']:.2%}")
     db.fit("noshuf_mem", dict(sgd64, epochs=1, shuffle=False))
     db.fit("noshuf_stream", dict(sgd64, epochs=1, shuffle=False), memory="64MB")
