@@ -286,46 +286,53 @@ ScaleFromValues(float *v, int64_t m, float *shift, float *mul)
  * Sort m finite floats ascending, -0 as +0, in place: the same order as
  * qsort with ScaleCompare (a total order on such values, so the result is
  * the same array), by their bits made unsigned keys that order like the
- * values, three passes of 11, 11 and 10 bits; tmp holds 2 m keys.  A pass
- * whose digit is the same in every key is skipped.
+ * values, three passes of 11, 11 and 10 bits whose counts are taken in the
+ * one pass that makes the keys; tmp holds 2 m keys.  A pass whose digit is
+ * the same in every key is skipped.
  */
 static void
 ScaleRadixSort(float *v, int64_t m, uint32_t *tmp)
 {
+	static const int shifts[3] = {0, 11, 22};
+	static const uint32_t masks[3] = {0x7FF, 0x7FF, 0x3FF};
 	uint32_t   *a = tmp;
 	uint32_t   *b = tmp + m;
-	static const int shifts[3] = {0, 11, 22};
+	uint32_t	count[3][2048];
 
+	/* the keys, and the three digits' counts in the same pass */
+	memset(count, 0, sizeof(count));
 	for (int64_t i = 0; i < m; i++)
 	{
 		uint32_t	u;
+		uint32_t	k;
 		float		f = v[i] == 0.0f ? 0.0f : v[i];
 
 		memcpy(&u, &f, sizeof(u));
-		a[i] = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+		k = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+		a[i] = k;
+		count[0][k & 0x7FF]++;
+		count[1][(k >> 11) & 0x7FF]++;
+		count[2][k >> 22]++;
 	}
 	for (int p = 0; p < 3; p++)
 	{
-		uint32_t	count[2048];
+		uint32_t   *c = count[p];
 		uint32_t	sum = 0;
 		int			sh = shifts[p];
-		uint32_t	mask = p == 2 ? 0x3FF : 0x7FF;
+		uint32_t	mask = masks[p];
 		uint32_t   *t;
 
-		memset(count, 0, sizeof(count));
-		for (int64_t i = 0; i < m; i++)
-			count[(a[i] >> sh) & mask]++;
-		if (count[(a[0] >> sh) & mask] == (uint32_t) m)
+		if (c[(a[0] >> sh) & mask] == (uint32_t) m)
 			continue;			/* one digit everywhere: order unchanged */
 		for (uint32_t d = 0; d <= mask; d++)
 		{
-			uint32_t	c = count[d];
+			uint32_t	n = c[d];
 
-			count[d] = sum;
-			sum += c;
+			c[d] = sum;
+			sum += n;
 		}
 		for (int64_t i = 0; i < m; i++)
-			b[count[(a[i] >> sh) & mask]++] = a[i];
+			b[c[(a[i] >> sh) & mask]++] = a[i];
 		t = a;
 		a = b;
 		b = t;
