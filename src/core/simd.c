@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	!defined(HANAMI_NO_DISPATCH)
 #define HANAMI_CLONES \
@@ -734,6 +738,33 @@ SimdAdamOuterUpdate(float *restrict w, float *restrict m, float *restrict v,
 			wr[j] -= step * mi / (SimdSqrt(vi * vscale) + eps);
 		}
 	}
+}
+
+/*
+ * Copy n floats to memory that will not be read soon (a large array filled
+ * once): on x86-64 with streaming stores, which skip reading the
+ * destination's cache lines before writing them, then a store fence so the
+ * data is visible to whoever synchronizes with the caller next.
+ */
+void
+SimdCopyStream(float *restrict dst, const float *restrict src, size_t n)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+	size_t		i = 0;
+
+	while (i < n && ((uintptr_t) (dst + i) & 15) != 0)
+	{
+		dst[i] = src[i];
+		i++;
+	}
+	for (; i + 4 <= n; i += 4)
+		_mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+	for (; i < n; i++)
+		dst[i] = src[i];
+	_mm_sfence();
+#else
+	memcpy(dst, src, n * sizeof(float));
+#endif
 }
 
 /* True when no value is NaN or infinite. */

@@ -95,4 +95,7 @@ void		SimdAdamOuterUpdate(float *w, float *m, float *v, size_t rows,
 /* True when every one of n values is finite. */
 int			SimdAllFinite(const float *v, size_t n);
 
+/* Copy n floats that will not be read soon, without reading dst's lines. */
+void		SimdCopyStream(float *dst, const float *src, size_t n);
+
 #endif							/* HANAMI_CORE_KERNELS_H */

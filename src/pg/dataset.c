@@ -489,8 +489,11 @@ InflateRows(void *arg, int w, int n_workers)
 			ARR_DIMS(a)[0] != (int) n ||
 			ARR_OVERHEAD_NONULLS(1) + sizeof(float) * n != (Size) job->rawsize + VARHDRSZ)
 			continue;
-		memcpy(job->dst, ARR_DATA_PTR(a), sizeof(float) * n);
-		job->done = SimdAllFinite(job->dst, n);
+		/* checked while in cache; the rows' array is filled once */
+		if (!SimdAllFinite((const float *) ARR_DATA_PTR(a), n))
+			continue;
+		SimdCopyStream(job->dst, (const float *) ARR_DATA_PTR(a), n);
+		job->done = true;
 	}
 }
 
