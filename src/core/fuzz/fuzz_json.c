@@ -288,7 +288,7 @@ CheckOptions(const uint8_t *data, size_t size)
 			if (st != HANAMI_OK && err.message[0] == '\0')
 				Fail("options refused without a message");
 			if (st == HANAMI_OK && training &&
-				(o.train.epochs < 1 || o.train.batch_size < 1))
+				(o.train.epochs < 0 || o.train.batch_size < 1))
 				Fail("options read to %d epochs, batches of %d",
 					 o.train.epochs, o.train.batch_size);
 			CappedFree(NULL, o.target);
