@@ -232,6 +232,10 @@ SimdGemm(size_t M, size_t N, size_t K, const float *L, size_t lsm, size_t lsk,
 #define HANAMI_SKIP_MR		HANAMI_SKIP_GROUP_ROWS
 #define HANAMI_SKIP_KB		2048
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(HANAMI_NO_DISPATCH)
+#define HANAMI_SKIP_WIDE	1
+
 /* The k in [k0, k0 + kb) where one of rows L[0..rows) is nonzero, as k - k0. */
 HANAMI_INLINE size_t
 SimdSkipList(int rows, size_t k0, size_t kb, const float *restrict L,
@@ -251,10 +255,6 @@ SimdSkipList(int rows, size_t k0, size_t kb, const float *restrict L,
 	}
 	return n;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(HANAMI_NO_DISPATCH)
-#define HANAMI_SKIP_WIDE	1
 
 /*
  * One group of rows (<= HANAMI_SKIP_MR) of SimdGemmSkip with vectors of type
