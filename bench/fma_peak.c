@@ -48,83 +48,50 @@ now(void)
 	OP(0); OP(1); OP(2); OP(3); OP(4); OP(5); \
 	OP(6); OP(7); OP(8); OP(9); OP(10); OP(11)
 
-#ifdef __AVX512F__
-static double
-run512(long iters)
-{
-	__m512		acc[CHAINS];
-	__m512		m = _mm512_set1_ps(seed_m);
-	__m512		a = _mm512_set1_ps(seed_a);
-	float		out[16];
-	double		t;
-
-	for (int c = 0; c < CHAINS; c++)
-		acc[c] = _mm512_set1_ps(1.0f + c);
-	t = now();
-	for (long i = 0; i < iters; i++)
-	{
-#define F512(c) acc[c] = _mm512_fmadd_ps(acc[c], m, a)
-		CHAIN_STEP(F512);
-	}
-	t = now() - t;
-	for (int c = 1; c < CHAINS; c++)
-		acc[0] = _mm512_add_ps(acc[0], acc[c]);
-	_mm512_storeu_ps(out, acc[0]);
-	sink = out[0];
-	return t;
+/*
+ * One width's run: CHAINS accumulators of type VT, LANES floats each, the
+ * chains written out (CHAIN_STEP) so they stay in registers; FMADD_NOW names
+ * the width's FMA where DEFINE_RUN is used.
+ */
+#define FMA_STEP(c) acc[c] = FMADD_NOW(acc[c], m, a)
+#define DEFINE_RUN(NAME, VT, LANES, SET1, ADD, STOREU) \
+static double \
+NAME(long iters) \
+{ \
+	VT			acc[CHAINS]; \
+	VT			m = SET1(seed_m); \
+	VT			a = SET1(seed_a); \
+	float		out[LANES]; \
+	double		t; \
+ \
+	for (int c = 0; c < CHAINS; c++) \
+		acc[c] = SET1(1.0f + c); \
+	t = now(); \
+	for (long i = 0; i < iters; i++) \
+	{ \
+		CHAIN_STEP(FMA_STEP); \
+	} \
+	t = now() - t; \
+	for (int c = 1; c < CHAINS; c++) \
+		acc[0] = ADD(acc[0], acc[c]); \
+	STOREU(out, acc[0]); \
+	sink = out[0]; \
+	return t; \
 }
+
+#ifdef __AVX512F__
+#define FMADD_NOW _mm512_fmadd_ps
+DEFINE_RUN(run512, __m512, 16, _mm512_set1_ps, _mm512_add_ps, _mm512_storeu_ps)
+#undef FMADD_NOW
 #endif
 
 #ifdef __FMA__
-static double
-run256(long iters)
-{
-	__m256		acc[CHAINS];
-	__m256		m = _mm256_set1_ps(seed_m);
-	__m256		a = _mm256_set1_ps(seed_a);
-	float		out[8];
-	double		t;
-
-	for (int c = 0; c < CHAINS; c++)
-		acc[c] = _mm256_set1_ps(1.0f + c);
-	t = now();
-	for (long i = 0; i < iters; i++)
-	{
-#define F256(c) acc[c] = _mm256_fmadd_ps(acc[c], m, a)
-		CHAIN_STEP(F256);
-	}
-	t = now() - t;
-	for (int c = 1; c < CHAINS; c++)
-		acc[0] = _mm256_add_ps(acc[0], acc[c]);
-	_mm256_storeu_ps(out, acc[0]);
-	sink = out[0];
-	return t;
-}
-
-static double
-run128(long iters)
-{
-	__m128		acc[CHAINS];
-	__m128		m = _mm_set1_ps(seed_m);
-	__m128		a = _mm_set1_ps(seed_a);
-	float		out[4];
-	double		t;
-
-	for (int c = 0; c < CHAINS; c++)
-		acc[c] = _mm_set1_ps(1.0f + c);
-	t = now();
-	for (long i = 0; i < iters; i++)
-	{
-#define F128(c) acc[c] = _mm_fmadd_ps(acc[c], m, a)
-		CHAIN_STEP(F128);
-	}
-	t = now() - t;
-	for (int c = 1; c < CHAINS; c++)
-		acc[0] = _mm_add_ps(acc[0], acc[c]);
-	_mm_storeu_ps(out, acc[0]);
-	sink = out[0];
-	return t;
-}
+#define FMADD_NOW _mm256_fmadd_ps
+DEFINE_RUN(run256, __m256, 8, _mm256_set1_ps, _mm256_add_ps, _mm256_storeu_ps)
+#undef FMADD_NOW
+#define FMADD_NOW _mm_fmadd_ps
+DEFINE_RUN(run128, __m128, 4, _mm_set1_ps, _mm_add_ps, _mm_storeu_ps)
+#undef FMADD_NOW
 #endif
 
 static double
