@@ -40,7 +40,12 @@ FROM generate_series(1, 300) i;
 INSERT INTO fp_wide
 SELECT 300 + i, ARRAY(SELECT (random() * 1000)::real FROM generate_series(1, 700) j), i % 3
 FROM generate_series(1, 20) i;
+ALTER TABLE fp_wide ALTER COLUMN x SET COMPRESSION lz4;
+INSERT INTO fp_wide
+SELECT 320 + i, ARRAY(SELECT ((i * j) % 13)::real FROM generate_series(1, 700) j), i % 3
+FROM generate_series(1, 20) i;
 SELECT count(*) FILTER (WHERE pg_column_compression(x) = 'pglz') >= 300 AS compressed_rows,
+       count(*) FILTER (WHERE pg_column_compression(x) = 'lz4') >= 1 AS lz4_rows,
        count(*) FILTER (WHERE pg_column_compression(x) IS NULL) >= 1 AS plain_rows
 FROM fp_wide;
 INSERT INTO fast_models
