@@ -527,8 +527,11 @@ InflateBlock(HanamiRows *q, float *x, int64 count)
 		struct varlena *v = (struct varlena *) DatumGetPointer(d);
 		InflateJob *job = &q->jobs[k];
 
+		/* only arrays of the row's size: any other goes the usual way */
 		if (isnull || !VARATT_IS_COMPRESSED(v) ||
-			VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID)
+			VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID ||
+			VARDATA_COMPRESSED_GET_EXTSIZE(v) + VARHDRSZ !=
+			ARR_OVERHEAD_NONULLS(1) + sizeof(float) * q->n_inputs)
 			continue;
 		job->src = (const char *) v + VARHDRSZ_COMPRESSED;
 		job->slen = VARSIZE(v) - VARHDRSZ_COMPRESSED;
