@@ -41,6 +41,8 @@ PACKAGES=(
     # debootstrap the Debian 12 under the stand-in base image (unshare,
     # nsenter and chroot are in essential packages)
     buildah debootstrap
+    # hanami.plot()'s SVG rendered to PNG and checked (t/175_plot_png.pl)
+    librsvg2-bin
 )
 
 # Node client (examples/node, t/150_node.pl): Debian's nodejs (18) and npm,
