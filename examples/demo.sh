@@ -12,7 +12,12 @@
 #   4. loads scikit-learn's 8x8 handwritten digits into a table, trains a
 #      network on 75 % of them with one SQL call, measures accuracy on the
 #      held-out 25 %, and classifies a few rows inline in a SELECT
-#   5. prints how to connect to the cluster and how to stop it
+#   5. tours the rest (examples/demo-tour.sql): a project with two roles, a
+#      named model trained by a background job with its progress, a branch,
+#      the log, a diff, predictions by name, an evaluation, the learning
+#      curve as a sparkline and as an SVG file (learning-curve.svg in the
+#      cluster directory), and what a role of another project sees
+#   6. prints how to connect to the cluster and how to stop it
 #
 # As root the cluster runs as the `postgres` OS user; otherwise as you.
 #
@@ -124,7 +129,18 @@ LIMIT 10;
 SELECT jsonb_pretty(hanami.info(net)) AS info FROM demo_models;
 SQL
 
-# ------------------------------------------------------------ 5. how-to
+# ---------------------------------------------------------------- 5. tour
+# Read here and fed on stdin (the server's user may not be able to read this
+# checkout); psql writes the SVG as the server's user, into the cluster's
+# directory. Queries are echoed (-e), the file's \echo lines are the headers.
+CURVE=$DEMO_DIR/learning-curve.svg
+if ((status == 0)); then
+    note "The tour: projects, roles, background jobs, versions, curves (examples/demo-tour.sql)"
+    as_pg "${PSQL[@]}" -e -q -v curve_file="$CURVE" \
+        <"$HANAMI_ROOT/examples/demo-tour.sql" 2>&1 || status=$?
+fi
+
+# ------------------------------------------------------------ 6. how-to
 if is_root; then
     CONNECT="runuser -u postgres -- $PGBIN/psql -h $DEMO_DIR/socket -p $PORT -d $DB"
     CONNECT_SUDO=
@@ -137,12 +153,17 @@ else
     CONNECT_SUDO=
     STOP="$PGBIN/pg_ctl -D $DEMO_DIR/data stop"
 fi
+CURVE_LINE=
+if [[ -f $CURVE ]]; then
+    CURVE_LINE="
+The learning curve of the tour's job: $CURVE (open it in a browser)."
+fi
 echo
 if ((status != 0)); then
     echo "The demo SQL failed (psql exit status $status); the cluster is still running."
 fi
 cat <<EOF
-The demo cluster is running in $DEMO_DIR (server log: $DEMO_DIR/server.log).
+The demo cluster is running in $DEMO_DIR (server log: $DEMO_DIR/server.log).${CURVE_LINE}
 
 Connect:
     $CONNECT${CONNECT_SUDO:+
