@@ -133,6 +133,8 @@ ALTER TABLE @extschema@.job_queue ADD COLUMN attempts pg_catalog.int4;
 UPDATE @extschema@.job_queue SET attempts = 0;
 ALTER TABLE @extschema@.job_queue ALTER COLUMN attempts SET DEFAULT 0;
 ALTER TABLE @extschema@.job_queue ALTER COLUMN attempts SET NOT NULL;
+-- why a job that succeeded made no commit (option only_if_better)
+ALTER TABLE @extschema@.job_queue ADD COLUMN note pg_catalog.text;
 ALTER TABLE @extschema@.job_queue ADD UNIQUE (id, model_id);
 
 DROP POLICY jobs_submit ON @extschema@.job_queue;
@@ -191,11 +193,11 @@ SELECT j.id, j.model, j.branch, j.state,
 			THEN pg_catalog.round(100.0 * COALESCE(j.epoch, 0) / j.epochs, 1) END AS progress,
 	   j.epoch, j.epochs, j.loss, j.rows_per_second,
 	   j.submitted_by, j.submitted_at, j.started_at, j.finished_at,
-	   j.error, j.commit_id, j.project, j.worker_pid, j.channel
+	   j.error, j.commit_id, j.project, j.worker_pid, j.channel, j.note
 FROM @extschema@.job_queue j;
 
 COMMENT ON VIEW @extschema@.jobs IS
-	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel';
+	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel, note (why a succeeded job made no commit)';
 
 COMMENT ON FUNCTION @extschema@.launch_at_commit(pg_catalog.int8) IS
 	'start a background worker for a queued job when the current transaction commits (internal)';
@@ -1023,3 +1025,58 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.plot(pg_catalog.jsonb, pg_catalog.jsonb) IS
 	'an SVG line chart of a curve: one line per numeric array other than "epochs" (the x axis), axes, legend; options title, x_label, y_label, width, height';
+
+-- train(): option only_if_better
+CREATE OR REPLACE FUNCTION @extschema@.train(model pg_catalog.text, query pg_catalog.text,
+								  options pg_catalog.jsonb DEFAULT '{}', message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	f record;
+	head pg_catalog.int8;
+	cid pg_catalog.int8;
+	better pg_catalog.jsonb;
+BEGIN
+	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
+			HINT = 'Train a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(model);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	-- one training per branch at a time: the second waits, then starts from the new head
+	SELECT b.head INTO head FROM @extschema@.branches b
+	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
+	-- option only_if_better (a branch without a head yet always commits):
+	-- fit_report measures the head and the trained network on that query, as
+	-- the caller, and says whether the trained one scored strictly better
+	SELECT * INTO f FROM @extschema@.fit_report(@extschema@.load_commit(head), query,
+		CASE WHEN head IS NULL THEN options OPERATOR(pg_catalog.-) 'only_if_better' ELSE options END);
+	better := f.report OPERATOR(pg_catalog.->) 'only_if_better';
+	IF (better OPERATOR(pg_catalog.->>) 'better')::pg_catalog.bool IS FALSE THEN
+		RAISE NOTICE 'not committed: the trained network''s % on the only_if_better query is %, the branch head''s % (% is better)',
+			better OPERATOR(pg_catalog.->>) 'metric', better OPERATOR(pg_catalog.->>) 'trained',
+			better OPERATOR(pg_catalog.->>) 'head',
+			CASE WHEN better OPERATOR(pg_catalog.->>) 'metric' OPERATOR(pg_catalog.=) 'accuracy'
+				THEN 'higher' ELSE 'lower' END
+			USING DETAIL = pg_catalog.format('Branch "%s" of model "%s" stays at commit %s.', r.branch, r.model, head);
+		RETURN NULL;
+	END IF;
+	cid := @extschema@.commit_network(r.model_id, r.branch, head, f.net,
+		COALESCE(message, 'train'), f.report OPERATOR(pg_catalog.-) 'history');
+	INSERT INTO @extschema@.training_log (commit_id, model_id, project, epoch, loss, val_loss,
+										  val_accuracy, rows_per_second, seconds)
+	SELECT cid, r.model_id, r.project, (e OPERATOR(pg_catalog.->>) 'epoch')::pg_catalog.int4,
+		   (e OPERATOR(pg_catalog.->>) 'loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_loss')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'val_accuracy')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'rows_per_second')::pg_catalog.float8,
+		   (e OPERATOR(pg_catalog.->>) 'seconds')::pg_catalog.float8
+	FROM pg_catalog.jsonb_array_elements(f.report OPERATOR(pg_catalog.->) 'history') e;
+	RETURN cid;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.train(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics (with option only_if_better, only when it scores better than the head; else NULL)';

@@ -130,6 +130,7 @@ DECLARE
 	f record;
 	head pg_catalog.int8;
 	cid pg_catalog.int8;
+	better pg_catalog.jsonb;
 BEGIN
 	IF pg_catalog.strpos(model, '#') OPERATOR(pg_catalog.>) 0 THEN
 		RAISE EXCEPTION 'cannot train a commit' USING ERRCODE = '22023',
@@ -140,7 +141,21 @@ BEGIN
 	-- one training per branch at a time: the second waits, then starts from the new head
 	SELECT b.head INTO head FROM @extschema@.branches b
 	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
-	SELECT * INTO f FROM @extschema@.fit_report(@extschema@.load_commit(head), query, options);
+	-- option only_if_better (a branch without a head yet always commits):
+	-- fit_report measures the head and the trained network on that query, as
+	-- the caller, and says whether the trained one scored strictly better
+	SELECT * INTO f FROM @extschema@.fit_report(@extschema@.load_commit(head), query,
+		CASE WHEN head IS NULL THEN options OPERATOR(pg_catalog.-) 'only_if_better' ELSE options END);
+	better := f.report OPERATOR(pg_catalog.->) 'only_if_better';
+	IF (better OPERATOR(pg_catalog.->>) 'better')::pg_catalog.bool IS FALSE THEN
+		RAISE NOTICE 'not committed: the trained network''s % on the only_if_better query is %, the branch head''s % (% is better)',
+			better OPERATOR(pg_catalog.->>) 'metric', better OPERATOR(pg_catalog.->>) 'trained',
+			better OPERATOR(pg_catalog.->>) 'head',
+			CASE WHEN better OPERATOR(pg_catalog.->>) 'metric' OPERATOR(pg_catalog.=) 'accuracy'
+				THEN 'higher' ELSE 'lower' END
+			USING DETAIL = pg_catalog.format('Branch "%s" of model "%s" stays at commit %s.', r.branch, r.model, head);
+		RETURN NULL;
+	END IF;
 	cid := @extschema@.commit_network(r.model_id, r.branch, head, f.net,
 		COALESCE(message, 'train'), f.report OPERATOR(pg_catalog.-) 'history');
 	INSERT INTO @extschema@.training_log (commit_id, model_id, project, epoch, loss, val_loss,
@@ -157,7 +172,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @extschema@.train(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
-	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics';
+	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics (with option only_if_better, only when it scores better than the head; else NULL)';
 
 CREATE FUNCTION @extschema@.evaluate(model pg_catalog.text, query pg_catalog.text,
 									 options pg_catalog.jsonb DEFAULT '{}')

@@ -7,6 +7,7 @@
 -- short transaction, and the resulting commit at the end.
 --
 --   queued --(worker claims it)--> running --(commit stored)--> succeeded
+--     |                              |--(not better: only_if_better)--> succeeded, no commit, note
 --     |                              |--(error, access revoked)--> failed
 --     |                              |--(hanami.cancel)-----------> cancelled
 --     +--(hanami.cancel)--> cancelled    (server restart: running -> failed)
@@ -38,6 +39,7 @@ CREATE TABLE @extschema@.job_queue (
 	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE,
 	channel pg_catalog.text,
 	attempts pg_catalog.int4 NOT NULL DEFAULT 0,
+	note pg_catalog.text,
 	UNIQUE (id, model_id)
 );
 CREATE INDEX ON @extschema@.job_queue (state) WHERE state IN ('queued', 'running');
@@ -109,11 +111,11 @@ SELECT j.id, j.model, j.branch, j.state,
 			THEN pg_catalog.round(100.0 * COALESCE(j.epoch, 0) / j.epochs, 1) END AS progress,
 	   j.epoch, j.epochs, j.loss, j.rows_per_second,
 	   j.submitted_by, j.submitted_at, j.started_at, j.finished_at,
-	   j.error, j.commit_id, j.project, j.worker_pid, j.channel
+	   j.error, j.commit_id, j.project, j.worker_pid, j.channel, j.note
 FROM @extschema@.job_queue j;
 
 COMMENT ON VIEW @extschema@.jobs IS
-	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel';
+	'background training jobs you can see: state, progress %, epoch, loss, rows/s, times, error, resulting commit, NOTIFY channel, note (why a succeeded job made no commit)';
 GRANT SELECT ON @extschema@.jobs TO PUBLIC;
 
 CREATE FUNCTION @extschema@.check_options(net @extschema@.network, options pg_catalog.jsonb)

@@ -104,6 +104,7 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 	HnTrainOptions *t = &o->train;
 	const HnJson *v;
 	const char *device;
+	const char *better;
 	int64_t		i;
 	bool		found;
 	HnStatus	st;
@@ -132,9 +133,17 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 		return st;
 	if ((st = HnOptionBool(obj, "verbose", &o->verbose, err)) != HANAMI_OK)
 		return st;
-	if ((st = HnOptionString(obj, "device", &device, err)) != HANAMI_OK)
+	if ((st = HnOptionString(obj, "device", &device, err)) != HANAMI_OK ||
+		(st = OptionCopy(device, alloc, &o->device, err)) != HANAMI_OK)
 		return st;
-	return OptionCopy(device, alloc, &o->device, err);
+	/* a query, checked when it runs; here only that there is one */
+	if ((st = HnOptionString(obj, "only_if_better", &better, err)) != HANAMI_OK)
+		return st;
+	if (better != NULL && better[strspn(better, " \t\r\n")] == '\0')
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "It is the query both networks are measured on, like verify()'s.",
+						  "option \"only_if_better\" must not be empty");
+	return OptionCopy(better, alloc, &o->only_if_better, err);
 }
 
 /* Read the options of a fit or a verify; see options.h. */

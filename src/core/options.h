@@ -3,7 +3,8 @@
  *
  * Every key is known, every value has the right type and range, or the
  * read fails naming it.  The keys every fit takes (target, epochs, seed,
- * shuffle, max_iterations, timeout, error_threshold, verbose) are read
+ * shuffle, max_iterations, timeout, error_threshold, verbose, device,
+ * only_if_better) are read
  * here; the rest, and which keys a fit of the kind takes at all, come from
  * the kind (fit.h HnKindFit: option_keys, options).  verify() takes
  * "target" only.
@@ -20,6 +21,9 @@ typedef struct HnFitOptions
 								 * its own */
 	char	   *target;			/* target column, or NULL for the last */
 	char	   *device;			/* options.device, unchecked, or NULL */
+	char	   *only_if_better;	/* a query the new network must score better
+								 * on than the branch head (train and jobs of
+								 * named models), or NULL */
 	bool		verbose;
 } HnFitOptions;
 

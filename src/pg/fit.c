@@ -56,7 +56,7 @@ OptionsArg(FunctionCallInfo fcinfo, int argno)
  */
 static HanamiNetwork *
 FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
-		  StringInfo history)
+		  StringInfo history, HanamiComparison *cmp)
 {
 	HnNet		in;
 	HnNet		net;
@@ -75,6 +75,14 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	HanamiGetNetworkArg(fcinfo, 0, &in);
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &in, true, &opts);
+	if (opts.only_if_better != NULL && cmp == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"only_if_better\" is for named models"),
+				 errdetail("It compares the trained network with the head of the branch it was trained from."),
+				 errhint("Use hanami.train() or hanami.train_async(), or compare with hanami.verify().")));
+	if (cmp != NULL)
+		cmp->metric = NULL;
 
 	/*
 	 * Rows, engine buffers and the image trained (a copy: the input value
@@ -106,6 +114,14 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 	}
 	MemoryContextDelete(work_cxt);
 	HanamiCheck(st, &err);
+	/* the input (the branch head) against what it became */
+	if (opts.only_if_better != NULL)
+	{
+		HnNet		trained;
+
+		HanamiNetworkBind(result, &trained, ERRCODE_INTERNAL_ERROR);
+		HanamiCompareOnQuery(&in, &trained, opts.only_if_better, opts.target, cmp);
+	}
 
 	if (opts.verbose)
 		ereport(NOTICE,
@@ -124,7 +140,85 @@ hanami_fit(PG_FUNCTION_ARGS)
 {
 	HnTrainResult res;
 
-	PG_RETURN_POINTER(FitCommon(fcinfo, &res, NULL, NULL));
+	PG_RETURN_POINTER(FitCommon(fcinfo, &res, NULL, NULL, NULL));
+}
+
+/* One network measured on loaded rows: the comparison's metric. */
+static double
+Score(const HnNet *net, HanamiQueryData *data, const char **metric)
+{
+	HnRows		rows = {&data->ds, NULL, 0, NULL};
+	HnCallbacks cb;
+	HnEvalResult res;
+	HnAllocator alloc = HanamiPallocAllocator(CurrentMemoryContext);
+	HnError		err;
+
+	memset(&res, 0, sizeof(res));
+	HanamiInitCallbacks(&cb, false);
+	HanamiCheck(HanamiEvaluate(net, &rows, &cb, &alloc, &res, &err), &err);
+	*metric = !isnan(res.accuracy) ? "accuracy" : "mse";
+	return !isnan(res.accuracy) ? res.accuracy : res.mse;
+}
+
+/*
+ * Measure head and trained on the rows of query (run as the current user,
+ * like every query of a fit); see training.h.
+ */
+void
+HanamiCompareOnQuery(const HnNet *head, const HnNet *trained, const char *query,
+					 const char *target, HanamiComparison *c)
+{
+	HanamiQueryData data;
+	const char *m1;
+	const char *m2;
+
+	HanamiLoadQuery(query, target, trained, &data);
+	c->trained = Score(trained, &data, &m1);
+	c->head = Score(head, &data, &m2);
+	if (strcmp(m1, m2) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot compare the trained network with the branch head"),
+				 errdetail("One is measured by %s, the other by %s.", m1, m2)));
+	c->metric = m1;
+	/* strictly better; a NaN score is never better */
+	c->better = strcmp(m1, "accuracy") == 0 ? c->trained > c->head
+		: c->trained < c->head;
+}
+
+/* report (a JSON object) with the comparison added as "only_if_better". */
+char *
+HanamiComparisonReport(const char *report, const HanamiComparison *c)
+{
+	StringInfoData buf;
+	size_t		n = strlen(report);
+
+	Assert(n > 0 && report[n - 1] == '}');
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, report, n - 1);
+	appendStringInfo(&buf, ", \"only_if_better\": {\"metric\": \"%s\", \"trained\": ", c->metric);
+	HanamiAppendJsonNumber(&buf, c->trained);
+	appendStringInfoString(&buf, ", \"head\": ");
+	HanamiAppendJsonNumber(&buf, c->head);
+	appendStringInfo(&buf, ", \"better\": %s}}", c->better ? "true" : "false");
+	return buf.data;
+}
+
+/* Why nothing was committed: both scores and the metric. */
+char *
+HanamiComparisonRefusal(const HanamiComparison *c)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "not committed: the trained network's %s on the only_if_better query is ",
+					 c->metric);
+	HanamiAppendJsonNumber(&buf, c->trained);
+	appendStringInfoString(&buf, ", the branch head's ");
+	HanamiAppendJsonNumber(&buf, c->head);
+	appendStringInfo(&buf, " (%s is better)",
+					 strcmp(c->metric, "accuracy") == 0 ? "higher" : "lower");
+	return buf.data;
 }
 
 /*
@@ -173,16 +267,20 @@ hanami_fit_report(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	StringInfoData history;
+	HanamiComparison cmp;
+	char	   *report;
 
 	memset(&eval, 0, sizeof(eval));
 	initStringInfo(&history);
-	net = FitCommon(fcinfo, &res, &eval, &history);
+	net = FitCommon(fcinfo, &res, &eval, &history, &cmp);
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "fit_report must return a composite type");
 
 	values[0] = PointerGetDatum(net);
-	values[1] = JsonbPGetDatum(HanamiJsonbFromCString(HanamiFitReport(&res, &eval,
-																		 history.data)));
+	report = HanamiFitReport(&res, &eval, history.data);
+	if (cmp.metric != NULL)
+		report = HanamiComparisonReport(report, &cmp);
+	values[1] = JsonbPGetDatum(HanamiJsonbFromCString(report));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(td), values, nulls)));
 }
 

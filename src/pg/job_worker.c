@@ -21,6 +21,8 @@
  *   JobEpoch      after every epoch: progress, training_log, NOTIFY
  *   JobFinish     running -> succeeded: the commit, in one transaction,
  *                 only if the branch did not move and the job still runs
+ *   JobNoCommit   running -> succeeded without a commit: option
+ *                 only_if_better found the trained network no better
  *   JobFail       running -> failed or cancelled, with the error text
  *
  * Training itself runs outside any transaction, so progress written between
@@ -428,6 +430,36 @@ JobFinish(Job *job, const char *report)
 	TxEnd(tx);
 }
 
+/*
+ * running -> succeeded without a commit (the trained network was not better
+ * than the branch head on the only_if_better query), as the system; note
+ * says why.
+ */
+static void
+JobNoCommit(Job *job, const char *note)
+{
+	MemoryContext tx = TxBegin();
+
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		vals[2] = {Int64GetDatum(job->id), CStringGetTextDatum(note)};
+		HanamiAsSystem sys;
+
+		HanamiAsSystemBegin(&sys);
+		/* a database still at 0.1.0 has no note column: the reason goes in error */
+		HanamiSpiExec(HanamiInstalledVersion() < 200
+					  ? "UPDATE hanami.job_queue SET state = 'succeeded', error = $2, "
+					  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'running'"
+					  : "UPDATE hanami.job_queue SET state = 'succeeded', note = $2, "
+					  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'running'",
+					  2, types, vals);
+		HanamiAsSystemEnd(&sys);
+		JobNotify(job, "succeeded");
+	}
+	TxEnd(tx);
+	ereport(LOG, (errmsg("hanami job " INT64_FORMAT ": %s", job->id, note)));
+}
+
 /* queued or running -> failed or cancelled, as the system. */
 static void
 JobFail(Job *job, const char *state, const char *error)
@@ -485,15 +517,38 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			else
 			{
 				HnRows		rows = {&job->data.ds, NULL, 0, NULL};
+				HanamiComparison cmp;
+				char	   *report;
 
 				memset(&eval, 0, sizeof(eval));
 				st = HanamiEvaluate(&job->bound, &rows, NULL, &alloc, &eval, &err);
 				HanamiCheck(st, &err);
-				/* the value stored: the image as the fit left it */
-				job->net = MemoryContextAllocHuge(cxt, job->bound.len + VARHDRSZ);
-				SET_VARSIZE(job->net, job->bound.len + VARHDRSZ);
-				memcpy(HANAMI_NET_IMAGE(job->net), job->bound.hdr, job->bound.len);
-				JobFinish(job, HanamiFitReport(&res, &eval, NULL));
+				report = HanamiFitReport(&res, &eval, NULL);
+				/* only_if_better: the head (job->net still) against the result */
+				cmp.metric = NULL;
+				if (job->opts.only_if_better != NULL)
+				{
+					HnNet		head;
+					MemoryContext tx;
+
+					HanamiNetworkBind(job->net, &head, ERRCODE_DATA_CORRUPTED);
+					tx = TxBegin();
+					HanamiCompareOnQuery(&head, &job->bound, job->opts.only_if_better,
+										 job->opts.target, &cmp);
+					TxEnd(tx);
+				}
+				if (cmp.metric != NULL && !cmp.better)
+					JobNoCommit(job, HanamiComparisonRefusal(&cmp));
+				else
+				{
+					if (cmp.metric != NULL)
+						report = HanamiComparisonReport(report, &cmp);
+					/* the value stored: the image as the fit left it */
+					job->net = MemoryContextAllocHuge(cxt, job->bound.len + VARHDRSZ);
+					SET_VARSIZE(job->net, job->bound.len + VARHDRSZ);
+					memcpy(HANAMI_NET_IMAGE(job->net), job->bound.hdr, job->bound.len);
+					JobFinish(job, report);
+				}
 			}
 		}
 	}

@@ -29,6 +29,26 @@ extern void HanamiInitCallbacks(HnCallbacks *cb, bool verbose);
 extern void HanamiRecordHistory(HnCallbacks *cb, StringInfo out, int64 rows);
 
 /* fit.c */
+
+/*
+ * option only_if_better: a trained network and the branch head it came
+ * from, measured on one query's rows.  The metric is the accuracy for
+ * classifiers (higher is better), else the mean squared error (lower is
+ * better); better only when strictly so.
+ */
+typedef struct HanamiComparison
+{
+	const char *metric;			/* "accuracy" or "mse" */
+	double		trained;
+	double		head;
+	bool		better;
+} HanamiComparison;
+
+extern void HanamiCompareOnQuery(const HnNet *head, const HnNet *trained,
+								 const char *query, const char *target,
+								 HanamiComparison *c);
+extern char *HanamiComparisonReport(const char *report, const HanamiComparison *c);
+extern char *HanamiComparisonRefusal(const HanamiComparison *c);
 extern char *HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
 							 const char *history);
 

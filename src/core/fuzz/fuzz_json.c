@@ -293,6 +293,10 @@ CheckOptions(const uint8_t *data, size_t size)
 					 o.train.epochs, o.train.batch_size);
 			CappedFree(NULL, o.target);
 			CappedFree(NULL, o.device);
+			if (st == HANAMI_OK && o.only_if_better != NULL &&
+				o.only_if_better[strspn(o.only_if_better, " \t\r\n")] == '\0')
+				Fail("an empty only_if_better query is accepted");
+			CappedFree(NULL, o.only_if_better);
 			CappedFree(NULL, (void *) o.train.kind_options);
 		}
 		free(image);

@@ -16,7 +16,7 @@ const char *const HkOptionKeys[] = {
 	"target", "epochs", "learning_rate", "learning_rate_end", "seed",
 	"shuffle", "growth",
 	"reduction", "max_iterations", "timeout", "error_threshold", "verbose",
-	"batch_size", "optimizer",
+	"batch_size", "optimizer", "only_if_better",
 	/* dense options, refused with a reason below */
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
 	"validation_split", "to_train", "to_skip", "rescale", "device", NULL
