@@ -378,7 +378,7 @@ FitValidate(Fit *f, HnEpochReport *rep, bool *interrupted, HnError *err)
  * After an epoch's validation: a new lowest validation loss is the best
  * epoch (restore_best copies the image, brought up to date by the
  * validation); early stopping counts the epochs since the validation loss
- * last fell below the one before by more than min_delta.
+ * last fell more than min_delta below the previous such improvement.
  */
 static HnStatus
 FitTrackBest(Fit *f, const HnEpochReport *rep, HnError *err)
