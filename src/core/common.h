@@ -35,6 +35,7 @@ typedef enum HnStatus
 } HnStatus;
 
 #define HANAMI_ERRMSG_LEN 256
+#define HANAMI_ERRHINT_LEN 512	/* a hint may list every option of a fit */
 
 /* Error record filled by a failing engine call. */
 typedef struct HnError
@@ -42,7 +43,7 @@ typedef struct HnError
 	HnStatus	code;
 	char		message[HANAMI_ERRMSG_LEN];	/* lowercase, no period */
 	char		detail[HANAMI_ERRMSG_LEN];	/* full sentence or empty */
-	char		hint[HANAMI_ERRMSG_LEN];	/* full sentence or empty */
+	char		hint[HANAMI_ERRHINT_LEN];	/* full sentence or empty */
 } HnError;
 
 /*

@@ -40,6 +40,14 @@ typedef struct Fit
 	int64_t		epoch_rows;
 	double		loss_sum;
 	bool		stopped;
+	/* early_stopping and restore_best: the validation losses so far */
+	double		best_val;		/* lowest */
+	double		ref_val;		/* the last that counted as an improvement */
+	int			waited;			/* epochs since ref_val */
+	void	   *best;			/* restore_best: the image at best_val */
+	size_t		best_len;
+	double		best_loss;		/* best epoch's training loss, accuracy */
+	double		best_acc;
 } Fit;
 
 /* qsort order of row indices. */
@@ -219,6 +227,27 @@ FitFirstPass(Fit *f, void *prep, HnError *err)
 	return HANAMI_OK;
 }
 
+/*
+ * early_stopping or restore_best without validation rows: what to add.
+ */
+static HnStatus
+FitNeedsValidation(const Fit *f, HnError *err)
+{
+	const char *what = f->opt->patience > 0 ? "early_stopping" : "restore_best";
+
+	if (f->rows->source != NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Streamed rows cannot be held out; with the rows in memory, add validation_split.",
+						  "%s needs validation rows", what);
+	if (f->opt->validation_split > 0)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "validation_split holds out no row of so few: raise it or add rows.",
+						  "%s needs validation rows", what);
+	return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+					  "Add validation_split (for example 0.2) to hold rows out.",
+					  "%s needs validation rows", what);
+}
+
 /* Everything before the first epoch: rows, split, what the kind learns. */
 static HnStatus
 FitPrepare(Fit *f, HnError *err)
@@ -242,6 +271,8 @@ FitPrepare(Fit *f, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 						  "Streamed rows cannot be held out.",
 						  "validation_split needs the rows in memory");
+	else if (f->opt->patience > 0 || f->opt->restore_best)
+		return FitNeedsValidation(f, err);
 	if (f->kf->prepare_begin != NULL)
 	{
 		st = f->kf->prepare_begin(f->net, f->opt, values, rows->data != NULL,
@@ -250,6 +281,9 @@ FitPrepare(Fit *f, HnError *err)
 			return st;
 	}
 	st = rows->data ? FitSplit(f, prep, err) : FitFirstPass(f, prep, err);
+	if (st == HANAMI_OK && f->n_val == 0 &&
+		(f->opt->patience > 0 || f->opt->restore_best))
+		st = FitNeedsValidation(f, err);
 	if (prep != NULL)
 	{
 		if (st == HANAMI_OK)
@@ -341,6 +375,77 @@ FitValidate(Fit *f, HnEpochReport *rep, bool *interrupted, HnError *err)
 }
 
 /*
+ * After an epoch's validation: a new lowest validation loss is the best
+ * epoch (restore_best copies the image, brought up to date by the
+ * validation); early stopping counts the epochs since the validation loss
+ * last fell more than min_delta below the previous such improvement.
+ */
+static HnStatus
+FitTrackBest(Fit *f, const HnEpochReport *rep, HnError *err)
+{
+	double		v = rep->val_loss;
+
+	if (!isnan(v) && v < f->ref_val - f->opt->min_delta)
+	{
+		f->ref_val = v;
+		f->waited = 0;
+	}
+	else
+		f->waited++;
+	if (isnan(v) || !(v < f->best_val))
+		return HANAMI_OK;
+	f->best_val = v;
+	f->best_loss = rep->loss;
+	f->best_acc = rep->val_accuracy;
+	f->res->best_epoch = f->epoch;
+	if (!f->opt->restore_best)
+		return HANAMI_OK;
+	if (f->best != NULL && f->best_len != f->net->len)
+	{
+		HnFree(f->alloc, f->best);
+		f->best = NULL;
+	}
+	if (f->best == NULL)
+	{
+		f->best = HnAlloc(f->alloc, f->net->len);
+		if (f->best == NULL)
+			return HnSetError(err, HANAMI_E_NOMEM,
+							  "restore_best keeps a copy of the network.",
+							  "out of memory for the best epoch's weights");
+		f->best_len = f->net->len;
+	}
+	memcpy(f->best, f->net->hdr, f->net->len);
+	return HANAMI_OK;
+}
+
+/*
+ * restore_best, after the stepper finished: the best epoch's image, with
+ * the counters of every epoch trained.
+ */
+static HnStatus
+FitRestoreBest(Fit *f, HnError *err)
+{
+	HnHeader   *hdr = f->net->hdr;
+	uint32_t	epochs = hdr->epochs;
+	uint64_t	samples = hdr->samples;
+
+	if (f->best == NULL)
+		return HANAMI_OK;
+	if (f->best_len != f->net->len)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "The network changed size after its best epoch.",
+						  "restore_best cannot restore a network that grows");
+	memcpy(hdr, f->best, f->best_len);
+	hdr->epochs = epochs;
+	hdr->samples = samples;
+	f->res->restored = true;
+	f->res->loss = f->best_loss;
+	f->res->val_loss = f->best_val;
+	f->res->val_accuracy = f->best_acc;
+	return HANAMI_OK;
+}
+
+/*
  * Close an epoch that trained rows: count it in the header, let the stepper
  * finish it, check for divergence, validate, report, and stop at the
  * error threshold.
@@ -394,9 +499,17 @@ FitEndEpoch(Fit *f, HnError *err)
 	f->res->val_accuracy = rep.val_accuracy;
 	if (f->cb.epoch_done)
 		f->cb.epoch_done(f->cb.ctx, &rep);
+	if (f->n_val > 0 && (f->opt->patience > 0 || f->opt->restore_best))
+	{
+		st = FitTrackBest(f, &rep, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
 	if (!f->stopped && f->opt->error_threshold > 0 &&
 		rep.loss <= f->opt->error_threshold)
 		FitStop(f, HANAMI_STOP_THRESHOLD);
+	if (!f->stopped && f->opt->patience > 0 && f->waited >= f->opt->patience)
+		FitStop(f, HANAMI_STOP_EARLY);
 	return HANAMI_OK;
 }
 
@@ -432,8 +545,12 @@ FitTrain(Fit *f, HnError *err)
 			return st;
 	}
 	if (f->ops->finish != NULL)
-		return f->ops->finish(f->state, err);
-	return HANAMI_OK;
+	{
+		st = f->ops->finish(f->state, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
+	return f->opt->restore_best ? FitRestoreBest(f, err) : HANAMI_OK;
 }
 
 /* Train net on rows; see fit.h. */
@@ -452,6 +569,7 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	memset(res, 0, sizeof(*res));
 	res->loss = res->val_loss = res->val_accuracy = NAN;
 	res->stop = HANAMI_STOP_EPOCHS;
+	f.best_val = f.ref_val = INFINITY;
 	f.kf = HnKindFitOf(net, "trained", err);
 	if (f.kf == NULL)
 		return err ? err->code : HANAMI_E_INVALID_ARGUMENT;
@@ -493,5 +611,6 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	HnFree(alloc, f.xp);
 	HnFree(alloc, f.order);
 	HnFree(alloc, f.idx);
+	HnFree(alloc, f.best);
 	return st;
 }

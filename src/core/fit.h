@@ -4,9 +4,10 @@
  *
  * HnFit owns the loop: the checks of rows and options, the seeded
  * validation split and per-epoch shuffles, batches of row pointers, the
- * stop conditions (epochs, max_iterations, timeout, error_threshold, the
- * interrupt hook), divergence checks, the counters in the image header,
- * validation after every epoch and the epoch reports.  What it does not
+ * stop conditions (epochs, max_iterations, timeout, error_threshold,
+ * early stopping on the validation loss, the interrupt hook), divergence
+ * checks, the counters in the image header, validation after every epoch,
+ * the best epoch's weights kept (restore_best) and the epoch reports.  What it does not
  * know comes from two tables:
  *
  *   - the kind's HnKindFit (kind.h HnKind.fit): its checks of options and

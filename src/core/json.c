@@ -762,7 +762,7 @@ HnJsonCheckKeys(const HnJson *obj, const char *what,
 				const char *const *allowed, HnError *err)
 {
 	const HnJsonMember *bad = NULL;
-	char		hint[HANAMI_ERRMSG_LEN];
+	char		hint[HANAMI_ERRHINT_LEN];
 	size_t		at;
 
 	if (obj == NULL || obj->type != HN_JSON_OBJECT)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 static const char *const verify_keys[] = {"target", NULL};
+static const char *const early_stopping_keys[] = {"patience", "min_delta", NULL};
 
 /* A number option in [lo, hi]; see options.h. */
 HnStatus
@@ -96,6 +97,60 @@ OptionCopy(const char *s, const HnAllocator *alloc, char **out, HnError *err)
 	return HANAMI_OK;
 }
 
+/*
+ * early_stopping: a patience (an integer >= 1) or {"patience": N,
+ * "min_delta": D}; restore_best follows it unless given.
+ */
+static HnStatus
+EarlyStoppingOption(const HnJson *obj, HnTrainOptions *t, HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, "early_stopping");
+	const HnJson *d;
+	int64_t		i;
+	HnStatus	st;
+
+	if (v == NULL)
+		return HANAMI_OK;
+	if (v->type == HN_JSON_OBJECT)
+	{
+		if ((st = HnJsonCheckKeys(v, "early_stopping key",
+								  early_stopping_keys, err)) != HANAMI_OK)
+			return st;
+		if (HnJsonGet(v, "patience") == NULL)
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "For example {\"patience\": 5, \"min_delta\": 0}.",
+							  "option \"early_stopping\" needs \"patience\"");
+		if ((st = HnJsonInt(HnJsonGet(v, "patience"),
+							"option \"early_stopping\" key \"patience\"",
+							1, 1000000, &i, err)) != HANAMI_OK)
+			return st;
+		if ((d = HnJsonGet(v, "min_delta")) != NULL)
+		{
+			if ((st = HnJsonNumber(d, "option \"early_stopping\" key \"min_delta\"",
+								   &t->min_delta, err)) != HANAMI_OK)
+				return st;
+			if (!(t->min_delta >= 0 && t->min_delta <= 1e30))
+				return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+								  "It must be at least 0 and at most 1e+30.",
+								  "option \"early_stopping\" key \"min_delta\" is out of range");
+		}
+	}
+	else if (v->type == HN_JSON_NUMBER)
+	{
+		if ((st = HnJsonInt(v, "option \"early_stopping\"", 1, 1000000, &i,
+							err)) != HANAMI_OK)
+			return st;
+	}
+	else
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Give the patience in epochs (5), or {\"patience\": 5, \"min_delta\": 0}.",
+						  "option \"early_stopping\" must be an integer or an object, not %s",
+						  HnJsonTypeName(v));
+	t->patience = (int) i;
+	t->restore_best = true;
+	return HANAMI_OK;
+}
+
 /* The keys every fit reads the same way, after the kind's. */
 static HnStatus
 CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
@@ -130,6 +185,10 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 	if ((v = HnJsonGet(obj, "error_threshold")) != NULL &&
 		(st = HnOptionNumber(v, "error_threshold", 0, DBL_MAX, false,
 							 &t->error_threshold, err)) != HANAMI_OK)
+		return st;
+	if ((st = EarlyStoppingOption(obj, t, err)) != HANAMI_OK ||
+		(st = HnOptionBool(obj, "restore_best", &t->restore_best,
+						   err)) != HANAMI_OK)
 		return st;
 	if ((st = HnOptionBool(obj, "verbose", &o->verbose, err)) != HANAMI_OK)
 		return st;

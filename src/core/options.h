@@ -4,7 +4,8 @@
  * Every key is known, every value has the right type and range, or the
  * read fails naming it.  The keys every fit takes (target, epochs, seed,
  * shuffle, max_iterations, timeout, error_threshold, verbose, device,
- * only_if_better) are read
+ * only_if_better, and early_stopping and restore_best unless the kind
+ * refuses them) are read
  * here; the rest, and which keys a fit of the kind takes at all, come from
  * the kind (fit.h HnKindFit: option_keys, options).  verify() takes
  * "target" only.

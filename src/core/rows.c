@@ -163,6 +163,12 @@ HnCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 	if (!(opt->validation_split >= 0.0 && opt->validation_split < 1.0))
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "validation_split must be at least 0 and less than 1");
+	if (opt->patience < 0)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "early_stopping patience must be zero (off) or positive");
+	if (!(opt->min_delta >= 0.0) || !isfinite(opt->min_delta))
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "early_stopping min_delta must be zero or positive");
 	return net->kind->fit->check_options(net, opt, err);
 }
 

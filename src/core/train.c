@@ -42,6 +42,8 @@ StopReasonName(HnStopReason r)
 			return "error_threshold";
 		case HANAMI_STOP_CALLBACK:
 			return "interrupt";
+		case HANAMI_STOP_EARLY:
+			return "early_stopping";
 	}
 	return NULL;
 }

@@ -44,6 +44,14 @@ typedef struct HnTrainOptions
 								 * defaults */
 	int			loss;			/* HnLoss the fit trains with and the
 								 * network keeps; 0: the network's own */
+	int			patience;		/* early stopping: stop after this many
+								 * epochs without a validation loss lower
+								 * than the best by more than min_delta;
+								 * 0 = off.  Needs validation rows. */
+	double		min_delta;		/* >= 0 */
+	bool		restore_best;	/* end with the weights of the epoch of the
+								 * lowest validation loss (needs validation
+								 * rows; counters keep every epoch trained) */
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
@@ -56,7 +64,9 @@ typedef enum HnStopReason
 	HANAMI_STOP_ITERATIONS,
 	HANAMI_STOP_TIMEOUT,
 	HANAMI_STOP_THRESHOLD,
-	HANAMI_STOP_CALLBACK
+	HANAMI_STOP_CALLBACK,
+	HANAMI_STOP_EARLY			/* early_stopping: no better validation
+								 * loss for `patience` epochs */
 } HnStopReason;
 
 const char *StopReasonName(HnStopReason r);	/* "epochs", "max_iterations", ... */
@@ -100,6 +110,12 @@ typedef struct HnTrainResult
 	HnStopReason stop;
 	int64_t		removed;		/* parameters the fit removed (hanami:
 								 * synapses its reduction passes removed) */
+	int			best_epoch;		/* epoch of the lowest validation loss
+								 * when early_stopping or restore_best
+								 * tracked it, else 0 */
+	bool		restored;		/* the image holds best_epoch's weights;
+								 * loss, val_loss and val_accuracy are
+								 * that epoch's */
 } HnTrainResult;
 
 

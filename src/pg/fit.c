@@ -222,8 +222,9 @@ HanamiComparisonRefusal(const HanamiComparison *c)
 }
 
 /*
- * The JSON report of a fit: rows, epochs, stop reason, losses, accuracy on
- * the training rows (eval), duration, and the per-epoch history (comma
+ * The JSON report of a fit: rows, epochs, stop reason, the best epoch
+ * (early_stopping, restore_best), losses, accuracy on the training rows
+ * (eval), duration, and the per-epoch history (comma
  * separated JSON objects, or NULL).
  */
 char *
@@ -237,6 +238,9 @@ HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
 					 ", \"epochs\": %d, \"iterations\": " INT64_FORMAT ", \"stop\": \"%s\"",
 					 res->train_rows + res->val_rows, res->val_rows, res->epochs,
 					 res->iterations, StopReasonName(res->stop));
+	if (res->best_epoch > 0)
+		appendStringInfo(&buf, ", \"best_epoch\": %d, \"restored\": %s",
+						 res->best_epoch, res->restored ? "true" : "false");
 	AppendField(&buf, "loss", res->loss);
 	AppendField(&buf, "accuracy", eval->accuracy);
 	AppendField(&buf, "val_loss", res->val_loss);

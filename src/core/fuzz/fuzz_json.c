@@ -254,7 +254,9 @@ CheckBase64(const uint8_t *data, size_t size)
 
 /*
  * The text as the options of fit() and verify() of a dense and a hanami
- * network: read, or refused with a message; nothing leaks.
+ * network: read, or refused with a message; nothing leaks.  Options read
+ * have epochs >= 0, batches of at least 1 row, a patience >= 0 and a finite
+ * min_delta >= 0, and no early stopping for the growing network.
  */
 static void
 CheckOptions(const uint8_t *data, size_t size)
@@ -291,6 +293,12 @@ CheckOptions(const uint8_t *data, size_t size)
 				(o.train.epochs < 0 || o.train.batch_size < 1))
 				Fail("options read to %d epochs, batches of %d",
 					 o.train.epochs, o.train.batch_size);
+			if (st == HANAMI_OK && training &&
+				(o.train.patience < 0 || !(o.train.min_delta >= 0) ||
+				 !isfinite(o.train.min_delta) ||
+				 (o.train.patience > 0 && k == 1)))
+				Fail("options read to early stopping after %d epochs, min_delta %g",
+					 o.train.patience, o.train.min_delta);
 			CappedFree(NULL, o.target);
 			CappedFree(NULL, o.device);
 			if (st == HANAMI_OK && o.only_if_better != NULL &&

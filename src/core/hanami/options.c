@@ -19,7 +19,11 @@ const char *const HkOptionKeys[] = {
 	"batch_size", "optimizer", "only_if_better",
 	/* dense options, refused with a reason below */
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
-	"validation_split", "to_train", "to_skip", "rescale", "device", NULL
+	"validation_split", "to_train", "to_skip", "rescale", "device",
+	"early_stopping", "restore_best", NULL
+};
+static const char *const validation_keys[] = {
+	"early_stopping", "restore_best", NULL
 };
 static const char *const dense_only_keys[] = {
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
@@ -52,6 +56,11 @@ HkOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 					   "option \"%s\" does not apply to networks of kind \"hanami\"", *k);
 			return HnSetHint(err, "Its options are: target, epochs, learning_rate, learning_rate_end, seed, shuffle, growth, reduction, max_iterations, timeout, error_threshold, verbose.");
 		}
+	for (const char *const *k = validation_keys; *k; k++)
+		if (HnJsonGet(obj, *k) != NULL)
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "It needs validation rows, and a growing network trains on every row (validation_split does not apply to it).",
+							  "option \"%s\" does not apply to networks of kind \"hanami\"", *k);
 	if ((v = HnJsonGet(obj, "learning_rate")) != NULL)
 	{
 		if ((st = HnOptionNumber(v, "learning_rate", 0, 10, true, &d, err)) != HANAMI_OK)

@@ -542,6 +542,83 @@ MakeRows(int n, bool classes, float *x, int32_t *cls, float *y)
 }
 
 /*
+ * restore_best on a device: the stepper's weights are brought back for each
+ * validation and finished into the image, then the best epoch's copy
+ * replaces them; it equals a device fit that ran to the best epoch only.
+ */
+static void
+TestDeviceRestoreBest(void)
+{
+	uint32_t	counts[] = {6, 16, 12, 1};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_TANH,
+		HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
+	const int	n = 120;
+	TestNet		a;
+	TestNet		b;
+	HnDataset	data;
+	HnTrainOptions opt;
+	HnTrainResult ra;
+	HnTrainResult rb;
+	OclError	err;
+	OclSession *s;
+	float	   *x = malloc(sizeof(float) * n * 6);
+	int32_t    *cls = malloc(sizeof(int32_t) * n);
+	float	   *y = malloc(sizeof(float) * n);
+	HnStatus	sa = HANAMI_E_INTERNAL;
+	HnStatus	sb = HANAMI_E_INTERNAL;
+
+	MakeRows(n, false, x, cls, y);
+	memset(&data, 0, sizeof(data));
+	data.n = n;
+	data.n_features = 6;
+	data.n_outputs = 1;
+	data.x = x;
+	data.y = y;
+	if (!TestNetMake(&a, 4, counts, acts, HANAMI_LOSS_MSE, 5, true))
+	{
+		CHECK(false, "restore_best on the device: network");
+		free(y);
+		free(cls);
+		free(x);
+		return;
+	}
+	NetClone(&b, &a);
+	TrainOptionsDefaults(&opt, HANAMI_OPT_ADAM);
+	opt.epochs = 30;
+	opt.batch_size = 8;
+	opt.seed = 4;
+	opt.optim.learning_rate = 0.03f;
+	opt.validation_split = 0.3;
+	opt.patience = 3;
+	opt.restore_best = true;
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	if (s != NULL)
+	{
+		sa = OclTrainFit(s, &a.net, &data, &opt, NULL, &HnMallocAllocator, &ra, &err);
+		opt.epochs = ra.best_epoch;
+		opt.patience = 0;
+		opt.restore_best = false;
+		if (sa == HANAMI_OK && ra.best_epoch > 0)
+			sb = OclTrainFit(s, &b.net, &data, &opt, NULL, &HnMallocAllocator, &rb, &err);
+		OclSessionFree(s, &HnMallocAllocator);
+	}
+	if (!CHECK(sa == HANAMI_OK && sb == HANAMI_OK && ra.restored &&
+			   ra.val_loss == rb.val_loss &&
+			   memcmp(a.net.params, b.net.params,
+					  sizeof(float) * (size_t) a.net.hdr->n_params) == 0 &&
+			   a.net.hdr->epochs == (uint32_t) ra.epochs,
+			   "restore_best on the device: the weights of a fit of the best epoch's %d (of %d, stopped by %s)",
+			   ra.best_epoch, ra.epochs, StopReasonName(ra.stop)))
+		TestNote("status %d %d: %s; val losses %.9g %.9g", (int) sa, (int) sb,
+				 err.base.message, ra.val_loss, rb.val_loss);
+	free(a.buf);
+	free(b.buf);
+	free(y);
+	free(cls);
+	free(x);
+}
+
+/*
  * A whole fit on both sides from the same network, rows and options:
  * classes (3, softmax), binary (one sigmoid output, 0/1 classes) or
  * regression; mask selects the trained layers.
@@ -757,6 +834,7 @@ main(void)
 	TestParityPredict();
 	TestDeviceNotFinite();
 	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
+	TestDeviceRestoreBest();
 	TestParityFit("classification, sgd, validation", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
 	TestParityFit("classification, first layer frozen", true, false, HANAMI_OPT_ADAM, 0.0, 0, (uint64_t) 0xC);
 	TestParityFit("binary, sigmoid output, validation", true, true, HANAMI_OPT_ADAM, 0.2, 0, ~(uint64_t) 0);
