@@ -76,4 +76,42 @@ SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"restore_best": "yes", "valid
 SELECT hanami.fit(hanami.network('{"kind": "hanami", "layers": [1, 4, 1]}', 1), 'SELECT x, y FROM noisy', '{"early_stopping": 5}');
 \echo :SQLSTATE
 
+-- validation_query: validation rows of their own, also for streamed fits
+-- (the 18,000 rows of 8 bytes exceed 64kB, so they are read again every
+-- epoch)
+CREATE TABLE noisy_val AS
+SELECT i / 40.0 + 0.0125 AS x, sin(6 * (i / 40.0 + 0.0125)) AS y FROM generate_series(1, 60, 3) i;
+SET hanami.dataset_memory = '64kB';
+CREATE TABLE big_noisy AS
+SELECT x + k * 0 AS x, y FROM noisy, generate_series(1, 300) k;
+SELECT (f).report ->> 'stop' AS stop,
+       ((f).report ->> 'rows')::int AS rows,
+       ((f).report ->> 'validation_rows')::int AS validation_rows,
+       ((f).report ->> 'epochs')::int - ((f).report ->> 'best_epoch')::int AS epochs_after_best,
+       (f).report -> 'restored' AS restored
+FROM w, hanami.fit_report(net, 'SELECT x, y FROM big_noisy',
+                          '{"epochs": 60, "learning_rate": 0.02, "batch_size": 64, "seed": 1,
+                            "early_stopping": 2, "validation_query": "SELECT x, y FROM noisy_val"}') f;
+RESET hanami.dataset_memory;
+-- in memory too: every query row trains, and the best epoch is kept
+SELECT ((f).report ->> 'rows')::int AS rows,
+       ((f).report ->> 'validation_rows')::int AS validation_rows,
+       ((f).report ->> 'val_loss')::float8 =
+       (SELECT min((h ->> 'val_loss')::float8) FROM jsonb_array_elements((f).report -> 'history') h) AS best_val_loss
+FROM w, hanami.fit_report(net, 'SELECT x, y FROM noisy',
+                          '{"epochs": 30, "learning_rate": 0.02, "seed": 1, "restore_best": true,
+                            "validation_query": "SELECT x, y FROM noisy_val"}') f;
+\set VERBOSITY terse
+SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"validation_split": 0.2, "validation_query": "SELECT x, y FROM noisy_val"}') FROM w;
+SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"validation_query": ""}') FROM w;
+SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"validation_query": 3}') FROM w;
+SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"validation_query": "SELECT x FROM noisy_val"}') FROM w;
+SELECT hanami.fit(net, 'SELECT x, y FROM noisy', '{"validation_query": "DELETE FROM noisy_val"}') FROM w;
+\set VERBOSITY default
+SELECT count(*) AS validation_rows_kept FROM noisy_val;
+SET hanami.dataset_memory = '64kB';
+SELECT hanami.fit(net, 'SELECT x, y FROM big_noisy', '{"early_stopping": 2}') FROM w;
+RESET hanami.dataset_memory;
+DROP TABLE noisy_val, big_noisy;
+
 DROP TABLE es, w, noisy;

@@ -237,14 +237,14 @@ FitNeedsValidation(const Fit *f, HnError *err)
 
 	if (f->rows->source != NULL)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
-						  "Streamed rows cannot be held out; with the rows in memory, add validation_split.",
+						  "Streamed rows cannot be held out: add validation_query, a query of validation rows of their own.",
 						  "%s needs validation rows", what);
 	if (f->opt->validation_split > 0)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 						  "validation_split holds out no row of so few: raise it or add rows.",
 						  "%s needs validation rows", what);
 	return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
-					  "Add validation_split (for example 0.2) to hold rows out.",
+					  "Add validation_split (for example 0.2) to hold rows out, or validation_query.",
 					  "%s needs validation rows", what);
 }
 
@@ -257,6 +257,20 @@ FitPrepare(Fit *f, HnError *err)
 	void	   *prep = NULL;
 	HnStatus	st;
 
+	if (f->opt->validation != NULL)
+	{
+		if (f->opt->validation_split > 0)
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "Use one of them: rows held out of the training query, or rows of a query of their own.",
+							  "options \"validation_split\" and \"validation_query\" exclude each other");
+		if (f->opt->validation->n == 0)
+			return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+							  "The validation query returned no rows.",
+							  "no rows to validate on");
+		st = HnCheckRows(f->net, f->opt->validation, 0, err);
+		if (st != HANAMI_OK)
+			return st;
+	}
 	if (rows->data != NULL)
 	{
 		if (rows->data->n == 0 || (rows->order && rows->n == 0))
@@ -271,7 +285,8 @@ FitPrepare(Fit *f, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 						  "Streamed rows cannot be held out.",
 						  "validation_split needs the rows in memory");
-	else if (f->opt->patience > 0 || f->opt->restore_best)
+	else if ((f->opt->patience > 0 || f->opt->restore_best) &&
+			 f->opt->validation == NULL)
 		return FitNeedsValidation(f, err);
 	if (f->kf->prepare_begin != NULL)
 	{
@@ -281,6 +296,9 @@ FitPrepare(Fit *f, HnError *err)
 			return st;
 	}
 	st = rows->data ? FitSplit(f, prep, err) : FitFirstPass(f, prep, err);
+	/* validation rows of their own: every training row trains */
+	if (st == HANAMI_OK && f->opt->validation != NULL)
+		f->n_val = f->opt->validation->n;
 	if (st == HANAMI_OK && f->n_val == 0 &&
 		(f->opt->patience > 0 || f->opt->restore_best))
 		st = FitNeedsValidation(f, err);
@@ -357,7 +375,9 @@ FitEpochRows(Fit *f, HnError *err)
 static HnStatus
 FitValidate(Fit *f, HnEpochReport *rep, bool *interrupted, HnError *err)
 {
-	HnRows		val = {f->rows->data, f->idx + f->n_train, f->n_val, NULL};
+	HnRows		held = {f->rows->data, f->idx + f->n_train, f->n_val, NULL};
+	HnRows		own = {f->opt->validation, NULL, 0, NULL};
+	const HnRows *val = f->opt->validation != NULL ? &own : &held;
 	HnEvalResult ev;
 	HnStatus	st = HANAMI_OK;
 
@@ -365,7 +385,7 @@ FitValidate(Fit *f, HnEpochReport *rep, bool *interrupted, HnError *err)
 	if (f->ops->sync != NULL)
 		st = f->ops->sync(f->state, err);
 	if (st == HANAMI_OK)
-		st = HnEvaluateRows(f->net, &val,
+		st = HnEvaluateRows(f->net, val,
 							f->n_val < f->batch ? (int) f->n_val : f->batch,
 							true, &f->cb, f->alloc, &ev, err);
 	*interrupted = ev.interrupted;
@@ -601,6 +621,7 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 		st = FitTrain(&f, err);
 	res->train_rows = f.n_train;
 	res->val_rows = f.n_val;
+	res->val_own = opt->validation != NULL;
 	res->seconds = FitNow(&f) - f.t0;
 
 	if (f.state != NULL)

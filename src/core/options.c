@@ -195,14 +195,22 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 	if ((st = HnOptionString(obj, "device", &device, err)) != HANAMI_OK ||
 		(st = OptionCopy(device, alloc, &o->device, err)) != HANAMI_OK)
 		return st;
-	/* a query, checked when it runs; here only that there is one */
+	/* queries, checked when they run; here only that there are some */
 	if ((st = HnOptionString(obj, "only_if_better", &better, err)) != HANAMI_OK)
 		return st;
 	if (better != NULL && better[strspn(better, " \t\r\n")] == '\0')
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 						  "It is the query both networks are measured on, like verify()'s.",
 						  "option \"only_if_better\" must not be empty");
-	return OptionCopy(better, alloc, &o->only_if_better, err);
+	if ((st = OptionCopy(better, alloc, &o->only_if_better, err)) != HANAMI_OK)
+		return st;
+	if ((st = HnOptionString(obj, "validation_query", &better, err)) != HANAMI_OK)
+		return st;
+	if (better != NULL && better[strspn(better, " \t\r\n")] == '\0')
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "It is the query of the rows measured every epoch, like verify()'s.",
+						  "option \"validation_query\" must not be empty");
+	return OptionCopy(better, alloc, &o->validation_query, err);
 }
 
 /* Read the options of a fit or a verify; see options.h. */

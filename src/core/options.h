@@ -25,6 +25,9 @@ typedef struct HnFitOptions
 	char	   *only_if_better;	/* a query the new network must score better
 								 * on than the branch head (train and jobs of
 								 * named models), or NULL */
+	char	   *validation_query;	/* a query whose rows are measured every
+									 * epoch (the caller loads them into
+									 * train.validation), or NULL */
 	bool		verbose;
 } HnFitOptions;
 

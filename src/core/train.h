@@ -52,6 +52,11 @@ typedef struct HnTrainOptions
 	bool		restore_best;	/* end with the weights of the epoch of the
 								 * lowest validation loss (needs validation
 								 * rows; counters keep every epoch trained) */
+	const struct HnDataset *validation;	/* validation rows of their own,
+										 * in memory (the caller's
+										 * validation_query), measured every
+										 * epoch in place of held-out ones;
+										 * NULL: validation_split */
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
@@ -103,6 +108,8 @@ typedef struct HnTrainResult
 	int64_t		iterations;
 	int64_t		train_rows;
 	int64_t		val_rows;
+	bool		val_own;		/* the validation rows were options.validation's,
+								 * not held out of the training rows */
 	double		loss;			/* last epoch's training loss */
 	double		val_loss;
 	double		val_accuracy;

@@ -236,7 +236,8 @@ HanamiFitReport(const HnTrainResult *res, const HnEvalResult *eval,
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"validation_rows\": " INT64_FORMAT
 					 ", \"epochs\": %d, \"iterations\": " INT64_FORMAT ", \"stop\": \"%s\"",
-					 res->train_rows + res->val_rows, res->val_rows, res->epochs,
+					 res->train_rows + (res->val_own ? 0 : res->val_rows),
+					 res->val_rows, res->epochs,
 					 res->iterations, StopReasonName(res->stop));
 	if (res->best_epoch > 0)
 		appendStringInfo(&buf, ", \"best_epoch\": %d, \"restored\": %s",

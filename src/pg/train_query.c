@@ -71,6 +71,14 @@ HanamiComputePool(MemoryContext cxt)
 	return o->pool;
 }
 
+/* Errors while the validation rows are read say so. */
+static void
+ValidationContext(void *arg)
+{
+	(void) arg;
+	errcontext("reading the rows of option \"validation_query\"");
+}
+
 /*
  * A query's rows as a source of chunks for the engine (core/fit.h).  The
  * first pass starts with the rows the attempt to hold them all loaded, then
@@ -220,10 +228,21 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 	HnTrainOptions topt = opts->train;
 	bool		layered = (net->kind->caps & HANAMI_CAP_LAYERED) != 0;
 	HanamiQueryData data;
+	HanamiQueryData vdata;
 	HanamiRows *q;
 	HnStatus	st;
 
 	topt.pool = HanamiComputePool(cxt);
+	/* validation rows of their own, held in memory (within the budget) */
+	if (opts->validation_query != NULL)
+	{
+		ErrorContextCallback ctx = {error_context_stack, ValidationContext, NULL};
+
+		error_context_stack = &ctx;
+		HanamiLoadQuery(opts->validation_query, opts->target, net, &vdata);
+		error_context_stack = ctx.previous;
+		topt.validation = &vdata.ds;
+	}
 	q = HanamiRowsOpen(query, opts->target, net);
 	HanamiRowsSetPool(q, topt.pool);
 	HanamiRowsStart(q);

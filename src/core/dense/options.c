@@ -19,7 +19,8 @@ const char *const DenseOptionKeys[] = {
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss", "seed",
 	"shuffle", "max_iterations", "timeout", "error_threshold",
 	"validation_split", "to_train", "to_skip", "rescale", "verbose", "device",
-	"only_if_better", "early_stopping", "restore_best", NULL
+	"only_if_better", "early_stopping", "restore_best", "validation_query",
+	NULL
 };
 
 /* Index of the layer named or numbered by v, for to_train/to_skip. */

@@ -305,6 +305,10 @@ CheckOptions(const uint8_t *data, size_t size)
 				o.only_if_better[strspn(o.only_if_better, " \t\r\n")] == '\0')
 				Fail("an empty only_if_better query is accepted");
 			CappedFree(NULL, o.only_if_better);
+			if (st == HANAMI_OK && o.validation_query != NULL &&
+				o.validation_query[strspn(o.validation_query, " \t\r\n")] == '\0')
+				Fail("an empty validation_query is accepted");
+			CappedFree(NULL, o.validation_query);
 			CappedFree(NULL, (void *) o.train.kind_options);
 		}
 		free(image);

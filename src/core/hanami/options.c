@@ -20,10 +20,10 @@ const char *const HkOptionKeys[] = {
 	/* dense options, refused with a reason below */
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
 	"validation_split", "to_train", "to_skip", "rescale", "device",
-	"early_stopping", "restore_best", NULL
+	"early_stopping", "restore_best", "validation_query", NULL
 };
 static const char *const validation_keys[] = {
-	"early_stopping", "restore_best", NULL
+	"early_stopping", "restore_best", "validation_query", NULL
 };
 static const char *const dense_only_keys[] = {
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
