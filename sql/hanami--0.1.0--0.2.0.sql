@@ -1080,3 +1080,18 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.train(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
 	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics (with option only_if_better, only when it scores better than the head; else NULL)';
+
+-- hanami.stop: a running job ends after its current epoch and commits
+-- (without a "missing value": the column is as a fresh install makes it)
+ALTER TABLE @extschema@.job_queue ADD COLUMN stop_requested pg_catalog.bool;
+UPDATE @extschema@.job_queue SET stop_requested = false;
+ALTER TABLE @extschema@.job_queue ALTER COLUMN stop_requested SET DEFAULT false;
+ALTER TABLE @extschema@.job_queue ALTER COLUMN stop_requested SET NOT NULL;
+
+CREATE FUNCTION @extschema@.stop(job pg_catalog.int8)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'hanami_stop_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.stop(pg_catalog.int8) IS
+	'stop a job early: a running one ends after its current epoch and commits what it learned (metrics "stop": "stopped"); a queued one never runs';

@@ -9,8 +9,9 @@
 --   queued --(worker claims it)--> running --(commit stored)--> succeeded
 --     |                              |--(not better: only_if_better)--> succeeded, no commit, note
 --     |                              |--(error, access revoked)--> failed
+--     |                              |--(hanami.stop, after the epoch)--> succeeded, commit
 --     |                              |--(hanami.cancel)-----------> cancelled
---     +--(hanami.cancel)--> cancelled    (server restart: running -> failed)
+--     +--(hanami.cancel or stop)--> cancelled    (server restart: running -> failed)
 
 CREATE TABLE @extschema@.job_queue (
 	id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -40,6 +41,7 @@ CREATE TABLE @extschema@.job_queue (
 	channel pg_catalog.text,
 	attempts pg_catalog.int4 NOT NULL DEFAULT 0,
 	note pg_catalog.text,
+	stop_requested pg_catalog.bool NOT NULL DEFAULT false,
 	UNIQUE (id, model_id)
 );
 CREATE INDEX ON @extschema@.job_queue (state) WHERE state IN ('queued', 'running');
@@ -199,6 +201,14 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.cancel(pg_catalog.int8) IS
 	'cancel a job: a queued job never runs; a running one stops within about a second, leaving its branch unchanged';
+
+CREATE FUNCTION @extschema@.stop(job pg_catalog.int8)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'hanami_stop_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.stop(pg_catalog.int8) IS
+	'stop a job early: a running one ends after its current epoch and commits what it learned (metrics "stop": "stopped"); a queued one never runs';
 
 CREATE FUNCTION @extschema@.wait(job pg_catalog.int8, timeout pg_catalog.interval DEFAULT '1 hour')
 RETURNS pg_catalog.text

@@ -530,6 +530,9 @@ FitEndEpoch(Fit *f, HnError *err)
 		FitStop(f, HANAMI_STOP_THRESHOLD);
 	if (!f->stopped && f->opt->patience > 0 && f->waited >= f->opt->patience)
 		FitStop(f, HANAMI_STOP_EARLY);
+	/* asked to end after this epoch (not after the last one: that is "epochs") */
+	if (!f->stopped && f->epoch < f->opt->epochs && f->cb.stop && f->cb.stop(f->cb.ctx))
+		FitStop(f, HANAMI_STOP_REQUESTED);
 	return HANAMI_OK;
 }
 

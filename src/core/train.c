@@ -44,6 +44,8 @@ StopReasonName(HnStopReason r)
 			return "interrupt";
 		case HANAMI_STOP_EARLY:
 			return "early_stopping";
+		case HANAMI_STOP_REQUESTED:
+			return "stopped";
 	}
 	return NULL;
 }

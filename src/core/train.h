@@ -70,8 +70,10 @@ typedef enum HnStopReason
 	HANAMI_STOP_TIMEOUT,
 	HANAMI_STOP_THRESHOLD,
 	HANAMI_STOP_CALLBACK,
-	HANAMI_STOP_EARLY			/* early_stopping: no better validation
+	HANAMI_STOP_EARLY,			/* early_stopping: no better validation
 								 * loss for `patience` epochs */
+	HANAMI_STOP_REQUESTED		/* the stop hook asked to end after an
+								 * epoch (a job's hanami.stop) */
 } HnStopReason;
 
 const char *StopReasonName(HnStopReason r);	/* "epochs", "max_iterations", ... */
@@ -92,7 +94,9 @@ typedef struct HnEpochReport
  * or of evaluation (validation included), and may longjmp (PostgreSQL's
  * CHECK_FOR_INTERRUPTS) as long as the allocator's memory is reclaimed by
  * the caller; returning true stops the fit or evaluation cleanly.
- * now returns monotonic seconds.  Any hook may be NULL.
+ * now returns monotonic seconds.  stop is called after every epoch (after
+ * epoch_done); returning true ends the fit there, as a finished one, with
+ * HANAMI_STOP_REQUESTED.  Any hook may be NULL.
  */
 typedef struct HnCallbacks
 {
@@ -100,6 +104,7 @@ typedef struct HnCallbacks
 	bool		(*interrupt) (void *ctx);
 	void		(*epoch_done) (void *ctx, const HnEpochReport *r);
 	double		(*now) (void *ctx);
+	bool		(*stop) (void *ctx);
 } HnCallbacks;
 
 typedef struct HnTrainResult

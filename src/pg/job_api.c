@@ -1,5 +1,6 @@
 /*
- * job_api.c - the SQL entry points that write jobs: submit, cancel, reap.
+ * job_api.c - the SQL entry points that write jobs: submit, cancel, stop,
+ * reap.
  *
  * Ordinary roles cannot write hanami.job_queue.  Each function here checks
  * its caller as the caller (row-level security applies), then writes the
@@ -20,6 +21,7 @@
 
 PG_FUNCTION_INFO_V1(hanami_submit_job);
 PG_FUNCTION_INFO_V1(hanami_cancel_job);
+PG_FUNCTION_INFO_V1(hanami_stop_job);
 PG_FUNCTION_INFO_V1(hanami_reap_jobs);
 
 /* An unguessable channel name for the job's notifications. */
@@ -152,6 +154,34 @@ hanami_submit_job(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Inside SPI, as the caller: error unless the job is visible to the caller
+ * (row-level security: a job of a project the caller cannot read is one
+ * that does not exist) and the caller is its submitter or a writer of its
+ * model.  what: "cancel" or "stop".
+ */
+static void
+CheckJobControl(Datum job, const char *what)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {job};
+	bool		isnull;
+
+	if (HanamiSpiExec("SELECT j.submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole "
+					  "OR EXISTS (SELECT 1 FROM hanami.model_catalog m "
+					  "WHERE m.id OPERATOR(pg_catalog.=) j.model_id AND hanami.can_write(m.project, m.owner)) "
+					  "FROM hanami.job_queue j WHERE j.id OPERATOR(pg_catalog.=) $1",
+					  1, types, vals) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist", DatumGetInt64(job))));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s job " INT64_FORMAT, what, DatumGetInt64(job)),
+				 errdetail("Only its submitter and the writers of its model may %s a job.", what)));
+}
+
+/*
  * cancel(job): a queued job never runs; a running one stops at its next
  * poll.  Its submitter and the model's writers may cancel it.  Returns
  * whether the job was still queued or running.
@@ -162,29 +192,48 @@ hanami_cancel_job(PG_FUNCTION_ARGS)
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1];
 	HanamiAsSystem sys;
-	bool		isnull;
 	bool		found;
 
 	ARG_NOT_NULL(0, "job");
 	vals[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
-	/* as the caller: visible, and the caller's to cancel */
-	if (HanamiSpiExec("SELECT j.submitted_by OPERATOR(pg_catalog.=) CURRENT_USER::pg_catalog.regrole "
-					  "OR EXISTS (SELECT 1 FROM hanami.model_catalog m "
-					  "WHERE m.id OPERATOR(pg_catalog.=) j.model_id AND hanami.can_write(m.project, m.owner)) "
-					  "FROM hanami.job_queue j WHERE j.id OPERATOR(pg_catalog.=) $1",
-					  1, types, vals) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("job " INT64_FORMAT " does not exist", PG_GETARG_INT64(0))));
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to cancel job " INT64_FORMAT, PG_GETARG_INT64(0)),
-				 errdetail("Only its submitter and the writers of its model may cancel a job.")));
+	CheckJobControl(vals[0], "cancel");
 
 	HanamiAsSystemBegin(&sys);
 	found = HanamiSpiExec("UPDATE hanami.job_queue j SET cancel_requested = true, "
+						  "state = CASE WHEN j.state = 'queued' THEN 'cancelled' ELSE j.state END, "
+						  "finished_at = CASE WHEN j.state = 'queued' THEN pg_catalog.now() ELSE j.finished_at END "
+						  "WHERE j.id = $1 AND j.state IN ('queued', 'running')",
+						  1, types, vals) == 1;
+	HanamiAsSystemEnd(&sys);
+	SPI_finish();
+	PG_RETURN_BOOL(found);
+}
+
+/*
+ * stop(job): a running job ends after its current epoch and commits what
+ * it learned, like a job that ran all its epochs (its metrics say "stop":
+ * "stopped"); a queued one never runs (it is cancelled: it has learned
+ * nothing).  The same callers as cancel.  Returns whether the job was still
+ * queued or running.
+ */
+Datum
+hanami_stop_job(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1];
+	HanamiAsSystem sys;
+	bool		found;
+
+	ARG_NOT_NULL(0, "job");
+	vals[0] = PG_GETARG_DATUM(0);
+	SPI_connect();
+	CheckJobControl(vals[0], "stop");
+
+	HanamiAsSystemBegin(&sys);
+	found = HanamiSpiExec("UPDATE hanami.job_queue j SET "
+						  "stop_requested = (j.state = 'running'), "
+						  "cancel_requested = (j.cancel_requested OR j.state = 'queued'), "
 						  "state = CASE WHEN j.state = 'queued' THEN 'cancelled' ELSE j.state END, "
 						  "finished_at = CASE WHEN j.state = 'queued' THEN pg_catalog.now() ELSE j.finished_at END "
 						  "WHERE j.id = $1 AND j.state IN ('queued', 'running')",

@@ -18,7 +18,9 @@
  *   JobLoad       as the submitter: the network and the query's rows
  *   JobPoll       every half second while training: cancel requested?
  *                 model still visible and writable?  (short transactions)
- *   JobEpoch      after every epoch: progress, training_log, NOTIFY
+ *   JobEpoch      after every epoch: progress, training_log, NOTIFY; and
+ *                 was a stop requested (hanami.stop)?  Then the fit ends
+ *                 after this epoch and the job commits like a finished one
  *   JobFinish     running -> succeeded: the commit, in one transaction,
  *                 only if the branch did not move and the job still runs
  *   JobNoCommit   running -> succeeded without a commit: option
@@ -77,6 +79,8 @@ typedef struct Job
 	HanamiQueryData data;
 	double		last_poll;
 	double		last_epoch_seconds;
+	bool		can_stop;		/* the job table has stop_requested (0.2.0 on) */
+	bool		stop_requested; /* hanami.stop: end after this epoch */
 } Job;
 
 /* Start a short transaction with SPI and a snapshot; returns the caller's context. */
@@ -180,6 +184,7 @@ JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 			job->options = GetText(6, cxt);
 			job->message = GetText(7, cxt);
 			job->channel = GetText(8, cxt);
+			job->can_stop = !v0_1;
 			claimed = true;
 			pgstat_report_appname(psprintf("hanami job " INT64_FORMAT, job->id));
 		}
@@ -368,10 +373,28 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 		HanamiAsSystemBegin(&sys);
 		HanamiSpiExec("UPDATE hanami.job_queue SET epoch = $4, loss = $5, rows_per_second = $8 WHERE id = $1",
 					  9, types, vals);
+		/* hanami.stop: end after this epoch and commit what was learned */
+		if (job->can_stop && !job->stop_requested &&
+			HanamiSpiExec("SELECT stop_requested FROM hanami.job_queue WHERE id = $1",
+						  1, types, vals) == 1)
+		{
+			bool		isnull;
+
+			job->stop_requested =
+				DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+				!isnull;
+		}
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, psprintf("epoch %d", r->epoch));
 	}
 	TxEnd(tx);
+}
+
+/* Engine hook after every epoch (after JobEpochHook): end the fit here? */
+static bool
+JobStopHook(void *ctx)
+{
+	return ((Job *) ctx)->stop_requested;
 }
 
 /* running -> succeeded: store the commit if the branch did not move. */
@@ -508,6 +531,7 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			cb.interrupt = JobInterruptHook;
 			cb.now = JobNowHook;
 			cb.epoch_done = JobEpochHook;
+			cb.stop = JobStopHook;
 			/* on the CPU or an OpenCL device, as options.device says */
 			st = HanamiDeviceFit(&job->bound, &job->data.ds, job->opts.device,
 								 &job->opts.train, &cb, &alloc, &res, &err);

@@ -101,6 +101,8 @@ typedef struct CbState
 	double		tick;
 	bool		monotone;
 	double		last_seconds;
+	int			stop_epoch;		/* stop returns true from this epoch on */
+	int			stop_calls;
 } CbState;
 
 /* Count calls; stop after stop_after of them. */
@@ -124,6 +126,16 @@ CbEpoch(void *ctx, const HnEpochReport *r)
 	if (r->epoch != c->epochs || r->seconds < c->last_seconds)
 		c->monotone = false;
 	c->last_seconds = r->seconds;
+}
+
+/* Ask to end after epoch stop_epoch. */
+static bool
+CbStop(void *ctx)
+{
+	CbState    *c = ctx;
+
+	c->stop_calls++;
+	return c->stop_epoch > 0 && c->epochs >= c->stop_epoch;
 }
 
 /* A fake clock advancing by tick per call. */
@@ -315,6 +327,31 @@ TestStops(void)
 		  res.epochs == 2,
 		  "stop: interrupt callback stops cleanly after 10 batches");
 	TestNetFree(&tn);
+
+	/* the stop hook: ends after an epoch, as a finished fit */
+	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 1, false);
+	memset(&cs, 0, sizeof(cs));
+	cs.stop_epoch = 3;
+	cb.stop = CbStop;
+	opt.epochs = 10;
+	st = TrainFit(&tn.net, &d.ds, &opt, &cb, &HnMallocAllocator, &res, &err);
+	CHECK(st == HANAMI_OK && res.stop == HANAMI_STOP_REQUESTED && res.epochs == 3 &&
+		  cs.epochs == 3 && cs.stop_calls == 3 && tn.net.hdr->epochs == 3 &&
+		  res.iterations == 3 * 7 &&
+		  strcmp(StopReasonName(res.stop), "stopped") == 0,
+		  "stop: the stop hook ends the fit after epoch 3 of 10 (%d epochs)", res.epochs);
+	TestNetFree(&tn);
+	/* asked during the last epoch: the fit ran all its epochs */
+	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 1, false);
+	memset(&cs, 0, sizeof(cs));
+	cs.stop_epoch = 1;
+	opt.epochs = 1;
+	st = TrainFit(&tn.net, &d.ds, &opt, &cb, &HnMallocAllocator, &res, &err);
+	CHECK(st == HANAMI_OK && res.stop == HANAMI_STOP_EPOCHS && res.epochs == 1,
+		  "stop: a stop asked in the last epoch still reports epochs");
+	TestNetFree(&tn);
+	cb.stop = NULL;
+	opt.epochs = 10;
 
 	/* timeout on a fake clock: 1 s per call */
 	TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 1, false);
