@@ -98,6 +98,26 @@ OptionCopy(const char *s, const HnAllocator *alloc, char **out, HnError *err)
 }
 
 /*
+ * Option key, a query: a string that is not blank, copied from alloc to
+ * *out (NULL when absent); detail says what the query is for.
+ */
+static HnStatus
+QueryOption(const HnJson *obj, const char *key, const char *detail,
+			const HnAllocator *alloc, char **out, HnError *err)
+{
+	const char *q;
+	HnStatus	st;
+
+	*out = NULL;
+	if ((st = HnOptionString(obj, key, &q, err)) != HANAMI_OK)
+		return st;
+	if (q != NULL && q[strspn(q, " \t\r\n")] == '\0')
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, detail,
+						  "option \"%s\" must not be empty", key);
+	return OptionCopy(q, alloc, out, err);
+}
+
+/*
  * early_stopping: a patience (an integer >= 1) or {"patience": N,
  * "min_delta": D}; restore_best follows it unless given.
  */
@@ -159,7 +179,6 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 	HnTrainOptions *t = &o->train;
 	const HnJson *v;
 	const char *device;
-	const char *better;
 	int64_t		i;
 	bool		found;
 	HnStatus	st;
@@ -196,21 +215,13 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 		(st = OptionCopy(device, alloc, &o->device, err)) != HANAMI_OK)
 		return st;
 	/* queries, checked when they run; here only that there are some */
-	if ((st = HnOptionString(obj, "only_if_better", &better, err)) != HANAMI_OK)
-		return st;
-	if (better != NULL && better[strspn(better, " \t\r\n")] == '\0')
-		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+	if ((st = QueryOption(obj, "only_if_better",
 						  "It is the query both networks are measured on, like verify()'s.",
-						  "option \"only_if_better\" must not be empty");
-	if ((st = OptionCopy(better, alloc, &o->only_if_better, err)) != HANAMI_OK)
+						  alloc, &o->only_if_better, err)) != HANAMI_OK)
 		return st;
-	if ((st = HnOptionString(obj, "validation_query", &better, err)) != HANAMI_OK)
-		return st;
-	if (better != NULL && better[strspn(better, " \t\r\n")] == '\0')
-		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
-						  "It is the query of the rows measured every epoch, like verify()'s.",
-						  "option \"validation_query\" must not be empty");
-	return OptionCopy(better, alloc, &o->validation_query, err);
+	return QueryOption(obj, "validation_query",
+					   "It is the query of the rows measured every epoch, like verify()'s.",
+					   alloc, &o->validation_query, err);
 }
 
 /* Read the options of a fit or a verify; see options.h. */
