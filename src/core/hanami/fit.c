@@ -129,8 +129,9 @@ const HnKindFit HnHanamiFit = {
 	.fit_note = HkFitNote,
 	.option_keys = HkOptionKeys,
 	.options = HkOptions,
-	.jobs = false,				/* not yet: the job worker keeps the image
-								 * where it is, and growth moves it */
+	.jobs = true,				/* the job worker trains a copy of the
+								 * image in its own memory, which growth
+								 * may move */
 	.stepper = &HkStepper,
 	.online = true,
 	.advice = "lower \"learning_rate\"",
