@@ -1,7 +1,8 @@
 # t/110_attacks.pl - a hostile tenant's attacks, each asserted to fail for
 # the right reason: forged or hijacked background jobs, internal functions,
 # planted blocks, references into another project, eavesdropping on job
-# notifications, and jobs that never start or hold others up.  Every role
+# notifications, growing networks' jobs, and jobs that never start or hold
+# others up.  Every role
 # here is an ordinary role without BYPASSRLS.
 #
 #   team     project: alice (admin), bob (member)
@@ -203,6 +204,35 @@ like($bg->query_safe('SELECT pg_sleep(0.2); SELECT 1;'), qr/Asynchronous notific
 $bg->quit;
 unlike($eaves, qr/Asynchronous notification/, "another tenant hears nothing of the project's jobs");
 is(as('mallory', "SELECT count(*) FROM hanami.jobs WHERE id = $alice_jobs"), '0', 'nor sees their channel');
+
+# ---------------------------------------------------------------- 5b. growing networks' jobs
+# the growing kind's jobs are jobs like any other: hidden from other
+# tenants, stopped only by writers, and their queries run as the submitter
+as('alice', q{SELECT hanami.create_model('sprout', '{"kind": "hanami", "layers": [2, 16, 2]}', 'team', 1)});
+my $grow_job = as('alice', q{SELECT hanami.train_async('team/sprout', 'SELECT a, b, y FROM pts', '{"epochs": 1000000}')});
+ok($node->poll_query_until('postgres', "SELECT epoch >= 1 FROM hanami.job_queue WHERE id = $grow_job"),
+	"alice's growing job runs");
+is(as('mallory', "SELECT count(*) FROM hanami.jobs WHERE id = $grow_job"), '0', 'another tenant does not see the growing job');
+is(as('mallory', "SELECT count(*) FROM hanami.training_log WHERE job_id = $grow_job"), '0', 'nor its learning curve');
+like(fails('mallory', "SELECT hanami.stop($grow_job)"), qr/job $grow_job does not exist/, 'nor can she stop it');
+like(fails('mallory', "SELECT hanami.cancel($grow_job)"), qr/job $grow_job does not exist/, 'or cancel it');
+like(fails('mallory', q{SELECT hanami.predict_class('team/sprout', ARRAY[0, 1]::real[])}), qr/does not exist/,
+	'or predict with the growing model');
+like(fails('bob', "SELECT hanami.stop($grow_job)"), qr/permission denied to stop job/,
+	'a member who may read the job but not write its model cannot stop it');
+is(as('bob', "SELECT state FROM hanami.jobs WHERE id = $grow_job"), 'running', 'though he sees it run');
+# a tenant's growing job whose query reaches for the model of another project
+as('mallory', q{SELECT hanami.create_model('weeds', '{"kind": "hanami", "layers": [2, 8, 2]}', seed => 2)});
+as('mallory', q{CREATE FUNCTION mallory.peek() RETURNS TABLE (a real, b real, y int) LANGUAGE sql AS $f$
+	SELECT p.a, p.b, hanami.predict_class('team/sprout', ARRAY[p.a, p.b]) FROM public.pts p $f$});
+my $peek = as('mallory', q{SELECT hanami.train_async('weeds', 'SELECT * FROM mallory.peek()', '{"epochs": 1}')});
+is(wait_job($peek), 'failed', "a growing job's query cannot read another project's model");
+like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $peek"), qr/does not exist/,
+	'its error is that of a model that does not exist');
+is(as('alice', "SELECT hanami.stop($grow_job)"), 't', 'the growing job\'s writer stops it');
+is(wait_job($grow_job), 'succeeded', 'and it commits what it grew');
+is(as('alice', "SELECT l.metrics->>'stop' FROM hanami.jobs j JOIN hanami.log('team/sprout') l ON l.commit_id = j.commit_id WHERE j.id = $grow_job"),
+	'stopped', 'to the writer\'s model');
 
 # ---------------------------------------------------------------- 6. jobs that never start, or hold others up
 # a slow query in one job: cancel answers at once, and others' jobs start meanwhile
