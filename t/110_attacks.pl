@@ -2,8 +2,7 @@
 # the right reason: forged or hijacked background jobs, internal functions,
 # planted blocks, references into another project, eavesdropping on job
 # notifications, growing networks' jobs, and jobs that never start or hold
-# others up.  Every role
-# here is an ordinary role without BYPASSRLS.
+# others up.  Every role here is an ordinary role without BYPASSRLS.
 #
 #   team     project: alice (admin), bob (member)
 #   mallory  another tenant (her own project), with a schema of her own
