@@ -1,4 +1,4 @@
-# t/190_grow_jobs.pl - background jobs of the growing kind: a job grows the
+# t/195_grow_jobs.pl - background jobs of the growing kind: a job grows the
 # network (its image moves while it trains) and commits the same bytes as
 # the same training in the foreground; progress, the learning curve and the
 # growth history; hanami.stop keeps what it grew, cancel throws it away; a
