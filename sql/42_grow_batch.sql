@@ -70,6 +70,19 @@ SELECT t.threads, count(*) AS rows,
 FROM thr t JOIN cpu1 c USING (i, id)
 GROUP BY 1 ORDER BY 1;
 
+-- dense networks share the path: the same values on 1 and 3 threads
+CREATE TABLE dn AS
+SELECT ARRAY[x[1] / 100, x[2], x[3], x[4] / 1000]::real[] AS x, i
+FROM pts;
+CREATE TABLE dn1 AS
+SELECT i, hanami.run_batch(hanami.network('{"layers": [4, 16, 3]}', 6), x, '{"batch_size": 50}') OVER () AS out FROM dn;
+SET hanami.threads = 3;
+CREATE TABLE dn3 AS
+SELECT i, hanami.run_batch(hanami.network('{"layers": [4, 16, 3]}', 6), x, '{"batch_size": 50}') OVER () AS out FROM dn;
+RESET hanami.threads;
+SELECT count(*) AS rows, bool_and(a.out = b.out) AS dense_same_values
+FROM dn1 a JOIN dn3 b USING (i);
+
 -- NULL inputs give NULL, rows keep their own results in any window order
 SELECT i, c IS NULL AS null_class, c = hanami.classify(net, x) AS same
 FROM (SELECT i, x, net,
