@@ -27,13 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dense/kind.h"
 #include "core/dense/step.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
 #include "core/optim.h"
 #include "core/fit.h"
-#include "core/hanami/kind.h"
+#include "core/hanami/hanami.h"
 #include "core/train.h"
 #include "opencl/ocl.h"
 #include "opencl/ocl_int.h"
@@ -807,6 +806,7 @@ TestGrowPredict(void)
 	HnError		herr;
 	OclError	err;
 	HnNet		net;
+	HkNet		h;
 	HkWork	   *w = NULL;
 	OclSession *s = NULL;
 	OclPredictor *p;
@@ -846,19 +846,20 @@ TestGrowPredict(void)
 		HnTrainResult res;
 
 		NetBindTrusted(&net, img);
-		HkTrainOptionsDefaults(&opt, &hk, HkOf(&net));
+		HkBindTrusted(&h, img);
+		HkTrainOptionsDefaults(&opt, &hk, &h);
 		opt.epochs = 2;
 		opt.seed = 3;
 		if (!CHECK(HnFit(&net, &hrows, &opt, NULL, NULL, &HnMallocAllocator, &res,
 						 &herr) == HANAMI_OK, "growing network: trained"))
 			goto done;
 		img = net.hdr;
-		CHECK(HkOf(&net)->gh->n_blocks > 10,
-			  "growing network: grew %u sections", HkOf(&net)->gh->n_blocks);
+		HkBindTrusted(&h, img);
+		CHECK(h.gh->n_blocks > 10, "growing network: grew %u sections", h.gh->n_blocks);
 	}
-	w = HkWorkCreate(HkOf(&net), false, &HnMallocAllocator, &herr);
+	w = HkWorkCreate(&h, false, &HnMallocAllocator, &herr);
 	for (int r = 0; w != NULL && r < rows; r++)
-		HkPredict(HkOf(&net), w, x + (size_t) r * nf, out_cpu + (size_t) r * no);
+		HkPredict(&h, w, x + (size_t) r * nf, out_cpu + (size_t) r * no);
 	CHECK(OclCanPredict(&net, why, sizeof(why)),
 		  "growing network: the backend can run it");
 	s = OclSessionCreate(device, &HnMallocAllocator, &err);
@@ -898,8 +899,8 @@ TestGrowPredict(void)
 	if (s)
 		OclSessionFree(s, &HnMallocAllocator);
 	/* spiking: rows carry state, so the backend refuses it */
-	HkOf(&net)->gh->flags |= HK_SPIKING;
-	HkOf(&net)->gh->cooldown = 2.0f;
+	h.gh->flags |= HK_SPIKING;
+	h.gh->cooldown = 2.0f;
 	CHECK(!OclCanPredict(&net, why, sizeof(why)) && strstr(why, "spiking") != NULL,
 		  "a spiking growing network stays on the CPU: %s", why);
 	s = OclSessionCreate(device, &HnMallocAllocator, &err);
