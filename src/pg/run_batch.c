@@ -29,7 +29,6 @@
 #include "jsonutil.h"
 #include "run.h"
 
-#include "settings.h"
 #include "training.h"
 
 #include "access/detoast.h"
@@ -216,10 +215,10 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 }
 
 /*
- * Pool job (argument: the partition's state): share w of the batch's rows, on workspace w, share_rows rows
- * per call of predict.  The rows are independent, so how the batch is split
- * does not change a bit of the outputs.  Runs on a pool thread: no palloc,
- * no ereport.
+ * Pool job (argument: the partition's state): share w of the batch's rows,
+ * on workspace w, share_rows rows per call of predict.  The rows are
+ * independent, so how the batch is split does not change the outputs.
+ * Runs on a pool thread: no palloc, no ereport.
  */
 static void
 BatchShare(void *arg, int w, int n_workers)
@@ -261,7 +260,8 @@ BatchPredictCpu(BatchState *st, int n)
 	for (int k = 0; k < n; k++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		st->net.kind->state_load(&st->net, st->state0);
+		if (st->state0 != NULL)
+			st->net.kind->state_load(&st->net, st->state0);
 		st->net.kind->predict(&st->net, st->works[0], st->x + (size_t) k * n_in,
 							  1, st->out + (size_t) k * n_out);
 	}
