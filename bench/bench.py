@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -15,6 +15,7 @@ epochs and repeats the test rows 10 times instead of 100 for the parallel
 inference lines (a smoke test of the script, not figures to publish).
 --fma-peak names bench/fma_peak.c compiled with -O2 -march=native (run.sh
 builds it); without it the script compiles it with cc if it can.
+--only grow_batch runs only the growing kind's batched inference lines.
 """
 import ctypes
 import json
@@ -326,6 +327,74 @@ def threads_beside_busy_loop(db, options, runs=3):
     ratio = statistics.median(secs[2]) / statistics.median(secs[1])
     return {"t1": secs[1], "t2": secs[2], "ratio": ratio, "same_bytes": same}
 
+GROW_SPEC = '{"kind": "hanami", "layers": [784, 256, 10]}'
+GROW_BATCH = ("SELECT count(*) FILTER (WHERE c = label) FROM "
+              "(SELECT hanami.classify_batch(g.net, t.x) OVER () AS c, t.label "
+              "FROM fmnist_test t, bench_grow g) s")
+
+
+def grow_batch_lines(db, rep, quick):
+    """The growing kind's classify_batch over the 10,000 test rows with
+    hanami.threads = 1 and 2: on an otherwise idle machine (best of a few
+    runs each, alternating), then beside a busy loop pinned to the last CPU
+    (medians of alternating runs). Target: a measured speed-up with free
+    cores, and never more than 10 % slower under load. Both check that the
+    classes are the same for 1 and 2 threads."""
+    db.conn.execute("DROP TABLE IF EXISTS bench_grow")
+    t = time.perf_counter()
+    db.conn.execute("CREATE TABLE bench_grow AS SELECT hanami.fit(hanami.network(%s, %s), %s, "
+                    "'{\"epochs\": 1}') AS net", (GROW_SPEC, SEED, TRAIN))
+    fit_s = time.perf_counter() - t
+    info = db.conn.execute("SELECT hanami.info(net) FROM bench_grow").fetchone()[0]
+    classes_sql = ("SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM "
+                   "(SELECT t.id, hanami.classify_batch(g.net, t.x) OVER () AS c "
+                   "FROM fmnist_test t, bench_grow g) s")
+
+    def at(threads, sql, runs=1):
+        db.conn.execute(f"SET hanami.threads = {int(threads)}")
+        try:
+            return db.fastest(sql, runs, None)
+        finally:
+            db.conn.execute("RESET hanami.threads")
+
+    sums = {n: at(n, classes_sql)[1][0][0] for n in (1, 2)}
+    same = sums[1] == sums[2]
+    size = (f"784-256-10 grown to {info.get('synapses', '?')} synapses in one epoch "
+            f"({fit_s:.1f} s with reading)")
+    rounds = 2 if quick else 4
+    best = {1: float("inf"), 2: float("inf")}
+    result = None
+    at(1, GROW_BATCH)  # warm-up: the table in the cache
+    for _ in range(rounds):
+        for n in (1, 2):
+            sec, result = at(n, GROW_BATCH, 2)
+            best[n] = min(best[n], sec)
+    acc = result[0][0] / 10000
+    speedup = best[1] / best[2]
+    rep.line("grow kind: classify_batch 10k rows, 2 threads vs 1",
+             f"{best[2] * 1000:.0f} ms", f"1 thread {best[1] * 1000:.0f} ms", f"{speedup:.2f}x",
+             "> 1.0x (speed-up, free cores)", speedup > 1.0 and same,
+             f"{'same classes' if same else 'DIFFERENT classes'}; accuracy {acc:.2%}; {size}")
+
+    busy = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) > 1:
+            os.sched_setaffinity(busy.pid, {cpus[-1]})
+        secs = {1: [], 2: []}
+        for _ in range(rounds + 1):
+            for n in (1, 2):
+                secs[n].append(at(n, GROW_BATCH)[0])
+    finally:
+        busy.kill()
+        busy.wait()
+    ratio = statistics.median(secs[2]) / statistics.median(secs[1])
+    rep.line("grow kind: classify_batch, 2 vs 1 thread, busy loop",
+             f"{statistics.median(secs[2]) * 1000:.0f} ms", f"1 thread {statistics.median(secs[1]) * 1000:.0f} ms",
+             f"{ratio:.2f}x the time", "<= 1.10x", ratio <= 1.10 and same,
+             "same classes" if same else "DIFFERENT classes")
+
+
 def torch_net():
     torch.manual_seed(SEED)
     return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
@@ -424,6 +493,19 @@ def main(argv):
     db = Hanami(conninfo)
     pg = db.conn.execute("SELECT current_setting('server_version')").fetchone()[0]
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
+
+    only = argv[argv.index("--only") + 1] if "--only" in argv else None
+    if only not in (None, "grow_batch"):
+        sys.exit(f"unknown --only {only!r}: the one part that runs alone is grow_batch")
+    if only:
+        rep = Report()
+        print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
+        grow_batch_lines(db, rep, quick)
+        if out:
+            with open(out, "w") as f:
+                f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")
+                f.write(rep.markdown() + "\n")
+        return
 
     x, y = fmnist.load_split("train")
     xt, yt = fmnist.load_split("test")
@@ -716,6 +798,9 @@ def main(argv):
                     + ("" if jit_on else "; JIT is not available or off on this server"))
             rep.line(f"no JIT: {label}", f"JIT {info['jit_ms']:.0f} ms" if info["jit"] else "no JIT",
                      "", "", "no JIT", (not info["jit"]) if jit_on else None, note)
+
+    # -- the growing kind: batched inference on threads -------------------------
+    grow_batch_lines(db, rep, quick)
 
     # -- GPU --------------------------------------------------------------------
     gpu = gpu_name()

@@ -20,6 +20,7 @@ struct HnJson;					/* json.h: a parsed JSON value */
 struct HnBuf;					/* json.h: a growing text buffer */
 struct HnKindFit;				/* fit.h: a kind's training and evaluation */
 struct DenseNet;				/* dense/format.h: layers of units */
+struct HkNet;					/* hanami/hanami.h: cells and sections */
 
 /* Room for a kind's bound view of its image (a few pointers). */
 #define HANAMI_VIEW_BYTES	64
@@ -54,14 +55,17 @@ typedef enum HnOutputs
 								 * output: 1 when >= 0.5) */
 } HnOutputs;
 
-/* Capabilities (HnKind.caps). */
-#define HANAMI_CAP_ROWS_INDEPENDENT	0x0001	/* rows of a batch never
-												 * affect each other: batched
-												 * inference may run them
-												 * together */
+/*
+ * Capabilities (HnKind.caps).  Whether the rows of a batch are independent
+ * is a question about one network, not its kind: HnRowsIndependent below.
+ */
 #define HANAMI_CAP_LAYERED				0x0002	/* has a dense layer view
 												 * (dense_view): the OpenCL
 												 * backend can run it */
+#define HANAMI_CAP_SECTIONS			0x0004	/* has a view of cells and
+												 * sections (section_view):
+												 * the OpenCL backend can run
+												 * its inference */
 
 /* Options of a description read from JSON. */
 typedef struct HnJsonIn
@@ -122,6 +126,17 @@ struct HnKind
 	void		(*work_tune) (const HnNet *net, void *work);
 	void		(*predict) (HnNet *net, void *work, const float *x, int n,
 							float *out);
+
+	/*
+	 * Whether the rows of one predict call never affect each other on this
+	 * network (a dense network: always; a growing one: unless it is
+	 * spiking, whose carried state goes from row to row).  Then predict
+	 * only reads the image, so batched inference may split a batch's rows
+	 * across threads, each with its own work, or run them on a device, and
+	 * the results are those of the rows run alone.  Otherwise a batch runs
+	 * in order on one thread.
+	 */
+	bool		(*rows_independent) (const HnNet *net);
 	/*
 	 * What the outputs are; for HANAMI_OUTPUTS_VALUES, why (a sentence for
 	 * a message: "The network's output layer is identity (loss mse), so its
@@ -141,12 +156,26 @@ struct HnKind
 	 */
 	struct DenseNet *(*dense_view) (const HnNet *net);
 
+	/*
+	 * The network as cells, neurons and sections (hanami/hanami.h), for
+	 * backends that walk sections (OpenCL inference); NULL for a kind
+	 * without HANAMI_CAP_SECTIONS.
+	 */
+	const struct HkNet *(*section_view) (const HnNet *net);
+
 	/* Storage: the image as named byte ranges, in order, covering it all. */
 	void		(*segments) (const HnNet *net, HnSegmentFn emit, void *ctx);
 
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;
 };
+
+/* See HnKind.rows_independent. */
+static inline bool
+HnRowsIndependent(const HnNet *net)
+{
+	return net->kind->rows_independent(net);
+}
 
 /* The kind with this id or JSON name; NULL when there is none. */
 const HnKind *HnKindById(int id);

@@ -22,6 +22,7 @@
 
 #include "core/common.h"
 #include "core/dense/format.h"
+#include "core/kind.h"
 #include "core/optim.h"
 #include "core/train.h"
 
@@ -152,6 +153,32 @@ HnStatus	OclDenseReadParams(OclDense *d, float *params, OclError *err);
  */
 HnStatus	OclDensePredict(OclDense *d, const float *x, int64_t n, float *out,
 							int32_t *cls, OclError *err);
+
+/*
+ * Batched inference of a network of any kind the backend can run: a dense
+ * network (HANAMI_CAP_LAYERED, OclDense) or a growing network whose rows
+ * are independent (HANAMI_CAP_SECTIONS and not spiking; ocl_grow.c, one
+ * work-item per row).  The network is uploaded once, at create.
+ */
+typedef struct OclPredictor OclPredictor;
+
+/*
+ * Whether OclPredictorCreate can run net; when not, why gets a sentence
+ * for a message ("..." without a final period).
+ */
+bool		OclCanPredict(const HnNet *net, char *why, size_t why_len);
+
+OclPredictor *OclPredictorCreate(OclSession *s, const HnNet *net,
+								 int max_batch, const HnAllocator *alloc,
+								 OclError *err);
+
+/*
+ * n rows in chunks of max_batch: out (n * n_outputs, in the network's
+ * units) and cls (HnOutputClass's rule; -1 for a row with an output that
+ * is NaN or infinite) when not NULL.
+ */
+HnStatus	OclPredictorRun(OclPredictor *p, const float *x, int64_t n,
+							float *out, int32_t *cls, OclError *err);
 
 /*
  * TrainFit on a device: the fit driver (core/fit.h HnFit) with the OpenCL

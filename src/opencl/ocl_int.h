@@ -35,6 +35,7 @@ typedef enum OclKernelId
 	OCL_K_ADAM,
 	OCL_K_GEMM_VEC,
 	OCL_K_TRANSPOSE,
+	OCL_K_GROW_PREDICT,
 	OCL_K_COUNT_
 } OclKernelId;
 

@@ -131,11 +131,13 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 		return NULL;
 	if (kind == HANAMI_DEVICE_OPENCL)
 	{
-		if (!(net->kind->caps & HANAMI_CAP_LAYERED))
+		char		why[HANAMI_ERRMSG_LEN];
+
+		if (!OclCanPredict(net, why, sizeof(why)))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("the OpenCL backend runs dense networks only"),
-					 errhint("Use the device \"cpu\" or \"auto\" for a network of kind \"%s\".",
+					 errmsg("%s", why),
+					 errhint("Use the device \"cpu\" or \"auto\" for this network of kind \"%s\".",
 							 net->kind->name)));
 		dev = OclGetDevice(selector, &err);
 		if (dev == NULL)
@@ -143,7 +145,11 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 		return dev;
 	}
 
-	/* auto: only a GPU or accelerator, only for enough work, never an error */
+	/*
+	 * auto: only a GPU or accelerator, only for enough work, never an
+	 * error; only dense networks (a growing network's rows walk sections of
+	 * their own: it runs on a device only when asked for)
+	 */
 	if (!(net->kind->caps & HANAMI_CAP_LAYERED) ||
 		batch * (int64) net->hdr->n_params < HANAMI_OPENCL_AUTO_WORK)
 		return NULL;

@@ -1,5 +1,5 @@
 /*
- * device.h - choosing where dense work runs (the CPU engine or an OpenCL
+ * device.h - choosing where training and batched inference run (the CPU engine or an OpenCL
  * device) from options.device and the GUCs hanami.device and
  * hanami.opencl_device, and running it there: src/pg/device.c.
  */
@@ -36,9 +36,11 @@ extern char *HanamiDeviceCheckOption(const char *value);
 /*
  * The OpenCL device a call runs on, or NULL for the CPU engine.  option is
  * options.device (NULL: the GUCs decide).  "opencl" is an error when no
- * device is there; "auto" picks a GPU or accelerator when a batch does
- * enough work (batch rows times parameters) for it to be faster, and falls
- * back to the CPU on any trouble.
+ * device is there or the backend cannot run net (OclCanPredict: a spiking
+ * growing network); "auto" picks a device only for a dense network: a GPU
+ * or accelerator when a batch does enough work (batch rows times
+ * parameters) for it to be faster, and falls back to the CPU on any
+ * trouble.
  */
 extern OclDevice *HanamiDeviceChoose(const char *option, const HnNet *net,
 									 int64 batch);

@@ -115,7 +115,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("hanami.threads",
-							"Compute threads one fit may use.",
+							"Compute threads one fit, or one partition of run_batch or classify_batch, may use.",
 							"Threads inside the engine split each batch; they never call into the server. Results are the same for any value. At most hanami.max_threads.",
 							&hanami_threads,
 							1, 1, HANAMI_MAX_THREADS,

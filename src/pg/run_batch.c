@@ -11,6 +11,15 @@
  * (default 1024); each row gets the result of its own input.  The network
  * and options are those of the partition's first row, and every row must
  * carry the same network (PARTITION BY the model to run several).
+ *
+ * Where a batch runs: on the device options.device or hanami.device picks
+ * (device.c), for any network the OpenCL backend can run (OclCanPredict);
+ * otherwise on the CPU engine, whose rows are split across the
+ * hanami.threads compute threads, each share with its own workspace, when
+ * the network's rows are independent (kind.h rows_independent).  A network
+ * whose rows are not (a spiking growing network) runs a batch in order on
+ * one thread, each row from the value's own carried state: exactly what
+ * run() and classify() give row by row, whatever the order of the rows.
  */
 #include "postgres.h"
 
@@ -20,8 +29,12 @@
 #include "jsonutil.h"
 #include "run.h"
 
+#include "training.h"
+
 #include "access/detoast.h"
 #include "core/fit.h"
+#include "core/pool.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 #include "windowapi.h"
 
@@ -42,8 +55,16 @@ typedef struct BatchState
 	struct varatt_external ext;
 	HnNet		net;
 	int			rows;			/* rows per batch */
-	OclDense   *dense;			/* on a device, or NULL */
-	void	   *work;			/* on the CPU: the kind's scratch */
+	OclPredictor *device;		/* on a device, or NULL */
+	bool		independent;	/* HnRowsIndependent */
+	HnPool	   *pool;			/* the CPU's compute threads, or NULL */
+	int			shares;			/* workspaces: PoolSize(pool) */
+	int			share_rows;		/* rows each workspace takes at a time */
+	void	  **works;			/* on the CPU: the kind's scratch, one per
+								 * share */
+	void	   *state0;			/* rows not independent: the value's own
+								 * carried state, loaded before every row */
+	int			job_rows;		/* rows of the batch on the threads */
 	float	   *x;
 	float	   *out;
 	int32	   *cls;
@@ -145,13 +166,7 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 		VARATT_EXTERNAL_GET_POINTER(st->ext, raw);
 	st->value = (HanamiNetwork *) PG_DETOAST_DATUM_COPY(d);
 	HanamiNetworkBind(st->value, &st->net, ERRCODE_DATA_CORRUPTED);
-	/* rows run together: only kinds whose rows never affect each other */
-	if (!(st->net.kind->caps & HANAMI_CAP_ROWS_INDEPENDENT))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("run_batch and classify_batch take dense networks"),
-				 errhint("Use hanami.run() or hanami.classify() for a network of kind \"%s\".",
-						 st->net.kind->name)));
+	st->independent = HnRowsIndependent(&st->net);
 	if (classify)
 		HanamiCheckClassifier(&st->net, "classify_batch", "hanami.run_batch");
 	n_in = st->net.hdr->n_inputs;
@@ -171,16 +186,85 @@ BatchInit(WindowObject winobj, FunctionCallInfo fcinfo, BatchState *st,
 		/* released with the partition's context, also on error */
 		OclSession *s = HanamiDeviceSession(st->cxt, dev);
 
-		st->dense = OclDenseCreate(s, st->net.kind->dense_view(&st->net),
-								   st->rows, NULL, &alloc, &oerr);
-		if (st->dense == NULL)
+		st->device = OclPredictorCreate(s, &st->net, st->rows, &alloc, &oerr);
+		if (st->device == NULL)
 			HanamiDeviceReport(&oerr);
+	}
+	else if (st->independent)
+	{
+		/*
+		 * A workspace per share of the rows, made here: the pool's threads
+		 * never allocate.  The pool lives as long as the partition.
+		 */
+		st->pool = HanamiComputePool(st->cxt);
+		st->shares = Min(PoolSize(st->pool), st->rows);
+		st->share_rows = (st->rows + st->shares - 1) / st->shares;
+		st->works = palloc(sizeof(void *) * st->shares);
+		for (int w = 0; w < st->shares; w++)
+			st->works[w] = HanamiWorkCreate(&st->net, st->share_rows, &alloc);
 	}
 	else
 	{
-		st->work = HanamiWorkCreate(&st->net, st->rows, &alloc);
+		st->shares = 1;
+		st->share_rows = 1;
+		st->works = palloc(sizeof(void *));
+		st->works[0] = HanamiWorkCreate(&st->net, 1, &alloc);
+		st->state0 = HanamiStateSave(&st->net);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Pool job (argument: the partition's state): share w of the batch's rows,
+ * on workspace w, share_rows rows per call of predict.  The rows are
+ * independent, so how the batch is split does not change the outputs.
+ * Runs on a pool thread: no palloc, no ereport.
+ */
+static void
+BatchShare(void *arg, int w, int n_workers)
+{
+	BatchState *st = (BatchState *) arg;
+	size_t		n_in = st->net.hdr->n_inputs;
+	size_t		n_out = st->net.hdr->n_outputs;
+	size_t		lo;
+	size_t		hi;
+
+	PoolRange((size_t) st->job_rows, w, n_workers, &lo, &hi);
+	for (size_t r = lo; r < hi; r += (size_t) st->share_rows)
+	{
+		int			cnt = (int) Min(hi - r, (size_t) st->share_rows);
+
+		st->net.kind->predict(&st->net, st->works[w], st->x + r * n_in, cnt,
+							  st->out + r * n_out);
+	}
+}
+
+/* n rows of st->x into st->out on the CPU engine. */
+static void
+BatchPredictCpu(BatchState *st, int n)
+{
+	size_t		n_in = st->net.hdr->n_inputs;
+	size_t		n_out = st->net.hdr->n_outputs;
+
+	if (st->independent)
+	{
+		/* st is the job's argument: the pool learns per partition */
+		st->job_rows = n;
+		if (st->pool != NULL && st->shares == PoolSize(st->pool))
+			PoolRun(st->pool, BatchShare, st);
+		else
+			BatchShare(st, 0, 1);	/* fewer rows than threads */
+		return;
+	}
+	/* in order, each row from the value's state, like run() */
+	for (int k = 0; k < n; k++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (st->state0 != NULL)
+			st->net.kind->state_load(&st->net, st->state0);
+		st->net.kind->predict(&st->net, st->works[0], st->x + (size_t) k * n_in,
+							  1, st->out + (size_t) k * n_out);
+	}
 }
 
 /*
@@ -252,12 +336,12 @@ BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 	if (n == 0)
 		return;
 
-	if (st->dense != NULL)
+	if (st->device != NULL)
 	{
 		OclError	oerr;
 
 		/* classes come from the device alone: -1 marks outputs not finite */
-		if (OclDensePredict(st->dense, st->x, n, classify ? NULL : st->out,
+		if (OclPredictorRun(st->device, st->x, n, classify ? NULL : st->out,
 							classify ? st->cls : NULL, &oerr) != HANAMI_OK)
 			HanamiDeviceReport(&oerr);
 		if (classify)
@@ -267,7 +351,7 @@ BatchFill(WindowObject winobj, BatchState *st, int64 pos, bool classify)
 	}
 	else
 	{
-		st->net.kind->predict(&st->net, st->work, st->x, n, st->out);
+		BatchPredictCpu(st, n);
 		HanamiCheckOutputs(st->out, n, n_out, pos, st->nulls);
 		if (classify)
 			for (int k = 0; k < n; k++)

@@ -111,10 +111,17 @@ DenseKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 	}
 }
 
+/* A dense network carries nothing from row to row. */
+static bool
+DenseKindRowsIndependent(const HnNet *net)
+{
+	return true;
+}
+
 const HnKind HnDenseKind = {
 	.id = HANAMI_KIND_DENSE,
 	.name = "dense",
-	.caps = HANAMI_CAP_ROWS_INDEPENDENT | HANAMI_CAP_LAYERED,
+	.caps = HANAMI_CAP_LAYERED,
 	.bind = DenseKindBind,
 	.bind_trusted = DenseKindBindTrusted,
 	.from_json = DenseFromJson,
@@ -126,6 +133,7 @@ const HnKind HnDenseKind = {
 	.predict = DenseKindPredict,
 	.outputs = DenseKindOutputs,
 	.state_size = DenseKindStateSize,
+	.rows_independent = DenseKindRowsIndependent,
 	.dense_view = DenseKindView,
 	.segments = DenseKindSegments,
 	.fit = &HnDenseFit,

@@ -49,6 +49,23 @@ HkKindPredict(HnNet *net, void *work, const float *x, int n, float *out)
 		HkPredict(h, work, x + (size_t) r * n_in, out + (size_t) r * n_out);
 }
 
+/*
+ * Rows are independent unless the network is spiking: predict then carries
+ * each neuron's potential and refractory count to the next row.
+ */
+static bool
+HkKindRowsIndependent(const HnNet *net)
+{
+	return (HkOf(net)->gh->flags & HK_SPIKING) == 0;
+}
+
+/* Its cells, neurons and sections, for the OpenCL backend. */
+static const HkNet *
+HkKindSectionView(const HnNet *net)
+{
+	return HkOf(net);
+}
+
 /* Sigmoid outputs: a class score per output neuron. */
 static HnOutputs
 HkKindOutputs(const HnNet *net, char *why, size_t why_len)
@@ -101,7 +118,7 @@ HkKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 const HnKind HnHanamiKind = {
 	.id = HANAMI_KIND_HANAMI,
 	.name = "hanami",
-	.caps = 0,
+	.caps = HANAMI_CAP_SECTIONS,
 	.bind = HkKindBind,
 	.bind_trusted = HkKindBindTrusted,
 	.from_json = HkFromJson,
@@ -110,11 +127,13 @@ const HnKind HnHanamiKind = {
 	.work_create = HkKindWorkCreate,
 	.work_free = HkKindWorkFree,
 	.predict = HkKindPredict,
+	.rows_independent = HkKindRowsIndependent,
 	.outputs = HkKindOutputs,
 	.state_size = HkKindStateSize,
 	.state_save = HkKindStateSave,
 	.state_load = HkKindStateLoad,
 	.state_reset = HkKindStateReset,
+	.section_view = HkKindSectionView,
 	.segments = HkKindSegments,
 	.fit = &HnHanamiFit,
 };

@@ -94,7 +94,9 @@ TestRegistry(void)
 		CHECK(HnKindById(k->id) == k && HnKindByName(k->name) == k &&
 			  k->bind && k->bind_trusted && k->work_create && k->work_free &&
 			  k->predict && k->outputs && k->state_size && k->segments &&
-			  ((k->caps & HANAMI_CAP_LAYERED) != 0) == (k->dense_view != NULL),
+			  k->rows_independent &&
+			  ((k->caps & HANAMI_CAP_LAYERED) != 0) == (k->dense_view != NULL) &&
+			  ((k->caps & HANAMI_CAP_SECTIONS) != 0) == (k->section_view != NULL),
 			  "kind \"%s\" has every required operation", k->name);
 	}
 	if (!TestNetMake(&tn, 3, c, NULL, HANAMI_LOSS_DEFAULT, 1, true))
@@ -203,8 +205,9 @@ TestHanamiOps(void)
 		  "hanami predict through the kind runs the rows in order like HkPredict");
 	CHECK(net.kind->outputs(&net, NULL, 0) == HANAMI_OUTPUTS_CLASSES &&
 		  net.kind->state_size(&net) == 0 && net.kind->dense_view == NULL &&
-		  !(net.kind->caps & (HANAMI_CAP_ROWS_INDEPENDENT | HANAMI_CAP_LAYERED)),
-		  "a hanami network gives class scores, has no dense view, runs rows one by one");
+		  !(net.kind->caps & HANAMI_CAP_LAYERED) &&
+		  net.kind->section_view(&net) == HkOf(&net) && HnRowsIndependent(&net),
+		  "a hanami network gives class scores, has a section view and no dense view, and without spiking its rows are independent");
 	CHECK(Segments(&net) == 2,
 		  "hanami segments tile the image: the header, then the sections");
 	net.kind->work_free(work, &HnMallocAllocator);
@@ -218,6 +221,8 @@ TestHanamiOps(void)
 	work = net.kind->work_create(&net, 1, &HnMallocAllocator, &err);
 	CHECK(net.kind->state_size(&net) == sizeof(HkNeuron) * HkOf(&net)->gh->n_neurons,
 		  "a spiking network's state is its neuron records");
+	CHECK(!HnRowsIndependent(&net),
+		  "a spiking network's rows are not independent");
 	state = malloc(net.kind->state_size(&net));
 	net.kind->state_save(&net, state);
 	net.kind->predict(&net, work, x, 1, want);

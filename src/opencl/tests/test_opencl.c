@@ -19,6 +19,8 @@
  *   prediction, classes      outputs as forward; classes equal
  *   whole fit (5 epochs)     weights |d| <= 2e-3 + 2e-3 |w|, loss rel 1e-3,
  *                            counters and learned scaling identical
+ *   growing network          sigmoid outputs |d| <= 1e-5; classes equal
+ *                            where the two largest outputs are 1e-5 apart
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
 #include "core/optim.h"
+#include "core/fit.h"
+#include "core/hanami/hanami.h"
 #include "core/train.h"
 #include "opencl/ocl.h"
 #include "opencl/ocl_int.h"
@@ -778,6 +782,144 @@ TestErrors(void)
 	OclSessionFree(s, &HnMallocAllocator);
 }
 
+/*
+ * A grown network (hanami kind) on the device against HkPredict: a chain
+ * of cells trained on raw values of very different magnitudes (so sections
+ * continue, split and run past their last synapse), then every row through
+ * OclPredictor in chunks; a spiking network is refused.
+ */
+static void
+TestGrowPredict(void)
+{
+	const int	rows = 300;
+	const uint32_t nf = 5;
+	const uint32_t no = 3;
+	HkSpec	   *spec = calloc(1, sizeof(HkSpec));
+	uint64_t	seed = 77;
+	float	   *x = malloc(sizeof(float) * rows * nf);
+	int32_t    *cls = malloc(sizeof(int32_t) * rows);
+	float	   *out_cpu = malloc(sizeof(float) * rows * no);
+	float	   *out_dev = malloc(sizeof(float) * rows * no);
+	int32_t    *cls_dev = malloc(sizeof(int32_t) * rows);
+	void	   *img = NULL;
+	size_t		len;
+	HnError		herr;
+	OclError	err;
+	HnNet		net;
+	HkNet		h;
+	HkWork	   *w = NULL;
+	OclSession *s = NULL;
+	OclPredictor *p;
+	char		why[HANAMI_ERRMSG_LEN];
+
+	for (int r = 0; r < rows; r++)
+	{
+		for (uint32_t j = 0; j < nf; j++)
+			x[r * nf + j] = TestUniform(&seed, -1.0f, 1.0f) *
+				(j == 0 ? 1000.0f : j == 1 ? 3.0f : j == 2 ? 1e6f : 50.0f);
+		cls[r] = x[r * nf] > 200.0f ? 0 : x[r * nf + 1] > 0.0f ? 1 : 2;
+	}
+	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, nf, -1, "in"};
+	spec->cells[1] = (HkCellSpec) {1, 0, 0, HK_CELL_HIDDEN, 24, -1, ""};
+	spec->cells[2] = (HkCellSpec) {2, 0, 0, HK_CELL_HIDDEN, 12, -1, ""};
+	spec->cells[3] = (HkCellSpec) {3, 0, 0, HK_CELL_OUTPUT, no, -1, "out"};
+	spec->n_cells = 4;
+	spec->max_distance = 2;
+	spec->seed = 5;
+	if (HkSpecFinalize(spec, &herr) == HANAMI_OK &&
+		(len = HkSpecImageSize(spec, &herr)) > 0)
+	{
+		img = malloc(len);
+		if (HkCreate(img, len, spec, 0, &herr) != HANAMI_OK)
+		{
+			free(img);
+			img = NULL;
+		}
+	}
+	if (!CHECK(img != NULL, "growing network: created"))
+		goto done;
+	{
+		HnDataset	ds = {rows, nf, no, x, NULL, cls};
+		HnRows		hrows = {&ds, NULL, 0, NULL};
+		HnTrainOptions opt;
+		HkTrainOptions hk;
+		HnTrainResult res;
+
+		NetBindTrusted(&net, img);
+		HkBindTrusted(&h, img);
+		HkTrainOptionsDefaults(&opt, &hk, &h);
+		opt.epochs = 2;
+		opt.seed = 3;
+		if (!CHECK(HnFit(&net, &hrows, &opt, NULL, NULL, &HnMallocAllocator, &res,
+						 &herr) == HANAMI_OK, "growing network: trained"))
+			goto done;
+		img = net.hdr;
+		HkBindTrusted(&h, img);
+		CHECK(h.gh->n_blocks > 10, "growing network: grew %u sections", h.gh->n_blocks);
+	}
+	w = HkWorkCreate(&h, false, &HnMallocAllocator, &herr);
+	for (int r = 0; w != NULL && r < rows; r++)
+		HkPredict(&h, w, x + (size_t) r * nf, out_cpu + (size_t) r * no);
+	CHECK(OclCanPredict(&net, why, sizeof(why)),
+		  "growing network: the backend can run it");
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	p = s ? OclPredictorCreate(s, &net, 64, &HnMallocAllocator, &err) : NULL;
+	if (p == NULL ||
+		OclPredictorRun(p, x, rows, out_dev, NULL, &err) != HANAMI_OK ||
+		OclPredictorRun(p, x, rows, NULL, cls_dev, &err) != HANAMI_OK)
+		CHECK(false, "growing network on the device: %s", err.base.message);
+	else
+	{
+		double		worst = 0.0;
+		size_t		at = 0;
+		int			wrong = 0;
+
+		for (size_t i = 0; i < (size_t) rows * no; i++)
+			if (fabs((double) out_dev[i] - out_cpu[i]) > worst)
+			{
+				worst = fabs((double) out_dev[i] - out_cpu[i]);
+				at = i;
+			}
+		if (!CHECK(worst <= 1e-5, "growing network: %d rows in chunks of 64 within 1e-5 of HkPredict (worst %.3g)",
+				   rows, worst))
+			TestNote("output %zu: device %.9g, cpu %.9g", at, out_dev[at], out_cpu[at]);
+		for (int r = 0; r < rows; r++)
+		{
+			const float *o = out_cpu + (size_t) r * no;
+			int			best = HnOutputClass(o, no);
+			bool		tie = false;
+
+			for (uint32_t j = 0; j < no; j++)
+				tie |= (int) j != best && o[best] - o[j] < 1e-5f;
+			if (cls_dev[r] != best && !tie)
+				wrong++;
+		}
+		CHECK(wrong == 0, "growing network: the device's classes are HkPredict's (%d differ)", wrong);
+	}
+	if (s)
+		OclSessionFree(s, &HnMallocAllocator);
+	/* spiking: rows carry state, so the backend refuses it */
+	h.gh->flags |= HK_SPIKING;
+	h.gh->cooldown = 2.0f;
+	CHECK(!OclCanPredict(&net, why, sizeof(why)) && strstr(why, "spiking") != NULL,
+		  "a spiking growing network stays on the CPU: %s", why);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	CHECK(s != NULL && OclPredictorCreate(s, &net, 64, &HnMallocAllocator, &err) == NULL &&
+		  strstr(err.base.message, "spiking") != NULL && OclSessionBuffers(s) == 0,
+		  "OclPredictorCreate refuses it without a buffer");
+	if (s)
+		OclSessionFree(s, &HnMallocAllocator);
+done:
+	HkWorkFree(w, &HnMallocAllocator);
+	free(img);
+	free(spec);
+	free(x);
+	free(cls);
+	free(out_cpu);
+	free(out_dev);
+	free(cls_dev);
+}
+
 int
 main(void)
 {
@@ -833,6 +975,7 @@ main(void)
 	TestParityOptim(HANAMI_OPT_ADAM, 0.01f);
 	TestParityPredict();
 	TestDeviceNotFinite();
+	TestGrowPredict();
 	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
 	TestDeviceRestoreBest();
 	TestParityFit("classification, sgd, validation", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
