@@ -90,6 +90,25 @@ SELECT hanami.predict('shared#' || :team_a_head, '{1,0}');
 RESET ROLE;
 DEALLOCATE p;
 
+-- 5b. growing networks: a member infers row by row and in batches (on
+--     threads); another project's role gets neither, with the error of a
+--     model that does not exist
+SET ROLE regress_alice;
+SELECT hanami.create_model('sprout', '{"kind": "hanami", "layers": [2, 8, 2]}', 'regress_team_a', 4) IS NOT NULL AS alice_created_growing;
+SELECT hanami.train('sprout', 'SELECT a, b, y FROM pts', '{"epochs": 3}') IS NOT NULL AS alice_trained_growing;
+SET ROLE regress_carol;
+SET hanami.threads = 2;
+SELECT count(*) AS rows, count(*) FILTER (WHERE c = hanami.predict_class('sprout', ARRAY[a, b])) AS batch_equals_predict
+FROM (SELECT a, b, hanami.classify_batch(hanami.load('sprout'), ARRAY[a, b]) OVER () AS c FROM pts) s;
+RESET hanami.threads;
+SET ROLE regress_bob;
+SELECT hanami.classify_batch(hanami.load('regress_team_a/sprout'), ARRAY[a, b]) OVER () FROM pts;
+SELECT hanami.run_batch(hanami.load('regress_team_a/sprout'), ARRAY[a, b], '{"device": "cpu"}') OVER () FROM pts;
+SELECT hanami.predict_class('regress_team_a/sprout', '{1,0}');
+SET ROLE regress_alice;
+SELECT hanami.drop_model('sprout');
+RESET ROLE;
+
 -- 6. members write only their own models; project admins write all
 SET ROLE regress_carol;
 SELECT hanami.create_model('carols', '{"layers": [2, 3, 2]}', 'regress_team_a', 3) IS NOT NULL AS carol_created;

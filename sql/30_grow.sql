@@ -211,5 +211,6 @@ FROM (SELECT hanami.fit_report(net, 'SELECT ARRAY[a, 1, 2]::real[], (a > 3)::int
 SELECT hanami.reset_state(net)::bytea = net::bytea AS fit_leaves_no_state FROM g WHERE id = 2;
 SELECT hanami.reset_state(hanami.network('{"layers": [2, 2]}', 1))::bytea = hanami.network('{"layers": [2, 2]}', 1)::bytea AS dense_unchanged;
 
--- paths that do not take growing networks yet say so
-SELECT hanami.check_options(net, '{}') FROM g WHERE id = 1;
+-- a background job's options are checked at submission, as fit checks them
+SELECT hanami.check_options(net, '{"epochs": 2, "growth": false}') IS NOT NULL AS job_options_ok FROM g WHERE id = 1;
+SELECT hanami.check_options(net, '{"momentum": 0.9}') FROM g WHERE id = 1;
