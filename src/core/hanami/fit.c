@@ -129,8 +129,7 @@ const HnKindFit HnHanamiFit = {
 	.fit_note = HkFitNote,
 	.option_keys = HkOptionKeys,
 	.options = HkOptions,
-	.jobs = false,				/* not yet: the job worker keeps the image
-								 * where it is, and growth moves it */
+	.jobs = true,
 	.stepper = &HkStepper,
 	.online = true,
 	.advice = "lower \"learning_rate\"",
