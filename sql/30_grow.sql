@@ -211,5 +211,5 @@ FROM (SELECT hanami.fit_report(net, 'SELECT ARRAY[a, 1, 2]::real[], (a > 3)::int
 SELECT hanami.reset_state(net)::bytea = net::bytea AS fit_leaves_no_state FROM g WHERE id = 2;
 SELECT hanami.reset_state(hanami.network('{"layers": [2, 2]}', 1))::bytea = hanami.network('{"layers": [2, 2]}', 1)::bytea AS dense_unchanged;
 
--- paths that do not take growing networks yet say so
+-- growing networks may be trained by background jobs
 SELECT hanami.check_options(net, '{}') FROM g WHERE id = 1;

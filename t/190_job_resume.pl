@@ -118,6 +118,17 @@ sub crash_and_compare
 	return;
 }
 
+# 0. the options, checked like the others
+like(error_as('alice', q{SELECT hanami.check_options(hanami.network('{"layers": [2, 3]}', 1), '{"checkpoint_every": -1}')}),
+	qr/option "checkpoint_every".*\n(.*\n)*HINT:  Give the epochs between checkpoints, or 0 for none/,
+	'checkpoint_every: a negative count is refused, with a hint');
+like(error_as('alice', q{SELECT hanami.check_options(hanami.network('{"layers": [2, 3]}', 1), '{"checkpoint_interval": "often"}')}),
+	qr/checkpoint_interval must be a number/, 'checkpoint_interval: not a number is refused');
+like(error_as('alice', q{SELECT hanami.check_options(hanami.network('{"layers": [2, 3]}', 1), '{"checkpoint_interval": -5}')}),
+	qr/option "checkpoint_interval" is out of range/, 'checkpoint_interval: a negative interval is refused');
+is(psql_as('alice', q{SELECT hanami.check_options(hanami.network('{"kind": "hanami", "layers": [2, 3]}', 1),
+	'{"checkpoint_every": 0, "checkpoint_interval": 0}') IS NULL}), 't', 'both 0 (no checkpoints) is fine, growing kind too');
+
 # 1. dense, adam, batches of one row: the worker killed with SIGKILL
 psql_as('alice', q{SELECT hanami.create_model('dense', '{"layers": [2, 128, 128, 3], "activation": "tanh"}', 'team', 1)});
 crash_and_compare('dense', 'dense', 'SELECT a, b, y FROM pts ORDER BY id',
