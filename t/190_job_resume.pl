@@ -132,7 +132,7 @@ is(error_as('alice', q{SELECT hanami.check_options(hanami.network('{"kind": "han
 # 1. dense, adam, batches of one row: the worker killed with SIGKILL
 psql_as('alice', q{SELECT hanami.create_model('dense', '{"layers": [2, 128, 128, 3], "activation": "tanh"}', 'team', 1)});
 crash_and_compare('dense', 'dense', 'SELECT a, b, y FROM pts ORDER BY id',
-	'{"epochs": 80, "batch_size": 1, "learning_rate": 0.01, "checkpoint_every": 1, "validation_split": 0.1}',
+	'{"epochs": 80, "device": "cpu", "batch_size": 1, "learning_rate": 0.01, "checkpoint_every": 1, "validation_split": 0.1}',
 	sub { my ($pid) = @_; kill 'KILL', $pid; });
 
 # 2. a growing network (its image grows after the checkpoint): the server
@@ -145,7 +145,7 @@ crash_and_compare('growing', 'grow', 'SELECT a, b, y FROM many ORDER BY id', '{"
 psql_as('alice', q{SELECT hanami.create_model('moving', '{"layers": [2, 128, 128, 3], "activation": "tanh"}', 'team', 3)});
 $node->safe_psql('postgres', 'CREATE TABLE moving AS SELECT * FROM pts; GRANT SELECT ON moving TO PUBLIC');
 my $m = psql_as('alice', q{SELECT hanami.train_async('team/moving', 'SELECT a, b, y FROM moving ORDER BY id',
-	'{"epochs": 60, "batch_size": 1, "checkpoint_every": 1}')});
+	'{"epochs": 60, "device": "cpu", "batch_size": 1, "checkpoint_every": 1}')});
 my ($mepoch, $mpid) = wait_checkpoint($m, 2);
 ok($mepoch >= 2, 'rows that change: the job made a checkpoint');
 $node->safe_psql('postgres', 'UPDATE moving SET a = 1 - a WHERE id % 10 = 0');
@@ -192,7 +192,7 @@ $plain->safe_psql('postgres', q{
 	SELECT hanami.create_model('p', '{"layers": [2, 128, 128, 3], "activation": "tanh"}', seed => 4);
 });
 my $p = $plain->safe_psql('postgres', q{SELECT hanami.train_async('p', 'SELECT a, b, y FROM pts ORDER BY id',
-	'{"epochs": 60, "batch_size": 1, "checkpoint_every": 1}')});
+	'{"epochs": 60, "device": "cpu", "batch_size": 1, "checkpoint_every": 1}')});
 my $ppid = '';
 for (1 .. 600)
 {
@@ -203,7 +203,7 @@ for (1 .. 600)
 }
 ok($ppid ne '', 'without preloading: the job made a checkpoint');
 kill 'KILL', $ppid;
-$plain->poll_query_until('postgres', 'SELECT 1');
+$plain->poll_query_until('postgres', 'SELECT true');
 is($plain->safe_psql('postgres', "SELECT state FROM hanami.job_queue WHERE id = $p"), 'running',
 	'without preloading: after the crash the job still looks running (no launcher)');
 is($plain->safe_psql('postgres', "SELECT hanami.wait($p, '300 s')"), 'succeeded',
