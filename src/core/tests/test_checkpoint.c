@@ -353,6 +353,11 @@ TestCheckpointDense(void)
 		st = HnFit(&net, &rows, &opt, NULL, &cb, &HnMallocAllocator, &r, &err);
 		CHECK(st == HANAMI_OK && r.checkpoints == 0,
 			  "checkpoint_every and checkpoint_interval 0: no checkpoints");
+		opt.checkpoint_every = -1;
+		st = HnFit(&net, &rows, &opt, NULL, &cb, &HnMallocAllocator, &r, &err);
+		CHECK(st == HANAMI_E_INVALID_ARGUMENT && strstr(err.message, "checkpoint_every"),
+			  "a negative checkpoint_every is refused by the driver too");
+		opt.checkpoint_every = 0;
 		free(buf);
 	}
 	free(keep.blob);
