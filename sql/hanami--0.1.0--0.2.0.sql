@@ -1095,3 +1095,20 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.stop(pg_catalog.int8) IS
 	'stop a job early: a running one ends after its current epoch and commits what it learned (metrics "stop": "stopped"); a queued one never runs';
+
+-- checkpoints: an interrupted job resumes from its last one
+CREATE TABLE @extschema@.job_checkpoints (
+	job_id pg_catalog.int8 PRIMARY KEY REFERENCES @extschema@.job_queue (id) ON DELETE CASCADE,
+	epoch pg_catalog.int4 NOT NULL,
+	saved_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	state pg_catalog.bytea NOT NULL
+);
+ALTER TABLE @extschema@.job_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.job_checkpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.job_checkpoints FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON @extschema@.job_checkpoints FROM PUBLIC;
+COMMENT ON TABLE @extschema@.job_checkpoints IS
+	'the latest checkpoint of each running background job, from which it resumes after a crash (server only)';
+
+COMMENT ON FUNCTION @extschema@.reap_jobs() IS
+	'find running jobs whose worker no longer exists: they resume from their last checkpoint (a dispatcher requeues them) or, after the last attempt, fail; returns how many';

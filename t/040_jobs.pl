@@ -1,6 +1,7 @@
 # t/040_jobs.pl - background training jobs: success and commit, identity and
 # row-level security in the worker, cancel, revoked access, max_workers
-# queueing, kill -9 of a worker and of the server, DROP DATABASE.
+# queueing, kill -9 of a worker and of the server (the job runs again),
+# DROP DATABASE.
 use strict;
 use warnings;
 
@@ -121,14 +122,16 @@ is($node->safe_psql('postgres', "SELECT string_agg(state, ',' ORDER BY id) FROM 
 like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $jobs[1]"),
 	qr/moved while the job ran/, 'a job whose branch moved fails instead of losing the other update');
 
-# 7. kill -9 of a worker: crash recovery, the job is marked failed, nothing loops
+# 7. kill -9 of a worker: crash recovery, the job resumes in a new worker
+# (t/190_job_resume.pl checks what it resumes from), and cancel still ends it
 $job = psql_as('alice', q{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM pts', '{"epochs": 1000000}')});
 is(wait_state($job, 'running', 30), 'running', 'job running before kill -9');
 my $pid = $node->safe_psql('postgres', "SELECT worker_pid FROM hanami.job_queue WHERE id = $job");
 kill 'KILL', $pid;
-is(wait_state($job, 'failed', 60), 'failed', 'killed worker\'s job is failed after recovery');
-like($node->safe_psql('postgres', "SELECT error FROM hanami.job_queue WHERE id = $job"), qr/exited before finishing/,
-	'with a clear error');
+ok($node->poll_query_until('postgres', "SELECT state = 'running' AND worker_pid <> $pid AND note ~ '^(resumed|restarted)' "
+	. "FROM hanami.job_queue WHERE id = $job"), 'killed worker\'s job runs again after recovery');
+psql_as('alice', "SELECT hanami.cancel($job)");
+is(wait_state($job, 'cancelled', 60), 'cancelled', 'and is cancelled like any running job');
 is(psql_as('alice', q{SELECT count(*) FROM hanami.log('xor')}), psql_as('alice', q{SELECT count(*) FROM hanami.commits c JOIN hanami.model_catalog m ON m.id = c.model_id WHERE m.name = 'xor' AND c.branch = 'main'}),
 	'history intact after the crash');
 
@@ -137,7 +140,10 @@ $job = psql_as('alice', q{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM 
 is(wait_state($job, 'running', 30), 'running', 'job running before the server is killed');
 $node->stop('immediate');
 $node->start;
-is(wait_state($job, 'failed', 60), 'failed', 'after restart the launcher marks the interrupted job failed');
+ok($node->poll_query_until('postgres', "SELECT state = 'running' AND note ~ '^(resumed|restarted)' "
+	. "FROM hanami.job_queue WHERE id = $job"), 'after restart the launcher starts the interrupted job again');
+psql_as('alice', "SELECT hanami.cancel($job)");
+is(wait_state($job, 'cancelled', 60), 'cancelled', 'which is then cancelled');
 $job = psql_as('alice', q{SELECT hanami.train_async('xor', 'SELECT a, b, y FROM pts', '{"epochs": 1}')});
 is(psql_as('alice', "SELECT hanami.wait($job, '60 s')"), 'succeeded', 'new jobs run after the restart');
 

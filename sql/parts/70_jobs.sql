@@ -11,7 +11,12 @@
 --     |                              |--(error, access revoked)--> failed
 --     |                              |--(hanami.stop, after the epoch)--> succeeded, commit
 --     |                              |--(hanami.cancel)-----------> cancelled
---     +--(hanami.cancel or stop)--> cancelled    (server restart: running -> failed)
+--     +--(hanami.cancel or stop)--> cancelled
+--
+-- A running job whose worker is gone (server restart, crash, kill) goes back
+-- to queued, at most HANAMI_JOB_MAX_ATTEMPTS starts in all, and its next
+-- worker continues from the job's last checkpoint (job_checkpoints); after
+-- the last attempt it fails.
 
 CREATE TABLE @extschema@.job_queue (
 	id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -45,6 +50,26 @@ CREATE TABLE @extschema@.job_queue (
 	UNIQUE (id, model_id)
 );
 CREATE INDEX ON @extschema@.job_queue (state) WHERE state IN ('queued', 'running');
+
+-- The latest checkpoint of a running job: the fit's whole state (network,
+-- optimizer, counters, random stream) as the engine serializes it
+-- (src/core/checkpoint.h), written and read only by the server as the
+-- system (the job's worker, reaping); no policy and no grant, so no ordinary
+-- role reads or writes any of it.  One row per job, replaced at every
+-- checkpoint and deleted when the job ends.  Stored uncompressed out of
+-- line: weights barely compress, and the row is rewritten whole every time.
+CREATE TABLE @extschema@.job_checkpoints (
+	job_id pg_catalog.int8 PRIMARY KEY REFERENCES @extschema@.job_queue (id) ON DELETE CASCADE,
+	epoch pg_catalog.int4 NOT NULL,
+	saved_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	state pg_catalog.bytea NOT NULL
+);
+ALTER TABLE @extschema@.job_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.job_checkpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.job_checkpoints FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON @extschema@.job_checkpoints FROM PUBLIC;
+COMMENT ON TABLE @extschema@.job_checkpoints IS
+	'the latest checkpoint of each running background job, from which it resumes after a crash (server only)';
 
 CREATE TABLE @extschema@.training_log (
 	job_id pg_catalog.int8,
@@ -148,14 +173,15 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.submit_job(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.int4) IS
 	'queue a job on a branch the caller may write, run as the caller when this transaction commits (used by train_async)';
 
--- Mark running jobs whose worker is gone (killed, server restarted) as failed.
+-- Running jobs whose worker is gone (killed, server restarted): back to
+-- queued to resume from their checkpoint, or failed after the last attempt.
 CREATE FUNCTION @extschema@.reap_jobs()
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'hanami_reap_jobs'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.reap_jobs() IS
-	'mark running jobs whose worker no longer exists as failed; returns how many';
+	'find running jobs whose worker no longer exists: they resume from their last checkpoint (a dispatcher requeues them) or, after the last attempt, fail; returns how many';
 
 CREATE FUNCTION @extschema@.train_async(model pg_catalog.text, query pg_catalog.text,
 										options pg_catalog.jsonb DEFAULT '{}',

@@ -5,6 +5,7 @@
  * epoch reports.
  */
 #include "core/fit.h"
+#include "core/checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -48,6 +49,15 @@ typedef struct Fit
 	size_t		best_len;
 	double		best_loss;		/* best epoch's training loss, accuracy */
 	double		best_acc;
+	/* checkpoints (checkpoint.h) */
+	bool		hashing;		/* checkpoints or a resume: hash the rows */
+	uint64_t	start_hash;		/* the network as the fit started */
+	uint64_t	rows_hash;		/* the rows read */
+	bool		resuming;		/* opt->resume, accepted into ck */
+	HnCheckpoint ck;
+	int			epoch0;			/* epochs done before this fit (resumed) */
+	int			ck_epoch;		/* epoch of the last checkpoint */
+	double		ck_time;		/* and when it was made */
 } Fit;
 
 /* qsort order of row indices. */
@@ -163,6 +173,33 @@ FitRun(Fit *f, const HnDataset *ds, const int64_t *order, int64_t count,
 }
 
 /*
+ * The hash of n rows of data (order names them; NULL: the first n), from
+ * h: what a resumed fit compares with its checkpoint's.
+ */
+static uint64_t
+FitHashRows(const HnDataset *d, const int64_t *order, int64_t n, uint64_t h)
+{
+	size_t		nf = d->n_features;
+	size_t		no = d->n_outputs;
+
+	if (order == NULL)
+	{
+		h = HnHash64(d->x, (size_t) n * nf * sizeof(float), h);
+		return d->y ? HnHash64(d->y, (size_t) n * no * sizeof(float), h) :
+			HnHash64(d->cls, (size_t) n * sizeof(int32_t), h);
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		r = order[i];
+
+		h = HnHash64(d->x + (size_t) r * nf, nf * sizeof(float), h);
+		h = d->y ? HnHash64(d->y + (size_t) r * no, no * sizeof(float), h) :
+			HnHash64(&d->cls[r], sizeof(int32_t), h);
+	}
+	return h;
+}
+
+/*
  * In memory: the seeded validation split (training rows first, in their
  * order when shuffling is off), then what the kind learns from the
  * training rows.  The rows were checked.
@@ -188,6 +225,8 @@ FitSplit(Fit *f, void *prep, HnError *err)
 						  "out of memory for training buffers");
 	for (int64_t i = 0; i < n; i++)
 		f->idx[i] = rows->order ? rows->order[i] : i;
+	if (f->hashing)
+		f->rows_hash = FitHashRows(rows->data, rows->order, n, f->rows_hash);
 	if (f->n_val > 0)
 	{
 		RngShuffle(&f->rng, f->idx, n);
@@ -219,6 +258,8 @@ FitFirstPass(Fit *f, void *prep, HnError *err)
 			return st;
 		if (prep != NULL)
 			f->kf->prepare_rows(prep, &chunk, NULL, k);
+		if (f->hashing)
+			f->rows_hash = FitHashRows(&chunk, NULL, k, f->rows_hash);
 		f->n_train += k;
 	}
 	if (f->n_train == 0)
@@ -270,6 +311,9 @@ FitPrepare(Fit *f, HnError *err)
 		st = HnCheckRows(f->net, f->opt->validation, 0, err);
 		if (st != HANAMI_OK)
 			return st;
+		if (f->hashing)
+			f->rows_hash = FitHashRows(f->opt->validation, NULL,
+									   f->opt->validation->n, f->rows_hash);
 	}
 	if (rows->data != NULL)
 	{
@@ -288,7 +332,8 @@ FitPrepare(Fit *f, HnError *err)
 	else if ((f->opt->patience > 0 || f->opt->restore_best) &&
 			 f->opt->validation == NULL)
 		return FitNeedsValidation(f, err);
-	if (f->kf->prepare_begin != NULL)
+	/* resumed: what the kind learns first is in the checkpoint's image */
+	if (f->kf->prepare_begin != NULL && !f->resuming)
 	{
 		st = f->kf->prepare_begin(f->net, f->opt, values, rows->data != NULL,
 								  f->alloc, &prep, err);
@@ -465,6 +510,226 @@ FitRestoreBest(Fit *f, HnError *err)
 	return HANAMI_OK;
 }
 
+/* Entries of f->idx: the rows in memory, training then held out. */
+static int64_t
+FitOrderLength(const Fit *f)
+{
+	if (f->idx == NULL)
+		return 0;
+	return f->rows->order ? f->rows->n : f->rows->data->n;
+}
+
+/*
+ * The fit's state as a checkpoint blob, handed to the hook.  A blob that
+ * cannot be made (no memory) is skipped: the fit goes on without it.
+ */
+static HnStatus
+FitCheckpoint(Fit *f, HnError *err)
+{
+	HnCheckpoint ck;
+	void	   *state = NULL;
+	void	   *blob;
+	size_t		len;
+	HnStatus	st;
+
+	if (f->ops->sync != NULL && (st = f->ops->sync(f->state, err)) != HANAMI_OK)
+		return st;
+	memset(&ck, 0, sizeof(ck));
+	ck.flags = f->rows->source != NULL ? HN_CKPT_STREAMED : 0;
+	ck.start_hash = f->start_hash;
+	ck.options_hash = HnCheckpointOptionsHash(f->opt);
+	ck.rows_hash = f->rows_hash;
+	ck.n_train = f->n_train;
+	ck.n_val = f->n_val;
+	ck.epoch = f->epoch;
+	ck.waited = f->waited;
+	ck.best_epoch = f->res->best_epoch;
+	ck.iterations = f->res->iterations;
+	ck.removed = f->res->removed;
+	ck.seconds = FitNow(f) - f->t0;
+	if (!(ck.seconds >= 0))
+		ck.seconds = 0;
+	memcpy(ck.rng, f->rng.s, sizeof(ck.rng));
+	ck.best_val = f->best_val;
+	ck.ref_val = f->ref_val;
+	ck.best_loss = f->best_loss;
+	ck.best_acc = f->best_acc;
+	ck.image = f->net->hdr;
+	ck.image_len = f->net->len;
+	ck.best = f->best;
+	ck.best_len = f->best ? f->best_len : 0;
+	ck.order = f->idx;
+	ck.n_order = (uint64_t) FitOrderLength(f);
+	snprintf(ck.stepper, sizeof(ck.stepper), "%s", f->ops->name ? f->ops->name : "");
+	if (f->ops->save_size != NULL && f->ops->save != NULL)
+	{
+		ck.state_len = f->ops->save_size(f->state);
+		state = ck.state_len > 0 ? HnAlloc(f->alloc, ck.state_len) : NULL;
+		if (ck.state_len > 0 && state == NULL)
+			return HANAMI_OK;
+		if (state != NULL)
+			f->ops->save(f->state, state);
+		ck.state = state;
+		ck.flags |= HN_CKPT_STEPPER;
+	}
+	len = HnCheckpointSize(&ck);
+	blob = len > 0 ? HnAlloc(f->alloc, len) : NULL;
+	if (blob != NULL)
+	{
+		HnCheckpointWrite(&ck, blob, len);
+		f->ck_epoch = f->epoch;
+		f->ck_time = FitNow(f);
+		f->res->checkpoints++;
+		/* the hook may longjmp: the allocator's memory is the caller's */
+		f->cb.checkpoint(f->cb.ctx, f->epoch, blob, len);
+		HnFree(f->alloc, blob);
+	}
+	HnFree(f->alloc, state);
+	return HANAMI_OK;
+}
+
+/* Is a checkpoint due after this epoch? */
+static bool
+FitCheckpointDue(const Fit *f)
+{
+	const HnTrainOptions *opt = f->opt;
+
+	if (f->cb.checkpoint == NULL || f->stopped || f->epoch >= opt->epochs)
+		return false;
+	if (opt->checkpoint_every > 0 && f->epoch - f->ck_epoch >= opt->checkpoint_every)
+		return true;
+	return opt->checkpoint_interval > 0 && f->cb.now != NULL &&
+		FitNow(f) - f->ck_time >= opt->checkpoint_interval;
+}
+
+/* qsort order of int64 values (FitCompareRows by another name). */
+#define FitCompareInt64 FitCompareRows
+
+/*
+ * The row order of the checkpoint, when it names the rows of this fit (a
+ * permutation of them): into f->idx.  Else the order stays that of a fresh
+ * split, and the rows count as changed.
+ */
+static HnStatus
+FitResumeOrder(Fit *f, HnError *err)
+{
+	const HnCheckpoint *ck = &f->ck;
+	int64_t		n = FitOrderLength(f);
+	int64_t    *a;
+	int64_t    *b;
+	bool		same;
+
+	if (n == 0 || ck->n_order != (uint64_t) n || ck->n_train != f->n_train ||
+		ck->n_val != f->n_val)
+	{
+		f->res->resume_rows_changed = true;
+		return HANAMI_OK;
+	}
+	a = HnAlloc(f->alloc, (size_t) n * sizeof(int64_t));
+	b = HnAlloc(f->alloc, (size_t) n * sizeof(int64_t));
+	if (a == NULL || b == NULL)
+	{
+		HnFree(f->alloc, a);
+		HnFree(f->alloc, b);
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for training buffers");
+	}
+	memcpy(a, ck->order, (size_t) n * sizeof(int64_t));
+	memcpy(b, f->idx, (size_t) n * sizeof(int64_t));
+	qsort(a, (size_t) n, sizeof(int64_t), FitCompareInt64);
+	qsort(b, (size_t) n, sizeof(int64_t), FitCompareInt64);
+	same = memcmp(a, b, (size_t) n * sizeof(int64_t)) == 0;
+	HnFree(f->alloc, b);
+	if (same)
+		memcpy(f->idx, ck->order, (size_t) n * sizeof(int64_t));
+	HnFree(f->alloc, a);
+	if (!same)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "The checkpoint is damaged or was not written by this version.",
+						  "invalid checkpoint: its row order is not an order of the rows");
+	return HANAMI_OK;
+}
+
+/*
+ * Continue from the checkpoint in f->ck (HnCheckpointCheck accepted it):
+ * its image (validated like any that enters), the best epoch's, the row
+ * order, the random stream and the counters.  The stepper's state comes
+ * after the stepper is made (FitTrain).
+ */
+static HnStatus
+FitResume(Fit *f, HnError *err)
+{
+	const HnCheckpoint *ck = &f->ck;
+	HnNet		nn;
+	void	   *buf;
+	HnStatus	st;
+
+	if ((ck->flags & HN_CKPT_STREAMED) != (f->rows->source != NULL ? HN_CKPT_STREAMED : 0) ||
+		ck->rows_hash != f->rows_hash)
+		f->res->resume_rows_changed = true;
+	if (ck->best != NULL && !f->opt->restore_best)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "The checkpoint is damaged or was not written by this version.",
+						  "invalid checkpoint: a best epoch without restore_best");
+	if (ck->image_len > SIZE_MAX || ck->best_len > SIZE_MAX)
+		return HnSetError(err, HANAMI_E_TOO_LARGE, NULL, "checkpoint too large");
+	if (ck->best != NULL)
+	{
+		f->best = HnAlloc(f->alloc, (size_t) ck->best_len);
+		if (f->best == NULL)
+			return HnSetError(err, HANAMI_E_NOMEM, NULL,
+							  "out of memory for the best epoch's weights");
+		memcpy(f->best, ck->best, (size_t) ck->best_len);
+		f->best_len = (size_t) ck->best_len;
+		if ((st = NetBind(&nn, f->best, f->best_len, err)) != HANAMI_OK ||
+			nn.kind != f->net->kind)
+			return st != HANAMI_OK ? st :
+				HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						   "invalid checkpoint: its best network is of another kind");
+	}
+	buf = HnAlloc(f->alloc, (size_t) ck->image_len);
+	if (buf == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for the checkpoint's network");
+	memcpy(buf, ck->image, (size_t) ck->image_len);
+	if ((st = NetBind(&nn, buf, (size_t) ck->image_len, err)) != HANAMI_OK ||
+		nn.kind != f->net->kind)
+	{
+		HnFree(f->alloc, buf);
+		return st != HANAMI_OK ? st :
+			HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+					   "invalid checkpoint: its network is of another kind");
+	}
+	if (nn.len == f->net->len)
+	{
+		memcpy(f->net->hdr, buf, nn.len);
+		HnFree(f->alloc, buf);
+		NetBindTrusted(f->net, f->net->hdr);
+	}
+	else
+	{
+		/* a network that grew: it moves, as a growing fit moves it */
+		HnFree(f->alloc, f->net->hdr);
+		NetBindTrusted(f->net, buf);
+	}
+	if (f->rows->source == NULL && (st = FitResumeOrder(f, err)) != HANAMI_OK)
+		return st;
+	memcpy(f->rng.s, ck->rng, sizeof(f->rng.s));
+	f->epoch0 = f->ck_epoch = ck->epoch;
+	f->res->epochs = ck->epoch;
+	f->res->iterations = ck->iterations;
+	f->res->removed = ck->removed;
+	f->res->best_epoch = ck->best_epoch;
+	f->res->resumed_epoch = ck->epoch;
+	f->waited = ck->waited;
+	f->best_val = ck->best_val;
+	f->ref_val = ck->ref_val;
+	f->best_loss = ck->best_loss;
+	f->best_acc = ck->best_acc;
+	f->t0 = FitNow(f) - ck->seconds;
+	return HANAMI_OK;
+}
+
 /*
  * Close an epoch that trained rows: count it in the header, let the stepper
  * finish it, check for divergence, validate, report, and stop at the
@@ -533,6 +798,8 @@ FitEndEpoch(Fit *f, HnError *err)
 	/* asked to end after this epoch (not after the last one: that is "epochs") */
 	if (!f->stopped && f->epoch < f->opt->epochs && f->cb.stop && f->cb.stop(f->cb.ctx))
 		FitStop(f, HANAMI_STOP_REQUESTED);
+	if (FitCheckpointDue(f))
+		return FitCheckpoint(f, err);
 	return HANAMI_OK;
 }
 
@@ -552,7 +819,23 @@ FitTrain(Fit *f, HnError *err)
 						err);
 	if (st != HANAMI_OK)
 		return st;
-	for (f->epoch = 1; f->epoch <= f->opt->epochs && !f->stopped; f->epoch++)
+	if (f->resuming)
+	{
+		/* the stepper's own state, when this stepper saved it */
+		if ((f->ck.flags & HN_CKPT_STEPPER) && f->ops->load != NULL &&
+			strcmp(f->ck.stepper, f->ops->name ? f->ops->name : "") == 0)
+		{
+			st = f->ops->load(f->state, f->ck.state, (size_t) f->ck.state_len,
+							  err);
+			if (st != HANAMI_OK)
+				return st;
+		}
+		else
+			f->res->resume_inexact = true;
+	}
+	if (f->cb.checkpoint != NULL)
+		f->ck_time = FitNow(f);
+	for (f->epoch = f->epoch0 + 1; f->epoch <= f->opt->epochs && !f->stopped; f->epoch++)
 	{
 		f->epoch_rows = 0;
 		f->loss_sum = 0.0;
@@ -609,6 +892,16 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	RngSeed(&f.rng, f.kf->seed ? f.kf->seed(net, opt->seed) : opt->seed);
 
 	st = HnCheckOptions(net, opt, err);
+	/* checkpoints name the network the fit starts from, and the rows */
+	f.hashing = (f.cb.checkpoint != NULL || opt->resume != NULL);
+	if (st == HANAMI_OK && f.hashing)
+		f.start_hash = HnHash64(net->hdr, net->len, 0);
+	if (st == HANAMI_OK && opt->resume != NULL)
+	{
+		st = HnCheckpointCheck(net, opt, opt->resume, opt->resume_len, &f.ck,
+							   err);
+		f.resuming = st == HANAMI_OK;
+	}
 	/* a loss chosen by the options is the network's from now on */
 	if (st == HANAMI_OK && opt->loss != 0)
 		net->hdr->loss = (uint32_t) opt->loss;
@@ -620,6 +913,8 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 			f.n_train < opt->batch_size ? (int) f.n_train : opt->batch_size;
 		st = FitBuffers(&f, err);
 	}
+	if (st == HANAMI_OK && f.resuming)
+		st = FitResume(&f, err);
 	if (st == HANAMI_OK)
 		st = FitTrain(&f, err);
 	res->train_rows = f.n_train;

@@ -111,6 +111,14 @@ typedef struct HnFitPlan
  * NULL: it always is); finish leaves the trained network in the image.
  * A stepper that moves the image (a growing kind) sets net->hdr, net->len
  * and net's view whenever it does.
+ *
+ * Optional, for checkpoints (checkpoint.h): save_size and save write the
+ * state the stepper keeps besides the image (optimizer moments, a
+ * schedule's position) after an epoch; load, just after create, restores
+ * it from len untrusted bytes, checking every length and value against
+ * this fit (HANAMI_E_INVALID_FORMAT when they do not fit).  A stepper
+ * without them resumes with a fresh state (not the bytes of an
+ * uninterrupted fit).
  */
 typedef struct HnStepperOps
 {
@@ -126,6 +134,10 @@ typedef struct HnStepperOps
 	HnStatus	(*sync) (void *state, HnError *err);
 	HnStatus	(*finish) (void *state, HnError *err);
 	void		(*free) (void *state);
+	size_t		(*save_size) (void *state);
+	void		(*save) (void *state, void *dst);
+	HnStatus	(*load) (void *state, const void *src, size_t len,
+						 HnError *err);
 } HnStepperOps;
 
 /* A stepper and its context. */
@@ -212,6 +224,17 @@ struct HnKindFit
  * and net->len say where, also when the fit fails.  On failure (a bad row
  * or option, HANAMI_E_DIVERGED, no memory) the image is left half-trained:
  * the caller discards it.  res may be NULL.
+ *
+ * Checkpoints: with cb->checkpoint, a blob of the fit's state after every
+ * opt->checkpoint_every epochs or opt->checkpoint_interval seconds (see
+ * checkpoint.h).  With opt->resume, the fit continues from such a blob
+ * (refused unless HnCheckpointCheck accepts it): the image becomes the
+ * blob's (moved when its length differs), what the kind learns first is
+ * not learnt again, and epochs, counters, the random stream, row order,
+ * early stopping and the stepper's state continue, so that with the same
+ * rows the result is the bytes of the fit never interrupted.  Rows that
+ * differ from the checkpoint's are used anyway and say so in
+ * res->resume_rows_changed.
  */
 HnStatus	HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 				  const HnStepper *stepper, const HnCallbacks *cb,

@@ -211,6 +211,15 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 		return st;
 	if ((st = HnOptionBool(obj, "verbose", &o->verbose, err)) != HANAMI_OK)
 		return st;
+	/* checkpoints of a background job: 0 turns one rule off */
+	if ((st = HnOptionInt(obj, "checkpoint_every", 0, 1000000, &i, &found, err)) != HANAMI_OK)
+		return HnSetHint(err, "Give the epochs between checkpoints, or 0 for none.");
+	if (found)
+		t->checkpoint_every = (int) i;
+	if ((v = HnJsonGet(obj, "checkpoint_interval")) != NULL &&
+		(st = HnOptionNumber(v, "checkpoint_interval", 0, 1e9, false,
+							 &t->checkpoint_interval, err)) != HANAMI_OK)
+		return HnSetHint(err, "Give the seconds between checkpoints, or 0 for none.");
 	if ((st = HnOptionString(obj, "device", &device, err)) != HANAMI_OK ||
 		(st = OptionCopy(device, alloc, &o->device, err)) != HANAMI_OK)
 		return st;

@@ -169,6 +169,10 @@ HnCheckOptions(const HnNet *net, const HnTrainOptions *opt, HnError *err)
 	if (!(opt->min_delta >= 0.0) || !isfinite(opt->min_delta))
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "early_stopping min_delta must be zero or positive");
+	if (opt->checkpoint_every < 0 || !(opt->checkpoint_interval >= 0.0) ||
+		!isfinite(opt->checkpoint_interval))
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "checkpoint_every and checkpoint_interval must be zero (off) or positive");
 	return net->kind->fit->check_options(net, opt, err);
 }
 

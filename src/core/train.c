@@ -24,6 +24,8 @@ TrainOptionsDefaults(HnTrainOptions *opt, HnOptimizer kind)
 	opt->seed = 0;
 	opt->shuffle = true;
 	opt->train_mask = ~(uint64_t) 0;
+	opt->checkpoint_every = 10;
+	opt->checkpoint_interval = 60.0;
 }
 
 /* Name of a stop reason as reports show it. */

@@ -57,10 +57,21 @@ typedef struct HnTrainOptions
 										 * validation_query), measured every
 										 * epoch in place of held-out ones;
 										 * NULL: validation_split */
+	/* checkpoints (checkpoint.h), written through HnCallbacks.checkpoint */
+	int			checkpoint_every;	/* after every N epochs; 0 = off */
+	double		checkpoint_interval;	/* when this many seconds passed
+										 * since the last one; 0 = off */
+	uint64_t	checkpoint_key;	/* the caller's: ties a checkpoint to what
+								 * it was made for (a job), checked at resume */
+	const void *resume;			/* a checkpoint to continue from (untrusted:
+								 * checked, refused when it does not match the
+								 * network and options); NULL: from the start */
+	size_t		resume_len;
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
- * shuffle, seed 0, all layers, no limits. */
+ * shuffle, seed 0, all layers, no limits; a checkpoint every 10 epochs or
+ * 60 seconds when the caller takes them. */
 void		TrainOptionsDefaults(HnTrainOptions *opt, HnOptimizer kind);
 
 typedef enum HnStopReason
@@ -96,7 +107,11 @@ typedef struct HnEpochReport
  * the caller; returning true stops the fit or evaluation cleanly.
  * now returns monotonic seconds.  stop is called after every epoch (after
  * epoch_done); returning true ends the fit there, as a finished one, with
- * HANAMI_STOP_REQUESTED.  Any hook may be NULL.
+ * HANAMI_STOP_REQUESTED.  checkpoint is called after an epoch when one
+ * is due (options checkpoint_every, checkpoint_interval; never after the
+ * last epoch) with the serialized state of the fit (checkpoint.h), valid
+ * during the call; options.resume continues a fit from such a blob.  Any
+ * hook may be NULL.
  */
 typedef struct HnCallbacks
 {
@@ -105,6 +120,8 @@ typedef struct HnCallbacks
 	void		(*epoch_done) (void *ctx, const HnEpochReport *r);
 	double		(*now) (void *ctx);
 	bool		(*stop) (void *ctx);
+	void		(*checkpoint) (void *ctx, int epoch, const void *blob,
+							   size_t len);
 } HnCallbacks;
 
 typedef struct HnTrainResult
@@ -128,6 +145,14 @@ typedef struct HnTrainResult
 	bool		restored;		/* the image holds best_epoch's weights;
 								 * loss, val_loss and val_accuracy are
 								 * that epoch's */
+	int			resumed_epoch;	/* continued from a checkpoint after this
+								 * epoch; 0: from the start */
+	bool		resume_rows_changed;	/* the rows differ from those the
+										 * checkpoint was made on */
+	bool		resume_inexact; /* the stepper's state (optimizer moments)
+								 * could not be restored: not the bytes of
+								 * an uninterrupted fit */
+	int			checkpoints;	/* checkpoints handed to the hook */
 } HnTrainResult;
 
 

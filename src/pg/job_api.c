@@ -17,6 +17,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(hanami_submit_job);
@@ -244,26 +245,68 @@ hanami_stop_job(PG_FUNCTION_ARGS)
 }
 
 /*
- * reap_jobs(): mark running jobs whose worker no longer exists (killed,
- * server restarted) as failed; returns how many.  Harmless for anyone to
- * call: it only ends jobs that can no longer end by themselves.
+ * reap_jobs(): running jobs whose worker no longer exists (killed, server
+ * restarted).  A dispatcher (a background worker) puts each back to queued
+ * to resume from its last checkpoint, within HANAMI_JOB_MAX_ATTEMPTS
+ * starts in all; after the last one the job fails.  Called in a session,
+ * it fails only those that used up their starts and starts a dispatcher
+ * for the rest (once per transaction), which requeues and launches them in
+ * transactions of its own.  A database still at 0.1.0 (no checkpoints, no
+ * attempts) fails them all, as 0.1.0 did.  Returns how many jobs it found.
+ * Harmless for anyone to call: it only acts on jobs that can no longer
+ * end by themselves.
  */
 Datum
 hanami_reap_jobs(PG_FUNCTION_ARGS)
 {
+	static LocalTransactionId dispatched = InvalidLocalTransactionId;
 	HanamiAsSystem sys;
 	uint64		n;
+	int			version;
+
+#define HANAMI_DEAD_WORKER \
+	"j.state = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a " \
+	"WHERE a.pid = j.worker_pid AND a.backend_type = 'hanami training job')"
 
 	/* see workers that started since this transaction first looked */
 	pgstat_clear_snapshot();
 	SPI_connect();
 	HanamiAsSystemBegin(&sys);
-	n = HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
-					  "error = 'the job''s worker exited before finishing (server restart, crash or termination)' "
-					  "WHERE j.state = 'running' "
-					  "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a "
-					  "WHERE a.pid = j.worker_pid AND a.backend_type = 'hanami training job')",
-					  0, NULL, NULL);
+	version = HanamiInstalledVersion();
+	if (version < 200)
+		n = HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
+						  "error = 'the job''s worker exited before finishing (server restart, crash or termination)' "
+						  "WHERE " HANAMI_DEAD_WORKER, 0, NULL, NULL);
+	else
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		vals[1] = {Int32GetDatum(HANAMI_JOB_MAX_ATTEMPTS)};
+		uint64		left;
+
+		/* started as often as a job may be: it fails (its checkpoint goes) */
+		n = HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
+						  "error = 'the job''s worker exited before finishing ' || (j.attempts + 1) || "
+						  "' times (server restart, crash or termination)' "
+						  "WHERE " HANAMI_DEAD_WORKER " AND j.attempts + 1 >= $1", 1, types, vals);
+		if (IsBackgroundWorker)
+			left = HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'queued', worker_pid = NULL, "
+								 "note = 'interrupted at epoch ' || COALESCE(j.epoch, 0) || "
+								 "'; it resumes from its last checkpoint' "
+								 "WHERE " HANAMI_DEAD_WORKER " AND j.attempts + 1 < $1", 1, types, vals);
+		else
+		{
+			left = HanamiSpiExec("SELECT 1 FROM hanami.job_queue j WHERE " HANAMI_DEAD_WORKER
+								 " AND j.attempts + 1 < $1", 1, types, vals);
+			if (left > 0 && dispatched != MyProc->lxid)
+			{
+				dispatched = MyProc->lxid;
+				HanamiLaunchDispatcher(MyDatabaseId);
+			}
+		}
+		n += left;
+		HanamiSpiExec("DELETE FROM hanami.job_checkpoints c WHERE NOT EXISTS (SELECT 1 FROM hanami.job_queue j "
+					  "WHERE j.id = c.job_id AND j.state IN ('queued', 'running'))", 0, NULL, NULL);
+	}
 	HanamiAsSystemEnd(&sys);
 	SPI_finish();
 	PG_RETURN_INT64((int64) n);

@@ -26,6 +26,9 @@
  *   JobNoCommit   running -> succeeded without a commit: option
  *                 only_if_better found the trained network no better
  *   JobFail       running -> failed or cancelled, with the error text
+ *   JobCheckpoint after an epoch when one is due: the fit's state into
+ *                 hanami.job_checkpoints (as the system), from which the
+ *                 job resumes if its worker dies (JobResume, in JobLoad)
  *
  * Training itself runs outside any transaction, so progress written between
  * epochs is visible at once and the job holds no locks while it computes.
@@ -40,6 +43,8 @@
 #include "training.h"
 #include "device.h"
 #include "jobs.h"
+
+#include "core/checkpoint.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -81,6 +86,9 @@ typedef struct Job
 	double		last_epoch_seconds;
 	bool		can_stop;		/* the job table has stop_requested (0.2.0 on) */
 	bool		stop_requested; /* hanami.stop: end after this epoch */
+	bool		checkpoints;	/* the database has job_checkpoints (0.2.0 on) */
+	int			resumed_from;	/* epoch of the checkpoint resumed from, or 0 */
+	char	   *resume_note;	/* what the job's note says about resuming */
 } Job;
 
 /* Start a short transaction with SPI and a snapshot; returns the caller's context. */
@@ -185,6 +193,7 @@ JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 			job->message = GetText(7, cxt);
 			job->channel = GetText(8, cxt);
 			job->can_stop = !v0_1;
+			job->checkpoints = !v0_1;
 			claimed = true;
 			pgstat_report_appname(psprintf("hanami job " INT64_FORMAT, job->id));
 		}
@@ -204,6 +213,129 @@ JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 	if (mismatch)
 		ereport(LOG, (errmsg("hanami job " INT64_FORMAT " not started: %s", job->id, mismatch)));
 	return claimed;
+}
+
+/*
+ * As the system, in JobLoad's transaction (the network, options and rows
+ * loaded): continue from the job's checkpoint when it has one that the
+ * engine accepts for this network, these options and this job; else start
+ * from epoch 0, dropping a refused checkpoint.  The learning curve keeps
+ * the epochs up to the checkpoint, once each; the note says what happened
+ * when the job was interrupted before.
+ */
+static void
+JobResume(Job *job, MemoryContext cxt)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2] = {Int64GetDatum(job->id), Int32GetDatum(0)};
+	bool		isnull;
+	bool		interrupted = false;
+	char	   *why = NULL;
+
+	if (HanamiSpiExec("SELECT j.note LIKE 'interrupted%' FROM hanami.job_queue j WHERE j.id = $1",
+					  1, types, vals) == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		interrupted = !isnull && DatumGetBool(d);
+	}
+	if (HanamiSpiExec("SELECT c.state FROM hanami.job_checkpoints c WHERE c.job_id = $1",
+					  1, types, vals) == 1)
+	{
+		bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		size_t		len = VARSIZE_ANY_EXHDR(b);
+		void	   *blob = MemoryContextAllocHuge(cxt, Max(len, 1));
+		HnCheckpoint ck;
+		HnError		err;
+
+		memcpy(blob, VARDATA_ANY(b), len);
+		if (HnCheckpointCheck(&job->bound, &job->opts.train, blob, len, &ck, &err) == HANAMI_OK)
+		{
+			job->opts.train.resume = blob;
+			job->opts.train.resume_len = len;
+			job->resumed_from = ck.epoch;
+			job->last_epoch_seconds = ck.seconds;
+		}
+		else
+		{
+			why = MemoryContextStrdup(cxt, err.message);
+			pfree(blob);
+			HanamiSpiExec("DELETE FROM hanami.job_checkpoints WHERE job_id = $1", 1, types, vals);
+		}
+		interrupted = true;
+	}
+	/* epochs after the checkpoint are trained again: logged once */
+	vals[1] = Int32GetDatum(job->resumed_from);
+	HanamiSpiExec("DELETE FROM hanami.training_log WHERE job_id = $1 AND epoch > $2", 2, types, vals);
+	if (!interrupted)
+		return;
+	if (job->resumed_from > 0)
+		job->resume_note = MemoryContextStrdup(cxt, psprintf("resumed from the checkpoint of epoch %d", job->resumed_from));
+	else if (why != NULL)
+		job->resume_note = MemoryContextStrdup(cxt, psprintf("restarted from epoch 0: its checkpoint was refused (%s)", why));
+	else
+		job->resume_note = MemoryContextStrdup(cxt, "restarted from epoch 0: it had no checkpoint yet");
+	{
+		Oid			t2[2] = {INT8OID, TEXTOID};
+		Datum		v2[2] = {Int64GetDatum(job->id), CStringGetTextDatum(job->resume_note)};
+
+		HanamiSpiExec("UPDATE hanami.job_queue SET note = $2 WHERE id = $1", 2, t2, v2);
+	}
+	ereport(LOG, (errmsg("hanami job " INT64_FORMAT ": %s", job->id, job->resume_note)));
+}
+
+/*
+ * Engine hook after an epoch when a checkpoint is due: the blob replaces
+ * the job's checkpoint, as the system, while the job is still this
+ * worker's.  A blob too large for a bytea is skipped (the job resumes from
+ * an older one, or from the start).
+ */
+static void
+JobCheckpointHook(void *ctx, int epoch, const void *blob, size_t len)
+{
+	Job		   *job = (Job *) ctx;
+	MemoryContext tx;
+	bytea	   *b;
+
+	if (len > MaxAllocSize - VARHDRSZ)
+	{
+		ereport(LOG,
+				(errmsg("hanami job " INT64_FORMAT ": checkpoint of epoch %d skipped: %zu bytes is more than a value holds",
+						job->id, epoch, len)));
+		return;
+	}
+	tx = TxBegin();
+	{
+		Oid			types[3] = {INT8OID, INT4OID, BYTEAOID};
+		Datum		vals[3];
+		HanamiAsSystem sys;
+
+		b = palloc(len + VARHDRSZ);
+		SET_VARSIZE(b, len + VARHDRSZ);
+		memcpy(VARDATA(b), blob, len);
+		vals[0] = Int64GetDatum(job->id);
+		vals[1] = Int32GetDatum(epoch);
+		vals[2] = PointerGetDatum(b);
+		HanamiAsSystemBegin(&sys);
+		HanamiSpiExec("INSERT INTO hanami.job_checkpoints AS c (job_id, epoch, state) "
+					  "SELECT $1, $2, $3 FROM hanami.job_queue j "
+					  "WHERE j.id = $1 AND j.state = 'running' AND j.worker_pid = pg_catalog.pg_backend_pid() "
+					  "ON CONFLICT (job_id) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, "
+					  "saved_at = pg_catalog.now()", 3, types, vals);
+		HanamiAsSystemEnd(&sys);
+	}
+	TxEnd(tx);
+}
+
+/* Inside a transaction, as the system: the job's checkpoint is no longer needed. */
+static void
+JobDropCheckpoint(Job *job)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(job->id)};
+
+	if (HanamiInstalledVersion() >= 200)
+		HanamiSpiExec("DELETE FROM hanami.job_checkpoints WHERE job_id = $1", 1, types, vals);
 }
 
 /*
@@ -250,14 +382,21 @@ JobLoad(Job *job, MemoryContext cxt)
 		}
 		HanamiParseJobOptions(HanamiJsonbFromCString(job->options), &job->bound, &job->opts);
 		HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
+		/* a checkpoint belongs to this job, its options and its query only */
+		job->opts.train.checkpoint_key =
+			HnHash64(job->options, strlen(job->options),
+					 HnHash64(job->query, strlen(job->query), (uint64) job->id));
 		MemoryContextSwitchTo(old);
 
 		HanamiAsSystemBegin(&sys);
+		if (job->checkpoints)
+			JobResume(job, cxt);
 		{
-			Oid			t3[2] = {INT8OID, INT4OID};
-			Datum		v3[2] = {Int64GetDatum(job->id), Int32GetDatum(job->opts.train.epochs)};
+			Oid			t3[3] = {INT8OID, INT4OID, INT4OID};
+			Datum		v3[3] = {Int64GetDatum(job->id), Int32GetDatum(job->opts.train.epochs),
+			Int32GetDatum(job->resumed_from)};
 
-			HanamiSpiExec("UPDATE hanami.job_queue SET epochs = $2, epoch = 0 WHERE id = $1", 2, t3, v3);
+			HanamiSpiExec("UPDATE hanami.job_queue SET epochs = $2, epoch = $3 WHERE id = $1", 3, t3, v3);
 		}
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, "running");
@@ -397,6 +536,28 @@ JobStopHook(void *ctx)
 	return ((Job *) ctx)->stop_requested;
 }
 
+/* Add a sentence to the job's note, as the system (0.2.0 on). */
+static void
+JobNote(Job *job, const char *text)
+{
+	MemoryContext tx;
+
+	if (!job->checkpoints)
+		return;
+	tx = TxBegin();
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		vals[2] = {Int64GetDatum(job->id), CStringGetTextDatum(text)};
+		HanamiAsSystem sys;
+
+		HanamiAsSystemBegin(&sys);
+		HanamiSpiExec("UPDATE hanami.job_queue SET note = pg_catalog.concat_ws('; ', note, $2) WHERE id = $1",
+					  2, types, vals);
+		HanamiAsSystemEnd(&sys);
+	}
+	TxEnd(tx);
+}
+
 /* running -> succeeded: store the commit if the branch did not move. */
 static void
 JobFinish(Job *job, const char *report)
@@ -441,6 +602,7 @@ JobFinish(Job *job, const char *report)
 		done = HanamiSpiExec("UPDATE hanami.job_queue SET state = 'succeeded', commit_id = $3, "
 							 "finished_at = pg_catalog.now() WHERE id = $7 AND state = 'running'",
 							 7, types, vals);
+		JobDropCheckpoint(job);
 		HanamiAsSystemEnd(&sys);
 		/* cancelled or reaped meanwhile: the commit is not kept */
 		if (done != 1)
@@ -473,9 +635,11 @@ JobNoCommit(Job *job, const char *note)
 		HanamiSpiExec(HanamiInstalledVersion() < 200
 					  ? "UPDATE hanami.job_queue SET state = 'succeeded', error = $2, "
 					  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'running'"
-					  : "UPDATE hanami.job_queue SET state = 'succeeded', note = $2, "
+					  : "UPDATE hanami.job_queue SET state = 'succeeded', "
+					  "note = pg_catalog.concat_ws('; ', note, $2), "
 					  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'running'",
 					  2, types, vals);
+		JobDropCheckpoint(job);
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, "succeeded");
 	}
@@ -499,6 +663,7 @@ JobFail(Job *job, const char *state, const char *error)
 		HanamiSpiExec("UPDATE hanami.job_queue SET state = $2, error = NULLIF($3, ''), "
 					  "finished_at = pg_catalog.now() "
 					  "WHERE id = $1 AND state IN ('queued', 'running')", 3, types, vals);
+		JobDropCheckpoint(job);
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, state);
 	}
@@ -532,6 +697,8 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 			cb.now = JobNowHook;
 			cb.epoch_done = JobEpochHook;
 			cb.stop = JobStopHook;
+			if (job->checkpoints)
+				cb.checkpoint = JobCheckpointHook;
 			/* on the CPU or an OpenCL device, as options.device says */
 			st = HanamiDeviceFit(&job->bound, &job->data.ds, job->opts.device,
 								 &job->opts.train, &cb, &alloc, &res, &err);
@@ -548,6 +715,19 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 				st = HanamiEvaluate(&job->bound, &rows, NULL, &alloc, &eval, &err);
 				HanamiCheck(st, &err);
 				report = HanamiFitReport(&res, &eval, NULL);
+				if (res.resumed_epoch > 0)
+				{
+					/* the metrics say the job resumed, and how exactly */
+					report[strlen(report) - 1] = '\0';
+					report = psprintf("%s, \"resumed_from_epoch\": %d, \"resume_rows_changed\": %s, "
+									  "\"resume_exact\": %s}", report, res.resumed_epoch,
+									  res.resume_rows_changed ? "true" : "false",
+									  res.resume_inexact || res.resume_rows_changed ? "false" : "true");
+				}
+				if (res.resume_rows_changed || res.resume_inexact)
+					JobNote(job, res.resume_rows_changed
+							? "the rows differ from those read before the interruption: resumed anyway, the result is not that of an uninterrupted job"
+							: "the device's optimizer state was not saved: resumed with a fresh one, the result is not that of an uninterrupted job");
 				/* only_if_better: the head (job->net still) against the result */
 				cmp.metric = NULL;
 				if (job->opts.only_if_better != NULL)
@@ -651,8 +831,9 @@ HanamiJobMain(Datum arg)
 }
 
 /*
- * Entry point of a dispatcher: as the bootstrap superuser, mark jobs whose
- * worker vanished as failed, fail jobs that could not be started
+ * Entry point of a dispatcher: as the bootstrap superuser, requeue jobs
+ * whose worker vanished (they resume from their checkpoint) or fail them
+ * after their last attempt (hanami.reap_jobs), fail jobs that could not be started
  * HANAMI_JOB_MAX_ATTEMPTS times, and start queued jobs up to
  * hanami.max_workers.  The identities it starts them with were recorded by
  * the server: ordinary roles cannot write the job table from 0.2.0 on, so a
@@ -671,15 +852,19 @@ HanamiDispatcherMain(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(a.db, InvalidOid, 0);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
+	/* interrupted jobs: requeued (committed before any is launched) or failed */
+	tx = TxBegin();
+	if (HanamiInstalledVersion() >= 0 &&
+		HanamiSpiExec("SELECT 1 WHERE pg_catalog.to_regprocedure('hanami.reap_jobs()') IS NOT NULL",
+					  0, NULL, NULL) == 1)
+		HanamiSpiExec("SELECT hanami.reap_jobs()", 0, NULL, NULL);
+	TxEnd(tx);
+
 	tx = TxBegin();
 	{
 		int			version = HanamiInstalledVersion();
 		bool		isnull;
 
-		if (version >= 0 &&
-			HanamiSpiExec("SELECT 1 WHERE pg_catalog.to_regprocedure('hanami.reap_jobs()') IS NOT NULL",
-						  0, NULL, NULL) == 1)
-			HanamiSpiExec("SELECT hanami.reap_jobs()", 0, NULL, NULL);
 		if (version >= 200)
 		{
 			Oid			types[2] = {INT4OID, INT4OID};

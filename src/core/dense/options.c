@@ -19,7 +19,8 @@ const char *const DenseOptionKeys[] = {
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss", "seed",
 	"shuffle", "max_iterations", "timeout", "error_threshold",
 	"validation_split", "to_train", "to_skip", "rescale", "verbose", "device",
-	"only_if_better", "early_stopping", "restore_best", "validation_query",
+	"only_if_better", "early_stopping", "restore_best", "validation_query", "checkpoint_every",
+	"checkpoint_interval",
 	NULL
 };
 

@@ -16,7 +16,8 @@ const char *const HkOptionKeys[] = {
 	"target", "epochs", "learning_rate", "learning_rate_end", "seed",
 	"shuffle", "growth",
 	"reduction", "max_iterations", "timeout", "error_threshold", "verbose",
-	"batch_size", "optimizer", "only_if_better",
+	"batch_size", "optimizer", "only_if_better", "checkpoint_every",
+	"checkpoint_interval",
 	/* dense options, refused with a reason below */
 	"momentum", "beta1", "beta2", "epsilon", "weight_decay", "loss",
 	"validation_split", "to_train", "to_skip", "rescale", "device",
@@ -54,7 +55,7 @@ HkOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 			HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 					   "A growing network learns online with plain gradient steps, one row at a time, on the CPU.",
 					   "option \"%s\" does not apply to networks of kind \"hanami\"", *k);
-			return HnSetHint(err, "Its options are: target, epochs, learning_rate, learning_rate_end, seed, shuffle, growth, reduction, max_iterations, timeout, error_threshold, verbose.");
+			return HnSetHint(err, "Its options are: target, epochs, learning_rate, learning_rate_end, seed, shuffle, growth, reduction, max_iterations, timeout, error_threshold, verbose, checkpoint_every, checkpoint_interval.");
 		}
 	for (const char *const *k = validation_keys; *k; k++)
 		if (HnJsonGet(obj, *k) != NULL)

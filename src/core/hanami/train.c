@@ -845,6 +845,48 @@ HkStepperFree(void *state)
 	HnFree(t->alloc, t);
 }
 
+/*
+ * Stepper state for checkpoints: the rows trained so far (the position of
+ * the learning-rate schedule, i64) and whether the image is full (u8).
+ */
+static size_t
+HkStepperSaveSize(void *state)
+{
+	(void) state;
+	return 9;
+}
+
+static void
+HkStepperSave(void *state, void *dst)
+{
+	HkTrainer  *t = state;
+	unsigned char full = t->full;
+
+	memcpy(dst, &t->seen, 8);
+	memcpy((unsigned char *) dst + 8, &full, 1);
+}
+
+static HnStatus
+HkStepperLoad(void *state, const void *src, size_t len, HnError *err)
+{
+	HkTrainer  *t = state;
+	int64_t		seen;
+	unsigned char full;
+
+	if (src == NULL || len != 9)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						  "invalid checkpoint: the growing network's state has %zu bytes, not 9",
+						  len);
+	memcpy(&seen, src, 8);
+	memcpy(&full, (const unsigned char *) src + 8, 1);
+	if (seen < 0 || full > 1)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						  "invalid checkpoint: the growing network's state is out of range");
+	t->seen = seen;
+	t->full = full;
+	return HANAMI_OK;
+}
+
 const HnStepperOps HkStepper = {
 	.name = "hanami",
 	.create = HkStepperCreate,
@@ -853,4 +895,7 @@ const HnStepperOps HkStepper = {
 	.epoch_end = HkStepperEpochEnd,
 	.finish = HkStepperFinish,
 	.free = HkStepperFree,
+	.save_size = HkStepperSaveSize,
+	.save = HkStepperSave,
+	.load = HkStepperLoad,
 };

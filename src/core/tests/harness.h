@@ -71,5 +71,6 @@ void		TestGrowSuite(void);
 void		TestKindSuite(void);
 void		TestFitSuite(void);
 void		TestJsonSuite(void);
+void		TestCheckpointSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

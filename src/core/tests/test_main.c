@@ -18,5 +18,6 @@ main(void)
 	TestKindSuite();
 	TestFitSuite();
 	TestJsonSuite();
+	TestCheckpointSuite();
 	return TestSummary();
 }
