@@ -83,7 +83,11 @@ sub crash_and_compare
 	my $b = psql_as('alice', "SELECT hanami.train_async('team/$model\@resumed', '$query', '$options')");
 	my ($epoch, $pid) = wait_checkpoint($b, 3);
 	ok($epoch >= 3, "$what: the job made a checkpoint (epoch $epoch) while running");
-
+	# at once, long before the job's end
+	$crash->($pid);
+	my $state = wait_state($b, 'succeeded', 300);
+	is($state, 'succeeded', "$what: the interrupted job resumes and succeeds")
+		or diag($node->safe_psql('postgres', "SELECT state, error, note, attempts FROM hanami.job_queue WHERE id = $b"));
 	# no ordinary role reads or writes checkpoints, not even the submitter
 	for my $role ('alice', 'bob')
 	{
@@ -96,11 +100,6 @@ sub crash_and_compare
 	}
 	is(error_as('alice', "SELECT state FROM hanami.job_checkpoints LIMIT 0") =~ /permission denied/ ? 1 : 0, 1,
 		"$what: not even an empty read");
-
-	$crash->($pid);
-	my $state = wait_state($b, 'succeeded', 300);
-	is($state, 'succeeded', "$what: the interrupted job resumes and succeeds")
-		or diag($node->safe_psql('postgres', "SELECT state, error, note, attempts FROM hanami.job_queue WHERE id = $b"));
 	my ($note, $jepoch, $jepochs) = split /\|/, psql_as('alice', "SELECT note, epoch, epochs FROM hanami.jobs WHERE id = $b");
 	my ($from) = ($note // '') =~ /resumed from the checkpoint of epoch (\d+)/;
 	ok(defined $from && $from >= 3, "$what: its note says it resumed and from which epoch: $note");
