@@ -11,12 +11,12 @@
  * who runs which part.  Forward, each part walks the chains of its active
  * neurons, reading the image only, tracing the sections into its own trace
  * list and adding their contributions into its own sums; afterwards the
- * parts' sums are added to the row's in part order.  A chain that would grow
- * (a new section, synapse or split, or a section closed to continue in a new
- * one) is left to the sequential pass that follows: it walks those chains
- * in neuron order with the growing walk, so the random draws come in the
- * same order however many threads there are, and its contributions and
- * traces go to the part of the neuron.  Backward, each part replays the
+ * parts' sums are added to the row's in part order.  Where a chain would
+ * grow (a new section, synapse or split, or a section closed to continue in
+ * a new one) the walk stops, and the sequential pass that follows takes up
+ * those chains there, in neuron order, with the growing walk: the random
+ * draws come in the same order however many threads there are, and its
+ * contributions and traces go to the part of the neuron.  Backward, each part replays the
  * traces of its own sources: a section belongs to one source, so no two
  * parts write the same synapse or gradient.  So a fit gives the same bytes
  * with any number of threads, and run alone or with the team.
@@ -90,6 +90,7 @@ typedef struct HkPart
 	uint32_t   *cell_start;		/* by position in the cell order: its first */
 	uint32_t   *cell_end;		/* trace of that cell, and one past its last */
 	uint32_t	n_active;		/* active neurons of the current cell */
+	uint32_t	n_dirty;		/* and those the sequential pass takes up */
 	char		pad[64];		/* parts run on different threads */
 } HkPart;
 
@@ -125,7 +126,11 @@ typedef struct HkTrainer
 	int			n_parts;		/* parts of a cell's work, 1..HK_PARTS */
 	HkPart		parts[HK_PARTS];
 	HkCellJob  *jobs;			/* n_cells */
-	uint8_t    *dirty;			/* per neuron: its chain grows this row */
+	uint8_t    *dirty;			/* per neuron: where its chain is taken up
+								 * by the sequential pass (HK_RESUME_*) */
+	struct HkResume *resume;	/* per neuron: and what it needs */
+	uint32_t   *dirty_list;		/* per cell and part, like active: the
+								 * neurons the sequential pass takes up */
 	const float *x_row;			/* this row's inputs */
 } HkTrainer;
 
@@ -372,11 +377,13 @@ HkSplit(HkTrainer *t, HkBlock *blk, int i, const HkCell *tc)
  * Training walk of one section with x of potential (p entered the chain):
  * grows a synapse at the end while potential is left, splits a synapse the
  * potential ends near the middle of, and adds the contributions to sum[].
- * Returns the potential left.
+ * Returns the potential left.  It may start at synapse i with x left there
+ * (x0 entered the section): the growing walk then takes up a section whose
+ * first i synapses the parallel walk added already.
  */
 static float
-HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
-				 HkTrace *tr)
+HkTrainSectionFrom(HkTrainer *t, HkBlock *blk, float x, float x0, int i,
+				   float p, float *sum, HkTrace *tr)
 {
 	const HkCell *tc = &t->net->cells[blk->target_cell];
 	bool		grow = HkGrowInto(t, blk->target_cell);
@@ -384,10 +391,8 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 	int			full;
 	HkSynapse  *sy;
 	int			n;
-	float		x0;
-	int			i = 0;
 
-	tr->x0 = x;
+	tr->x0 = x0;
 	tr->part = 0.0f;
 	if (blk->flags & HK_SECTION_PARALLEL)
 	{
@@ -399,7 +404,6 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 	}
 	sy = blk->syn;
 	n = blk->n_used;
-	x0 = x;
 
 	/* synapses the potential passes whole */
 	for (; i < n; i++)
@@ -465,6 +469,14 @@ done:
 	return x > 0.0f ? x : 0.0f;
 }
 
+/* HkTrainSectionFrom from the section's start. */
+static inline float
+HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
+			   HkTrace *tr)
+{
+	return HkTrainSectionFrom(t, blk, x, x, 0, p, sum, tr);
+}
+
 /* Sum of the borders of a section's synapses. */
 static float
 HkSectionSpan(const HkBlock *blk)
@@ -506,51 +518,106 @@ HkPartTouch(const HkTrainer *t, HkPart *pt, uint32_t tc)
 }
 
 /*
+ * Where the sequential pass takes up a chain that the parallel walk left
+ * because it would grow (HkResume.stage, with HkTrainer.dirty).
+ */
+#define HK_RESUME_NONE		0	/* walked; nothing left to do */
+#define HK_RESUME_START		1	/* the chain from its start (it has none) */
+#define HK_RESUME_BLOCK		2	/* from section `block` (no room to trace it) */
+#define HK_RESUME_SECTION	3	/* section `block` from synapse syn with x
+								 * left there, then on */
+#define HK_RESUME_AFTER		4	/* section `block` is walked, x is left:
+								 * continue it in a new section, then on */
+
+typedef struct HkResume
+{
+	uint32_t	block;
+	uint32_t	trace;			/* SECTION, AFTER: its trace entry in the part */
+	float		x;
+	uint16_t	syn;
+} HkResume;
+
+/*
  * Send potential p of neuron i (cell c) down its chain (negative: the chain
  * of negative values), growing it as needed, adding to the sums of part pt
- * and tracing what it walks there.  Sequential only: it draws from the
+ * and tracing what it walks there; stage and rs say where to take it up
+ * (HK_RESUME_START: the whole chain).  Sequential only: it draws from the
  * fit's random stream and may move the image.  False when out of memory.
  */
 static bool
 HkTrainChain(HkTrainer *t, HkPart *pt, uint32_t i, int c, float p,
-			 bool negative)
+			 bool negative, int stage, const HkResume *rs)
 {
 	uint8_t		flags = negative ? HK_SECTION_NEGATIVE : 0;
-	uint32_t	b = negative ? t->net->neurons[i].section_neg : t->net->neurons[i].section;
+	uint32_t	b;
+	bool		resumed = false;
+	float		left = 0.0f;
 	HkTrace  *tr;
 
-	if (b == HK_NONE)
+	if (stage == HK_RESUME_START)
 	{
-		if (!t->grow)
-			return true;
-		b = HkNewSection(t, i, c, 0.0f, p / HK_GRAIN, flags);
+		b = negative ? t->net->neurons[i].section_neg : t->net->neurons[i].section;
 		if (b == HK_NONE)
-			return true;
-		if (negative)
-			t->net->neurons[i].section_neg = b;
-		else
-			t->net->neurons[i].section = b;
+		{
+			if (!t->grow)
+				return true;
+			b = HkNewSection(t, i, c, 0.0f, p / HK_GRAIN, flags);
+			if (b == HK_NONE)
+				return true;
+			if (negative)
+				t->net->neurons[i].section_neg = b;
+			else
+				t->net->neurons[i].section = b;
+		}
 	}
-	while (b != HK_NONE)
+	else
 	{
-		HkBlock *blk = &t->net->blocks[b];
-		float		x = p - blk->lower;
-		float		left;
+		b = rs->block;
+		if (stage == HK_RESUME_SECTION)
+		{
+			HkBlock    *blk = &t->net->blocks[b];
 
-		if (x <= 0.0f)
-			break;
-		if (x > blk->range)
-			x = blk->range;
-		if (pt->n_trace == pt->cap_trace && !HkTraceGrow(t, pt))
-			return false;
-		tr = &pt->trace[pt->n_trace++];
-		tr->block = b;
-		tr->source = i;
-		tr->cell = (uint16_t) c;
-		HkPartTouch(t, pt, blk->target_cell);
-		left = HkTrainSection(t, blk, x, p,
-								pt->sum + t->net->cells[blk->target_cell].first_neuron,
-								tr);
+			tr = &pt->trace[rs->trace];
+			left = HkTrainSectionFrom(t, blk, rs->x, tr->x0, rs->syn, p,
+									  pt->sum + t->net->cells[blk->target_cell].first_neuron,
+									  tr);
+			resumed = true;
+		}
+		else if (stage == HK_RESUME_AFTER)
+		{
+			left = rs->x;
+			resumed = true;
+		}
+	}
+	for (;;)
+	{
+		HkBlock *blk;
+
+		if (!resumed)
+		{
+			float		x;
+
+			if (b == HK_NONE)
+				break;
+			blk = &t->net->blocks[b];
+			x = p - blk->lower;
+			if (x <= 0.0f)
+				break;
+			if (x > blk->range)
+				x = blk->range;
+			if (pt->n_trace == pt->cap_trace && !HkTraceGrow(t, pt))
+				return false;
+			tr = &pt->trace[pt->n_trace++];
+			tr->block = b;
+			tr->source = i;
+			tr->cell = (uint16_t) c;
+			HkPartTouch(t, pt, blk->target_cell);
+			left = HkTrainSection(t, blk, x, p,
+								  pt->sum + t->net->cells[blk->target_cell].first_neuron,
+								  tr);
+		}
+		resumed = false;
+		blk = &t->net->blocks[b];
 		if (left > p * GROW_MIN_FRACTION && HkGrowInto(t, blk->target_cell) &&
 			blk->next == HK_NONE &&
 			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX)
@@ -574,13 +641,15 @@ HkTrainChain(HkTrainer *t, HkPart *pt, uint32_t i, int c, float p,
 }
 
 /*
- * The read-only twin of HkTrainSection: trace a section walked with x of
- * potential (p entered the chain) without changing it.  Returns the
- * potential left, or -1 when the growing walk would change the section
- * (split a synapse or grow one): that chain is then left to it.
+ * The parallel twin of HkTrainSection: walk a section with x of potential
+ * (p entered the chain) without changing it, adding to sum[] and tracing
+ * it.  Returns the potential left, or -1 where the growing walk would
+ * change the section (split a synapse or grow one): then *stop and *xs are
+ * the synapse and the potential left there, for HkTrainSectionFrom.
  */
-static float
-HkTraceSection(const HkBlock *blk, float x, float p, bool grow, HkTrace *tr)
+static inline float
+HkStepSection(const HkBlock *blk, float x, float p, bool grow, float *sum,
+			  HkTrace *tr, int *stop, float *xs)
 {
 	const HkSynapse *sy = blk->syn;
 	int			n = blk->n_used;
@@ -590,14 +659,21 @@ HkTraceSection(const HkBlock *blk, float x, float p, bool grow, HkTrace *tr)
 	tr->part = 0.0f;
 	if (blk->flags & HK_SECTION_PARALLEL)
 	{
-		tr->full = blk->n_used;
+		for (int k = 0; k < n; k++)
+			if (sy[k].target != HK_GAP)
+				sum[sy[k].target] += sy[k].weight * x;
+		tr->full = (uint16_t) n;
 		return 0.0f;
 	}
 	for (; i < n; i++)
 	{
-		if (x < sy[i].border)
+		float		border = sy[i].border;
+
+		if (x < border)
 			break;
-		x -= sy[i].border;
+		if (sy[i].target != HK_GAP)
+			sum[sy[i].target] += sy[i].weight;
+		x -= border;
 	}
 	tr->full = (uint16_t) i;
 	if (i < n)
@@ -609,96 +685,97 @@ HkTraceSection(const HkBlock *blk, float x, float p, bool grow, HkTrace *tr)
 		if (grow && n < HK_SYNAPSES && sy[i].target != HK_GAP &&
 			border >= GROW_SPLIT_GRAINS * blk->grain &&
 			fabsf(x - 0.5f * border) < GROW_SPLIT_WINDOW * border)
-			return -1.0f;
+			goto stop;
 		tr->part = x / border;
+		if (sy[i].target != HK_GAP)
+			sum[sy[i].target] += sy[i].weight * tr->part;
 		return 0.0f;
 	}
 	if (x > 0.0f && grow && i < HK_SYNAPSES && x > p * GROW_MIN_FRACTION)
-		return -1.0f;
+		goto stop;
 	return x > 0.0f ? x : 0.0f;
-}
 
-/* Add a traced section's contributions to the part's sums. */
-static inline void
-HkAddSection(const HkTrainer *t, HkPart *pt, const HkTrace *tr)
-{
-	const HkBlock *blk = &t->net->blocks[tr->block];
-	const HkSynapse *sy = blk->syn;
-	float	   *sum = pt->sum + t->net->cells[blk->target_cell].first_neuron;
-	int			full = tr->full;
-
-	HkPartTouch(t, pt, blk->target_cell);
-	if (blk->flags & HK_SECTION_PARALLEL)
-	{
-		float		x = tr->x0;
-
-		for (int k = 0; k < full; k++)
-			if (sy[k].target != HK_GAP)
-				sum[sy[k].target] += sy[k].weight * x;
-		return;
-	}
-	for (int k = 0; k < full; k++)
-		if (sy[k].target != HK_GAP)
-			sum[sy[k].target] += sy[k].weight;
-	if (tr->part > 0.0f && full < blk->n_used && sy[full].target != HK_GAP)
-		sum[sy[full].target] += sy[full].weight * tr->part;
+stop:
+	*stop = i;
+	*xs = x;
+	return -1.0f;
 }
 
 /*
- * Walk the chain of neuron i (cell c) with potential p without growing it,
- * into part pt (a pool thread may run this: it only reads the image).  When
- * the chain would grow, or the part's trace list is full, nothing is kept
- * and the neuron is marked for the sequential pass.
+ * Walk the chain of neuron i (cell c) with potential p into part pt without
+ * growing it (a pool thread may run this: it writes only the part's sums
+ * and traces and the neuron's own entries).  Where the chain would grow, or
+ * the part's trace list is full, it stops, says where the sequential pass
+ * takes it up (t->dirty[i], t->resume[i]) and returns true.
  */
-static void
+static bool
 HkWalkChain(HkTrainer *t, HkPart *pt, uint32_t i, int c, float p,
 			bool negative)
 {
 	const HkNet *net = t->net;
 	uint32_t	b = negative ? net->neurons[i].section_neg : net->neurons[i].section;
-	uint32_t	start = pt->n_trace;
+	HkResume   *rs = &t->resume[i];
 
-	t->dirty[i] = 0;
 	if (b == HK_NONE)
 	{
 		if (t->grow && t->targets[c].n > 0)
-			t->dirty[i] = 1;
-		return;
+		{
+			t->dirty[i] = HK_RESUME_START;
+			return true;
+		}
+		return false;
 	}
 	while (b != HK_NONE)
 	{
 		const HkBlock *blk = &net->blocks[b];
 		float		x = p - blk->lower;
-		bool		grow = HkGrowInto(t, blk->target_cell);
+		bool		grow;
 		HkTrace    *tr;
 		float		left;
+		int			stop = 0;
+		float		xs = 0.0f;
 
 		if (x <= 0.0f)
 			break;
 		if (x > blk->range)
 			x = blk->range;
 		if (pt->n_trace == pt->cap_trace)
-			goto sequential;
+		{
+			t->dirty[i] = HK_RESUME_BLOCK;
+			rs->block = b;
+			return true;
+		}
+		grow = HkGrowInto(t, blk->target_cell);
 		tr = &pt->trace[pt->n_trace++];
 		tr->block = b;
 		tr->source = i;
 		tr->cell = (uint16_t) c;
-		left = HkTraceSection(blk, x, p, grow, tr);
+		HkPartTouch(t, pt, blk->target_cell);
+		left = HkStepSection(blk, x, p, grow,
+							 pt->sum + net->cells[blk->target_cell].first_neuron,
+							 tr, &stop, &xs);
 		if (left < 0.0f)
-			goto sequential;
+		{
+			t->dirty[i] = HK_RESUME_SECTION;
+			rs->block = b;
+			rs->trace = pt->n_trace - 1;
+			rs->syn = (uint16_t) stop;
+			rs->x = xs;
+			return true;
+		}
 		if (left > p * GROW_MIN_FRACTION && grow && blk->next == HK_NONE &&
 			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX &&
 			t->targets[c].n > 0)
-			goto sequential;
+		{
+			t->dirty[i] = HK_RESUME_AFTER;
+			rs->block = b;
+			rs->trace = pt->n_trace - 1;
+			rs->x = left;
+			return true;
+		}
 		b = blk->next;
 	}
-	for (uint32_t r = start; r < pt->n_trace; r++)
-		HkAddSection(t, pt, &pt->trace[r]);
-	return;
-
-sequential:
-	pt->n_trace = start;
-	t->dirty[i] = 1;
+	return false;
 }
 
 /*
@@ -717,23 +794,27 @@ HkForwardPart(HkTrainer *t, int k, int p)
 	size_t		lo;
 	size_t		hi;
 	uint32_t   *act;
+	uint32_t   *dl;
 	uint32_t	na = 0;
+	uint32_t	nd = 0;
 
 	PoolRange(cell->n_neurons, p, t->n_parts, &lo, &hi);
 	act = w->active + first + lo;
+	dl = t->dirty_list + first + lo;
 	if (cell->type == HK_CELL_INPUT)
 	{
 		const float *in = t->x_row + cell->io_offset;
 
 		for (size_t j = lo; j < hi; j++)
 		{
-			w->value[first + j] = in[j];
-			t->dirty[first + j] = 0;
+			uint32_t	i = first + (uint32_t) j;
+
+			w->value[i] = in[j];
 			if (in[j] == 0.0f)
 				continue;
-			act[na++] = first + (uint32_t) j;
-			HkWalkChain(t, pt, first + (uint32_t) j, c, fabsf(in[j]),
-						in[j] < 0.0f);
+			act[na++] = i;
+			if (HkWalkChain(t, pt, i, c, fabsf(in[j]), in[j] < 0.0f))
+				dl[nd++] = i;
 		}
 	}
 	else
@@ -747,7 +828,6 @@ HkForwardPart(HkTrainer *t, int k, int p)
 			HkNeuron   *nr = &net->neurons[i];
 			float		m;
 
-			t->dirty[i] = 0;
 			if (!spiking)
 			{
 				m = w->sum[i] + nr->bias;
@@ -776,11 +856,13 @@ HkForwardPart(HkTrainer *t, int k, int p)
 			if (w->value[i] > 0.0f)
 			{
 				act[na++] = i;
-				HkWalkChain(t, pt, i, c, w->value[i], false);
+				if (HkWalkChain(t, pt, i, c, w->value[i], false))
+					dl[nd++] = i;
 			}
 		}
 	}
 	pt->n_active = na;
+	pt->n_dirty = nd;
 }
 
 /* Pool job: the forward parts of one cell (a share runs a range of parts). */
@@ -844,14 +926,13 @@ HkTrainForward(HkTrainer *t, const float *x)
 			size_t		hi;
 
 			PoolRange(n, p, t->n_parts, &lo, &hi);
-			for (size_t j = lo; j < hi; j++)
+			for (uint32_t d = 0; d < pt->n_dirty; d++)
 			{
-				uint32_t	i = first + (uint32_t) j;
+				uint32_t	i = t->dirty_list[first + lo + d];
 				float		v = w->value[i];
 
-				if (!t->dirty[i])
-					continue;
-				ok &= HkTrainChain(t, pt, i, c, fabsf(v), v < 0.0f);
+				ok &= HkTrainChain(t, pt, i, c, fabsf(v), v < 0.0f,
+								   t->dirty[i], &t->resume[i]);
 			}
 			pt->cell_end[k] = pt->n_trace;
 			if (na != lo && pt->n_active > 0)
@@ -865,12 +946,15 @@ HkTrainForward(HkTrainer *t, const float *x)
 		for (int p = 0; p < t->n_parts; p++)
 		{
 			HkPart	   *pt = &t->parts[p];
+			float	   *restrict dst = w->sum;
+			float	   *restrict src = pt->sum;
 
+			/* element by element: the same sums however it is vectorized */
+#pragma omp simd
 			for (uint32_t i = pt->lo; i < pt->hi; i++)
-			{
-				w->sum[i] += pt->sum[i];
-				pt->sum[i] = 0.0f;
-			}
+				dst[i] += src[i];
+			if (pt->hi > pt->lo)
+				memset(src + pt->lo, 0, sizeof(float) * (pt->hi - pt->lo));
 			pt->lo = UINT32_MAX;
 			pt->hi = 0;
 		}
@@ -887,16 +971,15 @@ HkTrainForward(HkTrainer *t, const float *x)
  * potential (for a parallel section it is the exact slope).  A section into
  * a frozen cell passes the gradient on and changes nothing.
  */
-static inline float
-HkBackSection(const HkTrainer *t, const HkTrace *tr)
+static inline __attribute__((always_inline)) float
+HkBackSectionAs(const HkTrainer *t, const HkTrace *tr, HkBlock *blk,
+				bool learn)
 {
-	HkBlock *blk = &t->net->blocks[tr->block];
 	const float *dl = t->work->delta + t->net->cells[blk->target_cell].first_neuron;
 	HkSynapse *s = blk->syn;
 	float		lr = t->lr;
 	float		gs = 0.0f;
 	int			full = tr->full;
-	bool		learn = !HkCellFrozen(&t->opt, blk->target_cell);
 
 	if (blk->flags & HK_SECTION_PARALLEL)
 	{
@@ -940,6 +1023,17 @@ HkBackSection(const HkTrainer *t, const HkTrace *tr)
 		sy->weight = w - lr * d;
 	}
 	return gs / tr->x0;
+}
+
+/* HkBackSection, compiled apart for learning and frozen target cells. */
+static inline float
+HkBackSection(const HkTrainer *t, const HkTrace *tr)
+{
+	HkBlock    *blk = &t->net->blocks[tr->block];
+
+	if (!HkCellFrozen(&t->opt, blk->target_cell))
+		return HkBackSectionAs(t, tr, blk, true);
+	return HkBackSectionAs(t, tr, blk, false);
 }
 
 /* Pool job: replay the traces of one cell, part by part, each backward. */
@@ -1087,6 +1181,8 @@ HkTrainerFree(HkTrainer *t)
 	}
 	HnFree(t->alloc, t->jobs);
 	HnFree(t->alloc, t->dirty);
+	HnFree(t->alloc, t->resume);
+	HnFree(t->alloc, t->dirty_list);
 }
 
 
@@ -1104,8 +1200,11 @@ HkPartsCreate(HkTrainer *t)
 	while (t->n_parts > 1 && (uint64_t) nn * t->n_parts > HK_PART_SUM_FLOATS)
 		t->n_parts /= 2;
 	t->dirty = HnAllocZero(t->alloc, nn);
+	t->resume = HnAllocZero(t->alloc, sizeof(HkResume) * nn);
+	t->dirty_list = HnAlloc(t->alloc, sizeof(uint32_t) * nn);
 	t->jobs = HnAlloc(t->alloc, sizeof(HkCellJob) * nc);
-	if (t->dirty == NULL || t->jobs == NULL)
+	if (t->dirty == NULL || t->resume == NULL || t->dirty_list == NULL ||
+		t->jobs == NULL)
 		return false;
 	for (uint32_t k = 0; k < nc; k++)
 	{
