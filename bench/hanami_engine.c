@@ -355,5 +355,16 @@ main(int argc, char **argv)
 		if (HkBind(&net, img, len, &err) != HANAMI_OK)
 			Die(err.message);
 	}
+	if (pool != NULL)
+	{
+		HnPoolStats ps;
+
+		PoolGetStats(pool, &ps);
+		printf("# pool of %d: %llu jobs, %llu alone (%.3f s), %llu with the team (%.3f s, %llu late, %.3f s waiting)\n",
+			   threads, (unsigned long long) ps.jobs, (unsigned long long) ps.solo_jobs,
+			   ps.solo_ns / 1e9, (unsigned long long) (ps.jobs - ps.solo_jobs),
+			   ps.team_ns / 1e9, (unsigned long long) ps.late_jobs, ps.wait_ns / 1e9);
+		PoolFree(pool, &HnMallocAllocator);
+	}
 	return 0;
 }
