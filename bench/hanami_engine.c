@@ -7,12 +7,16 @@
  *   hanami_engine --fashion DIR | --csv FILE  [--epochs N] [--hidden 256,256]
  *               [--lr 0.04] [--distance 1] [--corrupt 0.01] [--reduction]
  *               [--reduction-threshold 1] [--seed 1] [--opt-seed N] [--limit ROWS]
+ *               [--threads N [--team | --alone]]
  *
  * --fashion reads DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte (gunzipped
  * Fashion-MNIST); --csv reads a file of examples/datasets.py (id, x, label,
  * is_test).  --corrupt F multiplies one value in a fraction F of the
  * training rows by 10^6 of the largest normal value.  Prints one line per
- * epoch: seconds, us/sample, test accuracy, sections, synapses, blocks, bytes.
+ * epoch: seconds, us/sample, test accuracy, sections, synapses, blocks, bytes
+ * and a checksum of the image (the same with any --threads).  --threads N
+ * trains on a pool of N compute threads (adaptive; --team: always all of
+ * them, --alone: always the caller alone).
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 
 #include "core/fit.h"
 #include "core/hanami/kind.h"
+#include "core/pool.h"
 #include "core/rng.h"
 
 typedef struct Data
@@ -31,6 +36,18 @@ typedef struct Data
 	float	   *x;
 	int32_t    *cls;
 } Data;
+
+/* FNV-1a of an image: the same bytes, the same sum. */
+static uint64_t
+Fnv(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
 
 static double
 Now(void)
@@ -192,6 +209,9 @@ main(int argc, char **argv)
 	void	   *img;
 	HkNet	net;
 	uint32_t	nclass = 0;
+	int			threads = 1;
+	HnPoolMode	mode = HANAMI_POOL_ADAPTIVE;
+	HnPool	   *pool = NULL;
 
 	for (int i = 1; i < argc; i++)
 	{
@@ -226,12 +246,18 @@ main(int argc, char **argv)
 			opt_seed = atoll(argv[++i]);
 		else if (!strcmp(a, "--limit") && v)
 			limit = atoll(argv[++i]);
+		else if (!strcmp(a, "--threads") && v)
+			threads = atoi(argv[++i]);
+		else if (!strcmp(a, "--team"))
+			mode = HANAMI_POOL_ALWAYS_TEAM;
+		else if (!strcmp(a, "--alone"))
+			mode = HANAMI_POOL_ALWAYS_ALONE;
 		else if (!strcmp(a, "--reduction"))
 			reduction = true;
 		else if (!strcmp(a, "--reduction-threshold") && v)
 			threshold = (uint32_t) atoi(argv[++i]);
 		else
-			Die("usage: hanami_engine --fashion DIR | --csv FILE [--epochs N] [--hidden 256,256] [--lr X] [--distance D] [--corrupt F] [--reduction] [--reduction-threshold N] [--seed S] [--opt-seed N] [--limit N]");
+			Die("usage: hanami_engine --fashion DIR | --csv FILE [--epochs N] [--hidden 256,256] [--lr X] [--distance D] [--corrupt F] [--reduction] [--reduction-threshold N] [--seed S] [--opt-seed N] [--limit N] [--threads N [--team | --alone]]");
 	}
 	if (train.n == 0 || test.n == 0)
 		Die("no data (--fashion DIR or --csv FILE)");
@@ -279,6 +305,12 @@ main(int argc, char **argv)
 	if (HkCreate(img, len, spec, 0, &err) != HANAMI_OK)
 		Die(err.message);
 
+	if (threads > 1)
+	{
+		if ((pool = PoolCreate(threads, &HnMallocAllocator, &err)) == NULL)
+			Die(err.message);
+		PoolSetMode(pool, mode);
+	}
 	printf("# rows %lld features %u classes %u hidden %s lr %g corrupt %g reduction %d\n",
 		   (long long) train.n, train.nf, nclass, hidden, lr, corrupt, reduction);
 	for (int e = 1; e <= epochs; e++)
@@ -304,6 +336,7 @@ main(int argc, char **argv)
 		opt.seed = opt_seed >= 0 ? (uint64_t) opt_seed + (uint64_t) e - 1 :
 			(uint64_t) seed * 7919 + (uint64_t) e;
 		hk.reduction = reduction;
+		opt.pool = pool;
 		t0 = Now();
 		if (HnFit(&hn, &rows, &opt, NULL, NULL, &HnMallocAllocator, &res, &err) != HANAMI_OK)
 			Die(err.message);
@@ -313,13 +346,25 @@ main(int argc, char **argv)
 		HkBindTrusted(&net, img);
 		acc = Accuracy(img, &test, nclass);
 		HkGetStats(&net, &st);
-		printf("epoch %d  %.3f s  %.1f us/sample  test %.2f %%  loss %.4f  sections %u  synapses %llu  blocks %u  bytes %llu  removed %llu\n",
+		printf("epoch %d  %.3f s  %.1f us/sample  test %.2f %%  loss %.4f  sections %u  synapses %llu  blocks %u  bytes %llu  removed %llu  fnv %016llx\n",
 			   e, secs, secs * 1e6 / train.n, acc * 100, res.loss, st.sections,
 			   (unsigned long long) st.synapses, st.blocks,
-			   (unsigned long long) st.bytes, (unsigned long long) res.removed);
+			   (unsigned long long) st.bytes, (unsigned long long) res.removed,
+			   (unsigned long long) Fnv(img, len));
 		fflush(stdout);
 		if (HkBind(&net, img, len, &err) != HANAMI_OK)
 			Die(err.message);
+	}
+	if (pool != NULL)
+	{
+		HnPoolStats ps;
+
+		PoolGetStats(pool, &ps);
+		printf("# pool of %d: %llu jobs, %llu alone (%.3f s), %llu with the team (%.3f s, %llu late, %.3f s waiting)\n",
+			   threads, (unsigned long long) ps.jobs, (unsigned long long) ps.solo_jobs,
+			   ps.solo_ns / 1e9, (unsigned long long) (ps.jobs - ps.solo_jobs),
+			   ps.team_ns / 1e9, (unsigned long long) ps.late_jobs, ps.wait_ns / 1e9);
+		PoolFree(pool, &HnMallocAllocator);
 	}
 	return 0;
 }

@@ -346,7 +346,23 @@ typedef struct HkTrainOptions
 									 * linearly over the rows of the fit */
 	bool		grow;			/* create sections and synapses */
 	bool		reduction;		/* reduction pass after every epoch */
+	/*
+	 * Frozen cells (to_train/to_skip), bit c of word c / 64: cell c learns
+	 * nothing.  The sections ending in it keep their synapses, weights,
+	 * borders and counters (no growth, split or reduction touches them), no
+	 * new section grows into it, and its neurons keep their biases; the
+	 * gradient still passes through it to the cells that learn.  All zero:
+	 * every cell learns.
+	 */
+	uint64_t	frozen[HK_MAX_CELLS / 64];
 } HkTrainOptions;
+
+/* Whether a fit's options freeze cell c. */
+static inline bool
+HkCellFrozen(const HkTrainOptions *hk, uint32_t c)
+{
+	return ((hk->frozen[c / 64] >> (c % 64)) & 1) != 0;
+}
 
 /*
  * Defaults of a fit of net: opt gets 1 epoch, batches of one row, shuffling
@@ -387,5 +403,11 @@ extern const struct HnKindFit HnHanamiFit;
  * and trailing ones go.  Returns the number of synapses removed.
  */
 uint64_t	HkReduce(HkNet *net);
+
+/*
+ * The same, leaving alone the sections that end in a cell frozen by
+ * hk (HkTrainOptions.frozen; NULL: none): their synapses and counters stay.
+ */
+uint64_t	HkReduceFrozen(HkNet *net, const HkTrainOptions *hk);
 
 #endif							/* HANAMI_CORE_GROW_H */

@@ -45,6 +45,13 @@ HkCompactSection(HkBlock *blk)
 uint64_t
 HkReduce(HkNet *net)
 {
+	return HkReduceFrozen(net, NULL);
+}
+
+/* The same, sparing the sections into frozen cells; see hanami.h. */
+uint64_t
+HkReduceFrozen(HkNet *net, const HkTrainOptions *hk)
+{
 	uint32_t	threshold = net->gh->reduction_threshold;
 	uint64_t	removed = 0;
 
@@ -52,6 +59,9 @@ HkReduce(HkNet *net)
 	{
 		HkBlock *blk = &net->blocks[b];
 		bool		any = false;
+
+		if (hk != NULL && HkCellFrozen(hk, blk->target_cell))
+			continue;
 
 		for (int i = 0; i < blk->n_used; i++)
 		{

@@ -4,6 +4,22 @@
  * synapses and splits them, the backward pass through the synapses that
  * took part, and at the end of an epoch the reduction pass and the growth
  * history.  The loop over epochs and rows is the fit driver's.
+ *
+ * Compute threads.  A row's work is split within each cell into HK_PARTS
+ * parts (fixed ranges of the cell's neurons), a number that depends on the
+ * network's size only, never on the threads; the pool (pool.h) only decides
+ * who runs which part.  Forward, each part walks the chains of its active
+ * neurons, reading the image only, tracing the sections into its own trace
+ * list and adding their contributions into its own sums; afterwards the
+ * parts' sums are added to the row's in part order.  Where a chain would
+ * grow (a new section, synapse or split, or a section closed to continue in
+ * a new one) the walk stops, and the sequential pass that follows takes up
+ * those chains there, in neuron order, with the growing walk: the random
+ * draws come in the same order however many threads there are, and its
+ * contributions and traces go to the part of the neuron.  Backward, each part replays the
+ * traces of its own sources: a section belongs to one source, so no two
+ * parts write the same synapse or gradient.  So a fit gives the same bytes
+ * with any number of threads, and run alone or with the team.
  */
 #include "core/hanami/kind.h"
 
@@ -12,6 +28,7 @@
 #include <string.h>
 
 #include "core/fit.h"
+#include "core/pool.h"
 #include "core/rng.h"
 
 /*
@@ -53,6 +70,39 @@ typedef struct HkTrace
 	float		x0;
 } HkTrace;
 
+/*
+ * Parts of a cell's work (see the top of the file): at most this many, and
+ * fewer for a network so large that their sums would take more than
+ * HK_PART_SUM_FLOATS floats.
+ */
+#define HK_PARTS			8
+#define HK_PART_SUM_FLOATS	(1u << 23)
+
+/* One part's scratch, all allocated before the fit's first row. */
+typedef struct HkPart
+{
+	float	   *sum;			/* n_neurons; zero outside [lo, hi) */
+	uint32_t	lo;				/* neurons its contributions reached */
+	uint32_t	hi;
+	HkTrace    *trace;			/* the sections it walked this row */
+	uint32_t	n_trace;
+	uint32_t	cap_trace;
+	uint32_t   *cell_start;		/* by position in the cell order: its first */
+	uint32_t   *cell_end;		/* trace of that cell, and one past its last */
+	uint32_t	n_active;		/* active neurons of the current cell */
+	uint32_t	n_dirty;		/* and those the sequential pass takes up */
+	char		pad[64];		/* parts run on different threads */
+} HkPart;
+
+struct HkTrainer;
+
+/* The argument of a cell's jobs: one per cell, so the pool tells them apart. */
+typedef struct HkCellJob
+{
+	struct HkTrainer *t;
+	int			k;				/* position in the cell order */
+} HkCellJob;
+
 /* Everything one fit needs: the state of the hanami stepper. */
 typedef struct HkTrainer
 {
@@ -71,11 +121,35 @@ typedef struct HkTrainer
 	bool		grow;
 	bool		full;			/* no more blocks can be added */
 	float	   *target_row;		/* this row's targets, n_outputs */
-	HkTrace  *trace;			/* the sections this row walked, in order */
-	uint32_t	n_trace;
-	uint32_t	cap_trace;
 	float	   *grad;			/* dLoss/dpotential per neuron, this row */
+	HnPool	   *pool;			/* the fit's compute threads, or NULL */
+	int			n_parts;		/* parts of a cell's work, 1..HK_PARTS */
+	HkPart		parts[HK_PARTS];
+	HkCellJob  *jobs;			/* n_cells */
+	uint8_t    *dirty;			/* per neuron: where its chain is taken up
+								 * by the sequential pass (HK_RESUME_*) */
+	struct HkResume *resume;	/* per neuron: and what it needs */
+	uint32_t   *dirty_list;		/* per cell and part, like active: the
+								 * neurons the sequential pass takes up */
+	const float *x_row;			/* this row's inputs */
 } HkTrainer;
+
+/* Whether a section into cell c may grow (or be closed) this fit. */
+static inline bool
+HkGrowInto(const HkTrainer *t, uint32_t c)
+{
+	return t->grow && !HkCellFrozen(&t->opt, c);
+}
+
+/* Run fn on the pool, or alone without one. */
+static void
+HkRun(HkTrainer *t, HnPoolFn fn, void *arg)
+{
+	if (t->pool != NULL)
+		PoolRun(t->pool, fn, arg);
+	else
+		fn(arg, 0, 1);
+}
 
 /* Uniform float in [0, 1). */
 static inline float
@@ -84,7 +158,10 @@ HkRand(HkTrainer *t)
 	return (float) (RngNext(t->rng) >> 40) * (1.0f / 16777216.0f);
 }
 
-/* Build the weighted target lists of every cell (nearer is likelier). */
+/*
+ * Build the weighted target lists of every cell (nearer is likelier); frozen
+ * cells are no targets, so a cell may have none.
+ */
 static bool
 HkBuildTargets(HkTrainer *t)
 {
@@ -111,7 +188,8 @@ HkBuildTargets(HkTrainer *t)
 			const HkCell *cc = &net->cells[c];
 			int			d;
 
-			if (c == a || cc->type == HK_CELL_INPUT || cc->depth <= ca->depth)
+			if (c == a || cc->type == HK_CELL_INPUT || cc->depth <= ca->depth ||
+				HkCellFrozen(&t->opt, c))
 				continue;
 			if (ca->axon != HK_NO_AXON)
 			{
@@ -135,7 +213,7 @@ HkBuildTargets(HkTrainer *t)
 	return true;
 }
 
-/* A random target cell for a new section from cell a. */
+/* A random target cell for a new section from cell a (which has targets). */
 static uint16_t
 HkPickCell(HkTrainer *t, int a)
 {
@@ -217,20 +295,26 @@ HkNewSynapse(HkTrainer *t, HkSynapse *s, float x, uint32_t k)
  * cell picked by distance.  A section from a hidden neuron into an output
  * cell is parallel and is made whole at once: one synapse per output neuron
  * (beyond 64 outputs, parallel continuations with the same lower bound).
- * Returns the first new block, or HK_NONE.
+ * Returns the first new block, or HK_NONE (also when every cell it could
+ * grow into is frozen: then nothing is drawn).
  */
 static uint32_t
 HkNewSection(HkTrainer *t, uint32_t i, int c, float lower, float grain,
 			   uint8_t flags)
 {
-	uint16_t	tc = HkPickCell(t, c);
-	bool		parallel = t->net->cells[c].type == HK_CELL_HIDDEN &&
-		t->net->cells[tc].type == HK_CELL_OUTPUT;
-	uint32_t	n_out = t->net->cells[tc].n_neurons;
+	uint16_t	tc;
+	bool		parallel;
+	uint32_t	n_out;
 	uint32_t	first = HK_NONE;
 	uint32_t	prev = HK_NONE;
 	uint32_t	base = 0;
 
+	if (t->targets[c].n == 0)
+		return HK_NONE;
+	tc = HkPickCell(t, c);
+	parallel = t->net->cells[c].type == HK_CELL_HIDDEN &&
+		t->net->cells[tc].type == HK_CELL_OUTPUT;
+	n_out = t->net->cells[tc].n_neurons;
 	do
 	{
 		uint32_t	b = HkAppendBlock(t);
@@ -293,21 +377,22 @@ HkSplit(HkTrainer *t, HkBlock *blk, int i, const HkCell *tc)
  * Training walk of one section with x of potential (p entered the chain):
  * grows a synapse at the end while potential is left, splits a synapse the
  * potential ends near the middle of, and adds the contributions to sum[].
- * Returns the potential left.
+ * Returns the potential left.  It may start at synapse i with x left there
+ * (x0 entered the section): the growing walk then takes up a section whose
+ * first i synapses the parallel walk added already.
  */
 static float
-HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
-				 HkTrace *tr)
+HkTrainSectionFrom(HkTrainer *t, HkBlock *blk, float x, float x0, int i,
+				   float p, float *sum, HkTrace *tr)
 {
 	const HkCell *tc = &t->net->cells[blk->target_cell];
+	bool		grow = HkGrowInto(t, blk->target_cell);
 	float		min_left = p * GROW_MIN_FRACTION;
 	int			full;
 	HkSynapse  *sy;
 	int			n;
-	float		x0;
-	int			i = 0;
 
-	tr->x0 = x;
+	tr->x0 = x0;
 	tr->part = 0.0f;
 	if (blk->flags & HK_SECTION_PARALLEL)
 	{
@@ -319,7 +404,6 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 	}
 	sy = blk->syn;
 	n = blk->n_used;
-	x0 = x;
 
 	/* synapses the potential passes whole */
 	for (; i < n; i++)
@@ -340,7 +424,7 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 
 		if (x <= 0.0f)
 			goto done;
-		if (t->grow && n < HK_SYNAPSES && sy[i].target != HK_GAP &&
+		if (grow && n < HK_SYNAPSES && sy[i].target != HK_GAP &&
 			border >= GROW_SPLIT_GRAINS * blk->grain &&
 			fabsf(x - 0.5f * border) < GROW_SPLIT_WINDOW * border)
 		{
@@ -362,7 +446,7 @@ HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
 		goto done;
 	}
 	/* past the last synapse: grow while potential is left */
-	while (x > 0.0f && t->grow && i < HK_SYNAPSES && x > min_left)
+	while (x > 0.0f && grow && i < HK_SYNAPSES && x > min_left)
 	{
 		/*
 		 * A grain at a time near zero, then steps growing with the potential
@@ -385,6 +469,14 @@ done:
 	return x > 0.0f ? x : 0.0f;
 }
 
+/* HkTrainSectionFrom from the section's start. */
+static inline float
+HkTrainSection(HkTrainer *t, HkBlock *blk, float x, float p, float *sum,
+			   HkTrace *tr)
+{
+	return HkTrainSectionFrom(t, blk, x, x, 0, p, sum, tr);
+}
+
 /* Sum of the borders of a section's synapses. */
 static float
 HkSectionSpan(const HkBlock *blk)
@@ -396,67 +488,138 @@ HkSectionSpan(const HkBlock *blk)
 	return span;
 }
 
-/* Room for more trace entries; false when out of memory. */
+/* Room for more trace entries in part p; false when out of memory. */
 static bool
-HkTraceGrow(HkTrainer *t)
+HkTraceGrow(HkTrainer *t, HkPart *pt)
 {
-	uint32_t	cap = t->cap_trace ? t->cap_trace * 2 : 1024;
-	HkTrace  *nt = HnAlloc(t->alloc, sizeof(HkTrace) * cap);
+	uint32_t	cap = pt->cap_trace ? pt->cap_trace * 2 : 1024;
+	HkTrace    *nt = HnAlloc(t->alloc, sizeof(HkTrace) * cap);
 
 	if (nt == NULL)
 		return false;
-	if (t->n_trace > 0)
-		memcpy(nt, t->trace, sizeof(HkTrace) * t->n_trace);
-	HnFree(t->alloc, t->trace);
-	t->trace = nt;
-	t->cap_trace = cap;
+	if (pt->n_trace > 0)
+		memcpy(nt, pt->trace, sizeof(HkTrace) * pt->n_trace);
+	HnFree(t->alloc, pt->trace);
+	pt->trace = nt;
+	pt->cap_trace = cap;
 	return true;
 }
 
+/* The part's sums reach the neurons of cell tc. */
+static inline void
+HkPartTouch(const HkTrainer *t, HkPart *pt, uint32_t tc)
+{
+	const HkCell *cell = &t->net->cells[tc];
+
+	if (cell->first_neuron < pt->lo)
+		pt->lo = cell->first_neuron;
+	if (cell->first_neuron + cell->n_neurons > pt->hi)
+		pt->hi = cell->first_neuron + cell->n_neurons;
+}
+
+/*
+ * Where the sequential pass takes up a chain that the parallel walk left
+ * because it would grow (HkResume.stage, with HkTrainer.dirty).
+ */
+#define HK_RESUME_NONE		0	/* walked; nothing left to do */
+#define HK_RESUME_START		1	/* the chain from its start (it has none) */
+#define HK_RESUME_BLOCK		2	/* from section `block` (no room to trace it) */
+#define HK_RESUME_SECTION	3	/* section `block` from synapse syn with x
+								 * left there, then on */
+#define HK_RESUME_AFTER		4	/* section `block` is walked, x is left:
+								 * continue it in a new section, then on */
+
+typedef struct HkResume
+{
+	uint32_t	block;
+	uint32_t	trace;			/* SECTION, AFTER: its trace entry in the part */
+	float		x;
+	uint16_t	syn;
+} HkResume;
+
 /*
  * Send potential p of neuron i (cell c) down its chain (negative: the chain
- * of negative values), growing it as needed and tracing what it walks.
- * False when out of memory.
+ * of negative values), growing it as needed, adding to the sums of part pt
+ * and tracing what it walks there; stage and rs say where to take it up
+ * (HK_RESUME_START: the whole chain).  Sequential only: it draws from the
+ * fit's random stream and may move the image.  False when out of memory.
  */
 static bool
-HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
+HkTrainChain(HkTrainer *t, HkPart *pt, uint32_t i, int c, float p,
+			 bool negative, int stage, const HkResume *rs)
 {
 	uint8_t		flags = negative ? HK_SECTION_NEGATIVE : 0;
-	uint32_t	b = negative ? t->net->neurons[i].section_neg : t->net->neurons[i].section;
+	uint32_t	b;
+	bool		resumed = false;
+	float		left = 0.0f;
 	HkTrace  *tr;
 
-	if (b == HK_NONE)
+	if (stage == HK_RESUME_START)
 	{
-		if (!t->grow)
-			return true;
-		b = HkNewSection(t, i, c, 0.0f, p / HK_GRAIN, flags);
+		b = negative ? t->net->neurons[i].section_neg : t->net->neurons[i].section;
 		if (b == HK_NONE)
-			return true;
-		if (negative)
-			t->net->neurons[i].section_neg = b;
-		else
-			t->net->neurons[i].section = b;
+		{
+			if (!t->grow)
+				return true;
+			b = HkNewSection(t, i, c, 0.0f, p / HK_GRAIN, flags);
+			if (b == HK_NONE)
+				return true;
+			if (negative)
+				t->net->neurons[i].section_neg = b;
+			else
+				t->net->neurons[i].section = b;
+		}
 	}
-	while (b != HK_NONE)
+	else
 	{
-		HkBlock *blk = &t->net->blocks[b];
-		float		x = p - blk->lower;
-		float		left;
+		b = rs->block;
+		if (stage == HK_RESUME_SECTION)
+		{
+			HkBlock    *blk = &t->net->blocks[b];
 
-		if (x <= 0.0f)
-			break;
-		if (x > blk->range)
-			x = blk->range;
-		if (t->n_trace == t->cap_trace && !HkTraceGrow(t))
-			return false;
-		tr = &t->trace[t->n_trace++];
-		tr->block = b;
-		tr->source = i;
-		tr->cell = (uint16_t) c;
-		left = HkTrainSection(t, blk, x, p,
-								t->work->sum + t->net->cells[blk->target_cell].first_neuron,
-								tr);
-		if (left > p * GROW_MIN_FRACTION && t->grow && blk->next == HK_NONE &&
+			tr = &pt->trace[rs->trace];
+			left = HkTrainSectionFrom(t, blk, rs->x, tr->x0, rs->syn, p,
+									  pt->sum + t->net->cells[blk->target_cell].first_neuron,
+									  tr);
+			resumed = true;
+		}
+		else if (stage == HK_RESUME_AFTER)
+		{
+			left = rs->x;
+			resumed = true;
+		}
+	}
+	for (;;)
+	{
+		HkBlock *blk;
+
+		if (!resumed)
+		{
+			float		x;
+
+			if (b == HK_NONE)
+				break;
+			blk = &t->net->blocks[b];
+			x = p - blk->lower;
+			if (x <= 0.0f)
+				break;
+			if (x > blk->range)
+				x = blk->range;
+			if (pt->n_trace == pt->cap_trace && !HkTraceGrow(t, pt))
+				return false;
+			tr = &pt->trace[pt->n_trace++];
+			tr->block = b;
+			tr->source = i;
+			tr->cell = (uint16_t) c;
+			HkPartTouch(t, pt, blk->target_cell);
+			left = HkTrainSection(t, blk, x, p,
+								  pt->sum + t->net->cells[blk->target_cell].first_neuron,
+								  tr);
+		}
+		resumed = false;
+		blk = &t->net->blocks[b];
+		if (left > p * GROW_MIN_FRACTION && HkGrowInto(t, blk->target_cell) &&
+			blk->next == HK_NONE &&
 			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX)
 		{
 			/* the section is full: close its range and continue elsewhere */
@@ -477,16 +640,258 @@ HkTrainChain(HkTrainer *t, uint32_t i, int c, float p, bool negative)
 	return true;
 }
 
-/* Forward pass of one training row, growing as it goes; false on OOM. */
+/*
+ * The parallel twin of HkTrainSection: walk a section with x of potential
+ * (p entered the chain) without changing it, adding to sum[] and tracing
+ * it.  Returns the potential left, or -1 where the growing walk would
+ * change the section (split a synapse or grow one): then *stop and *xs are
+ * the synapse and the potential left there, for HkTrainSectionFrom.
+ */
+static inline float
+HkStepSection(const HkBlock *blk, float x, float p, bool grow, float *sum,
+			  HkTrace *tr, int *stop, float *xs)
+{
+	const HkSynapse *sy = blk->syn;
+	int			n = blk->n_used;
+	int			i = 0;
+
+	tr->x0 = x;
+	tr->part = 0.0f;
+	if (blk->flags & HK_SECTION_PARALLEL)
+	{
+		for (int k = 0; k < n; k++)
+			if (sy[k].target != HK_GAP)
+				sum[sy[k].target] += sy[k].weight * x;
+		tr->full = (uint16_t) n;
+		return 0.0f;
+	}
+	for (; i < n; i++)
+	{
+		float		border = sy[i].border;
+
+		if (x < border)
+			break;
+		if (sy[i].target != HK_GAP)
+			sum[sy[i].target] += sy[i].weight;
+		x -= border;
+	}
+	tr->full = (uint16_t) i;
+	if (i < n)
+	{
+		float		border = sy[i].border;
+
+		if (x <= 0.0f)
+			return 0.0f;
+		if (grow && n < HK_SYNAPSES && sy[i].target != HK_GAP &&
+			border >= GROW_SPLIT_GRAINS * blk->grain &&
+			fabsf(x - 0.5f * border) < GROW_SPLIT_WINDOW * border)
+			goto stop;
+		tr->part = x / border;
+		if (sy[i].target != HK_GAP)
+			sum[sy[i].target] += sy[i].weight * tr->part;
+		return 0.0f;
+	}
+	if (x > 0.0f && grow && i < HK_SYNAPSES && x > p * GROW_MIN_FRACTION)
+		goto stop;
+	return x > 0.0f ? x : 0.0f;
+
+stop:
+	*stop = i;
+	*xs = x;
+	return -1.0f;
+}
+
+/*
+ * Walk the chain of neuron i (cell c) with potential p into part pt without
+ * growing it (a pool thread may run this: it writes only the part's sums
+ * and traces and the neuron's own entries).  Where the chain would grow, or
+ * the part's trace list is full, it stops, says where the sequential pass
+ * takes it up (t->dirty[i], t->resume[i]) and returns true.
+ */
+static bool
+HkWalkChain(HkTrainer *t, HkPart *pt, uint32_t i, int c, float p,
+			bool negative)
+{
+	const HkNet *net = t->net;
+	uint32_t	b = negative ? net->neurons[i].section_neg : net->neurons[i].section;
+	HkResume   *rs = &t->resume[i];
+
+	if (b == HK_NONE)
+	{
+		if (t->grow && t->targets[c].n > 0)
+		{
+			t->dirty[i] = HK_RESUME_START;
+			return true;
+		}
+		return false;
+	}
+	while (b != HK_NONE)
+	{
+		const HkBlock *blk = &net->blocks[b];
+		float		x = p - blk->lower;
+		bool		grow;
+		HkTrace    *tr;
+		float		left;
+		int			stop = 0;
+		float		xs = 0.0f;
+
+		if (x <= 0.0f)
+			break;
+		if (x > blk->range)
+			x = blk->range;
+		if (pt->n_trace == pt->cap_trace)
+		{
+			t->dirty[i] = HK_RESUME_BLOCK;
+			rs->block = b;
+			return true;
+		}
+		grow = HkGrowInto(t, blk->target_cell);
+		tr = &pt->trace[pt->n_trace++];
+		tr->block = b;
+		tr->source = i;
+		tr->cell = (uint16_t) c;
+		HkPartTouch(t, pt, blk->target_cell);
+		left = HkStepSection(blk, x, p, grow,
+							 pt->sum + net->cells[blk->target_cell].first_neuron,
+							 tr, &stop, &xs);
+		if (left < 0.0f)
+		{
+			t->dirty[i] = HK_RESUME_SECTION;
+			rs->block = b;
+			rs->trace = pt->n_trace - 1;
+			rs->syn = (uint16_t) stop;
+			rs->x = xs;
+			return true;
+		}
+		if (left > p * GROW_MIN_FRACTION && grow && blk->next == HK_NONE &&
+			blk->n_used == HK_SYNAPSES && blk->range == FLT_MAX &&
+			t->targets[c].n > 0)
+		{
+			t->dirty[i] = HK_RESUME_AFTER;
+			rs->block = b;
+			rs->trace = pt->n_trace - 1;
+			rs->x = left;
+			return true;
+		}
+		b = blk->next;
+	}
+	return false;
+}
+
+/*
+ * Forward pass of part pt of cell order[k]: the values of its neurons in
+ * the part's range, and the chains of the active ones (HkWalkChain).
+ */
+static void
+HkForwardPart(HkTrainer *t, int k, int p)
+{
+	HkWork	   *w = t->work;
+	HkNet	   *net = t->net;
+	int			c = w->order[k];
+	const HkCell *cell = &net->cells[c];
+	HkPart	   *pt = &t->parts[p];
+	uint32_t	first = cell->first_neuron;
+	size_t		lo;
+	size_t		hi;
+	uint32_t   *act;
+	uint32_t   *dl;
+	uint32_t	na = 0;
+	uint32_t	nd = 0;
+
+	PoolRange(cell->n_neurons, p, t->n_parts, &lo, &hi);
+	act = w->active + first + lo;
+	dl = t->dirty_list + first + lo;
+	if (cell->type == HK_CELL_INPUT)
+	{
+		const float *in = t->x_row + cell->io_offset;
+
+		for (size_t j = lo; j < hi; j++)
+		{
+			uint32_t	i = first + (uint32_t) j;
+
+			w->value[i] = in[j];
+			if (in[j] == 0.0f)
+				continue;
+			act[na++] = i;
+			if (HkWalkChain(t, pt, i, c, fabsf(in[j]), in[j] < 0.0f))
+				dl[nd++] = i;
+		}
+	}
+	else
+	{
+		bool		spiking = (net->gh->flags & HK_SPIKING) != 0;
+		float		decay = net->gh->cooldown > 0.0f ? 1.0f / net->gh->cooldown : 0.0f;
+
+		for (size_t j = lo; j < hi; j++)
+		{
+			uint32_t	i = first + (uint32_t) j;
+			HkNeuron   *nr = &net->neurons[i];
+			float		m;
+
+			if (!spiking)
+			{
+				m = w->sum[i] + nr->bias;
+				w->took[i] = 1;
+			}
+			else
+			{
+				m = nr->potential * decay;
+				if (nr->refractory == 0)
+				{
+					m += w->sum[i] + nr->bias;
+					nr->refractory = (uint16_t) (net->gh->refractory - 1);
+					w->took[i] = 1;
+				}
+				else
+				{
+					nr->refractory--;
+					w->took[i] = 0;
+				}
+				if (!(fabsf(m) <= 1e30f))
+					m = m > 0.0f ? 1e30f : -1e30f;
+				nr->potential = m;
+			}
+			w->pre[i] = m;
+			w->value[i] = m > 0.0f ? log2f(1.0f + m) : 0.0f;
+			if (w->value[i] > 0.0f)
+			{
+				act[na++] = i;
+				if (HkWalkChain(t, pt, i, c, w->value[i], false))
+					dl[nd++] = i;
+			}
+		}
+	}
+	pt->n_active = na;
+	pt->n_dirty = nd;
+}
+
+/* Pool job: the forward parts of one cell (a share runs a range of parts). */
+static void
+HkForwardJob(void *arg, int worker, int n_workers)
+{
+	HkCellJob  *job = arg;
+	size_t		lo;
+	size_t		hi;
+
+	PoolRange((size_t) job->t->n_parts, worker, n_workers, &lo, &hi);
+	for (size_t p = lo; p < hi; p++)
+		HkForwardPart(job->t, job->k, (int) p);
+}
+
+/*
+ * Forward pass of one training row, growing as it goes; false on OOM.  Per
+ * input and hidden cell, in depth order: the parts (on the pool), then the
+ * chains that grow in neuron order, then the parts' sums into the row's.
+ */
 static bool
 HkTrainForward(HkTrainer *t, const float *x)
 {
 	HkWork *w = t->work;
-	bool		spiking = (t->net->gh->flags & HK_SPIKING) != 0;
-	float		decay = t->net->gh->cooldown > 0.0f ? 1.0f / t->net->gh->cooldown : 0.0f;
 	bool		ok = true;
 
-	t->n_trace = 0;
+	t->x_row = x;
+	for (int p = 0; p < t->n_parts; p++)
+		t->parts[p].n_trace = 0;
 	memset(w->sum, 0, sizeof(float) * w->n_neurons);
 	for (uint32_t k = 0; k < w->n_cells; k++)
 	{
@@ -494,64 +899,11 @@ HkTrainForward(HkTrainer *t, const float *x)
 		const HkCell *cell = &t->net->cells[c];
 		uint32_t	first = cell->first_neuron;
 		uint32_t	n = cell->n_neurons;
-		uint32_t   *act = w->active + first;
 		uint32_t	na = 0;
 
-		if (cell->type == HK_CELL_INPUT)
-		{
-			const float *in = x + cell->io_offset;
-
-			for (uint32_t j = 0; j < n; j++)
-			{
-				w->value[first + j] = in[j];
-				if (in[j] == 0.0f)
-					continue;
-				act[na++] = first + j;
-				ok &= HkTrainChain(t, first + j, c, fabsf(in[j]), in[j] < 0.0f);
-				cell = &t->net->cells[c];	/* the image may have moved */
-			}
-		}
-		else if (cell->type == HK_CELL_HIDDEN)
-		{
-			for (uint32_t j = 0; j < n; j++)
-			{
-				uint32_t	i = first + j;
-				HkNeuron *nr = &t->net->neurons[i];
-				float		m;
-
-				if (!spiking)
-				{
-					m = w->sum[i] + nr->bias;
-					w->took[i] = 1;
-				}
-				else
-				{
-					m = nr->potential * decay;
-					if (nr->refractory == 0)
-					{
-						m += w->sum[i] + nr->bias;
-						nr->refractory = (uint16_t) (t->net->gh->refractory - 1);
-						w->took[i] = 1;
-					}
-					else
-					{
-						nr->refractory--;
-						w->took[i] = 0;
-					}
-					if (!(fabsf(m) <= 1e30f))
-						m = m > 0.0f ? 1e30f : -1e30f;
-					nr->potential = m;
-				}
-				w->pre[i] = m;
-				w->value[i] = m > 0.0f ? log2f(1.0f + m) : 0.0f;
-				if (w->value[i] > 0.0f)
-				{
-					act[na++] = i;
-					ok &= HkTrainChain(t, i, c, w->value[i], false);
-				}
-			}
-		}
-		else
+		for (int p = 0; p < t->n_parts; p++)
+			t->parts[p].cell_start[k] = t->parts[p].n_trace;
+		if (cell->type == HK_CELL_OUTPUT)
 		{
 			for (uint32_t j = 0; j < n; j++)
 			{
@@ -559,8 +911,53 @@ HkTrainForward(HkTrainer *t, const float *x)
 
 				w->value[i] = 1.0f / (1.0f + expf(-(w->sum[i] + t->net->neurons[i].bias)));
 			}
+			for (int p = 0; p < t->n_parts; p++)
+				t->parts[p].cell_end[k] = t->parts[p].n_trace;
+			w->n_active[c] = 0;
+			continue;
+		}
+		HkRun(t, HkForwardJob, &t->jobs[k]);
+
+		/* the chains that grow, in neuron order; the active lists joined */
+		for (int p = 0; p < t->n_parts; p++)
+		{
+			HkPart	   *pt = &t->parts[p];
+			size_t		lo;
+			size_t		hi;
+
+			PoolRange(n, p, t->n_parts, &lo, &hi);
+			for (uint32_t d = 0; d < pt->n_dirty; d++)
+			{
+				uint32_t	i = t->dirty_list[first + lo + d];
+				float		v = w->value[i];
+
+				ok &= HkTrainChain(t, pt, i, c, fabsf(v), v < 0.0f,
+								   t->dirty[i], &t->resume[i]);
+			}
+			pt->cell_end[k] = pt->n_trace;
+			if (na != lo && pt->n_active > 0)
+				memmove(w->active + first + na, w->active + first + lo,
+						sizeof(uint32_t) * pt->n_active);
+			na += pt->n_active;
 		}
 		w->n_active[c] = na;
+
+		/* the parts' sums into the row's, in part order */
+		for (int p = 0; p < t->n_parts; p++)
+		{
+			HkPart	   *pt = &t->parts[p];
+			float	   *restrict dst = w->sum;
+			float	   *restrict src = pt->sum;
+
+			/* element by element: the same sums however it is vectorized */
+#pragma omp simd
+			for (uint32_t i = pt->lo; i < pt->hi; i++)
+				dst[i] += src[i];
+			if (pt->hi > pt->lo)
+				memset(src + pt->lo, 0, sizeof(float) * (pt->hi - pt->lo));
+			pt->lo = UINT32_MAX;
+			pt->hi = 0;
+		}
 	}
 	return ok;
 }
@@ -571,12 +968,13 @@ HkTrainForward(HkTrainer *t, const float *x)
  * the potential that entered it.  A walked section's response is piecewise
  * linear with many kinks; the gradient used is its secant slope, the
  * section's contribution divided by its potential, which is smooth in the
- * potential (for a parallel section it is the exact slope).
+ * potential (for a parallel section it is the exact slope).  A section into
+ * a frozen cell passes the gradient on and changes nothing.
  */
-static inline float
-HkBackSection(HkTrainer *t, const HkTrace *tr)
+static inline __attribute__((always_inline)) float
+HkBackSectionAs(const HkTrainer *t, const HkTrace *tr, HkBlock *blk,
+				bool learn)
 {
-	HkBlock *blk = &t->net->blocks[tr->block];
 	const float *dl = t->work->delta + t->net->cells[blk->target_cell].first_neuron;
 	HkSynapse *s = blk->syn;
 	float		lr = t->lr;
@@ -597,6 +995,8 @@ HkBackSection(HkTrainer *t, const HkTrace *tr)
 				continue;
 			d = dl[sy->target];
 			gs += d * w;
+			if (!learn)
+				continue;
 			sy->counter += (uint8_t) ((d * w < 0.0f) &
 									  (sy->counter < HK_COUNTER_CAP));
 			sy->weight = w - lr * d * x;
@@ -615,6 +1015,8 @@ HkBackSection(HkTrainer *t, const HkTrace *tr)
 			continue;
 		d = dl[sy->target] * a;
 		gs += d * w;
+		if (!learn)
+			continue;
 		/* helped: its contribution moved the target the right way */
 		sy->counter += (uint8_t) ((d * w < 0.0f) &
 								  (sy->counter < HK_COUNTER_CAP));
@@ -623,9 +1025,45 @@ HkBackSection(HkTrainer *t, const HkTrace *tr)
 	return gs / tr->x0;
 }
 
+/* HkBackSection, compiled apart for learning and frozen target cells. */
+static inline float
+HkBackSection(const HkTrainer *t, const HkTrace *tr)
+{
+	HkBlock    *blk = &t->net->blocks[tr->block];
+
+	if (!HkCellFrozen(&t->opt, blk->target_cell))
+		return HkBackSectionAs(t, tr, blk, true);
+	return HkBackSectionAs(t, tr, blk, false);
+}
+
+/* Pool job: replay the traces of one cell, part by part, each backward. */
+static void
+HkBackwardJob(void *arg, int worker, int n_workers)
+{
+	HkCellJob  *job = arg;
+	HkTrainer  *t = job->t;
+	size_t		lo;
+	size_t		hi;
+
+	PoolRange((size_t) t->n_parts, worker, n_workers, &lo, &hi);
+	for (size_t p = lo; p < hi; p++)
+	{
+		const HkPart *pt = &t->parts[p];
+
+		for (int64_t r = (int64_t) pt->cell_end[job->k] - 1;
+			 r >= (int64_t) pt->cell_start[job->k]; r--)
+		{
+			const HkTrace *tr = &pt->trace[r];
+
+			t->grad[tr->source] += HkBackSection(t, tr);
+		}
+	}
+}
+
 /*
  * Deltas of the active hidden neurons of cell c, from the gradients their
- * sections collected: d log2(1 + m) / dm = 1 / ((1 + m) ln 2).
+ * sections collected: d log2(1 + m) / dm = 1 / ((1 + m) ln 2).  A frozen
+ * cell keeps its biases.
  */
 static void
 HkFinishCell(HkTrainer *t, int c)
@@ -633,6 +1071,7 @@ HkFinishCell(HkTrainer *t, int c)
 	HkWork *w = t->work;
 	const HkCell *cell = &t->net->cells[c];
 	const uint32_t *act = w->active + cell->first_neuron;
+	bool		learn = !HkCellFrozen(&t->opt, (uint32_t) c);
 
 	if (cell->type != HK_CELL_HIDDEN)
 		return;
@@ -642,17 +1081,17 @@ HkFinishCell(HkTrainer *t, int c)
 		float		d = w->took[i] ? t->grad[i] / ((1.0f + w->pre[i]) * 0.69314718f) : 0.0f;
 
 		w->delta[i] = d;
-		t->net->neurons[i].bias -= t->lr * d;
+		if (learn)
+			t->net->neurons[i].bias -= t->lr * d;
 		t->grad[i] = 0.0f;
 	}
 }
 
 /*
  * Backward pass of one row: output deltas from the targets (sigmoid with
- * binary cross-entropy), then the traced sections from the last to the
- * first, which is from the deepest cells up: a hidden cell's deltas are
- * complete before the sections into it are replayed.  Returns the row's
- * loss.
+ * binary cross-entropy), then the traced sections cell by cell from the
+ * deepest up: a hidden cell's deltas are complete before the sections into
+ * it are replayed.  Returns the row's loss.
  */
 static double
 HkTrainBackward(HkTrainer *t)
@@ -660,12 +1099,12 @@ HkTrainBackward(HkTrainer *t)
 	HkWork *w = t->work;
 	HkNet  *net = t->net;
 	double		loss = 0.0;
-	int			cell = -1;
 
 	memset(w->delta, 0, sizeof(float) * w->n_neurons);
 	for (uint32_t c = 0; c < net->gh->n_cells; c++)
 	{
 		const HkCell *oc = &net->cells[c];
+		bool		learn = !HkCellFrozen(&t->opt, c);
 
 		if (oc->type != HK_CELL_OUTPUT)
 			continue;
@@ -678,23 +1117,21 @@ HkTrainBackward(HkTrainer *t)
 
 			loss -= y * logf(ocl) + (1.0f - y) * logf(1.0f - ocl);
 			w->delta[i] = o - y;
-			net->neurons[i].bias -= t->lr * (o - y);
+			if (learn)
+				net->neurons[i].bias -= t->lr * (o - y);
 		}
 	}
-	for (int64_t r = (int64_t) t->n_trace - 1; r >= 0; r--)
+	for (int k = (int) w->n_cells - 1; k >= 0; k--)
 	{
-		const HkTrace *tr = &t->trace[r];
+		bool		any = false;
 
-		if (tr->cell != cell)
-		{
-			if (cell >= 0)
-				HkFinishCell(t, cell);
-			cell = tr->cell;
-		}
-		t->grad[tr->source] += HkBackSection(t, tr);
+		for (int p = 0; p < t->n_parts; p++)
+			any |= t->parts[p].cell_end[k] > t->parts[p].cell_start[k];
+		if (!any)
+			continue;
+		HkRun(t, HkBackwardJob, &t->jobs[k]);
+		HkFinishCell(t, w->order[k]);
 	}
-	if (cell >= 0)
-		HkFinishCell(t, cell);
 	return loss;
 }
 
@@ -734,10 +1171,61 @@ HkTrainerFree(HkTrainer *t)
 		HnFree(t->alloc, t->targets);
 	}
 	HkWorkFree(t->work, t->alloc);
-	HnFree(t->alloc, t->trace);
 	HnFree(t->alloc, t->grad);
+	for (int p = 0; p < HK_PARTS; p++)
+	{
+		HnFree(t->alloc, t->parts[p].sum);
+		HnFree(t->alloc, t->parts[p].trace);
+		HnFree(t->alloc, t->parts[p].cell_start);
+		HnFree(t->alloc, t->parts[p].cell_end);
+	}
+	HnFree(t->alloc, t->jobs);
+	HnFree(t->alloc, t->dirty);
+	HnFree(t->alloc, t->resume);
+	HnFree(t->alloc, t->dirty_list);
 }
 
+
+/*
+ * The parts' scratch and the cells' job arguments.  The number of parts
+ * depends on the network's neurons only (see the top of the file).
+ */
+static bool
+HkPartsCreate(HkTrainer *t)
+{
+	uint32_t	nn = t->net->gh->n_neurons;
+	uint32_t	nc = t->net->gh->n_cells;
+
+	t->n_parts = HK_PARTS;
+	while (t->n_parts > 1 && (uint64_t) nn * t->n_parts > HK_PART_SUM_FLOATS)
+		t->n_parts /= 2;
+	t->dirty = HnAllocZero(t->alloc, nn);
+	t->resume = HnAllocZero(t->alloc, sizeof(HkResume) * nn);
+	t->dirty_list = HnAlloc(t->alloc, sizeof(uint32_t) * nn);
+	t->jobs = HnAlloc(t->alloc, sizeof(HkCellJob) * nc);
+	if (t->dirty == NULL || t->resume == NULL || t->dirty_list == NULL ||
+		t->jobs == NULL)
+		return false;
+	for (uint32_t k = 0; k < nc; k++)
+	{
+		t->jobs[k].t = t;
+		t->jobs[k].k = (int) k;
+	}
+	for (int p = 0; p < t->n_parts; p++)
+	{
+		HkPart	   *pt = &t->parts[p];
+
+		pt->sum = HnAllocZero(t->alloc, sizeof(float) * nn);
+		pt->cell_start = HnAllocZero(t->alloc, sizeof(uint32_t) * nc);
+		pt->cell_end = HnAllocZero(t->alloc, sizeof(uint32_t) * nc);
+		pt->lo = UINT32_MAX;
+		pt->hi = 0;
+		if (pt->sum == NULL || pt->cell_start == NULL || pt->cell_end == NULL ||
+			!HkTraceGrow(t, pt))
+			return false;
+	}
+	return true;
+}
 
 /*
  * Stepper: a trainer for one fit of net.  Its random stream is the fit's,
@@ -768,11 +1256,12 @@ HkStepperCreate(void *ctx, HnNet *hn, const HnTrainOptions *opt,
 		t->total = (double) opt->max_iterations;
 	t->lr = t->opt.learning_rate;
 	t->grow = t->opt.grow;
+	t->pool = PoolSize(opt->pool) > 1 ? opt->pool : NULL;
 	t->work = HkWorkCreate(t->net, true, alloc, err);
 	t->target_row = HnAlloc(alloc, sizeof(float) * hn->hdr->n_outputs);
 	t->grad = HnAllocZero(alloc, sizeof(float) * t->net->gh->n_neurons);
 	if (t->work == NULL || t->target_row == NULL || t->grad == NULL ||
-		!HkBuildTargets(t))
+		!HkBuildTargets(t) || !HkPartsCreate(t))
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for training");
 	return HANAMI_OK;
 }
@@ -817,7 +1306,7 @@ HkStepperEpochEnd(void *state, double *loss, bool *finite, HnError *err)
 	(void) finite;
 	(void) err;
 	if (t->opt.reduction)
-		t->res->removed += (int64_t) HkReduce(t->net);
+		t->res->removed += (int64_t) HkReduceFrozen(t->net, &t->opt);
 	HkRecordEpoch(t->net);
 	return HANAMI_OK;
 }

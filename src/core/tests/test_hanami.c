@@ -12,6 +12,7 @@
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
 #include "core/fit.h"
+#include "core/pool.h"
 #include "core/rng.h"
 
 /* A layered chain along x: inputs, hidden cells, outputs. */
@@ -1025,6 +1026,174 @@ TestGrowTemplate(void)
 	free(spec);
 }
 
+/*
+ * Fit with compute threads (0: no pool; ALWAYS_TEAM so the threads really
+ * share every job) and frozen cells (bits of cell indexes); returns the
+ * (moved) image.
+ */
+static void *
+FitThreads(void *img, size_t *len, const float *x, const int32_t *cls,
+		   int64_t n, uint32_t nf, uint32_t no, int threads, uint64_t frozen,
+		   bool reduction)
+{
+	HnDataset	ds = {n, nf, no, x, NULL, cls};
+	HnRows		rows = {&ds, NULL, 0, NULL};
+	HnTrainOptions opt;
+	HkTrainOptions hk;
+	HnNet		net;
+	HnError		err;
+	HnPool	   *pool = NULL;
+
+	if (threads > 1)
+	{
+		pool = PoolCreate(threads, &HnMallocAllocator, &err);
+		PoolSetMode(pool, HANAMI_POOL_ALWAYS_TEAM);
+	}
+	NetBindTrusted(&net, img);
+	HkTrainOptionsDefaults(&opt, &hk, HkOf(&net));
+	opt.epochs = 2;
+	opt.seed = 5;
+	opt.pool = pool;
+	hk.reduction = reduction;
+	hk.frozen[0] = frozen;
+	if (HnFit(&net, &rows, &opt, NULL, NULL, &HnMallocAllocator, NULL,
+			  &err) != HANAMI_OK)
+		TestNote("fit failed: %s", err.message);
+	PoolFree(pool, &HnMallocAllocator);
+	*len = net.len;
+	return net.hdr;
+}
+
+/* A copy of an image (malloc). */
+static void *
+CopyImage(const void *img, size_t len)
+{
+	void	   *c = malloc(len);
+
+	memcpy(c, img, len);
+	return c;
+}
+
+/*
+ * Whether the sections ending in cell c and the biases of its neurons are
+ * the same bytes in after as in before (blocks only ever grow at the end).
+ */
+static bool
+CellUnchanged(const void *before, const void *after, uint32_t c)
+{
+	HkNet		b;
+	HkNet		a;
+
+	HkBindTrusted(&b, (void *) before);
+	HkBindTrusted(&a, (void *) after);
+	for (uint32_t k = 0; k < a.gh->n_blocks; k++)
+		if (a.blocks[k].target_cell == c &&
+			(k >= b.gh->n_blocks ||
+			 memcmp(&a.blocks[k], &b.blocks[k], sizeof(HkBlock)) != 0))
+			return false;
+	for (uint32_t j = 0; j < a.cells[c].n_neurons; j++)
+		if (memcmp(&a.neurons[a.cells[c].first_neuron + j].bias,
+				   &b.neurons[b.cells[c].first_neuron + j].bias, sizeof(float)) != 0)
+			return false;
+	return true;
+}
+
+/* Whether some weight of a section ending in cell c changed. */
+static bool
+CellLearned(const void *before, const void *after, uint32_t c)
+{
+	HkNet		b;
+	HkNet		a;
+
+	HkBindTrusted(&b, (void *) before);
+	HkBindTrusted(&a, (void *) after);
+	for (uint32_t k = 0; k < b.gh->n_blocks; k++)
+		if (a.blocks[k].target_cell == c)
+			for (int i = 0; i < a.blocks[k].n_used; i++)
+				if (a.blocks[k].syn[i].weight != b.blocks[k].syn[i].weight)
+					return true;
+	return false;
+}
+
+/* Threads give the same bytes; frozen cells learn nothing. */
+static void
+TestGrowThreads(void)
+{
+	HkSpec	   *spec = calloc(1, sizeof(HkSpec));
+	static const uint32_t hid[] = {24, 12};
+	enum
+	{
+	NF = 30, N = 240};
+	float	   *x = malloc(sizeof(float) * NF * N);
+	int32_t		cls[N];
+	size_t		len;
+	size_t		l1;
+	size_t		l2;
+	size_t		l3;
+	void	   *base;
+	void	   *i1;
+	void	   *i2;
+	void	   *i3;
+
+	MakeBlobs(x, cls, N, NF, 9, 3.0f);
+	for (int r = 0; r < N * NF; r += 7)
+		x[r] = -x[r];			/* negative chains too */
+	for (int pass = 0; pass < 4; pass++)
+	{
+		/* pass 0: plain; 1: reduction; 2: hidden cell 2 frozen; 3: both */
+		uint64_t	frozen = pass >= 2 ? (uint64_t) 1 << 2 : 0;
+		bool		reduction = pass % 2 == 1;
+		HkNet		net;
+
+		ChainSpec(spec, NF, 2, hid, 3);
+		spec->max_distance = 2;
+		spec->reduction_threshold = 2;
+		base = MakeImage(spec, &len);
+		/* from a fresh image (frozen cells: grown first, to have sections) */
+		if (frozen)
+			base = FitThreads(base, &len, x, cls, N / 2, NF, 3, 1, 0, false);
+		l1 = l2 = l3 = len;
+		i1 = FitThreads(CopyImage(base, len), &l1, x, cls, N, NF, 3, 1, frozen, reduction);
+		i2 = FitThreads(CopyImage(base, len), &l2, x, cls, N, NF, 3, 2, frozen, reduction);
+		i3 = FitThreads(CopyImage(base, len), &l3, x, cls, N, NF, 3, 3, frozen, reduction);
+		HkBindTrusted(&net, i1);
+		CHECK(net.gh->n_synapses > 0 && l1 == l2 && l1 == l3 &&
+			  memcmp(i1, i2, l1) == 0 && memcmp(i1, i3, l1) == 0,
+			  "threads: 1, 2 and 3 threads train the same bytes, growth included (%s; %u blocks, %u grown, %u synapses)",
+			  pass == 0 ? "plain" : pass == 1 ? "reduction" :
+			  pass == 2 ? "a frozen cell" : "a frozen cell and reduction",
+			  net.gh->n_blocks, (unsigned) ((l1 - len) / sizeof(HkBlock)),
+			  net.gh->n_synapses);
+		if (frozen)
+		{
+			CHECK(CellUnchanged(base, i1, 2) && CellLearned(base, i1, 1) &&
+				  CellLearned(base, i1, 3),
+				  "frozen: the sections into the frozen cell and its biases stay the same bytes, the others learn%s",
+				  reduction ? " (reduction spares them)" : "");
+		}
+		free(base);
+		free(i1);
+		free(i2);
+		free(i3);
+	}
+
+	/* the output cell frozen: only the hidden cells learn */
+	{
+		ChainSpec(spec, NF, 2, hid, 3);
+		base = MakeImage(spec, &len);
+		base = FitThreads(base, &len, x, cls, N / 2, NF, 3, 1, 0, false);
+		l1 = len;
+		i1 = FitThreads(CopyImage(base, len), &l1, x, cls, N, NF, 3, 2,
+						(uint64_t) 1 << 3, true);
+		CHECK(CellUnchanged(base, i1, 3) && CellLearned(base, i1, 1),
+			  "frozen: a frozen output cell keeps its sections and biases, gradients still reach the hidden cells");
+		free(base);
+		free(i1);
+	}
+	free(x);
+	free(spec);
+}
+
 /* All grow tests. */
 void
 TestGrowSuite(void)
@@ -1039,4 +1208,5 @@ TestGrowSuite(void)
 	TestGrowSpiking();
 	TestGrowMoves();
 	TestGrowTemplate();
+	TestGrowThreads();
 }
