@@ -257,6 +257,16 @@ HnStatus	NetJsonCheckFormat(const HnJson *root, HnError *err);
 
 /* The text form of a bound network, and its info() summary (a JSON
  * object), appended to out. */
+/*
+ * A new image of net's architecture changed as spec describes, keeping what
+ * it learned (the kind's reshape, kind.h), with a JSON object of the changes
+ * appended to changes.  A kind without the operation: HANAMI_E_UNSUPPORTED
+ * naming it.
+ */
+HnStatus	NetReshape(const HnNet *net, const HnJson *spec,
+					   const HnAllocator *alloc, void **image, size_t *len,
+					   HnBuf *changes, HnError *err);
+
 HnStatus	NetToJson(const HnNet *net, HnBuf *out, HnError *err);
 HnStatus	NetInfo(const HnNet *net, HnBuf *out, HnError *err);
 

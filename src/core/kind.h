@@ -166,6 +166,19 @@ struct HnKind
 	/* Storage: the image as named byte ranges, in order, covering it all. */
 	void		(*segments) (const HnNet *net, HnSegmentFn emit, void *ctx);
 
+	/*
+	 * Optional (NULL: the kind's architecture cannot be changed): a new
+	 * image of the architecture that spec (a JSON object: the kind's own
+	 * reshape description) describes, allocated from alloc, keeping what
+	 * net learned (dense: dense/reshape.c).  Appends to changes a JSON
+	 * object saying what changed (layers kept, widened, added, removed) and
+	 * whether the function the network computes was kept.  The same net and
+	 * spec always give the same bytes.
+	 */
+	HnStatus	(*reshape) (const HnNet *net, const struct HnJson *spec,
+							const HnAllocator *alloc, void **image,
+							size_t *len, struct HnBuf *changes, HnError *err);
+
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;
 };

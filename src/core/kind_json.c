@@ -137,3 +137,50 @@ NetInfo(const HnNet *net, HnBuf *out, HnError *err)
 						  net->kind->name);
 	return net->kind->info(net, out, err);
 }
+
+HnStatus
+NetReshape(const HnNet *net, const HnJson *spec, const HnAllocator *alloc,
+		   void **image, size_t *len, HnBuf *changes, HnError *err)
+{
+	const HnJson *v;
+	const char *name;
+	HnNet		check;
+	HnStatus	st;
+
+	*image = NULL;
+	*len = 0;
+	if (net->kind->reshape == NULL)
+	{
+		HnSetError(err, HANAMI_E_UNSUPPORTED,
+				   "Only the architecture of a dense network can be changed in place: its layers are widened, added or removed keeping their weights.",
+				   "reshape is not supported for kind %s", net->kind->name);
+		return HnSetHint(err, "A growing network adds cells, neurons and synapses by itself while it trains; for another layout create a new model with hanami.create_model().");
+	}
+	if (spec == NULL || spec->type != HN_JSON_OBJECT)
+	{
+		HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+				   "reshape description must be a JSON object");
+		return HnSetHint(err, "For example {\"layers\": [64, 48, 32, 10]}.");
+	}
+	if ((v = HnJsonGet(spec, "kind")) != NULL)
+	{
+		if ((st = HnJsonString(v, "kind", &name, err)) != HANAMI_OK)
+			return st;
+		if (strcmp(name, net->kind->name) != 0)
+			return HnSetError(err, HANAMI_E_INVALID_SPEC,
+							  "A reshape keeps the kind of the network; leave \"kind\" out or name the network's own.",
+							  "cannot reshape a network of kind %s into kind %s",
+							  net->kind->name, name);
+	}
+	st = net->kind->reshape(net, spec, alloc, image, len, changes, err);
+	/* the new image goes through the one validation path, like any other */
+	if (st == HANAMI_OK)
+		st = NetBind(&check, *image, *len, err);
+	if (st != HANAMI_OK)
+	{
+		HnFree(alloc, *image);
+		*image = NULL;
+		*len = 0;
+	}
+	return st;
+}

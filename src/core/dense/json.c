@@ -15,6 +15,13 @@ static const char *const spec_keys[] = {
 	"seed", "trained", "setup", NULL
 };
 static const char *const layer_keys[] = {"count", "activation", "name", NULL};
+/* a reshape's description: layers only, and "from" on a layer */
+static const char *const reshape_keys[] = {
+	"format", "kind", "layers", "activation", "loss", "seed", NULL
+};
+static const char *const reshape_layer_keys[] = {
+	"count", "activation", "name", "from", NULL
+};
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
 	"input_fitted", "output_fitted", "input_clipped", "data", NULL
@@ -54,7 +61,7 @@ ReadActivation(const HnJson *v, const char *what, HnActivation *act,
  */
 static HnStatus
 ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
-		  DenseLayerSpec *ls, bool *named, HnError *err)
+		  DenseLayerSpec *ls, bool *named, const HnJson **from, HnError *err)
 {
 	char		what[64];
 	const HnJson *f;
@@ -71,8 +78,12 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "layer %d must be a unit count or an object", idx);
 
-	if ((st = HnJsonCheckKeys(v, "layer key", layer_keys, err)) != HANAMI_OK)
+	if ((st = HnJsonCheckKeys(v, "layer key",
+							  from ? reshape_layer_keys : layer_keys,
+							  err)) != HANAMI_OK)
 		return st;
+	if (from)
+		*from = HnJsonGet(v, "from");
 	if ((f = HnJsonGet(v, "count")) == NULL)
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "layer %d has no \"count\"", idx);
@@ -90,28 +101,43 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 	return HANAMI_OK;
 }
 
-/* Fill spec from the object; *setup and *trained: those members or NULL. */
+/*
+ * Fill spec from the object; *setup and *trained: those members or NULL.
+ * With rin (a reshape's description), only the keys of one are taken, and
+ * rin says which activations were named and where each layer comes "from".
+ */
 static HnStatus
 ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
-		 const HnJson **trained, HnError *err)
+		 const HnJson **trained, DenseReshapeIn *rin, HnError *err)
 {
 	const HnJson *v;
 	HnActivation hidden_default = HANAMI_ACT_DEFAULT;
 	bool		named = false;
 	HnStatus	st;
 
-	if ((st = HnJsonCheckKeys(root, "network key", spec_keys, err)) != HANAMI_OK)
+	if ((st = HnJsonCheckKeys(root, rin ? "reshape key" : "network key",
+							  rin ? reshape_keys : spec_keys, err)) != HANAMI_OK)
+	{
+		if (rin)
+			HnSetHint(err, "A reshape describes layers: \"layers\" (each a count or {\"count\", \"activation\", \"name\", \"from\"}), and optionally \"activation\", \"loss\" and \"seed\".");
 		return st;
+	}
 	memset(spec, 0, sizeof(*spec));
+	if (rin)
+		memset(rin, 0, sizeof(*rin));
 	spec->input_scaling = true;
 
 	if ((st = NetJsonCheckFormat(root, err)) != HANAMI_OK)
 		return st;
 	/* "kind" is "dense": the registry chose this kind by it */
 
-	if ((v = HnJsonGet(root, "activation")) != NULL &&
-		(st = ReadActivation(v, "activation", &hidden_default, err)) != HANAMI_OK)
-		return st;
+	if ((v = HnJsonGet(root, "activation")) != NULL)
+	{
+		if ((st = ReadActivation(v, "activation", &hidden_default, err)) != HANAMI_OK)
+			return st;
+		if (rin)
+			rin->hidden_named = true;
+	}
 
 	v = HnJsonGet(root, "layers");
 	if (v == NULL)
@@ -133,8 +159,11 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 			return HnSetError(err, HANAMI_E_TOO_LARGE, detail, "too many layers");
 		}
 		if ((st = ReadLayer(&v->u.items[i], (int) i, hidden_default,
-							&spec->layers[i], &named, err)) != HANAMI_OK)
+							&spec->layers[i], &named,
+							rin ? &rin->from[i] : NULL, err)) != HANAMI_OK)
 			return st;
+		if (rin)
+			rin->act_named[i] = named;
 	}
 	spec->n_layers = (int) v->n;
 	/* the top-level "activation" is for hidden layers, not the output */
@@ -158,13 +187,28 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 	if ((v = HnJsonGet(root, "input_scaling")) != NULL &&
 		(st = HnJsonBool(v, "input_scaling", &spec->input_scaling, err)) != HANAMI_OK)
 		return st;
-	if ((v = HnJsonGet(root, "seed")) != NULL &&
-		(st = HnJsonU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
-		return st;
+	if ((v = HnJsonGet(root, "seed")) != NULL)
+	{
+		if ((st = HnJsonU32(v, "seed", 0, UINT32_MAX, &spec->seed, err)) != HANAMI_OK)
+			return st;
+		if (rin)
+			rin->has_seed = true;
+	}
 
 	*setup = HnJsonGet(root, "setup");
 	*trained = HnJsonGet(root, "trained");
 	return HANAMI_OK;
+}
+
+/* A reshape's description (json.h). */
+HnStatus
+DenseReadReshape(const HnJson *root, DenseSpec *spec, DenseReshapeIn *rin,
+				 HnError *err)
+{
+	const HnJson *setup = NULL;
+	const HnJson *trained = NULL;
+
+	return ReadSpec(root, spec, &setup, &trained, rin, err);
 }
 
 /* A boolean member of setup that sets flag in the header when true. */
@@ -266,7 +310,7 @@ DenseFromJson(const HnJson *root, const HnJsonIn *in,
 
 	*image = NULL;
 	*len = 0;
-	if ((st = ReadSpec(root, &spec, &setup, &trained, err)) != HANAMI_OK)
+	if ((st = ReadSpec(root, &spec, &setup, &trained, NULL, err)) != HANAMI_OK)
 		return st;
 	if (in->has_seed)
 		spec.seed = in->seed;

@@ -17,6 +17,31 @@
 #define HANAMI_CORE_DENSE_JSON_H
 
 #include "core/json.h"
+#include "core/dense/format.h"
+
+/*
+ * A reshape's description (DenseReshape, dense.h): the keys "format",
+ * "kind", "layers", "activation", "loss" and "seed" only, and on a layer
+ * also "from".  The spec's activations stay DEFAULT where the description
+ * does not name them; rin says which it named (act_named[l], or every
+ * hidden one when hidden_named: the top-level "activation"), each layer's
+ * "from" member or NULL, and whether "seed" was given.
+ */
+typedef struct DenseReshapeIn
+{
+	bool		act_named[HANAMI_MAX_LAYERS];
+	bool		hidden_named;
+	bool		has_seed;
+	const HnJson *from[HANAMI_MAX_LAYERS];
+} DenseReshapeIn;
+
+HnStatus	DenseReadReshape(const HnJson *root, DenseSpec *spec,
+							 DenseReshapeIn *rin, HnError *err);
+
+/* The kind's reshape (kind.h; dense/reshape.c says what it keeps). */
+HnStatus	DenseReshape(const HnNet *net, const HnJson *spec,
+						 const HnAllocator *alloc, void **image, size_t *len,
+						 HnBuf *changes, HnError *err);
 
 HnStatus	DenseFromJson(const HnJson *root, const HnJsonIn *in,
 						  const HnAllocator *alloc, void **image,

@@ -136,5 +136,6 @@ const HnKind HnDenseKind = {
 	.rows_independent = DenseKindRowsIndependent,
 	.dense_view = DenseKindView,
 	.segments = DenseKindSegments,
+	.reshape = DenseReshape,
 	.fit = &HnDenseFit,
 };

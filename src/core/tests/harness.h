@@ -72,5 +72,6 @@ void		TestKindSuite(void);
 void		TestFitSuite(void);
 void		TestJsonSuite(void);
 void		TestCheckpointSuite(void);
+void		TestReshapeSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -19,5 +19,6 @@ main(void)
 	TestFitSuite();
 	TestJsonSuite();
 	TestCheckpointSuite();
+	TestReshapeSuite();
 	return TestSummary();
 }
