@@ -174,6 +174,45 @@ $$;
 COMMENT ON FUNCTION @extschema@.train(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
 	'train the head of a branch on a query''s rows and store the result as a new commit with its metrics (with option only_if_better, only when it scores better than the head; else NULL)';
 
+CREATE FUNCTION @extschema@.reshape_report(net @extschema@.network, spec pg_catalog.jsonb,
+										   OUT net @extschema@.network, OUT changes pg_catalog.jsonb)
+AS 'MODULE_PATHNAME', 'hanami_reshape_report'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.reshape_report(@extschema@.network, pg_catalog.jsonb) IS
+	'a network with the architecture a description gives (dense: layers widened, narrowed, added or removed), keeping what it learned, and what changed; hanami.reshape() commits it';
+
+CREATE FUNCTION @extschema@.reshape(ref pg_catalog.text, new_spec pg_catalog.jsonb,
+									message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	f record;
+	head pg_catalog.int8;
+BEGIN
+	IF new_spec IS NULL THEN
+		RAISE EXCEPTION 'reshape description must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.strpos(ref, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot reshape a commit' USING ERRCODE = '22023',
+			HINT = 'Reshape a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(ref);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	-- one writer per branch at a time: the second waits, then reshapes the new head
+	SELECT b.head INTO head FROM @extschema@.branches b
+	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
+	SELECT * INTO f FROM @extschema@.reshape_report(@extschema@.load_commit(head), new_spec);
+	RETURN @extschema@.commit_network(r.model_id, r.branch, head, f.net,
+		COALESCE(message, 'reshape'), pg_catalog.jsonb_build_object('reshape', f.changes));
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.reshape(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+	'commit a new architecture of a model on its branch (model or model@branch), keeping what it learned: added units and layers leave the outputs unchanged, unchanged layers share their stored blocks; the commit''s metrics say what changed';
+
 CREATE FUNCTION @extschema@.evaluate(model pg_catalog.text, query pg_catalog.text,
 									 options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.jsonb

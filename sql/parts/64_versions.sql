@@ -92,6 +92,18 @@ AS $$
 		 s AS (
 			SELECT segment, pg_catalog.bool_or(ha IS DISTINCT FROM hb) AS changed, pg_catalog.min(seq) AS first
 			FROM x GROUP BY segment
+		 ),
+		 -- the layers of each side (kinds with layers), and the reshapes from a to b
+		 la AS (SELECT @extschema@.info(@extschema@.load_commit(ca.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM ca),
+		 lb AS (SELECT @extschema@.info(@extschema@.load_commit(cb.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM cb),
+		 hist AS (SELECT l.commit_id, l.metrics FROM @extschema@.log($2) l),
+		 rs AS (
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					   'commit', h.commit_id, 'changes', h.metrics OPERATOR(pg_catalog.->) 'reshape')
+				   ORDER BY h.commit_id) AS j
+			FROM hist h, ca
+			WHERE h.metrics OPERATOR(pg_catalog.?) 'reshape' AND h.commit_id OPERATOR(pg_catalog.>) ca.id
+			  AND EXISTS (SELECT 1 FROM hist y WHERE y.commit_id OPERATOR(pg_catalog.=) ca.id)
 		 )
 	SELECT pg_catalog.jsonb_build_object(
 		'a', (SELECT id FROM ca), 'b', (SELECT id FROM cb),
@@ -100,11 +112,15 @@ AS $$
 		'blocks_added', (SELECT pg_catalog.count(*) FROM x WHERE ha IS NULL),
 		'blocks_removed', (SELECT pg_catalog.count(*) FROM x WHERE hb IS NULL),
 		'changed', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE changed), '[]'),
-		'unchanged', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE NOT changed), '[]'))
+		'unchanged', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE NOT changed), '[]'),
+		'architecture', (SELECT pg_catalog.jsonb_build_object(
+			'same', CASE WHEN la.l IS NULL OR lb.l IS NULL THEN NULL ELSE la.l OPERATOR(pg_catalog.=) lb.l END,
+			'a', la.l, 'b', lb.l, 'reshapes', COALESCE(rs.j, '[]'))
+			FROM la, lb, rs))
 $$;
 
 COMMENT ON FUNCTION @extschema@.diff(pg_catalog.text, pg_catalog.text) IS
-	'which blocks and which segments (header, layers) differ between two references';
+	'which blocks and which segments (header, layers) differ between two references, and their architectures: the layers of each and, when a is an ancestor of b, the reshapes between them (layers added, removed, widened)';
 
 CREATE FUNCTION @extschema@.tree(model pg_catalog.text)
 RETURNS pg_catalog.jsonb
