@@ -32,7 +32,7 @@ SELECT hanami.predict('xor', '{1,0}') = hanami.run(hanami.load('xor#' || :commit
 -- branches, diff, tree
 SELECT hanami.branch('xor', 'experiment') = :commit_id AS branched_at_head;
 SELECT hanami.train('xor@experiment', 'SELECT a, b, y FROM pairs', '{"epochs": 3, "to_skip": ["hidden"]}') > :commit_id AS trained_branch;
-SELECT hanami.diff('xor', 'xor@experiment') - 'a' - 'b' AS diff;
+SELECT hanami.diff('xor', 'xor@experiment') - 'a' - 'b' - 'architecture' AS diff;
 SELECT jsonb_path_query_array(hanami.tree('xor'), '$.branches[*].name') AS branches,
        jsonb_path_query_array(hanami.tree('xor'), '$.branches[*].commits.size()') AS commits_per_branch,
        hanami.tree('xor') ->> 'kind' AS kind;
