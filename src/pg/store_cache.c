@@ -298,6 +298,7 @@ PageFetch(void *ctx, int i, size_t *len, HnError *err)
 	PageEntry  *p;
 	bool		found;
 	char	   *data;
+	Size		need;
 
 	CHECK_FOR_INTERRUPTS();
 	if (pc->transient != NULL)
@@ -334,14 +335,16 @@ PageFetch(void *ctx, int i, size_t *len, HnError *err)
 		return p->data;
 	}
 	page_fetches++;
-	if (e->segs[i].bytes > budget)
+	/* the memory the segment will take: its chunk, with the header */
+	need = MAXALIGN(e->segs[i].bytes) + 64;
+	if (need + e->bytes > budget)
 	{
-		/* more than the whole budget: held for this layer of this call */
+		/* more than the budget beside the head: for this layer of this call */
 		pc->transient = LoadSegment(e->commit_id, &e->segs[i], pc->cxt);
 		*len = e->segs[i].bytes;
 		return pc->transient;
 	}
-	CacheMakeRoom(e->segs[i].bytes);
+	CacheMakeRoom(need);
 	data = LoadSegment(e->commit_id, &e->segs[i], page_cxt);
 	p = hash_search(page_cache, &key, HASH_ENTER, &found);
 	p->data = data;
