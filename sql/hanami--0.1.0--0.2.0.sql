@@ -1201,3 +1201,22 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.diff(pg_catalog.text, pg_catalog.text) IS
 	'which blocks and which segments (header, layers) differ between two references, and their architectures: the layers of each and, when a is an ancestor of b, the reshapes between them (layers added, removed, widened)';
+
+-- Paged inference: predict() in batches over a window partition (a model
+-- larger than hanami.model_cache_memory reads each layer once per batch),
+-- and what the backend's model cache holds.
+CREATE FUNCTION @extschema@.predict_batch(model pg_catalog.text, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_predict_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_batch(pg_catalog.text, pg_catalog.float4[]) IS
+	'window function: predict() for every row of the partition, computed in batches of 256 rows (a paged model reads each layer once per batch); every row names the same model';
+
+CREATE FUNCTION @extschema@.model_cache_stats()
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_model_cache_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
+	'this backend''s model cache: budget_bytes, bytes, peak_bytes, models, paged_models, pages (cached layer segments), page_fetches, evictions';

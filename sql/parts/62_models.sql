@@ -237,3 +237,22 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
 	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';
+
+-- Paged inference: predict() in batches over a window partition (a model
+-- larger than hanami.model_cache_memory reads each layer once per batch),
+-- and what the backend's model cache holds.
+CREATE FUNCTION @extschema@.predict_batch(model pg_catalog.text, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_predict_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_batch(pg_catalog.text, pg_catalog.float4[]) IS
+	'window function: predict() for every row of the partition, computed in batches of 256 rows (a paged model reads each layer once per batch); every row names the same model';
+
+CREATE FUNCTION @extschema@.model_cache_stats()
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_model_cache_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
+	'this backend''s model cache: budget_bytes, bytes, peak_bytes, models, paged_models, pages (cached layer segments), page_fetches, evictions';

@@ -70,9 +70,9 @@ KnownKinds(char *buf, size_t len)
 					   (int) kinds[i]->id, kinds[i]->name);
 }
 
-/* Validate an untrusted image and bind net to it; see kind.h. */
-HnStatus
-NetBind(HnNet *net, void *buf, size_t len, HnError *err)
+/* The checks of the common header of len bytes at buf; sets net->kind. */
+static HnStatus
+NetCheckCommon(HnNet *net, void *buf, size_t len, HnError *err)
 {
 	HnHeader   *hdr = buf;
 	const HnKind *kind;
@@ -120,7 +120,38 @@ NetBind(HnNet *net, void *buf, size_t len, HnError *err)
 	net->kind = kind;
 	net->hdr = hdr;
 	net->len = len;
-	if (kind->bind(net, err) != HANAMI_OK)
+	return HANAMI_OK;
+}
+
+/* Validate an untrusted image and bind net to it; see kind.h. */
+HnStatus
+NetBind(HnNet *net, void *buf, size_t len, HnError *err)
+{
+	if (NetCheckCommon(net, buf, len, err) != HANAMI_OK)
+		return err->code;
+	if (net->kind->bind(net, err) != HANAMI_OK)
+	{
+		memset(net, 0, sizeof(*net));
+		return err->code;
+	}
+	return HANAMI_OK;
+}
+
+/* Validate the head of an image for paged inference; see kind.h. */
+HnStatus
+NetBindHead(HnNet *net, void *buf, size_t head_len, size_t image_len,
+			HnError *err)
+{
+	if (NetCheckCommon(net, buf, head_len, err) != HANAMI_OK)
+		return err->code;
+	if (net->kind->bind_head == NULL || net->kind->predict_paged == NULL)
+	{
+		HnSetError(err, HANAMI_E_UNSUPPORTED, NULL,
+				   "networks of kind %s cannot be paged", net->kind->name);
+		memset(net, 0, sizeof(*net));
+		return err->code;
+	}
+	if (net->kind->bind_head(net, image_len, err) != HANAMI_OK)
 	{
 		memset(net, 0, sizeof(*net));
 		return err->code;

@@ -78,6 +78,19 @@ typedef struct HnJsonIn
 typedef void (*HnSegmentFn) (void *ctx, size_t offset, size_t len,
 							 const char *name);
 
+/*
+ * Where paged inference gets the segments of an image it does not hold
+ * (HnKind.predict_paged): fetch returns the bytes of segment i (numbered
+ * from 0 in the order of the kind's segments; 0 is the head, which the
+ * caller holds) and sets *len; they stay valid until the next call of
+ * fetch.  NULL with err set when the segment cannot be had.
+ */
+typedef struct HnPager
+{
+	void	   *ctx;
+	const void *(*fetch) (void *ctx, int segment, size_t *len, HnError *err);
+} HnPager;
+
 struct HnKind
 {
 	HnKindId	id;				/* HnHeader.kind */
@@ -179,6 +192,24 @@ struct HnKind
 							const HnAllocator *alloc, void **image,
 							size_t *len, struct HnBuf *changes, HnError *err);
 
+	/*
+	 * Paged inference, for a network larger than the memory it may hold;
+	 * optional (both NULL: the kind's networks only run whole).  bind_head
+	 * validates net->len bytes at net->hdr as the head (segment 0) of an
+	 * image of image_len bytes, the common header checked (NetBindHead),
+	 * and fills the view as far as the head goes: outputs, rows_independent,
+	 * state_size and work_create (never work_tune) may then be called on
+	 * it.  predict_paged runs n rows like predict, fetching the other
+	 * segments through pager as it needs them, each once per max_batch rows
+	 * of the work, with the kernels of predict in the same order: the
+	 * outputs are the same bits as predict's on the whole image (untuned
+	 * work).  A failed fetch or a malformed segment is an error status.
+	 */
+	HnStatus	(*bind_head) (HnNet *net, size_t image_len, HnError *err);
+	HnStatus	(*predict_paged) (HnNet *head, void *work, const HnPager *pager,
+								  const float *x, int n, float *out,
+								  HnError *err);
+
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;
 };
@@ -208,6 +239,15 @@ const HnKind *HnKindAt(int i);
  * its bind.  buf must be 4-byte aligned.
  */
 HnStatus	NetBind(HnNet *net, void *buf, size_t len, HnError *err);
+
+/*
+ * Validate the head (segment 0) of an image of image_len bytes, head_len
+ * bytes at buf, and bind net to it for paged inference: the common header,
+ * then the kind's bind_head.  HANAMI_E_UNSUPPORTED when the kind cannot
+ * page.  buf must be 4-byte aligned.
+ */
+HnStatus	NetBindHead(HnNet *net, void *buf, size_t head_len,
+						size_t image_len, HnError *err);
 
 /* Bind an image this process built or checked (len from its header). */
 void		NetBindTrusted(HnNet *net, void *buf);

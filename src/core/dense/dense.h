@@ -6,6 +6,7 @@
 #define HANAMI_CORE_DENSE_H
 
 #include "core/dense/format.h"
+#include "core/kind.h"
 
 /*
  * Buffers for batches of up to max_batch rows, allocated once per fit or per
@@ -55,6 +56,20 @@ const float *DenseForward(const DenseNet *net, DenseWork *work,
 /* DenseForward, then output scaling into out (n * n_outputs). */
 void		DensePredict(const DenseNet *net, DenseWork *work, const float *x,
 						 int n, float *out);
+
+/*
+ * DensePredict on a network of which only the head is in memory (bound by
+ * DenseBindHead: params is NULL; work created from it and never folded):
+ * for each batch of max_batch rows, layer l's parameters (its segment,
+ * kind.h segments: W then bias) come from pager->fetch(ctx, l), used
+ * before the next fetch, with the kernels of DenseForward in the same
+ * order, so the outputs are the same bits as DensePredict's on the whole
+ * image.  A segment of the wrong size or with a non-finite value is an
+ * error; so is a failed fetch (its error).
+ */
+HnStatus	DensePredictPaged(const DenseNet *head, DenseWork *work,
+							  const HnPager *pager, const float *x, int n,
+							  float *out, HnError *err);
 
 /*
  * After DenseForward on the same n rows: targets t (n * n_outputs, network

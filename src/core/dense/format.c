@@ -423,12 +423,16 @@ FormatCheckScaling(const DenseNet *net, HnError *err)
 }
 
 /*
- * The dense checks of an image whose common header NetBind checked (the
- * kind's bind operation): sizes, layers, offsets, names, flags, floats.
+ * The checks of DenseBindChecked on everything before the parameters: have
+ * bytes at buf (at least the header, layer records and scaling) of an image
+ * of image_len bytes.  Binds net (params points where the parameters start
+ * in the whole image) and sets *n_params.
  */
-HnStatus
-DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
+static HnStatus
+DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
+			   uint64_t *n_params, HnError *err)
 {
+	size_t		len = image_len;
 	const char *base = buf;
 	HnHeader   *hdr = buf;
 	const DenseLayer *layers;
@@ -437,7 +441,6 @@ DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 	int			acts[HANAMI_MAX_LAYERS];
 	uint64_t	offset = 0;
 	uint64_t	expect;
-	size_t		bad;
 	HnStatus	st;
 	char		detail[HANAMI_ERRMSG_LEN];
 
@@ -476,11 +479,11 @@ DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 						  "network value has an invalid layer count (%" PRIu32 ")",
 						  n);
 	}
-	if (len < DenseScalingOffset(n))
+	if (have < DenseScalingOffset(n))
 	{
 		snprintf(detail, sizeof(detail),
 				 "The value has %zu bytes; its %" PRIu32 " layer records end at byte %zu.",
-				 len, n, DenseScalingOffset(n));
+				 have, n, DenseScalingOffset(n));
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value is truncated");
 	}
@@ -553,9 +556,35 @@ DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 						  "network value size does not match its layers");
 	}
 
-	/* every byte is now known to be inside the buffer */
+	if (have < DenseParamsOffset(n, counts[0], counts[n - 1]))
+	{
+		snprintf(detail, sizeof(detail),
+				 "The head has %zu bytes; its scaling ends at byte %zu.",
+				 have, DenseParamsOffset(n, counts[0], counts[n - 1]));
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network head is truncated");
+	}
+
+	/* every byte of the head is now known to be inside the buffer */
 	DenseBindTrusted(net, buf);
-	st = FormatCheckScaling(net, err);
+	*n_params = offset;
+	return FormatCheckScaling(net, err);
+}
+
+/*
+ * The dense checks of an image whose common header NetBind checked (the
+ * kind's bind operation): sizes, layers, offsets, names, flags, floats.
+ */
+HnStatus
+DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
+{
+	const DenseLayer *layers = (const DenseLayer *) ((char *) buf + sizeof(HnHeader));
+	uint32_t	n = ((HnHeader *) buf)->n_layers;
+	uint64_t	offset;
+	size_t		bad;
+	HnStatus	st;
+
+	st = DenseCheckHead(net, buf, len, len, &offset, err);
 	if (st != HANAMI_OK)
 		return st;
 	bad = FormatFirstNonFinite(net->params, (size_t) offset);
@@ -570,6 +599,26 @@ DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 						  "parameter %zu of layer %" PRIu32 " is not finite",
 						  (size_t) (bad - layers[l].param_offset), l);
 	}
+	return HANAMI_OK;
+}
+
+/* Validate the head of an image (paged inference); see format.h. */
+HnStatus
+DenseBindHead(DenseNet *net, void *buf, size_t head_len, size_t image_len,
+			  HnError *err)
+{
+	uint64_t	n_params;
+	HnStatus	st;
+
+	st = DenseCheckHead(net, buf, head_len, image_len, &n_params, err);
+	if (st != HANAMI_OK)
+		return st;
+	if (head_len != (size_t) ((char *) net->params - (char *) buf))
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "The head of a dense network is its header, layer records and scaling.",
+						  "network head has %zu bytes instead of %zu", head_len,
+						  (size_t) ((char *) net->params - (char *) buf));
+	net->params = NULL;			/* fetched layer by layer */
 	return HANAMI_OK;
 }
 

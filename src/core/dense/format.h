@@ -136,6 +136,15 @@ HnStatus	DenseBind(DenseNet *net, void *buf, size_t len, HnError *err);
 HnStatus	DenseBindChecked(DenseNet *net, void *buf, size_t len,
 							 HnError *err);
 
+/*
+ * Validate the head of an image of image_len bytes (its first segment: the
+ * header, layer records and scaling, head_len bytes at buf) as
+ * DenseBindChecked would, and bind net to it with params NULL: the layers'
+ * parameters are elsewhere (paged inference, dense.h DensePredictPaged).
+ */
+HnStatus	DenseBindHead(DenseNet *net, void *buf, size_t head_len,
+						  size_t image_len, HnError *err);
+
 /* Bind without validation: for images this process just built or checked. */
 void		DenseBindTrusted(DenseNet *net, void *buf);
 

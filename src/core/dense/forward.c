@@ -200,6 +200,69 @@ DenseWorkFold(const DenseNet *net, DenseWork *work)
 	priv->folded = true;
 }
 
+/* Scale (and clip) n rows of raw input x into work->a[0]. */
+static void
+DenseForwardInput(const DenseNet *net, DenseWorkPriv *priv, const float *x,
+				  size_t rows)
+{
+	DenseWork  *work = &priv->pub;
+
+	SimdAffineRows(x, rows, net->hdr->n_inputs,
+				   priv->folded ? priv->fold_shift : net->in_shift,
+				   net->in_mul, work->a[0]);
+	if (priv->folded && priv->fold_clipped)
+		SimdClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
+					  priv->fold_hi);
+	else if (!priv->folded && DenseInputClip(net) > 0.0f)
+		SimdClip(work->a[0], rows * net->hdr->n_inputs, DenseInputClip(net));
+}
+
+/*
+ * Layer l >= 1 on rows rows: a[l-1] -> z[l], a[l], with the layer's weights
+ * w (in x out) and bias.  The one kernel of every forward pass, whole or
+ * paged.
+ */
+static void
+DenseForwardLayer(const DenseNet *net, DenseWorkPriv *priv, int l,
+				  const float *w, const float *bias, size_t rows)
+{
+	DenseWork  *work = &priv->pub;
+	size_t		in = net->layers[l - 1].count;
+	size_t		out = net->layers[l].count;
+	HnActivation act = (HnActivation) net->layers[l].activation;
+	float	   *z = work->z[l];
+	float	   *a = work->a[l];
+
+	if (l == 1 && priv->folded)
+		bias = priv->fold_bias;
+	if (rows == 1)
+		SimdGemv(out, in, work->a[l - 1], w, out, z, bias);
+	else if (l == 1)			/* raw inputs are often zero: skip them */
+		SimdGemmSkip(rows, out, in, work->a[0], in, 1, w, out, z, out, bias);
+	else
+		SimdGemm(rows, out, in, work->a[l - 1], in, 1, w, out, z, out, bias);
+	memcpy(a, z, rows * out * sizeof(float));
+	if (act == HANAMI_ACT_SOFTMAX)
+	{
+		for (size_t r = 0; r < rows; r++)
+			ActForward(act, a + r * out, out);
+	}
+	else
+		ActForward(act, a, rows * out);
+}
+
+/* Undo the output scaling of rows rows of output activations y into o. */
+static void
+DenseOutputScale(const DenseNet *net, const float *y, int rows, float *o)
+{
+	size_t		n_out = net->hdr->n_outputs;
+
+	for (int r = 0; r < rows; r++)
+		for (size_t j = 0; j < n_out; j++)
+			o[r * n_out + j] = y[r * n_out + j] * net->out_mul[j] +
+				net->out_shift[j];
+}
+
 /* Forward n rows; returns the output activations in work. */
 const float *
 DenseForward(const DenseNet *net, DenseWork *work, const float *x, int n)
@@ -210,41 +273,10 @@ DenseForward(const DenseNet *net, DenseWork *work, const float *x, int n)
 
 	if (n < 1 || n > work->max_batch)
 		return NULL;
-	SimdAffineRows(x, rows, net->hdr->n_inputs,
-				   priv->folded ? priv->fold_shift : net->in_shift,
-				   net->in_mul, work->a[0]);
-	if (priv->folded && priv->fold_clipped)
-		SimdClampRows(work->a[0], rows, net->hdr->n_inputs, priv->fold_lo,
-					  priv->fold_hi);
-	else if (!priv->folded && DenseInputClip(net) > 0.0f)
-		SimdClip(work->a[0], rows * net->hdr->n_inputs, DenseInputClip(net));
+	DenseForwardInput(net, priv, x, rows);
 	for (int l = 1; l < n_layers; l++)
-	{
-		size_t		in = net->layers[l - 1].count;
-		size_t		out = net->layers[l].count;
-		HnActivation act = (HnActivation) net->layers[l].activation;
-		float	   *z = work->z[l];
-		float	   *a = work->a[l];
-		const float *bias = (l == 1 && priv->folded) ? priv->fold_bias :
-			DenseBias(net, l);
-
-		if (rows == 1)
-			SimdGemv(out, in, work->a[l - 1], DenseWeights(net, l), out, z, bias);
-		else if (l == 1)		/* raw inputs are often zero: skip them */
-			SimdGemmSkip(rows, out, in, work->a[0], in, 1, DenseWeights(net, l),
-						 out, z, out, bias);
-		else
-			SimdGemm(rows, out, in, work->a[l - 1], in, 1, DenseWeights(net, l),
-					 out, z, out, bias);
-		memcpy(a, z, rows * out * sizeof(float));
-		if (act == HANAMI_ACT_SOFTMAX)
-		{
-			for (size_t r = 0; r < rows; r++)
-				ActForward(act, a + r * out, out);
-		}
-		else
-			ActForward(act, a, rows * out);
-	}
+		DenseForwardLayer(net, priv, l, DenseWeights(net, l),
+						  DenseBias(net, l), rows);
 	return work->a[n_layers - 1];
 }
 
@@ -260,13 +292,51 @@ DensePredict(const DenseNet *net, DenseWork *work, const float *x, int n,
 	{
 		int			rows = n - r0 < work->max_batch ? n - r0 : work->max_batch;
 		const float *y = DenseForward(net, work, x + (size_t) r0 * n_in, rows);
-		float	   *o = out + (size_t) r0 * n_out;
 
-		for (int r = 0; r < rows; r++)
-			for (size_t j = 0; j < n_out; j++)
-				o[r * n_out + j] = y[r * n_out + j] * net->out_mul[j] +
-					net->out_shift[j];
+		DenseOutputScale(net, y, rows, out + (size_t) r0 * n_out);
 	}
+}
+
+/* DensePredict on a head, layer by layer through pager; see dense.h. */
+HnStatus
+DensePredictPaged(const DenseNet *head, DenseWork *work, const HnPager *pager,
+				  const float *x, int n, float *out, HnError *err)
+{
+	DenseWorkPriv *priv = (DenseWorkPriv *) work;
+	int			n_layers = (int) head->hdr->n_layers;
+	size_t		n_in = head->hdr->n_inputs;
+	size_t		n_out = head->hdr->n_outputs;
+
+	for (int r0 = 0; r0 < n; r0 += work->max_batch)
+	{
+		int			rows = n - r0 < work->max_batch ? n - r0 : work->max_batch;
+
+		DenseForwardInput(head, priv, x + (size_t) r0 * n_in, (size_t) rows);
+		for (int l = 1; l < n_layers; l++)
+		{
+			size_t		in = head->layers[l - 1].count;
+			size_t		units = head->layers[l].count;
+			size_t		want = (in * units + units) * sizeof(float);
+			size_t		len = 0;
+			const float *w = pager->fetch(pager->ctx, l, &len, err);
+
+			if (w == NULL)
+				return err->code;
+			if (len != want || ((uintptr_t) w & 3) != 0)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "The network's header says how large each layer is.",
+								  "layer %d of the network has %zu bytes instead of %zu",
+								  l, len, want);
+			if (!SimdAllFinite(w, in * units + units))
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "Weights and biases must be finite numbers.",
+								  "a parameter of layer %d is not finite", l);
+			DenseForwardLayer(head, priv, l, w, w + in * units, (size_t) rows);
+		}
+		DenseOutputScale(head, work->a[n_layers - 1], rows,
+						 out + (size_t) r0 * n_out);
+	}
+	return HANAMI_OK;
 }
 
 /* Gradient of the mean loss over the n rows of the last forward pass. */

@@ -51,6 +51,20 @@ DenseKindPredict(HnNet *net, void *work, const float *x, int n, float *out)
 	DensePredict(DenseOf(net), work, x, n, out);
 }
 
+static HnStatus
+DenseKindBindHead(HnNet *net, size_t image_len, HnError *err)
+{
+	return DenseBindHead(DenseOf(net), net->hdr, net->len, image_len, err);
+}
+
+/* Segment l of the image is layer l's parameters (DenseKindSegments). */
+static HnStatus
+DenseKindPredictPaged(HnNet *head, void *work, const HnPager *pager,
+					  const float *x, int n, float *out, HnError *err)
+{
+	return DensePredictPaged(DenseOf(head), work, pager, x, n, out, err);
+}
+
 /*
  * Class probabilities come from a softmax output layer, or a sigmoid one for
  * 0/1 classes, unless the fit learned an output scaling for it (values).
@@ -137,5 +151,7 @@ const HnKind HnDenseKind = {
 	.dense_view = DenseKindView,
 	.segments = DenseKindSegments,
 	.reshape = DenseReshape,
+	.bind_head = DenseKindBindHead,
+	.predict_paged = DenseKindPredictPaged,
 	.fit = &HnDenseFit,
 };

@@ -246,10 +246,130 @@ TestHanamiOps(void)
 	free(spk);
 }
 
+/* Segments of an image, by number, as a store would hand them out. */
+typedef struct PageLog
+{
+	const char *image;
+	size_t		off[HANAMI_MAX_LAYERS + 1];
+	size_t		len[HANAMI_MAX_LAYERS + 1];
+	int			count;
+	int			fetches;
+	char	   *copy;			/* the last fetched segment, in its own buffer */
+} PageLog;
+
+static void
+NoteSegment(void *ctx, size_t offset, size_t len, const char *name)
+{
+	PageLog    *log = ctx;
+
+	if (log->count <= HANAMI_MAX_LAYERS)
+	{
+		log->off[log->count] = offset;
+		log->len[log->count] = len;
+	}
+	log->count++;
+}
+
+static const void *
+FetchSegment(void *ctx, int i, size_t *len, HnError *err)
+{
+	PageLog    *log = ctx;
+
+	free(log->copy);
+	log->copy = NULL;
+	if (i < 1 || i >= log->count)
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL, "no segment %d", i);
+		return NULL;
+	}
+	log->fetches++;
+	log->copy = malloc(log->len[i] + 1);
+	memcpy(log->copy, log->image + log->off[i], log->len[i]);
+	*len = log->len[i];
+	return log->copy;
+}
+
+/* Paged inference: the same bits as the whole image, layer by layer. */
+static void
+TestDensePaged(void)
+{
+	const uint32_t counts[] = {7, 33, 17, 3};
+	TestNet		tn;
+	HnNet		whole;
+	HnNet		head;
+	HnError		err;
+	PageLog		log = {0};
+	HnPager		pager = {&log, FetchSegment};
+	void	   *head_buf;
+	void	   *w_whole;
+	void	   *w_paged;
+	float		x[40 * 7];
+	float		a[40 * 3];
+	float		b[40 * 3];
+	uint64_t	rng = 5;
+	HnStatus	st;
+
+	if (!CHECK(TestNetMake(&tn, 4, counts, NULL, HANAMI_LOSS_DEFAULT, 3, false),
+			   "paged: network made"))
+		return;
+	NetBindTrusted(&whole, tn.buf);
+	log.image = tn.buf;
+	whole.kind->segments(&whole, NoteSegment, &log);
+	CHECK(log.count == 4, "paged: a head and three layer segments (%d)", log.count);
+	head_buf = TestCopy(tn.buf, log.len[0]);
+	CHECK(NetBindHead(&head, head_buf, log.len[0], tn.len, &err) == HANAMI_OK,
+		  "paged: head binds");
+	CHECK(NetBindHead(&head, head_buf, log.len[0], tn.len + 4, &err) != HANAMI_OK,
+		  "paged: a head of another image size is refused: %s", err.message);
+	CHECK(NetBindHead(&head, head_buf, log.len[0] - 4, tn.len, &err) != HANAMI_OK,
+		  "paged: a truncated head is refused: %s", err.message);
+	CHECK(NetBindHead(&head, head_buf, log.len[0], tn.len, &err) == HANAMI_OK,
+		  "paged: head binds again");
+	for (int i = 0; i < 40 * 7; i++)
+		x[i] = (i % 5 == 0) ? 0.0f : TestUniform(&rng, -2.0f, 2.0f);
+
+	w_whole = whole.kind->work_create(&whole, 1, &HnMallocAllocator, &err);
+	w_paged = head.kind->work_create(&head, 16, &HnMallocAllocator, &err);
+	for (int r = 0; r < 40; r++)
+		whole.kind->predict(&whole, w_whole, x + r * 7, 1, a + r * 3);
+	st = head.kind->predict_paged(&head, w_paged, &pager, x, 40, b, &err);
+	CHECK(st == HANAMI_OK, "paged: predict_paged runs");
+	CHECK(memcmp(a, b, sizeof(a)) == 0,
+		  "paged: 40 rows in batches of 16 give the bits of whole rows one by one");
+	CHECK(log.fetches == 3 * 3, "paged: each layer fetched once per batch (%d)",
+		  log.fetches);
+
+	/* a segment of the wrong size, or a failed fetch, is an error */
+	log.len[2] -= 4;
+	st = head.kind->predict_paged(&head, w_paged, &pager, x, 1, b, &err);
+	CHECK(st == HANAMI_E_INVALID_FORMAT, "paged: a short layer is refused: %s",
+		  err.message);
+	log.len[2] += 4;
+	log.count = 2;
+	st = head.kind->predict_paged(&head, w_paged, &pager, x, 1, b, &err);
+	CHECK(st == HANAMI_E_INVALID_ARGUMENT, "paged: a failed fetch is the fetch's error");
+
+	{
+		size_t		hlen;
+		void	   *himg = HanamiImage(&hlen, false);
+		HnNet		h;
+
+		CHECK(himg != NULL && NetBindHead(&h, himg, hlen, hlen, &err) == HANAMI_E_UNSUPPORTED,
+			  "paged: a kind without paging says so");
+		free(himg);
+	}
+	free(log.copy);
+	whole.kind->work_free(w_whole, &HnMallocAllocator);
+	head.kind->work_free(w_paged, &HnMallocAllocator);
+	free(head_buf);
+	TestNetFree(&tn);
+}
+
 void
 TestKindSuite(void)
 {
 	TestRegistry();
 	TestDenseOps();
 	TestHanamiOps();
+	TestDensePaged();
 }
