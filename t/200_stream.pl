@@ -180,6 +180,26 @@ is(psql_as('alice', q{
 	psql_as('alice', q{SELECT count(*) FROM hanami.log('digits') WHERE message LIKE 'learn:%'}),
 	'no two learning commits cover the same samples');
 
+is(psql_as('alice', q{SELECT string_agg(DISTINCT k.author::text, ',') FROM hanami.log('digits') l
+	JOIN hanami.commits k ON k.id = l.commit_id WHERE l.message LIKE 'learn:%'}), 'alice',
+	'every learning commit was made as alice, the writer who enabled learning, not as a superuser');
+
+# --- target values, a dense network: learn(model, real[], real[])
+psql_as('alice', q{SELECT hanami.create_model('sum', '{"layers": [2, 8, 1], "activation": "tanh"}', NULL, 2)});
+psql_as('alice', q{SELECT hanami.enable_learning('sum', '{"targets": "values", "batch_size": 1, "optimizer": "sgd",
+	"learning_rate": 0.01, "commit_every": 64}')});
+like(error_as('alice', q{SELECT hanami.learn('sum', ARRAY[1, 2]::real[], 3)}), qr/learns target values, not classes/,
+	'a class for a model of values is refused');
+like(error_as('alice', q{SELECT hanami.learn('sum', ARRAY[1, 2]::real[], ARRAY[1, 2]::real[])}),
+	qr/target has 2 values; the model takes 1/, 'target values of the wrong shape are refused');
+psql_as('alice', join("\n", map { my ($a, $b) = ($_ % 7, $_ % 5);
+	"SELECT hanami.learn('sum', ARRAY[$a, $b]::real[], ARRAY[" . ($a + $b) . "]::real[]);" } 1 .. 200));
+ok(psql_as('alice', q{SELECT hanami.flush_learning('sum')}) =~ /^\d+$/, 'a dense network learns target values from the queue');
+is(psql_as('alice', q{SELECT learned FROM hanami.learning l JOIN hanami.model_catalog m ON m.id = l.model_id
+	WHERE m.name = 'sum'}), '200', 'all 200 of them, once');
+is(psql_as('alice', q{SELECT count(*) FROM hanami.log('sum') WHERE message LIKE 'learn:%'}), '4',
+	'in commits of 64, 64, 64 and the 8 flushed');
+
 # --- tenants
 my $mid = psql_as('alice', q{SELECT model_id FROM hanami.resolve('digits')});
 my $nope = error_as('mallory', q{SELECT hanami.learn('alice/nosuchmodel', array_fill(1, ARRAY[64])::real[], 1)});
