@@ -197,8 +197,13 @@ psql_as('alice', join("\n", map { my ($a, $b) = ($_ % 7, $_ % 5);
 ok(psql_as('alice', q{SELECT hanami.flush_learning('sum')}) =~ /^\d+$/, 'a dense network learns target values from the queue');
 is(psql_as('alice', q{SELECT learned FROM hanami.learning l JOIN hanami.model_catalog m ON m.id = l.model_id
 	WHERE m.name = 'sum'}), '200', 'all 200 of them, once');
-is(psql_as('alice', q{SELECT count(*) FROM hanami.log('sum') WHERE message LIKE 'learn:%'}), '4',
-	'in commits of 64, 64, 64 and the 8 flushed');
+# a dense network learns its scaling from its first fit: the learner waits
+# for more rows (or a flush) rather than learning it from the first one
+is(psql_as('alice', q{SELECT string_agg(metrics->>'learned', ',') FROM hanami.log('sum') WHERE message LIKE 'learn:%'}),
+	'200', 'its first fit waited for the rows queued before the flush, to learn the scaling from all of them');
+is(psql_as('alice', q{SELECT (hanami.info(hanami.load('sum#' || (SELECT min(commit_id) FROM hanami.log('sum'))))->>'input_scaling') || ','
+	|| (hanami.info(hanami.load('sum'))->>'input_scaling') || ',' || (hanami.info(hanami.load('sum'))->'trained'->>'samples')}),
+	'on first fit,fitted,200', 'the committed network learned its input scaling, and trained on the 200 samples');
 
 # --- tenants
 my $mid = psql_as('alice', q{SELECT model_id FROM hanami.resolve('digits')});
@@ -239,6 +244,10 @@ is(psql_as('alice', q{SELECT hanami.disable_learning('digits')}), 't', 'disable_
 like(error_as('alice', q{SELECT hanami.learn('digits', array_fill(1, ARRAY[64])::real[], 1)}),
 	qr/learning is not enabled/, 'learn after disable_learning is refused');
 is(psql_as('alice', q{SELECT count(*) FROM hanami.learn_queue}), '1', 'a queued sample stays queued when learning is disabled');
+psql_as($_, q{DELETE FROM hanami.learn_queue}) for ('mallory', 'ingest');
+is(psql_as('alice', q{SELECT count(*) FROM hanami.learn_queue}), '1', 'neither another project\'s role nor the ingest role can delete it');
+psql_as('alice', q{DELETE FROM hanami.learn_queue});
+is(psql_as('alice', q{SELECT count(*) FROM hanami.learn_queue}), '0', 'a writer of the model can');
 
 $node->stop;
 done_testing();

@@ -13,7 +13,7 @@
 --                 the policy makes the row name the role that wrote it)
 -- learn_queue     the samples not yet committed; written only by learn()
 --                 (as the server, after checking the caller); its model's
---                 writers may read it
+--                 writers may read it and delete samples from it
 -- learn_grants    roles a writer allowed to call learn() on the model
 
 CREATE TABLE @extschema@.learning (
@@ -63,7 +63,7 @@ CREATE TABLE @extschema@.learn_grants (
 COMMENT ON TABLE @extschema@.learning IS
 	'models that learn online from their queue: options, the writer the learner runs as, samples learned, last commit, last error';
 COMMENT ON TABLE @extschema@.learn_queue IS
-	'samples queued by hanami.learn() and not yet in a commit (written by learn() only; readable by the model''s writers)';
+	'samples queued by hanami.learn() and not yet in a commit (written by learn() only; the model''s writers may read and delete them)';
 COMMENT ON TABLE @extschema@.learn_grants IS
 	'roles a writer of the model allowed to call hanami.learn() on it';
 
@@ -94,6 +94,9 @@ CREATE POLICY learning_update ON @extschema@.learning FOR UPDATE
 
 CREATE POLICY learn_queue_read ON @extschema@.learn_queue FOR SELECT
 	USING (@extschema@.can_write_model(model_id));
+-- its writers may drop queued samples (say, ones that no longer fit the model)
+CREATE POLICY learn_queue_delete ON @extschema@.learn_queue FOR DELETE
+	USING (@extschema@.can_write_model(model_id));
 
 CREATE POLICY learn_grants_read ON @extschema@.learn_grants FOR SELECT
 	USING (@extschema@.can_write_model(model_id));
@@ -113,7 +116,7 @@ GRANT INSERT (model_id, project, branch, options, commit_every, commit_interval,
 GRANT UPDATE (branch, options, commit_every, commit_interval, targets, inputs, outputs,
 			  enabled_by, login_role, enabled_at, error)
 	ON @extschema@.learning TO PUBLIC;
-GRANT SELECT ON @extschema@.learn_queue TO PUBLIC;
+GRANT SELECT, DELETE ON @extschema@.learn_queue TO PUBLIC;
 GRANT SELECT, DELETE ON @extschema@.learn_grants TO PUBLIC;
 GRANT INSERT (model_id, project, grantee) ON @extschema@.learn_grants TO PUBLIC;
 

@@ -75,6 +75,13 @@ PGDLLEXPORT void HanamiLearnerMain(Datum arg);
 #define LOCK_RUNNING	0x4C52	/* "LR" */
 #define LOCK_FLUSH		0x4C46	/* "LF" */
 
+/*
+ * Rows the first fit of a network that learns something from its rows
+ * first (a dense network's input scaling) waits for, unless a flush is
+ * asked or commit_interval passes: the scaling is learned from them.
+ */
+#define LEARNER_FIRST_ROWS 256
+
 /* how long a learner waits on an empty queue before it ends */
 #define LEARNER_IDLE_SECONDS 1.0
 
@@ -605,6 +612,8 @@ typedef struct Learner
 	int64	   *ids;
 	int64		ids_cap;
 	int64		last_fetched;
+	int			first_rows;		/* rows the first fit waits for, or 0 */
+	double		loaded_at;
 	double		loss_sum;
 	double		last_commit_at;
 	MemoryContext cxt;			/* the learner's */
@@ -748,12 +757,29 @@ LearnerLoad(Learner *l)
 					 strcmp(o, "{") == 0 ? "" : ", ");
 		HanamiParseJobOptions(HanamiJsonbFromCString(o), &l->bound, &l->opts);
 	}
+	/* does the network learn something from its first rows (scaling)? */
+	{
+		HnError		err;
+		const HnKindFit *kf = HnKindFitOf(&l->bound, "train", &err);
+		HnAllocator alloc = HanamiPallocAllocator(l->netcxt);
+		void	   *prep = NULL;
+
+		l->first_rows = 0;
+		if (kf != NULL && kf->prepare_begin != NULL &&
+			kf->prepare_begin(&l->bound, &l->opts.train, !l->classes, true, &alloc, &prep, &err) == HANAMI_OK &&
+			prep != NULL)
+		{
+			kf->prepare_discard(prep);
+			l->first_rows = LEARNER_FIRST_ROWS;
+		}
+	}
 	MemoryContextSwitchTo(old);
 	TxEnd(tx);
 	l->pending = 0;
 	l->loss_sum = 0;
 	l->last_fetched = 0;
 	l->last_commit_at = Now();
+	l->loaded_at = l->last_commit_at;
 }
 
 static bool
@@ -774,7 +800,7 @@ LearnerStep(Learner *l)
 	HanamiQueryData data;
 	int64		n = 0;
 	int64	   *ids = NULL;
-	int			want = (int) Max(1, Min(l->commit_every - l->pending, 4096));
+	int			want = (int) Max(Max(1, l->first_rows), Min(l->commit_every - l->pending, 4096));
 	StringInfoData list;
 	MemoryContext scratch = AllocSetContextCreate(l->cxt, "hanami learner batch", ALLOCSET_DEFAULT_SIZES);
 
@@ -788,6 +814,9 @@ LearnerStep(Learner *l)
 		n = (int64) HanamiSpiExec("SELECT q.id FROM hanami.learn_queue q "
 								  "WHERE q.model_id OPERATOR(pg_catalog.=) $1 AND q.id OPERATOR(pg_catalog.>) $2 "
 								  "ORDER BY q.id LIMIT $3", 3, types, vals);
+		/* a first fit that learns scaling waits for enough rows */
+		if (n > 0 && n < l->first_rows && !l->flush && Now() - l->loaded_at < l->commit_interval)
+			n = 0;
 		if (n > 0)
 		{
 			MemoryContext old = MemoryContextSwitchTo(scratch);
@@ -835,6 +864,7 @@ LearnerStep(Learner *l)
 				: MemoryContextAllocHuge(l->cxt, sizeof(int64) * l->ids_cap);
 		}
 		memcpy(l->ids + l->pending, ids, sizeof(int64) * n);
+		l->first_rows = 0;
 		l->pending += n;
 		l->last_fetched = ids[n - 1];
 		if (isfinite(res.loss))
