@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -15,7 +15,8 @@ epochs and repeats the test rows 10 times instead of 100 for the parallel
 inference lines (a smoke test of the script, not figures to publish).
 --fma-peak names bench/fma_peak.c compiled with -O2 -march=native (run.sh
 builds it); without it the script compiles it with cc if it can.
---only grow_batch runs only the growing kind's batched inference lines.
+--only grow_batch runs only the growing kind's batched inference lines;
+--only stream only the lines of learning from a stream (hanami.learn).
 """
 import ctypes
 import json
@@ -336,6 +337,50 @@ GROW_BATCH = ("SELECT count(*) FILTER (WHERE c = label) FROM "
               "FROM fmnist_test t, bench_grow g) s")
 
 
+def stream_lines(db, rep, quick):
+    """Rows per second into a table, one row per transaction (autocommit),
+    through an AFTER INSERT trigger that calls hanami.learn() (the sample
+    queued for the background learner), against the same INSERTs into a
+    table without the trigger; then how long the learner takes to commit
+    every sample (flush_learning). The peer is the plain INSERT: the
+    trigger's cost is what learning from a stream adds to the writer."""
+    n = 500 if quick else 5000
+    c = db.conn
+    c.execute("DROP TABLE IF EXISTS bench_plain, bench_stream")
+    c.execute("DROP FUNCTION IF EXISTS bench_stream_learn()")
+    c.execute("CREATE TABLE bench_plain (x real[], label int)")
+    c.execute("CREATE TABLE bench_stream (x real[], label int)")
+    c.execute("SELECT hanami.create_model('bench_stream', %s, seed => %s) "
+              "WHERE NOT EXISTS (SELECT FROM hanami.models WHERE name = 'bench_stream')", (GROW_SPEC, SEED))
+    c.execute("SELECT hanami.enable_learning('bench_stream', "
+              "'{\"learning_rate\": 0.05, \"learning_rate_end\": 0.05, \"commit_every\": 1000}')")
+    c.execute("CREATE FUNCTION bench_stream_learn() RETURNS trigger LANGUAGE plpgsql AS $$ "
+              "BEGIN PERFORM hanami.learn('bench_stream', NEW.x, NEW.label); RETURN NEW; END $$")
+    c.execute("CREATE TRIGGER learn AFTER INSERT ON bench_stream FOR EACH ROW EXECUTE FUNCTION bench_stream_learn()")
+    rows = c.execute(f"SELECT x, label FROM fmnist_train ORDER BY id LIMIT {n}").fetchall()
+
+    def insert_all(table):
+        t = time.perf_counter()
+        for x, label in rows:
+            c.execute(f"INSERT INTO {table} VALUES (%s, %s)", (x, label))  # autocommit: one transaction each
+        return time.perf_counter() - t
+
+    plain = insert_all("bench_plain")
+    stream = insert_all("bench_stream")
+    t = time.perf_counter()
+    c.execute("SELECT hanami.flush_learning('bench_stream', '10 min')")
+    flush = time.perf_counter() - t
+    learned = c.execute("SELECT learned FROM hanami.learning l JOIN hanami.model_catalog m "
+                        "ON m.id = l.model_id WHERE m.name = 'bench_stream'").fetchone()[0]
+    rep.line(f"stream: {n} INSERTs through a trigger that calls learn: rows/s",
+             f"{n / stream:,.0f} rows/s", f"plain INSERT {n / plain:,.0f} rows/s",
+             f"{plain / stream:.2f}x", "", None,
+             f"learner committed all {learned} samples {flush:.2f} s after the last INSERT")
+    c.execute("SELECT hanami.disable_learning('bench_stream')")
+    c.execute("DROP TABLE bench_plain, bench_stream")
+    c.execute("DROP FUNCTION bench_stream_learn()")
+
+
 def grow_batch_lines(db, rep, quick):
     """The growing kind's classify_batch over the 10,000 test rows with
     hanami.threads = 1 and 2: on an otherwise idle machine (best of a few
@@ -498,12 +543,12 @@ def main(argv):
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
 
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
-    if only not in (None, "grow_batch"):
-        sys.exit(f"unknown --only {only!r}: the one part that runs alone is grow_batch")
+    if only not in (None, "grow_batch", "stream"):
+        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch and stream")
     if only:
         rep = Report()
         print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
-        grow_batch_lines(db, rep, quick)
+        (stream_lines if only == "stream" else grow_batch_lines)(db, rep, quick)
         if out:
             with open(out, "w") as f:
                 f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")
@@ -825,6 +870,9 @@ def main(argv):
 
     # -- the growing kind: batched inference on threads -------------------------
     grow_batch_lines(db, rep, quick)
+
+    # -- learning from a stream: INSERTs through a trigger that calls learn -----
+    stream_lines(db, rep, quick)
 
     # -- GPU --------------------------------------------------------------------
     gpu = gpu_name()
