@@ -28,6 +28,9 @@ int			hanami_threads = 1;
 /* Training jobs that may run at once. */
 int			hanami_max_workers = 2;
 
+/* Learners (online learning from a stream) that may run at once. */
+int			hanami_max_learners = 4;
+
 /* Memory for decoded stored models cached per backend, in kB. */
 int			hanami_model_cache_kb = 256 * 1024;
 
@@ -135,6 +138,14 @@ _PG_init(void)
 							"Jobs beyond this wait in the queue; each also needs a free max_worker_processes slot.",
 							&hanami_max_workers,
 							2, 1, 64,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("hanami.max_learners",
+							"Learners (hanami.learn's background workers) that may run at the same time.",
+							"One role's learners may hold at most half of them (at least one); a model beyond that keeps its samples queued until a learner slot frees.",
+							&hanami_max_learners,
+							4, 1, 64,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 

@@ -46,6 +46,7 @@ extern int	HanamiInstalledVersion(void);
 
 /* hanami.max_workers (hanami.c), the launcher (job_launcher.c) */
 extern int	hanami_max_workers;
+extern int	hanami_max_learners;
 extern void HanamiRegisterLauncher(void);
 
 /* job_launch.c */

@@ -1051,6 +1051,49 @@ LearnerLoop(Learner *l)
 	}
 }
 
+/*
+ * A learner slot: at most hanami.max_learners learners run at once, and one
+ * session role's at most half of them (at least one), so one tenant's
+ * streams cannot take every worker slot from the others' learners and jobs.
+ * Counted and taken (the application name that marks a running learner) under
+ * one advisory lock, as the system.  false: no slot now; the samples stay
+ * queued and the next learn() or flush_learning() starts a learner again.
+ */
+static bool
+LearnerClaimSlot(const JobWorkerArgs *a)
+{
+	bool		ok;
+	MemoryContext tx = TxBegin();
+	HanamiAsSystem sys;
+
+	HanamiAsSystemBegin(&sys);
+	{
+		Oid			types[3] = {INT4OID, INT4OID, OIDOID};
+		Datum		vals[3] = {Int32GetDatum(hanami_max_learners),
+		Int32GetDatum(Max(1, hanami_max_learners / 2)), ObjectIdGetDatum(a->login)};
+		bool		isnull;
+
+		HanamiSpiExec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hanami learner claim'))",
+					  0, NULL, NULL);
+		HanamiSpiExec("SELECT pg_catalog.count(*) < $1 AND pg_catalog.count(*) FILTER (WHERE a.usesysid = $3) < $2 "
+					  "FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'hanami learner' "
+					  "AND a.application_name LIKE 'hanami learner %' "
+					  "AND a.application_name <> 'hanami learner starting' "
+					  "AND a.pid <> pg_catalog.pg_backend_pid()", 3, types, vals);
+		ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (ok)
+			pgstat_report_appname(psprintf("hanami learner " INT64_FORMAT, a->job));
+	}
+	HanamiAsSystemEnd(&sys);
+	TxEnd(tx);
+	if (!ok)
+		ereport(LOG,
+				(errmsg("hanami learner of model " INT64_FORMAT " not started: hanami.max_learners learners run already",
+						a->job),
+				 errdetail("Its samples stay queued; the next hanami.learn() or flush_learning() tries again.")));
+	return ok;
+}
+
 void
 HanamiLearnerMain(Datum arg)
 {
@@ -1104,9 +1147,8 @@ HanamiLearnerMain(Datum arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (!got)
+	if (!got || !LearnerClaimSlot(&a))
 		proc_exit(0);
-	pgstat_report_appname(psprintf("hanami learner " INT64_FORMAT, a.job));
 
 	/* for good: the learner's code cannot change role, and runs restricted */
 	SetUserIdAndSecContext(a.user, HANAMI_JOB_SEC_CONTEXT);
