@@ -5,7 +5,8 @@
 # samples are never learned; a learner killed with SIGKILL mid-stream loses
 # no sample and learns none twice; another project's role can neither learn
 # into the model nor read its queue nor tell that it exists; an ingest-only
-# role can learn and do nothing else.
+# role can learn and do nothing else; beyond hanami.max_learners a model's
+# learner waits, its samples queued.
 use strict;
 use warnings;
 
@@ -248,6 +249,35 @@ psql_as($_, q{DELETE FROM hanami.learn_queue}) for ('mallory', 'ingest');
 is(psql_as('alice', q{SELECT count(*) FROM hanami.learn_queue}), '1', 'neither another project\'s role nor the ingest role can delete it');
 psql_as('alice', q{DELETE FROM hanami.learn_queue});
 is(psql_as('alice', q{SELECT count(*) FROM hanami.learn_queue}), '0', 'a writer of the model can');
+
+# --- learner slots: with hanami.max_learners = 1, a second model's learner
+# waits (its sample stays queued) while another runs, and starts later
+$node->safe_psql('postgres', q{ALTER SYSTEM SET hanami.max_learners = 1; SELECT pg_reload_conf();});
+psql_as('alice', q{SELECT hanami.create_model('busy', '{"kind": "hanami", "layers": [2, 8, 2]}', NULL, 3)});
+psql_as('alice', q{SELECT hanami.create_model('waits', '{"kind": "hanami", "layers": [2, 8, 2]}', NULL, 3)});
+psql_as('alice', q{SELECT hanami.enable_learning('busy'), hanami.enable_learning('waits')});
+my $busy = psql_as('alice', q{SELECT model_id FROM hanami.resolve('busy')});
+my $bg = $node->background_psql('postgres', extra_params => [ '-U', 'alice' ]);
+$bg->query_until(qr/streaming/, q{\echo streaming
+DO $$BEGIN FOR i IN 1 .. 80 LOOP
+	PERFORM hanami.learn('busy', ARRAY[i % 2, 1]::real[], i % 2); COMMIT; PERFORM pg_sleep(0.1);
+END LOOP; END$$;
+});
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'hanami learner $busy'"),
+	'one model\'s learner runs');
+my $log_at = -s $node->logfile;
+psql_as('alice', q{SELECT hanami.learn('waits', ARRAY[1, 0]::real[], 1)});
+ok($node->wait_for_log(qr/hanami learner of model \d+ not started: hanami\.max_learners learners run already/, $log_at),
+	'the second model\'s learner does not start beyond hanami.max_learners');
+is(psql_as('alice', q{SELECT (SELECT count(*) FROM hanami.learn_queue q JOIN hanami.model_catalog m ON m.id = q.model_id
+	WHERE m.name = 'waits') || ',' || (SELECT count(*) FROM hanami.log('waits'))}), '1,1',
+	'its sample stays queued, nothing committed');
+$bg->quit;
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'hanami learner'"),
+	'the first learner ends once its stream does');
+ok(psql_as('alice', q{SELECT hanami.flush_learning('waits')}) =~ /^\d+$/, 'then the waiting model\'s learner runs and commits');
+is(psql_as('alice', q{SELECT metrics->>'learned' FROM hanami.log('waits') LIMIT 1}), '1', 'what was queued for it');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET hanami.max_learners; SELECT pg_reload_conf();});
 
 $node->stop;
 done_testing();
