@@ -91,9 +91,12 @@ typedef struct Job
 	char	   *resume_note;	/* what the job's note says about resuming */
 } Job;
 
-/* Start a short transaction with SPI and a snapshot; returns the caller's context. */
-static MemoryContext
-TxBegin(void)
+/*
+ * Start a short transaction with SPI and a snapshot, in a background
+ * worker; returns the caller's context (jobs.h).
+ */
+MemoryContext
+HanamiWorkerTxBegin(void)
 {
 	MemoryContext old = CurrentMemoryContext;
 
@@ -104,9 +107,9 @@ TxBegin(void)
 	return old;
 }
 
-/* Commit what TxBegin started and return to the caller's context. */
-static void
-TxEnd(MemoryContext old)
+/* Commit what HanamiWorkerTxBegin started and return to the caller's context. */
+void
+HanamiWorkerTxEnd(MemoryContext old)
 {
 	PopActiveSnapshot();
 	SPI_finish();
@@ -155,7 +158,7 @@ JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 	bool		v0_1;
 	const char *mismatch = NULL;
 	HanamiAsSystem sys;
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	HanamiAsSystemBegin(&sys);
 	{
@@ -209,7 +212,7 @@ JobClaim(Job *job, Oid login, Oid user, MemoryContext cxt)
 						  "WHERE j.id = $1", 1, types, vals);
 	}
 	HanamiAsSystemEnd(&sys);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	if (mismatch)
 		ereport(LOG, (errmsg("hanami job " INT64_FORMAT " not started: %s", job->id, mismatch)));
 	return claimed;
@@ -304,7 +307,7 @@ JobCheckpointHook(void *ctx, int epoch, const void *blob, size_t len)
 						job->id, epoch, len)));
 		return;
 	}
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 	{
 		Oid			types[3] = {INT8OID, INT4OID, BYTEAOID};
 		Datum		vals[3];
@@ -324,7 +327,7 @@ JobCheckpointHook(void *ctx, int epoch, const void *blob, size_t len)
 					  "saved_at = pg_catalog.now()", 3, types, vals);
 		HanamiAsSystemEnd(&sys);
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /* Inside a transaction, as the system: the job's checkpoint is no longer needed. */
@@ -345,7 +348,7 @@ JobDropCheckpoint(Job *job)
 static void
 JobLoad(Job *job, MemoryContext cxt)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			t2[2] = {INT8OID, TEXTOID};
@@ -401,7 +404,7 @@ JobLoad(Job *job, MemoryContext cxt)
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, "running");
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /* Inside a transaction: error unless the model is still visible and writable. */
@@ -425,7 +428,7 @@ static bool
 JobPoll(Job *job)
 {
 	bool		cancel = false;
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			types[1] = {INT8OID};
@@ -447,7 +450,7 @@ JobPoll(Job *job)
 					 errmsg("job " INT64_FORMAT " no longer exists", job->id)));
 		JobCheckAccess(job);
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	return cancel;
 }
 
@@ -487,7 +490,7 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 	MemoryContext tx;
 
 	job->last_epoch_seconds = r->seconds;
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			types[9] = {INT8OID, INT8OID, OIDOID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
@@ -526,7 +529,7 @@ JobEpochHook(void *ctx, const HnEpochReport *r)
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, psprintf("epoch %d", r->epoch));
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /* Engine hook after every epoch (after JobEpochHook): end the fit here? */
@@ -544,7 +547,7 @@ JobNote(Job *job, const char *text)
 
 	if (!job->checkpoints)
 		return;
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 	{
 		Oid			types[2] = {INT8OID, TEXTOID};
 		Datum		vals[2] = {Int64GetDatum(job->id), CStringGetTextDatum(text)};
@@ -555,14 +558,14 @@ JobNote(Job *job, const char *text)
 					  2, types, vals);
 		HanamiAsSystemEnd(&sys);
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /* running -> succeeded: store the commit if the branch did not move. */
 static void
 JobFinish(Job *job, const char *report)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			types[7] = {INT8OID, TEXTOID, INT8OID, BYTEAOID, TEXTOID, TEXTOID, INT8OID};
@@ -612,7 +615,7 @@ JobFinish(Job *job, const char *report)
 					 errdetail("It was cancelled or marked failed while it finished; its commit was not stored.")));
 		JobNotify(job, "succeeded");
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /*
@@ -623,7 +626,7 @@ JobFinish(Job *job, const char *report)
 static void
 JobNoCommit(Job *job, const char *note)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			types[2] = {INT8OID, TEXTOID};
@@ -643,7 +646,7 @@ JobNoCommit(Job *job, const char *note)
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, "succeeded");
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	ereport(LOG, (errmsg("hanami job " INT64_FORMAT ": %s", job->id, note)));
 }
 
@@ -651,7 +654,7 @@ JobNoCommit(Job *job, const char *note)
 static void
 JobFail(Job *job, const char *state, const char *error)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
 		Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
@@ -667,7 +670,7 @@ JobFail(Job *job, const char *state, const char *error)
 		HanamiAsSystemEnd(&sys);
 		JobNotify(job, state);
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 /* Run one job from claim to its final state. */
@@ -736,10 +739,10 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 					MemoryContext tx;
 
 					HanamiNetworkBind(job->net, &head, ERRCODE_DATA_CORRUPTED);
-					tx = TxBegin();
+					tx = HanamiWorkerTxBegin();
 					HanamiCompareOnQuery(&head, &job->bound, job->opts.only_if_better,
 										 job->opts.target, &cmp);
-					TxEnd(tx);
+					HanamiWorkerTxEnd(tx);
 				}
 				if (cmp.metric != NULL && !cmp.better)
 					JobNoCommit(job, HanamiComparisonRefusal(&cmp));
@@ -853,14 +856,14 @@ HanamiDispatcherMain(Datum arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/* interrupted jobs: requeued (committed before any is launched) or failed */
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 	if (HanamiInstalledVersion() >= 0 &&
 		HanamiSpiExec("SELECT 1 WHERE pg_catalog.to_regprocedure('hanami.reap_jobs()') IS NOT NULL",
 					  0, NULL, NULL) == 1)
 		HanamiSpiExec("SELECT hanami.reap_jobs()", 0, NULL, NULL);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 	{
 		int			version = HanamiInstalledVersion();
 		bool		isnull;
@@ -912,6 +915,6 @@ HanamiDispatcherMain(Datum arg)
 			}
 		}
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	proc_exit(0);
 }

@@ -47,6 +47,14 @@ extern int	HanamiInstalledVersion(void);
 /* hanami.max_workers (hanami.c), the launcher (job_launcher.c) */
 extern int	hanami_max_workers;
 extern int	hanami_max_learners;
+
+/*
+ * job_worker.c: in a background worker (a job, a learner), a short
+ * transaction with SPI and a snapshot; Begin returns the caller's memory
+ * context, which End, after the commit, returns to.
+ */
+extern MemoryContext HanamiWorkerTxBegin(void);
+extern void HanamiWorkerTxEnd(MemoryContext old);
 extern void HanamiRegisterLauncher(void);
 
 /* job_launch.c */

@@ -629,27 +629,6 @@ Now(void)
 	return INSTR_TIME_GET_DOUBLE(t);
 }
 
-static MemoryContext
-TxBegin(void)
-{
-	MemoryContext old = CurrentMemoryContext;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	return old;
-}
-
-static void
-TxEnd(MemoryContext old)
-{
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(old);
-}
-
 /*
  * As the system: the learning row, which must still name this learner's
  * identity.  False when learning was disabled or re-enabled by another role.
@@ -658,7 +637,7 @@ static bool
 LearnerSettings(Learner *l)
 {
 	bool		ok = false;
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	HanamiAsSystem sys;
 
 	HanamiAsSystemBegin(&sys);
@@ -698,7 +677,7 @@ LearnerSettings(Learner *l)
 		}
 	}
 	HanamiAsSystemEnd(&sys);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	/* a flush_learning() waits? */
 	{
 		LOCKTAG		tag;
@@ -715,7 +694,7 @@ LearnerSettings(Learner *l)
 static void
 LearnerLoad(Learner *l)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	Oid			t2[2] = {INT8OID, TEXTOID};
 	Datum		v2[2] = {Int64GetDatum(l->model_id), CStringGetTextDatum(l->branch)};
 	bytea	   *img;
@@ -774,7 +753,7 @@ LearnerLoad(Learner *l)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	l->pending = 0;
 	l->loss_sum = 0;
 	l->last_fetched = 0;
@@ -805,7 +784,7 @@ LearnerStep(Learner *l)
 	MemoryContext scratch = AllocSetContextCreate(l->cxt, "hanami learner batch", ALLOCSET_DEFAULT_SIZES);
 
 	memset(&data, 0, sizeof(data));
-	tx = TxBegin();
+	tx = HanamiWorkerTxBegin();
 	{
 		Oid			types[3] = {INT8OID, INT8OID, INT4OID};
 		Datum		vals[3] = {Int64GetDatum(l->model_id), Int64GetDatum(l->last_fetched), Int32GetDatum(want)};
@@ -843,7 +822,7 @@ LearnerStep(Learner *l)
 						 errmsg("queued samples of model \"%s\" vanished while the learner read them", l->model)));
 		}
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	if (n > 0)
 	{
 		HnCallbacks cb;
@@ -883,7 +862,7 @@ LearnerStep(Learner *l)
 static void
 LearnerCommit(Learner *l)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	bool		moved = false;
 
 	{
@@ -951,7 +930,7 @@ LearnerCommit(Learner *l)
 			l->parent = cid;
 		}
 	}
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	if (moved)
 	{
 		ereport(LOG,
@@ -971,7 +950,7 @@ static bool
 LearnerQueued(Learner *l, int64 after)
 {
 	bool		any;
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	HanamiAsSystem sys;
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		vals[2] = {Int64GetDatum(l->model_id), Int64GetDatum(after)};
@@ -980,7 +959,7 @@ LearnerQueued(Learner *l, int64 after)
 	any = HanamiSpiExec("SELECT 1 FROM hanami.learn_queue WHERE model_id = $1 AND id > $2 LIMIT 1",
 						2, types, vals) > 0;
 	HanamiAsSystemEnd(&sys);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	return any;
 }
 
@@ -988,7 +967,7 @@ LearnerQueued(Learner *l, int64 after)
 static void
 LearnerRecordError(int64 model_id, const char *msg)
 {
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	HanamiAsSystem sys;
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		vals[2] = {Int64GetDatum(model_id), CStringGetTextDatum(msg)};
@@ -997,7 +976,7 @@ LearnerRecordError(int64 model_id, const char *msg)
 	HanamiSpiExec("UPDATE hanami.learning SET error = $2 WHERE model_id = $1",
 				  2, types, vals);
 	HanamiAsSystemEnd(&sys);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 }
 
 static void
@@ -1063,7 +1042,7 @@ static bool
 LearnerClaimSlot(const JobWorkerArgs *a)
 {
 	bool		ok;
-	MemoryContext tx = TxBegin();
+	MemoryContext tx = HanamiWorkerTxBegin();
 	HanamiAsSystem sys;
 
 	HanamiAsSystemBegin(&sys);
@@ -1085,7 +1064,7 @@ LearnerClaimSlot(const JobWorkerArgs *a)
 			pgstat_report_appname(psprintf("hanami learner " INT64_FORMAT, a->job));
 	}
 	HanamiAsSystemEnd(&sys);
-	TxEnd(tx);
+	HanamiWorkerTxEnd(tx);
 	if (!ok)
 		ereport(LOG,
 				(errmsg("hanami learner of model " INT64_FORMAT " not started: hanami.max_learners learners run already",
@@ -1136,11 +1115,11 @@ HanamiLearnerMain(Datum arg)
 
 		if (Now() - start > 10.0)
 			break;
-		tx = TxBegin();
+		tx = HanamiWorkerTxBegin();
 		other = HanamiSpiExec(psprintf("SELECT 1 FROM pg_catalog.pg_stat_activity "
 									   "WHERE application_name = 'hanami learner " INT64_FORMAT "' "
 									   "AND pid <> pg_catalog.pg_backend_pid()", a.job), 0, NULL, NULL) > 0;
-		TxEnd(tx);
+		HanamiWorkerTxEnd(tx);
 		if (other)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
