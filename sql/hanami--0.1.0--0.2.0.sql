@@ -1127,6 +1127,99 @@ COMMENT ON FUNCTION @extschema@.reshape_report(@extschema@.network, pg_catalog.j
 
 CREATE FUNCTION @extschema@.reshape(ref pg_catalog.text, new_spec pg_catalog.jsonb,
 									message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	r record;
+	f record;
+	head pg_catalog.int8;
+BEGIN
+	IF new_spec IS NULL THEN
+		RAISE EXCEPTION 'reshape description must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF pg_catalog.strpos(ref, '#') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'cannot reshape a commit' USING ERRCODE = '22023',
+			HINT = 'Reshape a branch (model or model@branch); make one from the commit with hanami.branch().';
+	END IF;
+	SELECT * INTO r FROM @extschema@.resolve(ref);
+	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
+	-- one writer per branch at a time: the second waits, then reshapes the new head
+	SELECT b.head INTO head FROM @extschema@.branches b
+	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
+	SELECT * INTO f FROM @extschema@.reshape_report(@extschema@.load_commit(head), new_spec);
+	RETURN @extschema@.commit_network(r.model_id, r.branch, head, f.net,
+		COALESCE(message, 'reshape'), pg_catalog.jsonb_build_object('reshape', f.changes));
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.reshape(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+	'commit a new architecture of a model on its branch (model or model@branch), keeping what it learned: added units and layers leave the outputs unchanged, unchanged layers share their stored blocks; the commit''s metrics say what changed';
+
+CREATE OR REPLACE FUNCTION @extschema@.diff(a pg_catalog.text, b pg_catalog.text)
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	WITH ca AS (SELECT (@extschema@.resolve($1)).commit_id AS id),
+		 cb AS (SELECT (@extschema@.resolve($2)).commit_id AS id),
+		 x AS (
+			SELECT COALESCE(p.seq, q.seq) AS seq, COALESCE(p.segment, q.segment) AS segment,
+				   p.hash AS ha, q.hash AS hb
+			FROM (SELECT k.* FROM @extschema@.commit_blocks k, ca WHERE k.commit_id OPERATOR(pg_catalog.=) ca.id) p
+			FULL JOIN (SELECT k.* FROM @extschema@.commit_blocks k, cb WHERE k.commit_id OPERATOR(pg_catalog.=) cb.id) q
+				ON p.seq OPERATOR(pg_catalog.=) q.seq
+		 ),
+		 s AS (
+			SELECT segment, pg_catalog.bool_or(ha IS DISTINCT FROM hb) AS changed, pg_catalog.min(seq) AS first
+			FROM x GROUP BY segment
+		 ),
+		 -- the layers of each side (kinds with layers), and the reshapes from a to b
+		 la AS (SELECT @extschema@.info(@extschema@.load_commit(ca.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM ca),
+		 lb AS (SELECT @extschema@.info(@extschema@.load_commit(cb.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM cb),
+		 hist AS (SELECT l.commit_id, l.metrics FROM @extschema@.log($2) l),
+		 rs AS (
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					   'commit', h.commit_id, 'changes', h.metrics OPERATOR(pg_catalog.->) 'reshape')
+				   ORDER BY h.commit_id) AS j
+			FROM hist h, ca
+			WHERE h.metrics OPERATOR(pg_catalog.?) 'reshape' AND h.commit_id OPERATOR(pg_catalog.>) ca.id
+			  AND EXISTS (SELECT 1 FROM hist y WHERE y.commit_id OPERATOR(pg_catalog.=) ca.id)
+		 )
+	SELECT pg_catalog.jsonb_build_object(
+		'a', (SELECT id FROM ca), 'b', (SELECT id FROM cb),
+		'blocks_same', (SELECT pg_catalog.count(*) FROM x WHERE ha OPERATOR(pg_catalog.=) hb),
+		'blocks_changed', (SELECT pg_catalog.count(*) FROM x WHERE ha OPERATOR(pg_catalog.<>) hb),
+		'blocks_added', (SELECT pg_catalog.count(*) FROM x WHERE ha IS NULL),
+		'blocks_removed', (SELECT pg_catalog.count(*) FROM x WHERE hb IS NULL),
+		'changed', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE changed), '[]'),
+		'unchanged', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE NOT changed), '[]'),
+		'architecture', (SELECT pg_catalog.jsonb_build_object(
+			'same', CASE WHEN la.l IS NULL OR lb.l IS NULL THEN NULL ELSE la.l OPERATOR(pg_catalog.=) lb.l END,
+			'a', la.l, 'b', lb.l, 'reshapes', COALESCE(rs.j, '[]'))
+			FROM la, lb, rs))
+$$;
+
+COMMENT ON FUNCTION @extschema@.diff(pg_catalog.text, pg_catalog.text) IS
+	'which blocks and which segments (header, layers) differ between two references, and their architectures: the layers of each and, when a is an ancestor of b, the reshapes between them (layers added, removed, widened)';
+
+-- Paged inference: predict() in batches over a window partition (a model
+-- larger than hanami.model_cache_memory reads each layer once per batch),
+-- and what the backend's model cache holds.
+CREATE FUNCTION @extschema@.predict_batch(model pg_catalog.text, input pg_catalog.float4[])
+RETURNS pg_catalog.float4[]
+AS 'MODULE_PATHNAME', 'hanami_predict_batch'
+LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_batch(pg_catalog.text, pg_catalog.float4[]) IS
+	'window function: predict() for every row of the partition, computed in batches of 256 rows (a paged model reads each layer once per batch); every row names the same model';
+
+CREATE FUNCTION @extschema@.model_cache_stats()
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_model_cache_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
+	'this backend''s model cache: budget_bytes, bytes, peak_bytes, models, paged_models, pages (cached layer segments), page_fetches, evictions';
 
 -- online learning from a stream (hanami.learn, the learner; see sql/parts/97_learning.sql)
 CREATE TABLE @extschema@.learning (
@@ -1134,11 +1227,12 @@ CREATE TABLE @extschema@.learning (
 	project pg_catalog.regrole NOT NULL,
 	branch pg_catalog.text NOT NULL,
 	options pg_catalog.jsonb NOT NULL DEFAULT '{}',
-	commit_every pg_catalog.int4 NOT NULL,
-	commit_interval pg_catalog.float8 NOT NULL,
+	-- the ranges enable_learning checks, also for rows written directly
+	commit_every pg_catalog.int4 NOT NULL CHECK (commit_every BETWEEN 1 AND 1000000),
+	commit_interval pg_catalog.float8 NOT NULL CHECK (commit_interval BETWEEN 0.1 AND 86400),
 	targets pg_catalog.text NOT NULL CHECK (targets IN ('classes', 'values')),
-	inputs pg_catalog.int4 NOT NULL,
-	outputs pg_catalog.int4 NOT NULL,
+	inputs pg_catalog.int4 NOT NULL CHECK (inputs > 0),
+	outputs pg_catalog.int4 NOT NULL CHECK (outputs > 0),
 	enabled_by pg_catalog.regrole NOT NULL DEFAULT CURRENT_USER::pg_catalog.regrole,
 	login_role pg_catalog.regrole NOT NULL DEFAULT SESSION_USER::pg_catalog.regrole,
 	enabled_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -1369,95 +1463,6 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 DECLARE
 	r record;
-	f record;
-	head pg_catalog.int8;
-BEGIN
-	IF new_spec IS NULL THEN
-		RAISE EXCEPTION 'reshape description must not be null' USING ERRCODE = '22004';
-	END IF;
-	IF pg_catalog.strpos(ref, '#') OPERATOR(pg_catalog.>) 0 THEN
-		RAISE EXCEPTION 'cannot reshape a commit' USING ERRCODE = '22023',
-			HINT = 'Reshape a branch (model or model@branch); make one from the commit with hanami.branch().';
-	END IF;
-	SELECT * INTO r FROM @extschema@.resolve(ref);
-	PERFORM @extschema@.check_write(r.project, r.owner, r.model);
-	-- one writer per branch at a time: the second waits, then reshapes the new head
-	SELECT b.head INTO head FROM @extschema@.branches b
-	WHERE b.model_id OPERATOR(pg_catalog.=) r.model_id AND b.name OPERATOR(pg_catalog.=) r.branch FOR UPDATE;
-	SELECT * INTO f FROM @extschema@.reshape_report(@extschema@.load_commit(head), new_spec);
-	RETURN @extschema@.commit_network(r.model_id, r.branch, head, f.net,
-		COALESCE(message, 'reshape'), pg_catalog.jsonb_build_object('reshape', f.changes));
-END
-$$;
-
-COMMENT ON FUNCTION @extschema@.reshape(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
-	'commit a new architecture of a model on its branch (model or model@branch), keeping what it learned: added units and layers leave the outputs unchanged, unchanged layers share their stored blocks; the commit''s metrics say what changed';
-
-CREATE OR REPLACE FUNCTION @extschema@.diff(a pg_catalog.text, b pg_catalog.text)
-RETURNS pg_catalog.jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	WITH ca AS (SELECT (@extschema@.resolve($1)).commit_id AS id),
-		 cb AS (SELECT (@extschema@.resolve($2)).commit_id AS id),
-		 x AS (
-			SELECT COALESCE(p.seq, q.seq) AS seq, COALESCE(p.segment, q.segment) AS segment,
-				   p.hash AS ha, q.hash AS hb
-			FROM (SELECT k.* FROM @extschema@.commit_blocks k, ca WHERE k.commit_id OPERATOR(pg_catalog.=) ca.id) p
-			FULL JOIN (SELECT k.* FROM @extschema@.commit_blocks k, cb WHERE k.commit_id OPERATOR(pg_catalog.=) cb.id) q
-				ON p.seq OPERATOR(pg_catalog.=) q.seq
-		 ),
-		 s AS (
-			SELECT segment, pg_catalog.bool_or(ha IS DISTINCT FROM hb) AS changed, pg_catalog.min(seq) AS first
-			FROM x GROUP BY segment
-		 ),
-		 -- the layers of each side (kinds with layers), and the reshapes from a to b
-		 la AS (SELECT @extschema@.info(@extschema@.load_commit(ca.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM ca),
-		 lb AS (SELECT @extschema@.info(@extschema@.load_commit(cb.id)) OPERATOR(pg_catalog.->) 'layers' AS l FROM cb),
-		 hist AS (SELECT l.commit_id, l.metrics FROM @extschema@.log($2) l),
-		 rs AS (
-			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-					   'commit', h.commit_id, 'changes', h.metrics OPERATOR(pg_catalog.->) 'reshape')
-				   ORDER BY h.commit_id) AS j
-			FROM hist h, ca
-			WHERE h.metrics OPERATOR(pg_catalog.?) 'reshape' AND h.commit_id OPERATOR(pg_catalog.>) ca.id
-			  AND EXISTS (SELECT 1 FROM hist y WHERE y.commit_id OPERATOR(pg_catalog.=) ca.id)
-		 )
-	SELECT pg_catalog.jsonb_build_object(
-		'a', (SELECT id FROM ca), 'b', (SELECT id FROM cb),
-		'blocks_same', (SELECT pg_catalog.count(*) FROM x WHERE ha OPERATOR(pg_catalog.=) hb),
-		'blocks_changed', (SELECT pg_catalog.count(*) FROM x WHERE ha OPERATOR(pg_catalog.<>) hb),
-		'blocks_added', (SELECT pg_catalog.count(*) FROM x WHERE ha IS NULL),
-		'blocks_removed', (SELECT pg_catalog.count(*) FROM x WHERE hb IS NULL),
-		'changed', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE changed), '[]'),
-		'unchanged', COALESCE((SELECT pg_catalog.jsonb_agg(segment ORDER BY first) FROM s WHERE NOT changed), '[]'),
-		'architecture', (SELECT pg_catalog.jsonb_build_object(
-			'same', CASE WHEN la.l IS NULL OR lb.l IS NULL THEN NULL ELSE la.l OPERATOR(pg_catalog.=) lb.l END,
-			'a', la.l, 'b', lb.l, 'reshapes', COALESCE(rs.j, '[]'))
-			FROM la, lb, rs))
-$$;
-
-COMMENT ON FUNCTION @extschema@.diff(pg_catalog.text, pg_catalog.text) IS
-	'which blocks and which segments (header, layers) differ between two references, and their architectures: the layers of each and, when a is an ancestor of b, the reshapes between them (layers added, removed, widened)';
-
--- Paged inference: predict() in batches over a window partition (a model
--- larger than hanami.model_cache_memory reads each layer once per batch),
--- and what the backend's model cache holds.
-CREATE FUNCTION @extschema@.predict_batch(model pg_catalog.text, input pg_catalog.float4[])
-RETURNS pg_catalog.float4[]
-AS 'MODULE_PATHNAME', 'hanami_predict_batch'
-LANGUAGE C STABLE WINDOW PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.predict_batch(pg_catalog.text, pg_catalog.float4[]) IS
-	'window function: predict() for every row of the partition, computed in batches of 256 rows (a paged model reads each layer once per batch); every row names the same model';
-
-CREATE FUNCTION @extschema@.model_cache_stats()
-RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'hanami_model_cache_stats'
-LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-
-COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
-	'this backend''s model cache: budget_bytes, bytes, peak_bytes, models, paged_models, pages (cached layer segments), page_fetches, evictions';
-
 	l record;
 	upto pg_catalog.int8;
 	deadline pg_catalog.timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) timeout;
