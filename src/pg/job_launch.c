@@ -36,9 +36,10 @@ typedef struct PendingJob
 static List *pending_jobs = NIL;
 static bool xact_callback_registered = false;
 
-/* Register a dynamic worker running function fn with args. */
-static bool
-LaunchWorker(const char *fn, const char *type, const JobWorkerArgs *args)
+/* Register a dynamic worker running function fn with args (jobs.h). */
+bool
+HanamiLaunchWorker(const char *fn, const char *type, const char *name,
+				   const JobWorkerArgs *args)
 {
 	BackgroundWorker w;
 	BackgroundWorkerHandle *handle;
@@ -50,10 +51,7 @@ LaunchWorker(const char *fn, const char *type, const JobWorkerArgs *args)
 	strlcpy(w.bgw_library_name, "hanami", BGW_MAXLEN);
 	strlcpy(w.bgw_function_name, fn, BGW_MAXLEN);
 	strlcpy(w.bgw_type, type, BGW_MAXLEN);
-	if (args->job)
-		snprintf(w.bgw_name, BGW_MAXLEN, "hanami training job " INT64_FORMAT, args->job);
-	else
-		snprintf(w.bgw_name, BGW_MAXLEN, "hanami job dispatcher");
+	strlcpy(w.bgw_name, name, BGW_MAXLEN);
 	memcpy(w.bgw_extra, args, sizeof(*args));
 	w.bgw_notify_pid = 0;
 	return RegisterDynamicBackgroundWorker(&w, &handle);
@@ -68,8 +66,10 @@ bool
 HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job, bool report_failure)
 {
 	JobWorkerArgs a = {db, login, user, job};
+	char		name[BGW_MAXLEN];
 
-	if (LaunchWorker("HanamiJobMain", "hanami training job", &a))
+	snprintf(name, sizeof(name), "hanami training job " INT64_FORMAT, job);
+	if (HanamiLaunchWorker("HanamiJobMain", "hanami training job", name, &a))
 		return true;
 	if (report_failure)
 		ereport(WARNING,
@@ -84,7 +84,8 @@ HanamiLaunchDispatcher(Oid db)
 {
 	JobWorkerArgs a = {db, InvalidOid, InvalidOid, 0};
 
-	(void) LaunchWorker("HanamiDispatcherMain", "hanami job dispatcher", &a);
+	(void) HanamiLaunchWorker("HanamiDispatcherMain", "hanami job dispatcher",
+							  "hanami job dispatcher", &a);
 }
 
 /* Forget the jobs queued in a subtransaction that rolled back. */

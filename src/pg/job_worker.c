@@ -342,6 +342,51 @@ JobDropCheckpoint(Job *job)
 }
 
 /*
+ * Inside a transaction, as the role that trains (a job's submitter, the
+ * learner's writer): the head of a branch the role may write, loaded into
+ * into; *head gets the head commit and bound a copy of the image in into,
+ * bound, where a fit may move it as it trains.  Errors when the branch is
+ * gone, has no network, or the role lost write access.
+ */
+HanamiNetwork *
+HanamiLoadBranchHead(int64 model_id, const char *branch, const char *model,
+					 MemoryContext into, int64 *head, HnNet *bound)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		vals[2] = {Int64GetDatum(model_id), CStringGetTextDatum(branch)};
+	HanamiNetwork *net;
+	bytea	   *img;
+	bool		isnull;
+	MemoryContext old;
+
+	if (HanamiSpiExec("SELECT b.head, hanami.load_commit(b.head)::pg_catalog.bytea, "
+					  "hanami.check_write(m.project, m.owner, m.name) "
+					  "FROM hanami.branches b JOIN hanami.model_catalog m ON m.id OPERATOR(pg_catalog.=) b.model_id "
+					  "WHERE b.model_id OPERATOR(pg_catalog.=) $1 AND b.name OPERATOR(pg_catalog.=) $2",
+					  2, types, vals) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("branch \"%s\" of model \"%s\" does not exist", branch, model)));
+	*head = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the head of branch \"%s\" of model \"%s\" has no network", branch, model)));
+	old = MemoryContextSwitchTo(into);
+	net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
+	HanamiNetworkBind(net, bound, ERRCODE_DATA_CORRUPTED);
+	{
+		void	   *image = palloc_extended(bound->len, MCXT_ALLOC_HUGE);
+
+		memcpy(image, bound->hdr, bound->len);
+		NetBindTrusted(bound, image);
+	}
+	MemoryContextSwitchTo(old);
+	return net;
+}
+
+/*
  * As the submitter: the branch head's network and the query's rows, loaded
  * into the job's memory.  Fails if the model is no longer writable.
  */
@@ -351,38 +396,13 @@ JobLoad(Job *job, MemoryContext cxt)
 	MemoryContext tx = HanamiWorkerTxBegin();
 
 	{
-		Oid			t2[2] = {INT8OID, TEXTOID};
-		Datum		v2[2] = {Int64GetDatum(job->model_id), CStringGetTextDatum(job->branch)};
-		bytea	   *img;
-		bool		isnull;
 		MemoryContext old;
 		HanamiAsSystem sys;
 
 		/* the model as the submitter sees it; fails if access is gone */
-		if (HanamiSpiExec("SELECT b.head, hanami.load_commit(b.head)::pg_catalog.bytea, "
-						  "hanami.check_write(m.project, m.owner, m.name) "
-						  "FROM hanami.branches b JOIN hanami.model_catalog m ON m.id OPERATOR(pg_catalog.=) b.model_id "
-						  "WHERE b.model_id OPERATOR(pg_catalog.=) $1 AND b.name OPERATOR(pg_catalog.=) $2",
-						  2, t2, v2) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("branch \"%s\" of model \"%s\" does not exist", job->branch, job->model)));
-		job->parent = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("the head of branch \"%s\" of model \"%s\" has no network", job->branch, job->model)));
+		job->net = HanamiLoadBranchHead(job->model_id, job->branch, job->model, cxt,
+										&job->parent, &job->bound);
 		old = MemoryContextSwitchTo(cxt);
-		job->net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
-		HanamiNetworkBind(job->net, &job->bound, ERRCODE_DATA_CORRUPTED);
-		/* the image trained: palloc'd in cxt, where a fit may move it */
-		{
-			void	   *image = palloc_extended(job->bound.len, MCXT_ALLOC_HUGE);
-
-			memcpy(image, job->bound.hdr, job->bound.len);
-			NetBindTrusted(&job->bound, image);
-		}
 		HanamiParseJobOptions(HanamiJsonbFromCString(job->options), &job->bound, &job->opts);
 		HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
 		/* a checkpoint belongs to this job, its options and its query only */

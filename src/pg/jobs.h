@@ -15,6 +15,8 @@
 
 #include "postgres.h"
 
+#include "network.h"
+
 /* a job that could not be started this many times fails */
 #define HANAMI_JOB_MAX_ATTEMPTS 3
 
@@ -55,9 +57,19 @@ extern int	hanami_max_learners;
  */
 extern MemoryContext HanamiWorkerTxBegin(void);
 extern void HanamiWorkerTxEnd(MemoryContext old);
+
+/*
+ * job_worker.c: in such a transaction, as the role that trains, the head of
+ * a branch it may write, and a copy of its image bound for a fit (into).
+ */
+extern HanamiNetwork *HanamiLoadBranchHead(int64 model_id, const char *branch,
+										   const char *model, MemoryContext into,
+										   int64 *head, HnNet *bound);
 extern void HanamiRegisterLauncher(void);
 
 /* job_launch.c */
+extern bool HanamiLaunchWorker(const char *fn, const char *type, const char *name,
+							   const JobWorkerArgs *args);
 extern bool HanamiLaunchJobWorker(Oid db, Oid login, Oid user, int64 job,
 								  bool report_failure);
 extern void HanamiLaunchDispatcher(Oid db);

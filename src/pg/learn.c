@@ -151,6 +151,16 @@ NoteLaunched(int64 model_id)
 	launched[oldest].model_id = model_id;
 	launched[oldest].at = Now();
 }
+/* Register the learner of model a->job, as a->login and a->user. */
+static bool
+LaunchLearner(const JobWorkerArgs *a)
+{
+	char		name[BGW_MAXLEN];
+
+	snprintf(name, sizeof(name), "hanami learner of model " INT64_FORMAT, a->job);
+	return HanamiLaunchWorker("HanamiLearnerMain", "hanami learner", name, a);
+}
+
 static bool learn_callbacks = false;
 
 static void
@@ -167,19 +177,8 @@ LearnXactCallback(XactEvent event, void *arg)
 		foreach(lc, learn_launch)
 		{
 			JobWorkerArgs *a = (JobWorkerArgs *) lfirst(lc);
-			BackgroundWorker w;
-			BackgroundWorkerHandle *h;
 
-			memset(&w, 0, sizeof(w));
-			w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-			w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-			w.bgw_restart_time = BGW_NEVER_RESTART;
-			strlcpy(w.bgw_library_name, "hanami", BGW_MAXLEN);
-			strlcpy(w.bgw_function_name, "HanamiLearnerMain", BGW_MAXLEN);
-			strlcpy(w.bgw_type, "hanami learner", BGW_MAXLEN);
-			snprintf(w.bgw_name, BGW_MAXLEN, "hanami learner of model " INT64_FORMAT, a->job);
-			memcpy(w.bgw_extra, a, sizeof(*a));
-			if (RegisterDynamicBackgroundWorker(&w, &h))
+			if (LaunchLearner(a))
 				NoteLaunched(a->job);
 			else
 				ereport(WARNING,
@@ -565,21 +564,10 @@ hanami_learning_wake(PG_FUNCTION_ARGS)
 	LearnLockTag(&tag, model_id, LOCK_RUNNING);
 	if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 	{
-		BackgroundWorker w;
-		BackgroundWorkerHandle *h;
 		JobWorkerArgs a = {MyDatabaseId, login, user, model_id};
 
 		LockRelease(&tag, ShareLock, false);
-		memset(&w, 0, sizeof(w));
-		w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		w.bgw_restart_time = BGW_NEVER_RESTART;
-		strlcpy(w.bgw_library_name, "hanami", BGW_MAXLEN);
-		strlcpy(w.bgw_function_name, "HanamiLearnerMain", BGW_MAXLEN);
-		strlcpy(w.bgw_type, "hanami learner", BGW_MAXLEN);
-		snprintf(w.bgw_name, BGW_MAXLEN, "hanami learner of model " INT64_FORMAT, model_id);
-		memcpy(w.bgw_extra, &a, sizeof(a));
-		if (!RegisterDynamicBackgroundWorker(&w, &h))
+		if (!LaunchLearner(&a))
 			ereport(WARNING,
 					(errmsg("could not start the learner of hanami model " INT64_FORMAT, model_id)));
 	}
@@ -695,36 +683,12 @@ static void
 LearnerLoad(Learner *l)
 {
 	MemoryContext tx = HanamiWorkerTxBegin();
-	Oid			t2[2] = {INT8OID, TEXTOID};
-	Datum		v2[2] = {Int64GetDatum(l->model_id), CStringGetTextDatum(l->branch)};
-	bytea	   *img;
-	bool		isnull;
 	MemoryContext old;
 
 	MemoryContextReset(l->netcxt);
-	if (HanamiSpiExec("SELECT b.head, hanami.load_commit(b.head)::pg_catalog.bytea, "
-					  "hanami.check_write(m.project, m.owner, m.name) "
-					  "FROM hanami.branches b JOIN hanami.model_catalog m ON m.id OPERATOR(pg_catalog.=) b.model_id "
-					  "WHERE b.model_id OPERATOR(pg_catalog.=) $1 AND b.name OPERATOR(pg_catalog.=) $2",
-					  2, t2, v2) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("branch \"%s\" of model \"%s\" does not exist or is not writable", l->branch, l->model)));
-	l->parent = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	img = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("the head of branch \"%s\" of model \"%s\" has no network", l->branch, l->model)));
+	l->net = HanamiLoadBranchHead(l->model_id, l->branch, l->model, l->netcxt,
+								  &l->parent, &l->bound);
 	old = MemoryContextSwitchTo(l->netcxt);
-	l->net = HanamiNetworkFromImage(VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img));
-	HanamiNetworkBind(l->net, &l->bound, ERRCODE_DATA_CORRUPTED);
-	{
-		void	   *image = palloc_extended(l->bound.len, MCXT_ALLOC_HUGE);
-
-		memcpy(image, l->bound.hdr, l->bound.len);
-		NetBindTrusted(&l->bound, image);
-	}
 	{
 		char	   *o = psprintf("%s", l->options);
 		char	   *end = strrchr(o, '}');
