@@ -1240,6 +1240,9 @@ CREATE TABLE @extschema@.learning (
 	last_commit pg_catalog.int8,
 	committed_at pg_catalog.timestamptz,
 	error pg_catalog.text,
+	-- what the learner carries from its last commit (running statistics,
+	-- optimizer state); written by the learner only
+	state pg_catalog.bytea,
 	FOREIGN KEY (model_id, project) REFERENCES @extschema@.model_catalog (id, project) ON DELETE CASCADE
 );
 

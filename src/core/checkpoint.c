@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/blob.h"
 #include "core/kind.h"
 
 static const char CkptMagic[8] = {'H', 'N', 'C', 'K', 'P', 'T', '\r', '\n'};
@@ -79,84 +80,43 @@ HnCheckpointOptionsHash(const HnTrainOptions *opt)
 	return h;
 }
 
-/* Writing: a cursor over the destination. */
-typedef struct Out
-{
-	unsigned char *p;
-	size_t		at;
-} Out;
-
-static void
-Put(Out *o, const void *v, size_t n)
-{
-	if (o->p != NULL && n > 0)
-		memcpy(o->p + o->at, v, n);
-	o->at += n;
-}
-
-static void
-PutU32(Out *o, uint32_t v)
-{
-	Put(o, &v, 4);
-}
-
-static void
-PutU64(Out *o, uint64_t v)
-{
-	Put(o, &v, 8);
-}
-
-static void
-PutF64(Out *o, double v)
-{
-	Put(o, &v, 8);
-}
-
-/* A byte string with its length. */
-static void
-PutBytes(Out *o, const void *v, uint64_t n)
-{
-	PutU64(o, n);
-	Put(o, v, (size_t) n);
-}
-
 /* Every field of ck, in the order of the layout (checkpoint.h). */
 static void
-CkptFields(Out *o, const HnCheckpoint *ck)
+CkptFields(HnBlobOut *o, const HnCheckpoint *ck)
 {
-	Put(o, CkptMagic, sizeof(CkptMagic));
-	PutU32(o, HN_CKPT_VERSION);
-	PutU32(o, ck->flags);
-	PutU64(o, 0);				/* total length, set by the writer */
-	PutU64(o, ck->start_hash);
-	PutU64(o, ck->options_hash);
-	PutU64(o, ck->rows_hash);
-	PutU64(o, (uint64_t) ck->n_train);
-	PutU64(o, (uint64_t) ck->n_val);
-	PutU32(o, (uint32_t) ck->epoch);
-	PutU32(o, (uint32_t) ck->waited);
-	PutU32(o, (uint32_t) ck->best_epoch);
-	PutU64(o, (uint64_t) ck->iterations);
-	PutU64(o, (uint64_t) ck->removed);
-	PutF64(o, ck->seconds);
+	BlobPut(o, CkptMagic, sizeof(CkptMagic));
+	BlobPutU32(o, HN_CKPT_VERSION);
+	BlobPutU32(o, ck->flags);
+	BlobPutU64(o, 0);				/* total length, set by the writer */
+	BlobPutU64(o, ck->start_hash);
+	BlobPutU64(o, ck->options_hash);
+	BlobPutU64(o, ck->rows_hash);
+	BlobPutU64(o, (uint64_t) ck->n_train);
+	BlobPutU64(o, (uint64_t) ck->n_val);
+	BlobPutU32(o, (uint32_t) ck->epoch);
+	BlobPutU32(o, (uint32_t) ck->waited);
+	BlobPutU32(o, (uint32_t) ck->best_epoch);
+	BlobPutU64(o, (uint64_t) ck->iterations);
+	BlobPutU64(o, (uint64_t) ck->removed);
+	BlobPutF64(o, ck->seconds);
 	for (int i = 0; i < 4; i++)
-		PutU64(o, ck->rng[i]);
-	PutF64(o, ck->best_val);
-	PutF64(o, ck->ref_val);
-	PutF64(o, ck->best_loss);
-	PutF64(o, ck->best_acc);
-	PutBytes(o, ck->image, ck->image_len);
-	PutBytes(o, ck->best, ck->best ? ck->best_len : 0);
-	PutBytes(o, ck->order, ck->n_order * sizeof(int64_t));
-	PutBytes(o, ck->stepper, strnlen(ck->stepper, sizeof(ck->stepper)));
-	PutBytes(o, ck->state, ck->state_len);
+		BlobPutU64(o, ck->rng[i]);
+	BlobPutF64(o, ck->best_val);
+	BlobPutF64(o, ck->ref_val);
+	BlobPutF64(o, ck->best_loss);
+	BlobPutF64(o, ck->best_acc);
+	BlobPutBytes(o, ck->image, ck->image_len);
+	BlobPutBytes(o, ck->best, ck->best ? ck->best_len : 0);
+	BlobPutBytes(o, ck->order, ck->n_order * sizeof(int64_t));
+	BlobPutBytes(o, ck->stepper, strnlen(ck->stepper, sizeof(ck->stepper)));
+	BlobPutBytes(o, ck->state, ck->state_len);
 }
 
 /* Bytes of ck's blob; see checkpoint.h. */
 size_t
 HnCheckpointSize(const HnCheckpoint *ck)
 {
-	Out			o = {NULL, 0};
+	HnBlobOut	o = {NULL, 0};
 	uint64_t	big = ck->image_len + ck->best_len + ck->state_len;
 
 	/* lengths come from the fit's own buffers, but stay within size_t */
@@ -172,7 +132,7 @@ HnCheckpointSize(const HnCheckpoint *ck)
 void
 HnCheckpointWrite(const HnCheckpoint *ck, void *dst, size_t len)
 {
-	Out			o = {dst, 0};
+	HnBlobOut	o = {dst, 0};
 	uint64_t	total = len;
 	uint64_t	sum;
 
@@ -180,73 +140,6 @@ HnCheckpointWrite(const HnCheckpoint *ck, void *dst, size_t len)
 	memcpy((unsigned char *) dst + 16, &total, 8);
 	sum = HnHash64(dst, len - 8, 0);
 	memcpy((unsigned char *) dst + len - 8, &sum, 8);
-}
-
-/* Reading: a cursor over an untrusted blob. */
-typedef struct In
-{
-	const unsigned char *p;
-	size_t		len;
-	size_t		at;
-	bool		bad;
-} In;
-
-static void
-Get(In *in, void *v, size_t n)
-{
-	if (in->bad || n > in->len - in->at)
-	{
-		in->bad = true;
-		memset(v, 0, n);
-		return;
-	}
-	memcpy(v, in->p + in->at, n);
-	in->at += n;
-}
-
-static uint32_t
-GetU32(In *in)
-{
-	uint32_t	v;
-
-	Get(in, &v, 4);
-	return v;
-}
-
-static uint64_t
-GetU64(In *in)
-{
-	uint64_t	v;
-
-	Get(in, &v, 8);
-	return v;
-}
-
-static double
-GetF64(In *in)
-{
-	double		v;
-
-	Get(in, &v, 8);
-	return v;
-}
-
-/* A byte string: its length, checked against what is left, and where. */
-static const void *
-GetBytes(In *in, uint64_t *n)
-{
-	const void *at;
-
-	*n = GetU64(in);
-	if (in->bad || *n > in->len - in->at)
-	{
-		in->bad = true;
-		*n = 0;
-		return NULL;
-	}
-	at = in->p + in->at;
-	in->at += (size_t) *n;
-	return *n > 0 ? at : NULL;
 }
 
 /* A refusal of a blob that is not a whole checkpoint of this format. */
@@ -263,7 +156,7 @@ HnStatus
 HnCheckpointRead(const void *blob, size_t len, HnCheckpoint *ck,
 				 HnError *err)
 {
-	In			in = {blob, len, 0, false};
+	HnBlobIn	in = {blob, len, 0, false};
 	char		magic[8];
 	uint64_t	total;
 	uint64_t	sum;
@@ -273,17 +166,17 @@ HnCheckpointRead(const void *blob, size_t len, HnCheckpoint *ck,
 	memset(ck, 0, sizeof(*ck));
 	if (blob == NULL || len < 32 + 8)
 		return CkptCorrupt(err, "too short");
-	Get(&in, magic, sizeof(magic));
+	BlobGet(&in, magic, sizeof(magic));
 	if (memcmp(magic, CkptMagic, sizeof(magic)) != 0)
 		return CkptCorrupt(err, "not a checkpoint");
-	ck->version = GetU32(&in);
+	ck->version = BlobGetU32(&in);
 	if (ck->version != HN_CKPT_VERSION)
 		return HnSetError(err, HANAMI_E_UNSUPPORTED,
 						  "This build reads checkpoints of version 1.",
 						  "checkpoint version %u is not supported",
 						  ck->version);
-	ck->flags = GetU32(&in);
-	total = GetU64(&in);
+	ck->flags = BlobGetU32(&in);
+	total = BlobGetU64(&in);
 	if (total != len)
 		return CkptCorrupt(err, "its length is wrong (truncated?)");
 	memcpy(&sum, (const unsigned char *) blob + len - 8, 8);
@@ -292,35 +185,35 @@ HnCheckpointRead(const void *blob, size_t len, HnCheckpoint *ck,
 	in.len = len - 8;			/* the fields end before the checksum */
 	if (ck->flags & ~(uint32_t) (HN_CKPT_STEPPER | HN_CKPT_STREAMED))
 		return CkptCorrupt(err, "unknown flags");
-	ck->start_hash = GetU64(&in);
-	ck->options_hash = GetU64(&in);
-	ck->rows_hash = GetU64(&in);
-	ck->n_train = (int64_t) GetU64(&in);
-	ck->n_val = (int64_t) GetU64(&in);
-	ck->epoch = (int32_t) GetU32(&in);
-	ck->waited = (int32_t) GetU32(&in);
-	ck->best_epoch = (int32_t) GetU32(&in);
-	ck->iterations = (int64_t) GetU64(&in);
-	ck->removed = (int64_t) GetU64(&in);
-	ck->seconds = GetF64(&in);
+	ck->start_hash = BlobGetU64(&in);
+	ck->options_hash = BlobGetU64(&in);
+	ck->rows_hash = BlobGetU64(&in);
+	ck->n_train = (int64_t) BlobGetU64(&in);
+	ck->n_val = (int64_t) BlobGetU64(&in);
+	ck->epoch = (int32_t) BlobGetU32(&in);
+	ck->waited = (int32_t) BlobGetU32(&in);
+	ck->best_epoch = (int32_t) BlobGetU32(&in);
+	ck->iterations = (int64_t) BlobGetU64(&in);
+	ck->removed = (int64_t) BlobGetU64(&in);
+	ck->seconds = BlobGetF64(&in);
 	for (int i = 0; i < 4; i++)
-		ck->rng[i] = GetU64(&in);
-	ck->best_val = GetF64(&in);
-	ck->ref_val = GetF64(&in);
-	ck->best_loss = GetF64(&in);
-	ck->best_acc = GetF64(&in);
-	ck->image = GetBytes(&in, &ck->image_len);
-	ck->best = GetBytes(&in, &ck->best_len);
-	ck->order = GetBytes(&in, &n);
+		ck->rng[i] = BlobGetU64(&in);
+	ck->best_val = BlobGetF64(&in);
+	ck->ref_val = BlobGetF64(&in);
+	ck->best_loss = BlobGetF64(&in);
+	ck->best_acc = BlobGetF64(&in);
+	ck->image = BlobGetBytes(&in, &ck->image_len);
+	ck->best = BlobGetBytes(&in, &ck->best_len);
+	ck->order = BlobGetBytes(&in, &n);
 	ck->n_order = n / sizeof(int64_t);
 	if (n % sizeof(int64_t) != 0)
 		return CkptCorrupt(err, "the row order is not whole");
-	name = GetBytes(&in, &n);
+	name = BlobGetBytes(&in, &n);
 	if (n >= sizeof(ck->stepper))
 		return CkptCorrupt(err, "the stepper's name is too long");
 	if (n > 0)
 		memcpy(ck->stepper, name, (size_t) n);
-	ck->state = GetBytes(&in, &ck->state_len);
+	ck->state = BlobGetBytes(&in, &ck->state_len);
 	if (in.bad)
 		return CkptCorrupt(err, "a length runs past its end");
 	if (in.at != in.len)

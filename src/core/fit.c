@@ -803,6 +803,77 @@ FitEndEpoch(Fit *f, HnError *err)
 	return HANAMI_OK;
 }
 
+/* What the stepper is told about the fit. */
+static void
+FitPlan(Fit *f, HnFitPlan *plan)
+{
+	plan->max_batch = f->batch;
+	plan->train_rows = f->n_train;
+	plan->data = f->rows->data;
+	plan->rng = &f->rng;
+	plan->res = f->res;
+}
+
+/* Bytes of the stepper's name that lead a carried state. */
+#define FIT_STATE_NAME 32
+
+/*
+ * Continue from options.stepper_state: the stepper's name, then its saved
+ * state.  A state of another stepper, or one its load refuses, leaves a
+ * fresh state (made again, since a refused load may have written part).
+ */
+static HnStatus
+FitCarriedState(Fit *f, HnError *err)
+{
+	const char *blob = f->opt->stepper_state;
+	size_t		len = f->opt->stepper_state_len;
+	char		name[FIT_STATE_NAME];
+	HnError		ignored;
+
+	memset(name, 0, sizeof(name));
+	if (f->ops->name != NULL)
+		strncpy(name, f->ops->name, sizeof(name) - 1);
+	if (f->ops->load != NULL && len >= FIT_STATE_NAME &&
+		memcmp(blob, name, FIT_STATE_NAME) == 0 &&
+		f->ops->load(f->state, blob + FIT_STATE_NAME, len - FIT_STATE_NAME,
+					 &ignored) == HANAMI_OK)
+		return HANAMI_OK;
+	f->res->stepper_fresh = true;
+	f->ops->free(f->state);
+	f->state = NULL;
+	{
+		HnFitPlan	plan;
+
+		FitPlan(f, &plan);
+		return f->ops->create(f->ctx, f->net, f->opt, &plan, f->alloc,
+							  &f->state, err);
+	}
+}
+
+/* Hand the stepper's state to the stepper_state hook, when both exist. */
+static HnStatus
+FitHandState(Fit *f, HnError *err)
+{
+	size_t		len;
+	char	   *blob;
+
+	if (f->cb.stepper_state == NULL || f->ops->save_size == NULL ||
+		f->ops->save == NULL)
+		return HANAMI_OK;
+	len = f->ops->save_size(f->state);
+	blob = HnAlloc(f->alloc, FIT_STATE_NAME + len);
+	if (blob == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL,
+						  "out of memory for the stepper's state");
+	memset(blob, 0, FIT_STATE_NAME);
+	if (f->ops->name != NULL)
+		strncpy(blob, f->ops->name, FIT_STATE_NAME - 1);
+	f->ops->save(f->state, blob + FIT_STATE_NAME);
+	f->cb.stepper_state(f->cb.ctx, blob, FIT_STATE_NAME + len);
+	HnFree(f->alloc, blob);
+	return HANAMI_OK;
+}
+
 /* The stepper, then epoch after epoch until a stop condition holds. */
 static HnStatus
 FitTrain(Fit *f, HnError *err)
@@ -810,11 +881,7 @@ FitTrain(Fit *f, HnError *err)
 	HnFitPlan	plan;
 	HnStatus	st;
 
-	plan.max_batch = f->batch;
-	plan.train_rows = f->n_train;
-	plan.data = f->rows->data;
-	plan.rng = &f->rng;
-	plan.res = f->res;
+	FitPlan(f, &plan);
 	st = f->ops->create(f->ctx, f->net, f->opt, &plan, f->alloc, &f->state,
 						err);
 	if (st != HANAMI_OK)
@@ -832,6 +899,12 @@ FitTrain(Fit *f, HnError *err)
 		}
 		else
 			f->res->resume_inexact = true;
+	}
+	else if (f->opt->stepper_state != NULL)
+	{
+		st = FitCarriedState(f, err);
+		if (st != HANAMI_OK)
+			return st;
 	}
 	if (f->cb.checkpoint != NULL)
 		f->ck_time = FitNow(f);
@@ -856,6 +929,9 @@ FitTrain(Fit *f, HnError *err)
 		if (st != HANAMI_OK)
 			return st;
 	}
+	st = FitHandState(f, err);
+	if (st != HANAMI_OK)
+		return st;
 	return f->opt->restore_best ? FitRestoreBest(f, err) : HANAMI_OK;
 }
 

@@ -40,6 +40,7 @@
 
 typedef struct HnKindFit HnKindFit;
 struct HnJson;
+struct HnColumnStats;		/* stats.h */
 
 /*
  * Rows delivered in chunks.  start begins a pass over every row from the
@@ -210,6 +211,21 @@ struct HnKindFit
 								 const int64_t *order, int64_t n);
 	HnStatus	(*prepare_end) (void *prep, HnNet *net, HnError *err);
 	void		(*prepare_discard) (void *prep);
+
+	/*
+	 * Optional (NULL: nothing to learn first, or only from whole rows):
+	 * what online learning does in place of prepare_*, which would learn
+	 * from the first rows alone.  Sets what a fit learns first from running
+	 * statistics of every row seen so far (in: the inputs; out: the targets
+	 * of a regression, NULL for classes) and marks it learnt, so that the
+	 * next fit does not learn it again (dense: the input scaling, and an
+	 * mse regression's output scaling).  Called before each batch of rows
+	 * with the statistics including them; whether it applies to a network
+	 * is prepare_begin's answer (something to learn first) when online
+	 * learning starts.
+	 */
+	void		(*running_scaling) (HnNet *net, const struct HnColumnStats *in,
+									const struct HnColumnStats *out);
 	void		(*targets) (const HnNet *net, float *t, int n);
 	double		(*loss) (const HnNet *net, float *out, const float *t, int n);
 };

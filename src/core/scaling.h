@@ -55,6 +55,14 @@
 /* The sample's seed, fixed: the scaling depends on the rows alone. */
 #define HANAMI_SCALE_SEED		UINT64_C(0x68616E616D69)
 
+/*
+ * The range taken from running statistics (online learning: a mean and a
+ * standard deviation, no sample): 2.698 standard deviations, twice the
+ * interquartile range of a normal distribution, which is what the sampled
+ * scaling gives a normally distributed feature.
+ */
+#define HANAMI_SCALE_SD_RANGE	2.698
+
 /* Rows a sample of rows of n_features values holds at most. */
 int64_t		ScaleSampleRows(uint32_t n_features);
 

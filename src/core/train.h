@@ -67,6 +67,16 @@ typedef struct HnTrainOptions
 								 * checked, refused when it does not match the
 								 * network and options); NULL: from the start */
 	size_t		resume_len;
+	/*
+	 * The stepper's state to start from (untrusted), as the stepper_state
+	 * hook handed it at the end of an earlier fit of this network: an online
+	 * learner's optimizer moments and step count carried from one call to
+	 * the next.  A state the stepper does not accept (another stepper,
+	 * other shapes) is dropped for a fresh one (res->stepper_fresh).  NULL:
+	 * a fresh state.  Ignored when resuming from a checkpoint.
+	 */
+	const void *stepper_state;
+	size_t		stepper_state_len;
 } HnTrainOptions;
 
 /* Defaults: 10 epochs, batch 32, adam lr 0.001 (sgd: lr 0.01, momentum 0.9),
@@ -122,6 +132,13 @@ typedef struct HnCallbacks
 	bool		(*stop) (void *ctx);
 	void		(*checkpoint) (void *ctx, int epoch, const void *blob,
 							   size_t len);
+	/*
+	 * Called once at the end of a fit that succeeded, with the stepper's
+	 * state (its name, then HnStepperOps.save's bytes; valid during the
+	 * call) for options.stepper_state of a later fit; not called for a
+	 * stepper that saves nothing.
+	 */
+	void		(*stepper_state) (void *ctx, const void *state, size_t len);
 } HnCallbacks;
 
 typedef struct HnTrainResult
@@ -152,6 +169,8 @@ typedef struct HnTrainResult
 	bool		resume_inexact; /* the stepper's state (optimizer moments)
 								 * could not be restored: not the bytes of
 								 * an uninterrupted fit */
+	bool		stepper_fresh;	/* options.stepper_state was not accepted:
+								 * the stepper started afresh */
 	int			checkpoints;	/* checkpoints handed to the hook */
 } HnTrainResult;
 

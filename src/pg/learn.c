@@ -44,6 +44,9 @@
 #include "jsonutil.h"
 #include "jobs.h"
 
+#include "core/checkpoint.h"
+#include "core/online.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -76,9 +79,10 @@ PGDLLEXPORT void HanamiLearnerMain(Datum arg);
 #define LOCK_FLUSH		0x4C46	/* "LF" */
 
 /*
- * Rows the first fit of a network that learns something from its rows
- * first (a dense network's input scaling) waits for, unless a flush is
- * asked or commit_interval passes: the scaling is learned from them.
+ * Rows the first fit waits for, unless a flush is asked or commit_interval
+ * passes, when the network learns something from its rows first and its
+ * kind cannot take it from running statistics: it is learned from them.
+ * (A dense network's scaling follows running statistics instead.)
  */
 #define LEARNER_FIRST_ROWS 256
 
@@ -601,6 +605,13 @@ typedef struct Learner
 	int64		ids_cap;
 	int64		last_fetched;
 	int			first_rows;		/* rows the first fit waits for, or 0 */
+	/* kept between commits (online.h), in netcxt */
+	bool		running;		/* scaling from running statistics */
+	HnColumnStats in_stats;
+	HnColumnStats out_stats;
+	void	   *stepper;		/* the optimizer's state, carried */
+	size_t		stepper_len;
+	uint64		options_hash;
 	double		loaded_at;
 	double		loss_sum;
 	double		last_commit_at;
@@ -678,6 +689,81 @@ LearnerSettings(Learner *l)
 	return ok;
 }
 
+/*
+ * What the learner kept at its last commit (online.h), when that commit is
+ * still the branch head and learning has the same options: the running
+ * statistics and the optimizer's state continue.  Otherwise they start
+ * afresh: running statistics when the network learns something from its
+ * rows first (a dense network without scaling yet) and its kind can take
+ * it from them; for a kind that cannot, the first fit waits for enough
+ * rows to learn it from.
+ */
+static void
+LearnerState(Learner *l)
+{
+	HnError		err;
+	const HnKindFit *kf = HnKindFitOf(&l->bound, "train", &err);
+	HnAllocator alloc = HanamiPallocAllocator(l->netcxt);
+	HnOnlineState kept;
+	bool		have = false;
+	void	   *prep = NULL;
+
+	l->options_hash = HnHash64(l->options, strlen(l->options), l->classes);
+	l->first_rows = 0;
+	l->running = false;
+	l->stepper = NULL;
+	l->stepper_len = 0;
+	memset(&l->in_stats, 0, sizeof(l->in_stats));
+	memset(&l->out_stats, 0, sizeof(l->out_stats));
+	{
+		HanamiAsSystem sys;
+		Oid			types[1] = {INT8OID};
+		Datum		vals[1] = {Int64GetDatum(l->model_id)};
+		bool		isnull;
+
+		HanamiAsSystemBegin(&sys);
+		if (HanamiSpiExec("SELECT state FROM hanami.learning WHERE model_id = $1 AND state IS NOT NULL",
+						  1, types, vals) == 1)
+		{
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+			have = HnOnlineRead(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &kept, &alloc, &err) == HANAMI_OK &&
+				kept.commit == (uint64) l->parent && kept.options_hash == l->options_hash;
+		}
+		HanamiAsSystemEnd(&sys);
+	}
+	if (have)
+	{
+		if (kept.in.n > 0 && kf != NULL && kf->running_scaling != NULL)
+		{
+			l->running = true;
+			l->in_stats = kept.in;
+			l->out_stats = kept.out;
+		}
+		if (kept.stepper != NULL)
+		{
+			l->stepper = MemoryContextAlloc(l->netcxt, kept.stepper_len);
+			memcpy(l->stepper, kept.stepper, kept.stepper_len);
+			l->stepper_len = kept.stepper_len;
+		}
+		return;
+	}
+	if (kf == NULL || kf->prepare_begin == NULL ||
+		kf->prepare_begin(&l->bound, &l->opts.train, !l->classes, true, &alloc, &prep, &err) != HANAMI_OK ||
+		prep == NULL)
+		return;
+	kf->prepare_discard(prep);
+	if (kf->running_scaling == NULL)
+	{
+		l->first_rows = LEARNER_FIRST_ROWS;
+		return;
+	}
+	l->running = true;
+	if (StatsInit(&l->in_stats, l->bound.hdr->n_inputs, &alloc, &err) != HANAMI_OK ||
+		(!l->classes && StatsInit(&l->out_stats, l->bound.hdr->n_outputs, &alloc, &err) != HANAMI_OK))
+		HanamiCheck(err.code, &err);
+}
+
 /* As the writer: the branch head and the fit's options. */
 static void
 LearnerLoad(Learner *l)
@@ -700,22 +786,7 @@ LearnerLoad(Learner *l)
 					 strcmp(o, "{") == 0 ? "" : ", ");
 		HanamiParseJobOptions(HanamiJsonbFromCString(o), &l->bound, &l->opts);
 	}
-	/* does the network learn something from its first rows (scaling)? */
-	{
-		HnError		err;
-		const HnKindFit *kf = HnKindFitOf(&l->bound, "train", &err);
-		HnAllocator alloc = HanamiPallocAllocator(l->netcxt);
-		void	   *prep = NULL;
-
-		l->first_rows = 0;
-		if (kf != NULL && kf->prepare_begin != NULL &&
-			kf->prepare_begin(&l->bound, &l->opts.train, !l->classes, true, &alloc, &prep, &err) == HANAMI_OK &&
-			prep != NULL)
-		{
-			kf->prepare_discard(prep);
-			l->first_rows = LEARNER_FIRST_ROWS;
-		}
-	}
+	LearnerState(l);
 	MemoryContextSwitchTo(old);
 	HanamiWorkerTxEnd(tx);
 	l->pending = 0;
@@ -723,6 +794,40 @@ LearnerLoad(Learner *l)
 	l->last_fetched = 0;
 	l->last_commit_at = Now();
 	l->loaded_at = l->last_commit_at;
+}
+
+/* Keep the optimizer's state for the next batch (HnCallbacks.stepper_state). */
+static void
+LearnerKeepStepper(void *ctx, const void *state, size_t len)
+{
+	Learner    *l = ctx;
+	void	   *keep = MemoryContextAllocHuge(l->netcxt, len);
+
+	memcpy(keep, state, len);
+	if (l->stepper != NULL)
+		pfree(l->stepper);
+	l->stepper = keep;
+	l->stepper_len = len;
+}
+
+/*
+ * The running statistics take in a batch's rows before it is trained, and
+ * the network's scaling follows them (HnKindFit.running_scaling).
+ */
+static void
+LearnerRunningScaling(Learner *l, const HnDataset *ds)
+{
+	HnError		err;
+	const HnKindFit *kf = HnKindFitOf(&l->bound, "train", &err);
+
+	for (int64 r = 0; r < ds->n; r++)
+	{
+		StatsAdd(&l->in_stats, ds->x + (size_t) r * ds->n_features);
+		if (l->out_stats.n > 0 && ds->y != NULL)
+			StatsAdd(&l->out_stats, ds->y + (size_t) r * ds->n_outputs);
+	}
+	kf->running_scaling(&l->bound, &l->in_stats,
+						l->out_stats.n > 0 ? &l->out_stats : NULL);
 }
 
 static bool
@@ -797,7 +902,13 @@ LearnerStep(Learner *l)
 
 		HanamiInitCallbacks(&cb, false);
 		cb.interrupt = LearnerInterrupt;
+		cb.ctx = l;
+		cb.stepper_state = LearnerKeepStepper;
 		memset(&res, 0, sizeof(res));
+		if (l->running)
+			LearnerRunningScaling(l, &data.ds);
+		l->opts.train.stepper_state = l->stepper;
+		l->opts.train.stepper_state_len = l->stepper_len;
 		st = HanamiDeviceFit(&l->bound, &data.ds, "cpu", &l->opts.train, &cb, &alloc, &res, &err);
 		HanamiCheck(st, &err);
 		if (l->pending + n > l->ids_cap)
@@ -815,6 +926,38 @@ LearnerStep(Learner *l)
 	}
 	MemoryContextDelete(scratch);
 	return n;
+}
+
+/*
+ * As the system, in the transaction of commit cid: what goes on from it
+ * (online.h) into the learning row.
+ */
+static void
+LearnerSaveState(Learner *l, int64 cid)
+{
+	HnOnlineState kept;
+	size_t		len;
+	bytea	   *b;
+	Oid			types[2] = {INT8OID, BYTEAOID};
+	Datum		vals[2];
+
+	memset(&kept, 0, sizeof(kept));
+	kept.commit = (uint64) cid;
+	kept.options_hash = l->options_hash;
+	if (l->running)
+	{
+		kept.in = l->in_stats;
+		kept.out = l->out_stats;
+	}
+	kept.stepper = l->stepper;
+	kept.stepper_len = l->stepper_len;
+	len = HnOnlineSize(&kept);
+	b = palloc_extended(len + VARHDRSZ, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(b, len + VARHDRSZ);
+	HnOnlineWrite(&kept, VARDATA(b), len);
+	vals[0] = Int64GetDatum(l->model_id);
+	vals[1] = PointerGetDatum(b);
+	HanamiSpiExec("UPDATE hanami.learning SET state = $2 WHERE model_id = $1", 2, types, vals);
 }
 
 /*
@@ -889,6 +1032,7 @@ LearnerCommit(Learner *l)
 				HanamiSpiExec("UPDATE hanami.learning SET learned = learned + $4, last_commit = $3, "
 							  "committed_at = pg_catalog.now(), error = NULL WHERE model_id = $1",
 							  4, t4, v4);
+				LearnerSaveState(l, cid);
 			}
 			HanamiAsSystemEnd(&sys);
 			l->parent = cid;

@@ -129,6 +129,24 @@ DensePrepRows(void *prep, const HnDataset *rows, const int64_t *order,
  * the output scaling shift = mean, mul = standard deviation (1 for a
  * constant target); then free prep.
  */
+/* An output scaling of the targets' mean and standard deviation. */
+static void
+DenseOutputScaling(DenseNet *net, const HnColumnStats *y)
+{
+	for (uint32_t j = 0; j < net->hdr->n_outputs; j++)
+	{
+		double		mean = y->mean[j];
+		double		sd = sqrt(y->m2[j] / (double) y->count);
+		float		f = (float) sd;
+
+		net->out_shift[j] = isfinite(mean) ? (float) mean : 0.0f;
+		if (!(sd > 1e-12) || !isfinite(f) || f == 0.0f)
+			f = 1.0f;
+		net->out_mul[j] = f;
+	}
+	net->hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
+}
+
 static HnStatus
 DensePrepEnd(void *prep, HnNet *hn, HnError *err)
 {
@@ -148,24 +166,43 @@ DensePrepEnd(void *prep, HnNet *hn, HnError *err)
 		(p->copies ? ScaleSampleHeld(p->copies) : ScaleSampleHeld(&p->held)) > 0)
 		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	if (st == HANAMI_OK && p->want_out && p->ystats.count > 0)
-	{
-		for (uint32_t j = 0; j < net->hdr->n_outputs; j++)
-		{
-			double		mean = p->ystats.mean[j];
-			double		sd = sqrt(p->ystats.m2[j] / (double) p->ystats.count);
-			float		f = (float) sd;
-
-			net->out_shift[j] = isfinite(mean) ? (float) mean : 0.0f;
-			if (!(sd > 1e-12) || !isfinite(f) || f == 0.0f)
-				f = 1.0f;
-			net->out_mul[j] = f;
-		}
-		net->hdr->flags |= HANAMI_FLAG_OUTPUT_FITTED;
-	}
+		DenseOutputScaling(net, &p->ystats);
 	DensePrepFree(p);
 	return st;
 }
 
+/*
+ * Online learning: the input scaling from running means and standard
+ * deviations (centre the mean, range HANAMI_SCALE_SD_RANGE deviations; a
+ * constant feature gets mul 1), an mse regression's output scaling as a
+ * first fit learns it (the targets' mean and standard deviation).
+ */
+static void
+DenseRunningScaling(HnNet *hn, const HnColumnStats *in,
+					const HnColumnStats *out)
+{
+	DenseNet   *net = DenseOf(hn);
+
+	if ((net->hdr->flags & HANAMI_FLAG_SCALE_INPUT) && in != NULL &&
+		in->count > 0 && in->n == net->hdr->n_inputs)
+	{
+		for (uint32_t i = 0; i < in->n; i++)
+		{
+			double		mean = in->mean[i];
+			double		range = HANAMI_SCALE_SD_RANGE *
+				sqrt(in->m2[i] / (double) in->count);
+			float		mul = (float) (1.0 / range);
+
+			net->in_shift[i] = isfinite(mean) ? (float) mean : 0.0f;
+			net->in_mul[i] = (range > 0.0 && isfinite(mul) && mul != 0.0f) ?
+				mul : 1.0f;
+		}
+		net->hdr->flags |= HANAMI_FLAG_INPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
+	}
+	if (out != NULL && out->count > 0 && out->n == net->hdr->n_outputs &&
+		DenseOutputScalable(net, true))
+		DenseOutputScaling(net, out);
+}
 /* Drop what was being learnt. */
 static void
 DensePrepDiscard(void *prep)
@@ -348,6 +385,7 @@ const HnKindFit HnDenseFit = {
 	.prepare_rows = DensePrepRows,
 	.prepare_end = DensePrepEnd,
 	.prepare_discard = DensePrepDiscard,
+	.running_scaling = DenseRunningScaling,
 	.targets = DenseTargets,
 	.loss = DenseLoss,
 };

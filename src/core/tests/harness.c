@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "core/train.h"
+
 static int	tests_run;
 static int	tests_failed;
 
@@ -121,4 +123,25 @@ TestUniform(uint64_t *state, float lo, float hi)
 	*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
 	x = *state >> 40;			/* 24 bits */
 	return lo + (hi - lo) * (float) x / 16777216.0f;
+}
+
+/* n rows of 4 features, 3 classes, from a seed. */
+void
+TestMakeData(HnDataset *ds, float **x, int32_t **cls, int64_t n, uint64_t seed)
+{
+	*x = malloc(sizeof(float) * (size_t) n * 4);
+	*cls = malloc(sizeof(int32_t) * (size_t) n);
+	for (int64_t r = 0; r < n; r++)
+	{
+		for (int j = 0; j < 4; j++)
+			(*x)[r * 4 + j] = TestUniform(&seed, 0.0f, 10.0f);
+		(*cls)[r] = (int32_t) (((*x)[r * 4] + (*x)[r * 4 + 1] > 10.0f) +
+							   ((*x)[r * 4 + 2] > 7.0f));
+	}
+	memset(ds, 0, sizeof(*ds));
+	ds->n = n;
+	ds->n_features = 4;
+	ds->n_outputs = 3;
+	ds->x = *x;
+	ds->cls = *cls;
 }

@@ -60,6 +60,14 @@ void	   *TestCopy(const void *buf, size_t len);
 /* Deterministic uniform float in [lo, hi) from a 64-bit state. */
 float		TestUniform(uint64_t *state, float lo, float hi);
 
+/*
+ * n rows of 4 features in [0, 10), 3 classes, from a seed (x and cls are
+ * malloc'd; ds points at them).
+ */
+struct HnDataset;
+void		TestMakeData(struct HnDataset *ds, float **x, int32_t **cls,
+						 int64_t n, uint64_t seed);
+
 /* The suites, one per test file. */
 void		TestMathSuite(void);
 void		TestFormatSuite(void);
@@ -73,5 +81,6 @@ void		TestFitSuite(void);
 void		TestJsonSuite(void);
 void		TestCheckpointSuite(void);
 void		TestReshapeSuite(void);
+void		TestOnlineSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -69,27 +69,6 @@ RunFit(const void *img, size_t len, const HnRows *rows,
 	return net.hdr;
 }
 
-/* n rows of 4 features, 3 classes, from a seed. */
-static void
-MakeData(HnDataset *ds, float **x, int32_t **cls, int64_t n, uint64_t seed)
-{
-	*x = malloc(sizeof(float) * (size_t) n * 4);
-	*cls = malloc(sizeof(int32_t) * (size_t) n);
-	for (int64_t r = 0; r < n; r++)
-	{
-		for (int j = 0; j < 4; j++)
-			(*x)[r * 4 + j] = TestUniform(&seed, 0.0f, 10.0f);
-		(*cls)[r] = (int32_t) (((*x)[r * 4] + (*x)[r * 4 + 1] > 10.0f) +
-							   ((*x)[r * 4 + 2] > 7.0f));
-	}
-	memset(ds, 0, sizeof(*ds));
-	ds->n = n;
-	ds->n_features = 4;
-	ds->n_outputs = 3;
-	ds->x = *x;
-	ds->cls = *cls;
-}
-
 /*
  * The fit of `what` three ways: uninterrupted; with checkpoints every
  * epoch (the same bytes); resumed from the checkpoint of epoch k (the
@@ -270,7 +249,7 @@ TestCheckpointDense(void)
 	void	   *out;
 	Keep		keep;
 
-	MakeData(&ds, &x, &cls, 150, 5);
+	TestMakeData(&ds, &x, &cls, 150, 5);
 	rows = (HnRows) {&ds, NULL, 0, NULL};
 	TestNetMake(&tn, 4, counts, NULL, HANAMI_LOSS_DEFAULT, 3, true);
 
@@ -286,7 +265,7 @@ TestCheckpointDense(void)
 		CheckRefusals(tn.buf, tn.len, &rows, &opt, blob, blen);
 
 	/* other rows: resumed anyway, and said */
-	MakeData(&ds2, &x2, &cls2, 150, 6);
+	TestMakeData(&ds2, &x2, &cls2, 150, 6);
 	rows2 = (HnRows) {&ds2, NULL, 0, NULL};
 	opt.resume = blob;
 	opt.resume_len = blen;
@@ -386,7 +365,7 @@ TestCheckpointGrowing(void)
 	void	   *img;
 	void	   *blob;
 
-	MakeData(&ds, &x, &cls, 90, 9);
+	TestMakeData(&ds, &x, &cls, 90, 9);
 	rows = (HnRows) {&ds, NULL, 0, NULL};
 	spec->cells[0] = (HkCellSpec) {0, 0, 0, HK_CELL_INPUT, 4, -1, "in"};
 	spec->cells[1] = (HkCellSpec) {1, 0, 0, HK_CELL_HIDDEN, 24, -1, ""};
