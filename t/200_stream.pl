@@ -3,7 +3,8 @@
 # hanami.learn(); the background learner's result is about as accurate as a
 # one-epoch online fit of the same rows in the same order; rolled-back
 # samples are never learned; a learner killed with SIGKILL mid-stream loses
-# no sample and learns none twice; another project's role can neither learn
+# no sample and learns none twice; a dense network's scaling follows running
+# statistics and its streamed accuracy matches the online fit too; another project's role can neither learn
 # into the model nor read its queue nor tell that it exists; an ingest-only
 # role can learn and do nothing else; beyond hanami.max_learners a model's
 # learner waits, its samples queued.
@@ -185,6 +186,70 @@ is(psql_as('alice', q{SELECT string_agg(DISTINCT k.author::text, ',') FROM hanam
 	JOIN hanami.commits k ON k.id = l.commit_id WHERE l.message LIKE 'learn:%'}), 'alice',
 	'every learning commit was made as alice, the writer who enabled learning, not as a superuser');
 
+# --- a dense network from the stream: its input scaling follows running
+# statistics of every sample learned, the optimizer's state goes on from
+# batch to batch and across commits, and a learner killed mid-stream
+# resumes both from its last commit
+$node->safe_psql('postgres', q{
+	CREATE TABLE dstream (id int, x real[], label int);
+	GRANT SELECT, INSERT ON dstream TO alice, ingest;
+	CREATE FUNCTION dstream_learn() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM hanami.learn('alice/ddigits', NEW.x, NEW.label);
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER dstream_learn AFTER INSERT ON dstream FOR EACH ROW EXECUTE FUNCTION dstream_learn();
+});
+my $dspec = '{"layers": [64, 64, 10]}';
+psql_as('alice', qq{SELECT hanami.create_model('ddigits', '$dspec', NULL, 1)});
+psql_as('alice', q{SELECT hanami.enable_learning('ddigits', '{"batch_size": 1, "commit_every": 100, "commit_interval": 60}')});
+psql_as('alice', q{SELECT hanami.grant_learn('ddigits', 'ingest')});
+my $dmid = psql_as('alice', q{SELECT model_id FROM hanami.resolve('ddigits')});
+# the learner's state: samples in its running statistics (online.h: a u64 at byte 44)
+my $stats_count = qq{SELECT sum(get_byte(state, 44 + i)::numeric * 256 ^ i)::int8
+	FROM hanami.learning, generate_series(0, 7) i WHERE model_id = $dmid};
+open($fh, '>', "$tmp/dstream.sql") or die;
+print $fh $node->safe_psql('postgres', q{
+	SELECT string_agg(format('INSERT INTO dstream VALUES (%s, %L, %s);', id, x, label), E'\n' ORDER BY id)
+	FROM digits WHERE NOT is_test});
+close $fh;
+($o2, $e2) = ('', '');
+$h = IPC::Run::start([ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-U', 'ingest', '-d', 'postgres',
+	'-f', "$tmp/dstream.sql" ], '<', \undef, '>', \$o2, '2>', \$e2);
+$pid = '';
+for (1 .. 600)
+{
+	$pid = $node->safe_psql('postgres', qq{
+		SELECT pid FROM pg_stat_activity WHERE application_name = 'hanami learner $dmid'
+		AND (SELECT learned FROM hanami.learning WHERE model_id = $dmid) >= 200 LIMIT 1});
+	last if $pid ne '';
+	sleep 0.05;
+}
+ok($pid ne '', 'the dense model\'s learner runs while rows stream in, after some commits');
+my ($committed, $counted) = split /\|/, psql_as('alice', qq{SELECT learned, ($stats_count) FROM hanami.learning WHERE model_id = $dmid});
+is($counted, $committed, "its running statistics at the last commit count the $committed samples committed");
+kill 'KILL', $pid if $pid;
+$h->finish;
+$node->poll_query_until('postgres', 'SELECT true') or die 'the server did not come back';
+psql_as('ingest', q{INSERT INTO dstream SELECT id, x, label FROM digits
+	WHERE NOT is_test AND id NOT IN (SELECT id FROM dstream) ORDER BY id});
+ok(psql_as('alice', q{SELECT hanami.flush_learning('ddigits', '2 min')}) =~ /^\d+$/, 'the dense stream is flushed after the crash');
+is(psql_as('alice', qq{SELECT learned FROM hanami.learning WHERE model_id = $dmid}), $ntrain,
+	'every sample of the dense stream was learned once');
+is(psql_as('alice', $stats_count), $ntrain,
+	'the running statistics hold every sample once: those learned before the crash were not counted again');
+is(psql_as('alice', q{SELECT hanami.info(hanami.load('ddigits'))->>'input_scaling'}), 'fitted',
+	'the committed network has its input scaling');
+my ($dacc_stream, $dacc_fit) = split /\|/, psql_as('alice', qq{
+	SELECT (hanami.verify(hanami.load('ddigits'), 'SELECT x, label FROM digits WHERE is_test')->>'accuracy')::numeric(6,4),
+	       (hanami.verify(hanami.fit(hanami.network('$dspec', 1), 'SELECT x, label FROM digits WHERE NOT is_test ORDER BY id',
+	                                 '{"batch_size": 1, "epochs": 1, "shuffle": false}'),
+	                      'SELECT x, label FROM digits WHERE is_test')->>'accuracy')::numeric(6,4)});
+note("dense, held-out accuracy: streamed $dacc_stream, one-epoch online fit $dacc_fit");
+ok($dacc_fit > 0.8, "the dense one-epoch online fit learned: $dacc_fit");
+ok($dacc_stream >= $dacc_fit - 0.02,
+	"the dense streamed model, killed once, reaches the one-epoch online fit within 2 points: $dacc_stream vs $dacc_fit");
+
 # --- target values, a dense network: learn(model, real[], real[])
 psql_as('alice', q{SELECT hanami.create_model('sum', '{"layers": [2, 8, 1], "activation": "tanh"}', NULL, 2)});
 psql_as('alice', q{SELECT hanami.enable_learning('sum', '{"targets": "values", "batch_size": 1, "optimizer": "sgd",
@@ -198,13 +263,16 @@ psql_as('alice', join("\n", map { my ($a, $b) = ($_ % 7, $_ % 5);
 ok(psql_as('alice', q{SELECT hanami.flush_learning('sum')}) =~ /^\d+$/, 'a dense network learns target values from the queue');
 is(psql_as('alice', q{SELECT learned FROM hanami.learning l JOIN hanami.model_catalog m ON m.id = l.model_id
 	WHERE m.name = 'sum'}), '200', 'all 200 of them, once');
-# a dense network learns its scaling from its first fit: the learner waits
-# for more rows (or a flush) rather than learning it from the first one
-is(psql_as('alice', q{SELECT string_agg(metrics->>'learned', ',') FROM hanami.log('sum') WHERE message LIKE 'learn:%'}),
-	'200', 'its first fit waited for the rows queued before the flush, to learn the scaling from all of them');
-is(psql_as('alice', q{SELECT (hanami.info(hanami.load('sum#' || (SELECT min(commit_id) FROM hanami.log('sum'))))->>'input_scaling') || ','
-	|| (hanami.info(hanami.load('sum'))->>'input_scaling') || ',' || (hanami.info(hanami.load('sum'))->'trained'->>'samples')}),
-	'on first fit,fitted,200', 'the committed network learned its input scaling, and trained on the 200 samples');
+# its input and output scaling follow running statistics of the samples
+# (online.h: inputs counted at byte 44; targets after 2 x 2 means and m2s)
+is(psql_as('alice', q{SELECT string_agg(n::text, ',') FROM (SELECT sum(get_byte(l.state, at + i)::numeric * 256 ^ i)::int8 n
+	FROM hanami.learning l JOIN hanami.model_catalog m ON m.id = l.model_id, generate_series(0, 7) i, (VALUES (44), (88)) a(at)
+	WHERE m.name = 'sum' GROUP BY at ORDER BY at) s}),
+	'200,200', 'its running statistics of inputs and targets hold the 200 samples');
+is(psql_as('alice', q{SELECT (hanami.info(hanami.load('sum'))->>'input_scaling') || ',' || (hanami.info(hanami.load('sum'))->'trained'->>'samples')}),
+	'fitted,200', 'the committed network has its scaling, and trained on the 200 samples');
+ok(psql_as('alice', q{SELECT abs((hanami.predict('sum', ARRAY[3, 2]::real[]))[1] - 5) < 1.5}) eq 't',
+	'and predicts about the sum (scaled back to the targets\' units)');
 
 # --- tenants
 my $mid = psql_as('alice', q{SELECT model_id FROM hanami.resolve('digits')});

@@ -65,7 +65,7 @@ CREATE TABLE @extschema@.learn_grants (
 );
 
 COMMENT ON TABLE @extschema@.learning IS
-	'models that learn online from their queue: options, the writer the learner runs as, samples learned, last commit, last error';
+	'models that learn online from their queue: options, the writer the learner runs as, samples learned, last commit, last error, and what the learner carries from that commit (running statistics, optimizer state)';
 COMMENT ON TABLE @extschema@.learn_queue IS
 	'samples queued by hanami.learn() and not yet in a commit (written by learn() only; the model''s writers may read and delete them)';
 COMMENT ON TABLE @extschema@.learn_grants IS
