@@ -247,6 +247,8 @@ my ($dacc_stream, $dacc_fit) = split /\|/, psql_as('alice', qq{
 	                      'SELECT x, label FROM digits WHERE is_test')->>'accuracy')::numeric(6,4)});
 note("dense, held-out accuracy: streamed $dacc_stream, one-epoch online fit $dacc_fit");
 ok($dacc_fit > 0.8, "the dense one-epoch online fit learned: $dacc_fit");
+like(error_as('alice', qq{UPDATE hanami.learning SET state = '\\x00' WHERE model_id = $dmid}), qr/permission denied/,
+	'not even a writer of the model can write the learner\'s state');
 ok($dacc_stream >= $dacc_fit - 0.02,
 	"the dense streamed model, killed once, reaches the one-epoch online fit within 2 points: $dacc_stream vs $dacc_fit");
 
