@@ -120,4 +120,14 @@ BlobGetBytes(HnBlobIn *in, uint64_t *n)
 	return *n > 0 ? at : NULL;
 }
 
+/*
+ * A blob's frame: its total length as a u64 at byte 16 (after an 8-byte
+ * magic and two u32) and, in its last 8 bytes, a u64 hash (HnHash64) of
+ * every byte before them.  HnBlobSeal writes both into a blob of len bytes;
+ * HnBlobUnsealed says what is wrong with an untrusted one (NULL: nothing)
+ * and, when it is whole, narrows in->len to the fields.
+ */
+void		HnBlobSeal(void *dst, size_t len);
+const char *HnBlobUnsealed(HnBlobIn *in);
+
 #endif							/* HANAMI_CORE_BLOB_H */

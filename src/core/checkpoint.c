@@ -133,13 +133,37 @@ void
 HnCheckpointWrite(const HnCheckpoint *ck, void *dst, size_t len)
 {
 	HnBlobOut	o = {dst, 0};
+
+	CkptFields(&o, ck);
+	HnBlobSeal(dst, len);
+}
+
+/* See blob.h. */
+void
+HnBlobSeal(void *dst, size_t len)
+{
 	uint64_t	total = len;
 	uint64_t	sum;
 
-	CkptFields(&o, ck);
 	memcpy((unsigned char *) dst + 16, &total, 8);
 	sum = HnHash64(dst, len - 8, 0);
 	memcpy((unsigned char *) dst + len - 8, &sum, 8);
+}
+
+/* See blob.h; in is at byte 16, the total length next. */
+const char *
+HnBlobUnsealed(HnBlobIn *in)
+{
+	uint64_t	total = BlobGetU64(in);
+	uint64_t	sum;
+
+	if (in->bad || total != in->len || in->len < 32)
+		return "its length is wrong (truncated?)";
+	memcpy(&sum, in->p + in->len - 8, 8);
+	if (sum != HnHash64(in->p, in->len - 8, 0))
+		return "its checksum does not match";
+	in->len -= 8;				/* the fields end before the checksum */
+	return NULL;
 }
 
 /* A refusal of a blob that is not a whole checkpoint of this format. */
@@ -158,8 +182,7 @@ HnCheckpointRead(const void *blob, size_t len, HnCheckpoint *ck,
 {
 	HnBlobIn	in = {blob, len, 0, false};
 	char		magic[8];
-	uint64_t	total;
-	uint64_t	sum;
+	const char *why;
 	uint64_t	n;
 	const void *name;
 
@@ -176,13 +199,8 @@ HnCheckpointRead(const void *blob, size_t len, HnCheckpoint *ck,
 						  "checkpoint version %u is not supported",
 						  ck->version);
 	ck->flags = BlobGetU32(&in);
-	total = BlobGetU64(&in);
-	if (total != len)
-		return CkptCorrupt(err, "its length is wrong (truncated?)");
-	memcpy(&sum, (const unsigned char *) blob + len - 8, 8);
-	if (sum != HnHash64(blob, len - 8, 0))
-		return CkptCorrupt(err, "its checksum does not match");
-	in.len = len - 8;			/* the fields end before the checksum */
+	if ((why = HnBlobUnsealed(&in)) != NULL)
+		return CkptCorrupt(err, why);
 	if (ck->flags & ~(uint32_t) (HN_CKPT_STEPPER | HN_CKPT_STREAMED))
 		return CkptCorrupt(err, "unknown flags");
 	ck->start_hash = BlobGetU64(&in);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/blob.h"
-#include "core/checkpoint.h"
 
 static const char OnlineMagic[8] = {'H', 'N', 'O', 'N', 'L', 'N', '\r', '\n'};
 
@@ -52,13 +51,9 @@ void
 HnOnlineWrite(const HnOnlineState *s, void *dst, size_t len)
 {
 	HnBlobOut	o = {dst, 0};
-	uint64_t	total = len;
-	uint64_t	sum;
 
 	OnlineFields(&o, s);
-	memcpy((unsigned char *) dst + 16, &total, 8);
-	sum = HnHash64(dst, len - 8, 0);
-	memcpy((unsigned char *) dst + len - 8, &sum, 8);
+	HnBlobSeal(dst, len);
 }
 
 static HnStatus
@@ -107,8 +102,7 @@ HnOnlineRead(const void *blob, size_t len, HnOnlineState *s,
 {
 	HnBlobIn	in = {blob, len, 0, false};
 	char		magic[8];
-	uint64_t	total;
-	uint64_t	sum;
+	const char *why;
 	HnStatus	st = HANAMI_OK;
 
 	memset(s, 0, sizeof(*s));
@@ -119,13 +113,8 @@ HnOnlineRead(const void *blob, size_t len, HnOnlineState *s,
 		return OnlineCorrupt(err, "not an online learning state");
 	if (BlobGetU32(&in) != HN_ONLINE_VERSION || BlobGetU32(&in) != 0)
 		return OnlineCorrupt(err, "another version");
-	total = BlobGetU64(&in);
-	if (total != len)
-		return OnlineCorrupt(err, "its length is wrong (truncated?)");
-	memcpy(&sum, (const unsigned char *) blob + len - 8, 8);
-	if (sum != HnHash64(blob, len - 8, 0))
-		return OnlineCorrupt(err, "its checksum does not match");
-	in.len = len - 8;
+	if ((why = HnBlobUnsealed(&in)) != NULL)
+		return OnlineCorrupt(err, why);
 	s->commit = BlobGetU64(&in);
 	s->options_hash = BlobGetU64(&in);
 	if (!GetStats(&in, &s->in, alloc, err, &st) ||
