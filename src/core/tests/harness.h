@@ -82,5 +82,6 @@ void		TestJsonSuite(void);
 void		TestCheckpointSuite(void);
 void		TestReshapeSuite(void);
 void		TestOnlineSuite(void);
+void		TestExprSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

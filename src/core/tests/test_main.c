@@ -21,5 +21,6 @@ main(void)
 	TestCheckpointSuite();
 	TestReshapeSuite();
 	TestOnlineSuite();
+	TestExprSuite();
 	return TestSummary();
 }
