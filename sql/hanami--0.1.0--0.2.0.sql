@@ -1553,3 +1553,55 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.revoke_learn(pg_catalog.text, pg_catalog.regrole) IS
 	'take back a role''s right to call hanami.learn() on the model';
+
+-- Averaging networks of one architecture (src/pg/average.c): the weighted
+-- mean of their weights and biases, everything else the first network's;
+-- parallel-safe, with combine, serial and deserial functions.
+CREATE FUNCTION @extschema@.average_trans(pg_catalog.internal, @extschema@.network)
+RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'hanami_average_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.average_trans(pg_catalog.internal, @extschema@.network, pg_catalog.float8)
+RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'hanami_average_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.average_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'hanami_average_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.average_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'hanami_average_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.average_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal
+AS 'MODULE_PATHNAME', 'hanami_average_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.average_final(pg_catalog.internal)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_average_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.average(@extschema@.network) (
+	SFUNC = @extschema@.average_trans,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.average_final,
+	COMBINEFUNC = @extschema@.average_combine,
+	SERIALFUNC = @extschema@.average_serial,
+	DESERIALFUNC = @extschema@.average_deserial,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.average(@extschema@.network, pg_catalog.float8) (
+	SFUNC = @extschema@.average_trans,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.average_final,
+	COMBINEFUNC = @extschema@.average_combine,
+	SERIALFUNC = @extschema@.average_serial,
+	DESERIALFUNC = @extschema@.average_deserial,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.average(@extschema@.network) IS
+	'the mean of dense networks of one architecture and scaling (weights and biases averaged; the rest is the first network''s)';
+COMMENT ON AGGREGATE @extschema@.average(@extschema@.network, pg_catalog.float8) IS
+	'the weighted mean of dense networks of one architecture and scaling (weight >= 0, e.g. the rows each was trained on)';

@@ -210,6 +210,17 @@ struct HnKind
 								  const float *x, int n, float *out,
 								  HnError *err);
 
+	/*
+	 * Averaging (hanami.average); optional (both NULL: the kind's networks
+	 * are not averaged).  average_check says whether b may be averaged with
+	 * a: the same architecture and everything else but the weights and
+	 * biases the same (HANAMI_E_INVALID_ARGUMENT naming the first
+	 * difference).  parameters gives the image's weights and biases, the
+	 * floats an average takes the weighted mean of, and their count.
+	 */
+	HnStatus	(*average_check) (const HnNet *a, const HnNet *b, HnError *err);
+	float	   *(*parameters) (const HnNet *net, size_t *n);
+
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;
 };

@@ -153,5 +153,7 @@ const HnKind HnDenseKind = {
 	.reshape = DenseReshape,
 	.bind_head = DenseKindBindHead,
 	.predict_paged = DenseKindPredictPaged,
+	.average_check = DenseAverageCheck,
+	.parameters = DenseParameters,
 	.fit = &HnDenseFit,
 };

@@ -16,4 +16,8 @@ DenseOf(const HnNet *net)
 	return net->kind == &HnDenseKind ? (DenseNet *) net->view.bytes : NULL;
 }
 
+/* Averaging (dense/average.c; kind.h average_check, parameters). */
+HnStatus	DenseAverageCheck(const HnNet *a, const HnNet *b, HnError *err);
+float	   *DenseParameters(const HnNet *net, size_t *n);
+
 #endif							/* HANAMI_CORE_DENSE_KIND_H */
