@@ -1605,3 +1605,15 @@ COMMENT ON AGGREGATE @extschema@.average(@extschema@.network) IS
 	'the mean of dense networks of one architecture and scaling (weights and biases averaged; the rest is the first network''s)';
 COMMENT ON AGGREGATE @extschema@.average(@extschema@.network, pg_catalog.float8) IS
 	'the weighted mean of dense networks of one architecture and scaling (weight >= 0, e.g. the rows each was trained on)';
+COMMENT ON FUNCTION @extschema@.average_trans(pg_catalog.internal, @extschema@.network) IS
+	'support function of hanami.average: adds a network';
+COMMENT ON FUNCTION @extschema@.average_trans(pg_catalog.internal, @extschema@.network, pg_catalog.float8) IS
+	'support function of hanami.average: adds a network with its weight';
+COMMENT ON FUNCTION @extschema@.average_combine(pg_catalog.internal, pg_catalog.internal) IS
+	'support function of hanami.average: merges two partial averages';
+COMMENT ON FUNCTION @extschema@.average_serial(pg_catalog.internal) IS
+	'support function of hanami.average: a partial average as bytes, for parallel query';
+COMMENT ON FUNCTION @extschema@.average_deserial(pg_catalog.bytea, pg_catalog.internal) IS
+	'support function of hanami.average: a partial average from bytes (checked)';
+COMMENT ON FUNCTION @extschema@.average_final(pg_catalog.internal) IS
+	'support function of hanami.average: the mean network';
