@@ -1550,3 +1550,12 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.revoke_learn(pg_catalog.text, pg_catalog.regrole) IS
 	'take back a role''s right to call hanami.learn() on the model';
+
+-- Compact weights: a dense network's weights as pow2, f16 or u8.
+CREATE FUNCTION @extschema@.quantize(net @extschema@.network, dtype pg_catalog.text)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_quantize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.quantize(@extschema@.network, pg_catalog.text) IS
+	'a trained dense network with its weights stored as pow2 (signed powers of two), f16 or u8 (affine), for smaller values and inference';
