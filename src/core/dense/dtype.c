@@ -379,39 +379,51 @@ void
 DensePow2Gemm(size_t rows, size_t in, size_t out, const float *x,
 			  const uint8_t *codes, int base, const float *bias, float *z)
 {
-	for (size_t r = 0; r < rows; r++)
+	memset(z, 0, rows * out * sizeof(float));
+	for (size_t i = 0; i < in; i++)
 	{
-		float	   *zr = z + r * out;
-		const float *xr = x + r * in;
+		const uint8_t *c = codes + i * out;
+		uint32_t	lo = 0x7f;
+		uint32_t	hi = 0;
 
-		memset(zr, 0, out * sizeof(float));
-		for (size_t i = 0; i < in; i++)
+		/* the exponent codes this input's weights use (0: the weight 0) */
+#pragma omp simd reduction(min:lo) reduction(max:hi)
+		for (size_t j = 0; j < out; j++)
 		{
-			float		xi = xr[i];
+			uint32_t	e = c[j] & 0x7f;
+
+			lo = e && e < lo ? e : lo;
+			hi = e > hi ? e : hi;
+		}
+		if (hi == 0)
+			continue;			/* every weight of this input is 0 */
+		for (size_t r = 0; r < rows; r++)
+		{
+			float		xi = x[r * in + i];
 			uint32_t	xb = FloatBits(xi);
 			int			ex = (int) ((xb >> 23) & 0xff);
-			const uint8_t *c = codes + i * out;
+			float	   *zr = z + r * out;
 
 			if (xi == 0.0f)
 				continue;
-			if (ex + base >= 1 && ex + base + 126 <= 254)
+			if (ex + base - 1 + (int) lo >= 1 && ex + base - 1 + (int) hi <= 254)
 			{
 				/* every product is normal: add the exponent to x's bits */
-				uint32_t	adj = (uint32_t) (base - 1) << 23;
+				uint32_t	adj = xb + ((uint32_t) (base - 1) << 23);
 
 #pragma omp simd
 				for (size_t j = 0; j < out; j++)
 				{
 					uint32_t	cj = c[j];
 					uint32_t	e = cj & 0x7f;
-					uint32_t	vb = (xb + adj + (e << 23)) ^ ((cj & 0x80) << 24);
+					uint32_t	vb = (adj + (e << 23)) ^ ((cj & 0x80) << 24);
 
 					zr[j] += e ? BitsFloat(vb) : 0.0f;
 				}
 			}
 			else
 			{
-				/* subnormal or huge x: ldexpf rounds like the product */
+				/* subnormal or huge products: ldexpf rounds like x * w */
 				for (size_t j = 0; j < out; j++)
 				{
 					int			e = c[j] & 0x7f;
@@ -421,9 +433,10 @@ DensePow2Gemm(size_t rows, size_t in, size_t out, const float *x,
 				}
 			}
 		}
-		for (size_t j = 0; j < out; j++)
-			zr[j] += bias[j];
 	}
+	for (size_t r = 0; r < rows; r++)
+		for (size_t j = 0; j < out; j++)
+			z[r * out + j] += bias[j];
 }
 
 /* Quantize in x out float weights w into the segment seg (zeroed). */
