@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|dtype]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -16,7 +16,8 @@ inference lines (a smoke test of the script, not figures to publish).
 --fma-peak names bench/fma_peak.c compiled with -O2 -march=native (run.sh
 builds it); without it the script compiles it with cc if it can.
 --only grow_batch runs only the growing kind's batched inference lines;
---only stream only the lines of learning from a stream (hanami.learn).
+--only stream only the lines of learning from a stream (hanami.learn);
+--only dtype only the compact weights lines (pow2, f16, u8 against float32).
 """
 import ctypes
 import json
@@ -443,6 +444,45 @@ def grow_batch_lines(db, rep, quick):
              "same classes" if same else "DIFFERENT classes")
 
 
+def dtype_lines(db, rep, quick):
+    """Compact weights: a float32 784-128-10 network trained on the training
+    rows, quantized to pow2, f16 and u8; classify_batch over the 10,000 test
+    rows (one thread, best of a few runs, alternating) for each dtype against
+    float32, with the accuracy and the stored value's bytes. Target: the
+    float32 path unchanged; pow2 and u8 at least 3.5x smaller, f16 about 2x,
+    accuracy within 1.5 points."""
+    db.conn.execute("DROP TABLE IF EXISTS bench_dtype")
+    db.conn.execute("CREATE TABLE bench_dtype AS SELECT 'f32'::text AS dtype, hanami.fit(hanami.network(%s, %s), %s, "
+                    "%s) AS net", (SPEC, SEED, TRAIN, json.dumps({"epochs": 2 if quick else 5})))
+    db.conn.execute("INSERT INTO bench_dtype SELECT d, hanami.quantize(net, d) FROM bench_dtype, "
+                    "unnest(ARRAY['pow2', 'f16', 'u8']) d")
+    sql = ("SELECT count(*) FILTER (WHERE c = label) FROM "
+           "(SELECT t.label, hanami.classify_batch(b.net, t.x) OVER () AS c "
+           "FROM fmnist_test t, bench_dtype b WHERE b.dtype = %s) s")
+    db.conn.execute("SET hanami.threads = 1")
+    try:
+        best = {}
+        acc = {}
+        for _ in range(2 if quick else 4):
+            for d in ("f32", "pow2", "f16", "u8"):
+                sec, result = db.fastest(sql, 1, (d,))
+                best[d] = min(best.get(d, float("inf")), sec)
+                acc[d] = result[0][0] / 10000
+    finally:
+        db.conn.execute("RESET hanami.threads")
+    size = dict(db.conn.execute("SELECT dtype, (hanami.info(net) ->> 'bytes')::bigint FROM bench_dtype").fetchall())
+    for d in ("pow2", "f16", "u8"):
+        smaller = size["f32"] / size[d]
+        want = 1.95 if d == "f16" else 3.5
+        ok = smaller >= want and acc[d] >= acc["f32"] - 0.015
+        rep.line(f"dtype {d}: classify_batch 10k rows, 1 thread",
+                 f"{best[d] * 1000:.0f} ms", f"f32 {best['f32'] * 1000:.0f} ms",
+                 f"{best[d] / best['f32']:.2f}x the time",
+                 f">= {want}x smaller, within 1.5 points", ok,
+                 f"{size[d]} bytes vs {size['f32']} ({smaller:.2f}x smaller); "
+                 f"accuracy {acc[d]:.2%} vs {acc['f32']:.2%}")
+
+
 def torch_net():
     torch.manual_seed(SEED)
     return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
@@ -543,12 +583,13 @@ def main(argv):
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
 
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
-    if only not in (None, "grow_batch", "stream"):
-        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch and stream")
+    if only not in (None, "grow_batch", "stream", "dtype"):
+        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream and dtype")
     if only:
         rep = Report()
         print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
-        (stream_lines if only == "stream" else grow_batch_lines)(db, rep, quick)
+        {"stream": stream_lines, "dtype": dtype_lines,
+         "grow_batch": grow_batch_lines}[only](db, rep, quick)
         if out:
             with open(out, "w") as f:
                 f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")
@@ -873,6 +914,7 @@ def main(argv):
 
     # -- learning from a stream: INSERTs through a trigger that calls learn -----
     stream_lines(db, rep, quick)
+    dtype_lines(db, rep, quick)
 
     # -- GPU --------------------------------------------------------------------
     gpu = gpu_name()

@@ -76,6 +76,7 @@ SELECT hanami.average(net, -1) FROM av_nets;
 SELECT hanami.average(net, 'NaN') FROM av_nets;
 SELECT hanami.average(net, 0) FROM av_nets;
 SELECT hanami.average(hanami.network('{"kind": "hanami", "layers": [3, 4, 2]}', 1));
+SELECT hanami.average(hanami.quantize(net, 'f16')) FROM av_nets;
 SELECT hanami.average(net) FROM (SELECT net FROM av_nets WHERE seed = 1
 	UNION ALL SELECT hanami.network('{"kind": "hanami", "layers": [3, 4, 2]}', 1)) a;
 -- the support functions cannot be called outside the aggregate

@@ -1856,3 +1856,12 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.train_sharded(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
 	'train a dense model on rows spread over shards (dblink): scaling learned once from every shard, then rounds of local fits averaged by rows; options shards, rounds, local_epochs and fit options; one commit';
+
+-- Compact weights: a dense network's weights as pow2, f16 or u8.
+CREATE FUNCTION @extschema@.quantize(net @extschema@.network, dtype pg_catalog.text)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_quantize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.quantize(@extschema@.network, pg_catalog.text) IS
+	'a trained dense network with its weights stored as pow2 (signed powers of two), f16 or u8 (affine), for smaller values and inference';

@@ -69,6 +69,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.info(@extschema@.network) IS
 	'kind, layers, parameter count, size and training counters of a network';
 
+CREATE FUNCTION @extschema@.quantize(net @extschema@.network, dtype pg_catalog.text)
+RETURNS @extschema@.network
+AS 'MODULE_PATHNAME', 'hanami_quantize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.quantize(@extschema@.network, pg_catalog.text) IS
+	'a trained dense network with its weights stored as pow2 (signed powers of two), f16 or u8 (affine), for smaller values and inference';
+
 CREATE FUNCTION @extschema@.capabilities()
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'hanami_capabilities'

@@ -57,6 +57,10 @@ HnAverageAdd(HnAverage *acc, const HnNet *net, double w,
 		return HnSetError(err, HANAMI_E_UNSUPPORTED,
 						  "Averaging is defined for dense networks.",
 						  "networks of kind %s cannot be averaged", net->kind->name);
+	if (net->kind->parameters(net, &n) == NULL)
+		return HnSetError(err, HANAMI_E_UNSUPPORTED,
+						  "Average the float32 networks, then quantize the mean.",
+						  "networks with compact weights cannot be averaged");
 	if (!isfinite(w) || w < 0)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "the weight of a network in an average must be a finite number >= 0, not %g", w);

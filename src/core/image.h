@@ -14,6 +14,12 @@
 
 #define HANAMI_MAGIC			0x494D4E48u	/* "HNMI" little-endian */
 #define HANAMI_FORMAT_VERSION	1
+/*
+ * The newest format version any kind reads: a kind writes version 1 unless
+ * its image needs a later one (dense: 2 for weights of another dtype than
+ * float32, dense/dtype.h), and says the newest it reads (HnKind).
+ */
+#define HANAMI_FORMAT_VERSION_MAX	2
 
 /* Network kinds (stored: never renumber); each is registered in kind.c. */
 typedef enum HnKindId
@@ -45,7 +51,8 @@ typedef struct HnHeader
 	uint32_t	seed;			/* seed of the initial weights */
 	uint32_t	epochs;			/* epochs trained so far */
 	uint64_t	samples;		/* samples trained on so far */
-	uint32_t	reserved[2];	/* zero */
+	uint32_t	reserved[2];	/* zero; dense format version 2: reserved[0]
+								 * is the weight dtype (dense/dtype.h) */
 } HnHeader;
 
 #pragma pack(pop)

@@ -267,6 +267,15 @@ HnStatus	NetReshape(const HnNet *net, const HnJson *spec,
 					   const HnAllocator *alloc, void **image, size_t *len,
 					   HnBuf *changes, HnError *err);
 
+/*
+ * A new image of net with its weights in the format named dtype (the kind's
+ * quantize, kind.h), validated.  A kind without the operation:
+ * HANAMI_E_UNSUPPORTED naming it.
+ */
+HnStatus	NetQuantize(const HnNet *net, const char *dtype,
+						const HnAllocator *alloc, void **image, size_t *len,
+						HnError *err);
+
 HnStatus	NetToJson(const HnNet *net, HnBuf *out, HnError *err);
 HnStatus	NetInfo(const HnNet *net, HnBuf *out, HnError *err);
 

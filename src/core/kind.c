@@ -98,11 +98,11 @@ NetCheckCommon(HnNet *net, void *buf, size_t len, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value has an invalid magic number");
 	}
-	if (hdr->version != HANAMI_FORMAT_VERSION)
+	if (hdr->version < 1 || hdr->version > HANAMI_FORMAT_VERSION_MAX)
 	{
 		snprintf(detail, sizeof(detail),
-				 "This version of hanami reads format version %d.",
-				 HANAMI_FORMAT_VERSION);
+				 "This version of hanami reads format versions 1 to %d.",
+				 HANAMI_FORMAT_VERSION_MAX);
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "unsupported network format version %u",
 						  (unsigned) hdr->version);
@@ -116,6 +116,16 @@ NetCheckCommon(HnNet *net, void *buf, size_t len, HnError *err)
 		snprintf(detail, sizeof(detail), "Known kinds are %s.", known);
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "invalid network kind %u", (unsigned) hdr->kind);
+	}
+	if (hdr->version > (kind->max_version ? kind->max_version :
+						HANAMI_FORMAT_VERSION))
+	{
+		snprintf(detail, sizeof(detail),
+				 "Networks of kind %s are format version %d.", kind->name,
+				 kind->max_version ? kind->max_version : HANAMI_FORMAT_VERSION);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "unsupported network format version %u",
+						  (unsigned) hdr->version);
 	}
 	net->kind = kind;
 	net->hdr = hdr;

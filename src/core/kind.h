@@ -96,6 +96,8 @@ struct HnKind
 	HnKindId	id;				/* HnHeader.kind */
 	const char *name;			/* "dense", "hanami": JSON "kind", messages */
 	uint32_t	caps;			/* HANAMI_CAP_* */
+	uint16_t	max_version;	/* newest format version its bind reads
+								 * (0: HANAMI_FORMAT_VERSION) */
 
 	/*
 	 * Image.  bind validates an untrusted image of net->len bytes at
@@ -216,10 +218,20 @@ struct HnKind
 	 * a: the same architecture and everything else but the weights and
 	 * biases the same (HANAMI_E_INVALID_ARGUMENT naming the first
 	 * difference).  parameters gives the image's weights and biases, the
-	 * floats an average takes the weighted mean of, and their count.
+	 * floats an average takes the weighted mean of, and their count, or
+	 * NULL when they are not floats (compact weights).
 	 */
 	HnStatus	(*average_check) (const HnNet *a, const HnNet *b, HnError *err);
 	float	   *(*parameters) (const HnNet *net, size_t *n);
+
+	/*
+	 * Optional (NULL: the kind's weights have one format): a new image of
+	 * net with its weights stored in the format named dtype ("f32",
+	 * "pow2", "f16", "u8"), allocated from alloc (dense: dense/dtype.h).
+	 */
+	HnStatus	(*quantize) (const HnNet *net, const char *dtype,
+							 const HnAllocator *alloc, void **image,
+							 size_t *len, HnError *err);
 
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;

@@ -184,3 +184,32 @@ NetReshape(const HnNet *net, const HnJson *spec, const HnAllocator *alloc,
 	}
 	return st;
 }
+
+HnStatus
+NetQuantize(const HnNet *net, const char *dtype, const HnAllocator *alloc,
+			void **image, size_t *len, HnError *err)
+{
+	HnNet		check;
+	HnStatus	st;
+
+	*image = NULL;
+	*len = 0;
+	if (net->kind->quantize == NULL)
+	{
+		HnSetError(err, HANAMI_E_UNSUPPORTED,
+				   "Compact weight formats (pow2, f16, u8) are for dense networks.",
+				   "networks of kind %s cannot be quantized", net->kind->name);
+		return HnSetHint(err, "A growing network keeps its synapses as they are.");
+	}
+	st = net->kind->quantize(net, dtype, alloc, image, len, err);
+	/* the new image goes through the one validation path, like any other */
+	if (st == HANAMI_OK)
+		st = NetBind(&check, *image, *len, err);
+	if (st != HANAMI_OK)
+	{
+		HnFree(alloc, *image);
+		*image = NULL;
+		*len = 0;
+	}
+	return st;
+}

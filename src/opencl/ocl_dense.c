@@ -6,6 +6,8 @@
  */
 #include "ocl_int.h"
 
+#include "core/dense/dtype.h"
+
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -52,6 +54,8 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 	size_t		width;
 	size_t		batch = (size_t) (max_batch > 0 ? max_batch : 1);
 	float	   *zeros = NULL;
+	float	   *host = NULL;
+	bool		compact;
 
 	OclErrorClear(err);
 	/* a kind without layers of units has no dense view (kind.h) */
@@ -60,6 +64,19 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 		HnSetError(&err->base, HANAMI_E_INVALID_ARGUMENT,
 				   "Use the device \"cpu\" for this kind of network.",
 				   "the OpenCL backend runs dense networks only");
+		return NULL;
+	}
+	/* compact weights (dense/dtype.h) go up as the floats they stand for */
+	compact = DenseDtypeOf(net) != DENSE_DTYPE_F32 ||
+		(net->hdr->flags & HANAMI_FLAG_POW2_QAT);
+	if (compact && optim != NULL)
+	{
+		HnSetError(&err->base, HANAMI_E_UNSUPPORTED,
+				   "Training for pow2 weights runs on the CPU.",
+				   "the OpenCL backend cannot train a network with %s weights",
+				   DenseDtypeOf(net) == DENSE_DTYPE_F32 ? "pow2" :
+				   DenseDtypeName(DenseDtypeOf(net)));
+		HnSetHint(&err->base, "Use the device \"cpu\".");
 		return NULL;
 	}
 	width = DenseMaxWidth(net);
@@ -82,7 +99,9 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 	{
 		d->counts[l] = net->layers[l].count;
 		d->acts[l] = net->layers[l].activation;
-		d->offsets[l] = (size_t) net->layers[l].param_offset;
+		d->offsets[l] = l == 0 ? 0 : d->offsets[l - 1] +
+			(l > 1 ? (size_t) d->counts[l - 2] * d->counts[l - 1] +
+			 d->counts[l - 1] : 0);
 	}
 	d->loss = (int) net->hdr->loss;
 	d->n_in = net->hdr->n_inputs;
@@ -102,7 +121,31 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 			goto fail; \
 	} while (0)
 
-	OCL_MAKE(d->params, d->n_params * sizeof(float), net->params, "network's parameters");
+	if (compact)
+	{
+		host = HnAlloc(alloc, d->n_params * sizeof(float));
+		if (host == NULL)
+		{
+			HnSetError(&err->base, HANAMI_E_NOMEM, NULL,
+					   "out of memory for an OpenCL network");
+			goto fail;
+		}
+		for (int l = 1; l < d->n_layers; l++)
+		{
+			size_t		in = d->counts[l - 1];
+			size_t		out = d->counts[l];
+			const void *seg = DenseLayerStart(net, l);
+
+			DenseLayerFloats(net, seg, in, out, host + d->offsets[l]);
+			memcpy(host + d->offsets[l] + in * out,
+				   DenseSegBias(DenseDtypeOf(net), seg, in, out),
+				   out * sizeof(float));
+		}
+	}
+	OCL_MAKE(d->params, d->n_params * sizeof(float),
+			 compact ? host : net->params, "network's parameters");
+	HnFree(alloc, host);
+	host = NULL;
 	OCL_MAKE(d->in_shift, d->n_in * sizeof(float), net->in_shift, "input scaling");
 	OCL_MAKE(d->in_mul, d->n_in * sizeof(float), net->in_mul, "input scaling");
 	OCL_MAKE(d->out_shift, d->n_out * sizeof(float), net->out_shift, "output scaling");
@@ -154,6 +197,7 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 fail:
 	/* the session releases the buffers made so far */
 	HnFree(alloc, zeros);
+	HnFree(alloc, host);
 	HnFree(alloc, d);
 	return NULL;
 }

@@ -48,7 +48,7 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 		appendStringInfo(&buf, "%s\"%s\"", a == HANAMI_ACT_IDENTITY ? "" : ", ",
 						 ActName(a));
 	appendStringInfoString(&buf, "], \"losses\": [\"mse\", \"cross_entropy\"], "
-						   "\"optimizers\": [\"sgd\", \"adam\"], \"dtypes\": [\"float32\"], "
+						   "\"optimizers\": [\"sgd\", \"adam\"], \"dtypes\": [\"f32\", \"pow2\", \"f16\", \"u8\"], "
 						   "\"devices\": [{\"type\": \"cpu\", \"features\": ");
 	AppendCpuFeatures(&buf);
 	appendStringInfoChar(&buf, '}');

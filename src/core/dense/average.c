@@ -6,6 +6,7 @@
  * different rows, as sharded training does).
  */
 #include "core/dense/kind.h"
+#include "core/dense/dtype.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +30,12 @@ DenseAverageCheck(const HnNet *an, const HnNet *bn, HnError *err)
 		HANAMI_FLAG_OUTPUT_FITTED | HANAMI_FLAG_INPUT_CLIP;
 	char		what[160];
 
+	if (DenseDtypeOf(a) != DenseDtypeOf(b))
+	{
+		snprintf(what, sizeof(what), "weights of dtype %s against %s",
+				 DenseDtypeName(DenseDtypeOf(a)), DenseDtypeName(DenseDtypeOf(b)));
+		return Differ(err, what);
+	}
 	if (a->hdr->n_layers != b->hdr->n_layers)
 	{
 		snprintf(what, sizeof(what), "%" PRIu32 " layers against %" PRIu32,
@@ -77,12 +84,19 @@ DenseAverageCheck(const HnNet *an, const HnNet *bn, HnError *err)
 	return HANAMI_OK;
 }
 
-/* The weights and biases: the whole parameter area. */
+/*
+ * The weights and biases: the whole parameter area of a network of float32
+ * weights; NULL for compact weights (dense/dtype.h), which are averaged as
+ * the float networks they came from.
+ */
 float *
 DenseParameters(const HnNet *net, size_t *n)
 {
 	const DenseNet *d = DenseOf(net);
 
+	*n = 0;
+	if (DenseDtypeOf(d) != DENSE_DTYPE_F32)
+		return NULL;
 	*n = (size_t) d->hdr->n_params;
 	return d->params;
 }

@@ -4,6 +4,7 @@
  * targets, the scaling it learns from the training rows before the first
  * epoch, its targets and loss in network space.  Its step is dense/step.c.
  */
+#include "core/dense/dtype.h"
 #include "core/dense/kind.h"
 
 #include <inttypes.h>
@@ -309,6 +310,14 @@ DenseCheckOptions(const HnNet *hn, const HnTrainOptions *opt, HnError *err)
 	const HnOptimConfig *o = &opt->optim;
 	uint64_t	layers = 0;
 
+	if (DenseDtypeOf(net) != DENSE_DTYPE_F32)
+	{
+		HnSetError(err, HANAMI_E_UNSUPPORTED,
+				   "Networks with compact weights are for inference; training needs float32 weights.",
+				   "a network with %s weights cannot be trained",
+				   DenseDtypeName(DenseDtypeOf(net)));
+		return HnSetHint(err, "Train the float32 network and quantize it again with hanami.quantize(); for pow2, train a network created with \"dtype\": \"pow2\".");
+	}
 	for (uint32_t l = 1; l < net->hdr->n_layers; l++)
 		layers |= (uint64_t) 1 << l;
 	if (o->kind != HANAMI_OPT_SGD && o->kind != HANAMI_OPT_ADAM)

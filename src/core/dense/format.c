@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dense/dtype.h"
 #include "core/dense/kind.h"
 #include "core/rng.h"
 
@@ -236,11 +237,12 @@ DenseImageSize(const DenseSpec *spec, HnError *err)
 	}
 	for (int l = 1; l < n; l++)
 	{
-		size_t		w;
+		/* counts <= 2^20 (checked): no overflow in the words */
+		size_t		w = (size_t) DenseLayerWords(spec->dtype,
+												 spec->layers[l - 1].count,
+												 spec->layers[l].count);
 
-		if (!HnMulSize(spec->layers[l - 1].count, spec->layers[l].count, &w) ||
-			!HnAddSize(w, spec->layers[l].count, &w) ||
-			!HnAddSize(n_params, w, &n_params))
+		if (!HnAddSize(n_params, w, &n_params))
 			goto too_large;
 	}
 	if (!HnMulSize(n_params, sizeof(float), &bytes) ||
@@ -269,6 +271,7 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 	HnHeader   *hdr = buf;
 	uint32_t	n = (uint32_t) spec->n_layers;
 	uint64_t	offset = 0;
+	uint64_t	n_params = 0;
 
 	if (size == 0)
 		return err ? err->code : HANAMI_E_INVALID_SPEC;
@@ -278,10 +281,14 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 						  len, size);
 	memset(buf, 0, len);
 	hdr->magic = HANAMI_MAGIC;
-	hdr->version = HANAMI_FORMAT_VERSION;
+	hdr->version = spec->dtype == DENSE_DTYPE_F32 ? HANAMI_FORMAT_VERSION :
+		DENSE_FORMAT_DTYPE;
+	hdr->reserved[0] = (uint32_t) spec->dtype;
 	hdr->kind = HANAMI_KIND_DENSE;
 	hdr->header_size = sizeof(HnHeader);
 	hdr->flags = spec->input_scaling ? HANAMI_FLAG_SCALE_INPUT : 0;
+	if (spec->pow2_qat)
+		hdr->flags |= HANAMI_FLAG_POW2_QAT;
 	hdr->total_size = len;
 	hdr->n_layers = n;
 	hdr->loss = (uint32_t) spec->loss;
@@ -301,11 +308,13 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 		if (l > 0)
 		{
 			lay->param_offset = offset;
-			offset += (uint64_t) spec->layers[l - 1].count * ls->count +
+			offset += DenseLayerWords(spec->dtype, spec->layers[l - 1].count,
+									  ls->count);
+			n_params += (uint64_t) spec->layers[l - 1].count * ls->count +
 				ls->count;
 		}
 	}
-	hdr->n_params = offset;
+	hdr->n_params = n_params;
 	for (uint32_t i = 0; i < hdr->n_inputs; i++)
 		net.in_mul[i] = 1.0f;
 	for (uint32_t i = 0; i < hdr->n_outputs; i++)
@@ -320,8 +329,14 @@ DenseCreate(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 	DenseNet	net;
 	uint32_t	n = (uint32_t) spec->n_layers;
 	HnRng		rng;
-	HnStatus	st = DenseCreateLayout(buf, len, spec, err);
+	HnStatus	st;
 
+	if (spec->dtype != DENSE_DTYPE_F32)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC,
+						  "Networks are created with float32 weights (or trained for pow2 with \"dtype\": \"pow2\").",
+						  "a new network cannot have %s weights",
+						  DenseDtypeName(spec->dtype));
+	st = DenseCreateLayout(buf, len, spec, err);
 	if (st != HANAMI_OK)
 		return st;
 	DenseBindTrusted(&net, buf);
@@ -440,7 +455,9 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 	uint32_t	counts[HANAMI_MAX_LAYERS];
 	int			acts[HANAMI_MAX_LAYERS];
 	uint64_t	offset = 0;
+	uint64_t	count = 0;
 	uint64_t	expect;
+	int			dtype;
 	HnStatus	st;
 	char		detail[HANAMI_ERRMSG_LEN];
 
@@ -466,10 +483,29 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value size does not match its header");
 	}
-	if (hdr->reserved[0] != 0 || hdr->reserved[1] != 0)
+	if (hdr->reserved[1] != 0 ||
+		(hdr->version < DENSE_FORMAT_DTYPE && hdr->reserved[0] != 0))
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 						  "Reserved fields must be zero in this format version.",
 						  "network header has nonzero reserved fields");
+	if (hdr->version >= DENSE_FORMAT_DTYPE &&
+		(hdr->reserved[0] == DENSE_DTYPE_F32 ||
+		 DenseDtypeName((int) hdr->reserved[0]) == NULL))
+	{
+		snprintf(detail, sizeof(detail),
+				 "Format version %d holds weights of dtype %s; float32 networks are format version %d.",
+				 DENSE_FORMAT_DTYPE, "pow2, f16 or u8", HANAMI_FORMAT_VERSION);
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
+						  "network value has an invalid dtype (%" PRIu32 ")",
+						  hdr->reserved[0]);
+	}
+	dtype = hdr->version >= DENSE_FORMAT_DTYPE ? (int) hdr->reserved[0] :
+		DENSE_DTYPE_F32;
+	if ((hdr->flags & HANAMI_FLAG_POW2_QAT) && dtype != DENSE_DTYPE_F32)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Only float32 weights can be trained for pow2.",
+						  "network value has pow2 training and %s weights",
+						  DenseDtypeName(dtype));
 	n = hdr->n_layers;
 	if (n < 2 || n > HANAMI_MAX_LAYERS)
 	{
@@ -535,13 +571,16 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 		}
 		/* counts <= 2^20 and n <= 64, so this cannot overflow */
 		if (l > 0)
-			offset += (uint64_t) counts[l - 1] * counts[l] + counts[l];
+		{
+			offset += DenseLayerWords(dtype, counts[l - 1], counts[l]);
+			count += (uint64_t) counts[l - 1] * counts[l] + counts[l];
+		}
 	}
-	if (hdr->n_params != offset)
+	if (hdr->n_params != count)
 	{
 		snprintf(detail, sizeof(detail),
 				 "The header says %" PRIu64 " parameters; the layers have %" PRIu64 ".",
-				 hdr->n_params, offset);
+				 hdr->n_params, count);
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network value has an invalid parameter count");
 	}
@@ -583,10 +622,27 @@ DenseBindChecked(DenseNet *net, void *buf, size_t len, HnError *err)
 	uint64_t	offset;
 	size_t		bad;
 	HnStatus	st;
+	int			dtype;
 
 	st = DenseCheckHead(net, buf, len, len, &offset, err);
 	if (st != HANAMI_OK)
 		return st;
+	dtype = DenseDtypeOf(net);
+	if (dtype != DENSE_DTYPE_F32)
+	{
+		for (uint32_t l = 1; l < n; l++)
+		{
+			size_t		in = layers[l - 1].count;
+			size_t		out = layers[l].count;
+
+			st = DenseCheckSegment(dtype, DenseLayerStart(net, (int) l),
+								   (size_t) DenseLayerWords(dtype, in, out) * 4,
+								   in, out, (int) l, err);
+			if (st != HANAMI_OK)
+				return st;
+		}
+		return HANAMI_OK;
+	}
 	bad = FormatFirstNonFinite(net->params, (size_t) offset);
 	if (bad < offset)
 	{

@@ -13,7 +13,10 @@
  *                       (in floats from the start of the parameter area):
  *                       W[in][out] (in = units of layer l-1, out = units of l,
  *                       row-major, so row i holds input i's weights to every
- *                       unit of l), then bias[out]
+ *                       unit of l), then bias[out]; in a network of
+ *                       another weight dtype (format version 2), each
+ *                       layer's parameters are laid out as dense/dtype.h
+ *                       says, and param_offset counts 4-byte words
  *
  * Input scaling: the network computes on (x - in_shift) * in_mul, clipped
  * to [-HANAMI_INPUT_CLIP, HANAMI_INPUT_CLIP] when HANAMI_FLAG_INPUT_CLIP is
@@ -38,7 +41,9 @@
 #define HANAMI_FLAG_INPUT_FITTED	0x0002	/* in_shift/in_mul hold learned values */
 #define HANAMI_FLAG_OUTPUT_FITTED	0x0004	/* out_shift/out_mul hold learned values */
 #define HANAMI_FLAG_INPUT_CLIP		0x0008	/* scaled inputs are clipped */
-#define HANAMI_FLAG_ALL				0x000F
+#define HANAMI_FLAG_POW2_QAT		0x0010	/* f32 shadow weights, used rounded
+											 * to pow2 (dense/dtype.h) */
+#define HANAMI_FLAG_ALL				0x001F
 
 /*
  * Bound of a scaled input when HANAMI_FLAG_INPUT_CLIP is set: five robust
@@ -60,7 +65,8 @@ typedef struct DenseLayer
 	uint32_t	count;			/* units, 1..HANAMI_MAX_UNITS */
 	uint16_t	activation;		/* HnActivation; IDENTITY for layer 0 */
 	uint16_t	reserved16;		/* zero */
-	uint64_t	param_offset;	/* floats into the parameter area; 0 for layer 0 */
+	uint64_t	param_offset;	/* floats (4-byte words) into the parameter
+								 * area; 0 for layer 0 */
 	char		name[HANAMI_NAME_LEN];	/* NUL-terminated, NUL-padded; may be "" */
 } DenseLayer;
 
@@ -95,6 +101,8 @@ typedef struct DenseSpec
 								 * output, else mse */
 	bool		input_scaling;	/* learn input scaling on first fit */
 	uint32_t	seed;
+	int			dtype;			/* DenseDtype of the stored weights (0: f32) */
+	bool		pow2_qat;		/* f32 shadow weights trained for pow2 */
 } DenseSpec;
 
 /*

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/dense/dtype.h"
 #include "core/simd.h"
 #include "core/loss.h"
 
@@ -24,7 +25,17 @@ typedef struct DenseWorkPriv
 	float	   *fold_bias;		/* inference: layer 1 bias after folding */
 	float	   *fold_lo;		/* inference: bounds of the folded inputs */
 	float	   *fold_hi;
+	float	   *deq;			/* a layer's weights as floats: networks of
+								 * another dtype, or trained for pow2 */
 } DenseWorkPriv;
+
+/* Whether layers go through deq or the pow2 kernel, not W as stored. */
+static bool
+DenseNeedsDeq(const DenseNet *net)
+{
+	return DenseDtypeOf(net) != DENSE_DTYPE_F32 ||
+		(net->hdr->flags & HANAMI_FLAG_POW2_QAT);
+}
 
 /* Add a buffer of n floats to the layout; false on overflow. */
 static bool
@@ -59,7 +70,9 @@ DenseWorkCreate(const DenseNet *net, int max_batch, bool training,
 	size_t		at_fb = 0;
 	size_t		at_lo = 0;
 	size_t		at_hi = 0;
+	size_t		at_deq = 0;
 	size_t		wt_size = 0;
+	size_t		deq_size = 0;
 	size_t		n;
 	char	   *mem;
 	char	   *base;
@@ -101,6 +114,19 @@ DenseWorkCreate(const DenseNet *net, int max_batch, bool training,
 			 !DenseReserve(&offset, net->hdr->n_inputs, &at_lo) ||
 			 !DenseReserve(&offset, net->hdr->n_inputs, &at_hi))
 		goto too_large;
+	if (DenseNeedsDeq(net))
+	{
+		for (int l = 1; l < n_layers; l++)
+		{
+			size_t		w = (size_t) net->layers[l - 1].count *
+				net->layers[l].count;
+
+			if (w > deq_size)
+				deq_size = w;
+		}
+		if (!DenseReserve(&offset, deq_size, &at_deq))
+			goto too_large;
+	}
 	if (!HnAddSize(offset, HANAMI_DENSE_ALIGN, &offset))
 		goto too_large;
 
@@ -138,6 +164,8 @@ DenseWorkCreate(const DenseNet *net, int max_batch, bool training,
 		priv->fold_lo = (float *) (base + at_lo);
 		priv->fold_hi = (float *) (base + at_hi);
 	}
+	if (deq_size > 0)
+		priv->deq = (float *) (base + at_deq);
 	return &priv->pub;
 
 too_large:
@@ -167,6 +195,13 @@ DenseWorkFold(const DenseNet *net, DenseWork *work)
 
 	if (priv->fold_shift == NULL)
 		return;					/* a training workspace: never folded */
+	if (DenseNeedsDeq(net))
+	{
+		/* the weights the forward pass uses */
+		DenseLayerFloats(net, DenseLayerStart(net, 1), n_in, out, priv->deq);
+		w = priv->deq;
+		b = DenseSegBias(DenseDtypeOf(net), DenseLayerStart(net, 1), n_in, out);
+	}
 	for (size_t j = 0; j < out; j++)
 	{
 		double		sum = b[j];
@@ -218,13 +253,13 @@ DenseForwardInput(const DenseNet *net, DenseWorkPriv *priv, const float *x,
 }
 
 /*
- * Layer l >= 1 on rows rows: a[l-1] -> z[l], a[l], with the layer's weights
- * w (in x out) and bias.  The one kernel of every forward pass, whole or
- * paged.
+ * Layer l >= 1 on rows rows: a[l-1] -> z[l], a[l], with the layer's stored
+ * parameters seg (f32: W (in x out), then the bias).  The one kernel of
+ * every forward pass, whole or paged.
  */
 static void
 DenseForwardLayer(const DenseNet *net, DenseWorkPriv *priv, int l,
-				  const float *w, const float *bias, size_t rows)
+				  const void *seg, size_t rows)
 {
 	DenseWork  *work = &priv->pub;
 	size_t		in = net->layers[l - 1].count;
@@ -232,15 +267,30 @@ DenseForwardLayer(const DenseNet *net, DenseWorkPriv *priv, int l,
 	HnActivation act = (HnActivation) net->layers[l].activation;
 	float	   *z = work->z[l];
 	float	   *a = work->a[l];
+	int			dtype = DenseDtypeOf(net);
+	const float *w = seg;
+	const float *bias = DenseSegBias(dtype, seg, in, out);
 
 	if (l == 1 && priv->folded)
 		bias = priv->fold_bias;
-	if (rows == 1)
-		SimdGemv(out, in, work->a[l - 1], w, out, z, bias);
-	else if (l == 1)			/* raw inputs are often zero: skip them */
-		SimdGemmSkip(rows, out, in, work->a[0], in, 1, w, out, z, out, bias);
+	if (dtype == DENSE_DTYPE_POW2)
+		DensePow2Gemm(rows, in, out, work->a[l - 1],
+					  DenseSegWeights(dtype, seg), DenseSegQuant(dtype, seg)->zero,
+					  bias, z);
 	else
-		SimdGemm(rows, out, in, work->a[l - 1], in, 1, w, out, z, out, bias);
+	{
+		if (DenseNeedsDeq(net))
+		{
+			DenseLayerFloats(net, seg, in, out, priv->deq);
+			w = priv->deq;
+		}
+		if (rows == 1)
+			SimdGemv(out, in, work->a[l - 1], w, out, z, bias);
+		else if (l == 1)		/* raw inputs are often zero: skip them */
+			SimdGemmSkip(rows, out, in, work->a[0], in, 1, w, out, z, out, bias);
+		else
+			SimdGemm(rows, out, in, work->a[l - 1], in, 1, w, out, z, out, bias);
+	}
 	memcpy(a, z, rows * out * sizeof(float));
 	if (act == HANAMI_ACT_SOFTMAX)
 	{
@@ -275,8 +325,7 @@ DenseForward(const DenseNet *net, DenseWork *work, const float *x, int n)
 		return NULL;
 	DenseForwardInput(net, priv, x, rows);
 	for (int l = 1; l < n_layers; l++)
-		DenseForwardLayer(net, priv, l, DenseWeights(net, l),
-						  DenseBias(net, l), rows);
+		DenseForwardLayer(net, priv, l, DenseLayerStart(net, l), rows);
 	return work->a[n_layers - 1];
 }
 
@@ -306,6 +355,7 @@ DensePredictPaged(const DenseNet *head, DenseWork *work, const HnPager *pager,
 	int			n_layers = (int) head->hdr->n_layers;
 	size_t		n_in = head->hdr->n_inputs;
 	size_t		n_out = head->hdr->n_outputs;
+	int			dtype = DenseDtypeOf(head);
 
 	for (int r0 = 0; r0 < n; r0 += work->max_batch)
 	{
@@ -316,7 +366,7 @@ DensePredictPaged(const DenseNet *head, DenseWork *work, const HnPager *pager,
 		{
 			size_t		in = head->layers[l - 1].count;
 			size_t		units = head->layers[l].count;
-			size_t		want = (in * units + units) * sizeof(float);
+			size_t		want = (size_t) DenseLayerWords(dtype, in, units) * 4;
 			size_t		len = 0;
 			const float *w = pager->fetch(pager->ctx, l, &len, err);
 
@@ -327,11 +377,17 @@ DensePredictPaged(const DenseNet *head, DenseWork *work, const HnPager *pager,
 								  "The network's header says how large each layer is.",
 								  "layer %d of the network has %zu bytes instead of %zu",
 								  l, len, want);
-			if (!SimdAllFinite(w, in * units + units))
+			if (dtype != DENSE_DTYPE_F32)
+			{
+				if (DenseCheckSegment(dtype, w, len, in, units, l,
+									  err) != HANAMI_OK)
+					return err->code;
+			}
+			else if (!SimdAllFinite(w, in * units + units))
 				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 								  "Weights and biases must be finite numbers.",
 								  "a parameter of layer %d is not finite", l);
-			DenseForwardLayer(head, priv, l, w, w + in * units, (size_t) rows);
+			DenseForwardLayer(head, priv, l, w, (size_t) rows);
 		}
 		DenseOutputScale(head, work->a[n_layers - 1], rows,
 						 out + (size_t) r0 * n_out);

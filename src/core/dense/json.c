@@ -8,11 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dense/dtype.h"
 #include "core/dense/kind.h"
 
 static const char *const spec_keys[] = {
 	"format", "kind", "layers", "activation", "loss", "input_scaling",
-	"seed", "trained", "setup", NULL
+	"seed", "trained", "setup", "dtype", NULL
 };
 static const char *const layer_keys[] = {"count", "activation", "name", NULL};
 /* a reshape's description: layers only, and "from" on a layer */
@@ -24,7 +25,8 @@ static const char *const reshape_layer_keys[] = {
 };
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
-	"input_fitted", "output_fitted", "input_clipped", "data", NULL
+	"input_fitted", "output_fitted", "input_clipped", "pow2_shadow", "data",
+	NULL
 };
 
 /* An activation name, or an error listing the valid ones. */
@@ -195,8 +197,61 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 			rin->has_seed = true;
 	}
 
+	if ((v = HnJsonGet(root, "dtype")) != NULL)
+	{
+		const char *name;
+		char		hint[HANAMI_ERRMSG_LEN];
+
+		if ((st = HnJsonString(v, "dtype", &name, err)) != HANAMI_OK)
+			return st;
+		spec->dtype = DenseDtypeFromName(name);
+		if (spec->dtype < 0)
+		{
+			snprintf(hint, sizeof(hint), "Valid dtypes are: %s.",
+					 DenseDtypeList());
+			HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+					   "unknown dtype \"%s\"", name);
+			return HnSetHint(err, hint);
+		}
+	}
+
 	*setup = HnJsonGet(root, "setup");
 	*trained = HnJsonGet(root, "trained");
+	return HANAMI_OK;
+}
+
+/*
+ * "dtype": "pow2" describes a network trained for pow2 weights (float
+ * shadow weights) unless a text form's setup holds packed pow2 weights
+ * ("pow2_shadow" absent or false).
+ */
+static HnStatus
+ResolveDtype(DenseSpec *spec, const HnJson *setup, HnError *err)
+{
+	const HnJson *v;
+	bool		shadow = setup == NULL;
+	HnStatus	st;
+
+	if (setup != NULL && setup->type == HN_JSON_OBJECT &&
+		(v = HnJsonGet(setup, "pow2_shadow")) != NULL &&
+		(st = HnJsonBool(v, "setup.pow2_shadow", &shadow, err)) != HANAMI_OK)
+		return st;
+	if (spec->dtype == DENSE_DTYPE_POW2 && shadow)
+	{
+		spec->dtype = DENSE_DTYPE_F32;
+		spec->pow2_qat = true;
+	}
+	else if (shadow && setup != NULL)
+		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+						  "setup.pow2_shadow needs \"dtype\": \"pow2\"");
+	if (setup == NULL && spec->dtype != DENSE_DTYPE_F32)
+	{
+		HnSetError(err, HANAMI_E_INVALID_SPEC,
+				   "Networks are created with float32 weights, or with \"dtype\": \"pow2\" trained for pow2 weights.",
+				   "a new network cannot have %s weights",
+				   DenseDtypeName(spec->dtype));
+		return HnSetHint(err, "Train a float32 network, then convert it with hanami.quantize(net, dtype).");
+	}
 	return HANAMI_OK;
 }
 
@@ -314,6 +369,8 @@ DenseFromJson(const HnJson *root, const HnJsonIn *in,
 		return st;
 	if (in->has_seed)
 		spec.seed = in->seed;
+	if ((st = ResolveDtype(&spec, setup, err)) != HANAMI_OK)
+		return st;
 	if ((st = DenseSpecFinalize(&spec, err)) != HANAMI_OK)
 		return st;
 	if ((size = DenseImageSize(&spec, err)) == 0)
@@ -394,16 +451,23 @@ DenseToJson(const HnNet *any, HnBuf *buf, HnError *err)
 	AppendLayers(buf, net, false);
 	HnBufAppend(buf, ", \"loss\": ");
 	HnBufJsonString(buf, LossName((HnLoss) h->loss));
-	HnBufPrintf(buf, ", \"input_scaling\": %s, \"seed\": %u, "
-				"\"trained\": {\"epochs\": %u, \"samples\": %llu}, "
+	HnBufPrintf(buf, ", \"input_scaling\": %s, \"seed\": %u, ",
+				Bool(h->flags & HANAMI_FLAG_SCALE_INPUT), h->seed);
+	/* only for other dtypes: float32 networks keep their old text form */
+	if (DenseDtypeOf(net) != DENSE_DTYPE_F32 || (h->flags & HANAMI_FLAG_POW2_QAT))
+		HnBufPrintf(buf, "\"dtype\": \"%s\", ",
+					(h->flags & HANAMI_FLAG_POW2_QAT) ? "pow2" :
+					DenseDtypeName(DenseDtypeOf(net)));
+	HnBufPrintf(buf, "\"trained\": {\"epochs\": %u, \"samples\": %llu}, "
 				"\"setup\": {\"input_fitted\": %s, \"output_fitted\": %s",
-				Bool(h->flags & HANAMI_FLAG_SCALE_INPUT),
-				h->seed, h->epochs, (unsigned long long) h->samples,
+				h->epochs, (unsigned long long) h->samples,
 				Bool(h->flags & HANAMI_FLAG_INPUT_FITTED),
 				Bool(h->flags & HANAMI_FLAG_OUTPUT_FITTED));
 	/* only when set: networks that do not clip keep their old text form */
 	if (h->flags & HANAMI_FLAG_INPUT_CLIP)
 		HnBufAppend(buf, ", \"input_clipped\": true");
+	if (h->flags & HANAMI_FLAG_POW2_QAT)
+		HnBufAppend(buf, ", \"pow2_shadow\": true");
 	HnBufAppend(buf, ", \"data\": \"");
 	HnBufBase64(buf, (const char *) h + off, nbytes);
 	HnBufAppend(buf, "\"}}");
@@ -427,17 +491,28 @@ DenseInfoJson(const HnNet *any, HnBuf *buf, HnError *err)
 
 	HnBufPrintf(buf, "{\"kind\": \"dense\", \"format\": %d, \"inputs\": %u, "
 				"\"outputs\": %u, \"layers\": ",
-				HANAMI_FORMAT_VERSION, h->n_inputs, h->n_outputs);
+				(int) h->version, h->n_inputs, h->n_outputs);
 	AppendLayers(buf, net, true);
 	HnBufAppend(buf, ", \"loss\": ");
 	HnBufJsonString(buf, LossName((HnLoss) h->loss));
 	HnBufPrintf(buf, ", \"parameters\": %llu, \"bytes\": %llu, "
 				"\"input_scaling\": \"%s\", \"output_scaling\": %s, "
-				"\"seed\": %u, \"trained\": {\"epochs\": %u, \"samples\": %llu}}",
+				"\"seed\": %u, \"trained\": {\"epochs\": %u, \"samples\": %llu}, "
+				"\"dtype\": \"%s\", \"weight_bytes\": %llu",
 				(unsigned long long) h->n_params,
 				(unsigned long long) h->total_size + HN_VALUE_HEADER,
 				scaling,
 				Bool(h->flags & HANAMI_FLAG_OUTPUT_FITTED),
-				h->seed, h->epochs, (unsigned long long) h->samples);
+				h->seed, h->epochs, (unsigned long long) h->samples,
+				(h->flags & HANAMI_FLAG_POW2_QAT) ? "pow2" :
+				DenseDtypeName(DenseDtypeOf(net)),
+				(unsigned long long) (h->total_size -
+									  DenseParamsOffset(h->n_layers,
+														h->n_inputs,
+														h->n_outputs)));
+	/* trained for pow2: float shadow weights until quantized */
+	if (h->flags & HANAMI_FLAG_POW2_QAT)
+		HnBufAppend(buf, ", \"pow2_shadow\": true");
+	HnBufAppendChar(buf, '}');
 	return HnBufCheck(buf, err);
 }

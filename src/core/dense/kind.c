@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/dense/dense.h"
+#include "core/dense/dtype.h"
 #include "core/dense/json.h"
 #include "core/dense/step.h"
 
@@ -125,6 +126,25 @@ DenseKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 	}
 }
 
+/* A new image with the weights in the dtype named (dtype.h). */
+static HnStatus
+DenseKindQuantize(const HnNet *net, const char *name,
+				  const HnAllocator *alloc, void **image, size_t *len,
+				  HnError *err)
+{
+	int			dtype = DenseDtypeFromName(name);
+	char		hint[HANAMI_ERRMSG_LEN];
+
+	if (dtype < 0)
+	{
+		snprintf(hint, sizeof(hint), "Valid dtypes are: %s.", DenseDtypeList());
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+				   "unknown dtype \"%s\"", name);
+		return HnSetHint(err, hint);
+	}
+	return DenseQuantize(DenseOf(net), dtype, alloc, image, len, err);
+}
+
 /* A dense network carries nothing from row to row. */
 static bool
 DenseKindRowsIndependent(const HnNet *net)
@@ -136,6 +156,7 @@ const HnKind HnDenseKind = {
 	.id = HANAMI_KIND_DENSE,
 	.name = "dense",
 	.caps = HANAMI_CAP_LAYERED,
+	.max_version = DENSE_FORMAT_DTYPE,
 	.bind = DenseKindBind,
 	.bind_trusted = DenseKindBindTrusted,
 	.from_json = DenseFromJson,
@@ -155,5 +176,6 @@ const HnKind HnDenseKind = {
 	.predict_paged = DenseKindPredictPaged,
 	.average_check = DenseAverageCheck,
 	.parameters = DenseParameters,
+	.quantize = DenseKindQuantize,
 	.fit = &HnDenseFit,
 };

@@ -41,6 +41,7 @@
  * shares its blocks with the commit it came from.
  */
 #include "core/dense/kind.h"
+#include "core/dense/dtype.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -328,6 +329,14 @@ DenseReshape(const HnNet *net, const HnJson *root, const HnAllocator *alloc,
 
 	*image = NULL;
 	*len = 0;
+	if (DenseDtypeOf(o) != DENSE_DTYPE_F32)
+	{
+		HnSetError(err, HANAMI_E_UNSUPPORTED,
+				   "A reshape keeps float32 weights; compact weights are for inference.",
+				   "cannot reshape a network with %s weights",
+				   DenseDtypeName(DenseDtypeOf(o)));
+		return HnSetHint(err, "Reshape the float32 network, then quantize it with hanami.quantize().");
+	}
 	if ((st = DenseReadReshape(root, &spec, &rin, err)) != HANAMI_OK)
 		return st;
 	n = spec.n_layers;

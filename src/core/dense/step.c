@@ -5,6 +5,8 @@
  */
 #include "core/dense/step.h"
 
+#include "core/dense/dtype.h"
+
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -58,6 +60,9 @@ struct HnTrainer
 	double	   *row_loss;
 	float	   *scratch;		/* per thread: RB * max width */
 	size_t		scratch_len;
+	float	   *qw;				/* HANAMI_FLAG_POW2_QAT: the weights rounded
+								 * to pow2 for this step (parameter layout),
+								 * or NULL: the weights as they are */
 
 	/* the step in progress */
 	atomic_size_t next_piece;	/* next piece of work to claim */
@@ -181,6 +186,17 @@ TrainerCreate(DenseNet *net, const HnTrainOptions *opt, int max_batch,
 		TrainerFree(t);
 		return NULL;
 	}
+	if (net->hdr->flags & HANAMI_FLAG_POW2_QAT)
+	{
+		t->qw = HnAlloc(alloc, (size_t) net->hdr->n_params * sizeof(float));
+		if (t->qw == NULL)
+		{
+			TrainerFree(t);
+			HnSetError(err, HANAMI_E_NOMEM, NULL,
+					   "out of memory for a training workspace");
+			return NULL;
+		}
+	}
 	return t;
 
 too_large:
@@ -208,9 +224,23 @@ TrainerFree(HnTrainer *t)
 	if (t == NULL)
 		return;
 	OptimFree(t->optim, t->alloc);
+	HnFree(t->alloc, t->qw);
 	HnFree(t->alloc, t->mem);
 	HnFree(t->alloc, t->row_loss);
 	HnFree(t->alloc, t);
+}
+
+/*
+ * The weights of layer l the forward and backward passes use: the float
+ * weights, or (pow2 training) those rounded to pow2 at the start of the
+ * step; their gradient goes to the float weights unchanged (straight-
+ * through estimator).
+ */
+static inline const float *
+TrainerWeights(const HnTrainer *t, int l)
+{
+	return t->qw ? t->qw + t->net->layers[l].param_offset :
+		DenseWeights(t->net, l);
 }
 
 /* Target values into network space; see dense/step.h. */
@@ -281,7 +311,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		float	   *z = t->z[l] + r0 * out;
 
 		if (rows == 1)
-			SimdGemv(out, in, src, DenseWeights(net, l), out, z, DenseBias(net, l));
+			SimdGemv(out, in, src, TrainerWeights(t, l), out, z, DenseBias(net, l));
 		else if (l == 1)
 		{
 			/*
@@ -289,11 +319,11 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 			 * them by groups of four rows, which start at r0 (a multiple of
 			 * the piece size), so the sums do not depend on the threads
 			 */
-			SimdGemmSkip(rows, out, in, src, in, 1, DenseWeights(net, l), out,
+			SimdGemmSkip(rows, out, in, src, in, 1, TrainerWeights(t, l), out,
 						 z, out, DenseBias(net, l));
 		}
 		else
-			SimdGemm(rows, out, in, src, in, 1, DenseWeights(net, l), out, z, out,
+			SimdGemm(rows, out, in, src, in, 1, TrainerWeights(t, l), out, z, out,
 					 DenseBias(net, l));
 		memcpy(t->a[l] + r0 * out, z, rows * out * sizeof(float));
 		TrainerActivate((HnActivation) net->layers[l].activation,
@@ -320,7 +350,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		if (rows == 1)
 		{
 			/* one row: dot products with W's rows, no transposed copy */
-			const float *w = DenseWeights(net, l);
+			const float *w = TrainerWeights(t, l);
 			const float *d = t->d[l] + r0 * out;
 
 			for (size_t i = 0; i < in; i++)
@@ -515,9 +545,15 @@ TrainerStep(HnTrainer *t, const HnBatch *b, double *loss, HnError *err)
 	t->batch = b;
 	t->count = b->count;
 
+	/* pow2 training: this step's rounded weights */
+	for (int l = 1; t->qw && l < t->n_layers; l++)
+		DenseLayerFloats(net, DenseWeights(net, l), net->layers[l - 1].count,
+						 net->layers[l].count,
+						 t->qw + net->layers[l].param_offset);
+
 	/* weights of layers that pass gradients down, transposed */
 	for (int l = t->lo + 1; l < t->n_layers && b->count > 1; l++)
-		SimdTranspose(DenseWeights(net, l), net->layers[l - 1].count,
+		SimdTranspose(TrainerWeights(t, l), net->layers[l - 1].count,
 					  net->layers[l].count, t->wt[l]);
 
 	if (threads > 1 && t->count >= HANAMI_TRAINER_MIN_ROWS * threads)

@@ -83,5 +83,6 @@ void		TestCheckpointSuite(void);
 void		TestReshapeSuite(void);
 void		TestOnlineSuite(void);
 void		TestExprSuite(void);
+void		TestDtypeSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -270,8 +270,11 @@ TestBindRejects(void)
 	h->magic ^= 1;
 	ExpectBindError(m, len, "magic", "a bad magic number");
 	RESET();
+	h->version = 3;
+	ExpectBindError(m, len, "version 3", "an unknown version");
+	RESET();
 	h->version = 2;
-	ExpectBindError(m, len, "version 2", "an unknown version");
+	ExpectBindError(m, len, "dtype", "version 2 without a weight dtype");
 	RESET();
 	h->kind = HANAMI_KIND_HANAMI;
 	ExpectBindError(m, len, "network value",

@@ -791,7 +791,7 @@ TestDense(void)
 				   "kind must be a string, not number", NULL, NULL);
 	ExpectNetError("{\"layers\": [4, 2], \"dropout\": 0.5}", HANAMI_E_INVALID_SPEC,
 				   "unrecognized network key \"dropout\"", NULL,
-				   "Valid keys are: format, kind, layers, activation, loss, input_scaling, seed, trained, setup.");
+				   "Valid keys are: format, kind, layers, activation, loss, input_scaling, seed, trained, setup, dtype.");
 	ExpectNetError("{\"layers\": [4, 2], \"format\": 2}", HANAMI_E_UNSUPPORTED,
 				   "unsupported network format version", "This build reads format 1.", NULL);
 	ExpectNetError("{\"layers\": [4, 2], \"format\": 1.5}", HANAMI_E_INVALID_SPEC,
@@ -844,7 +844,7 @@ TestDense(void)
 				   "\"setup\" must be an object", NULL, NULL);
 	ExpectNetError("{\"layers\": [2, 2], \"setup\": {\"weights\": 1}}", HANAMI_E_INVALID_SPEC,
 				   "unrecognized \"setup\" key \"weights\"", NULL,
-				   "Valid keys are: input_fitted, output_fitted, input_clipped, data.");
+				   "Valid keys are: input_fitted, output_fitted, input_clipped, pow2_shadow, data.");
 	ExpectNetError("{\"layers\": [2, 2], \"setup\": {\"input_fitted\": 1, \"data\": \"\"}}",
 				   HANAMI_E_INVALID_SPEC, "setup.input_fitted must be a boolean, not number", NULL, NULL);
 	ExpectNetError("{\"layers\": [2, 2], \"setup\": {\"input_fitted\": true}}", HANAMI_E_MALFORMED_SPEC,

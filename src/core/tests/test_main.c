@@ -22,5 +22,6 @@ main(void)
 	TestReshapeSuite();
 	TestOnlineSuite();
 	TestExprSuite();
+	TestDtypeSuite();
 	return TestSummary();
 }
