@@ -43,6 +43,9 @@ PACKAGES=(
     buildah debootstrap
     # hanami.plot()'s SVG rendered to PNG and checked (t/175_plot_png.pl)
     librsvg2-bin
+    # read scaling: predict spread over a primary and standbys by pgpool-II
+    # (t/215_read_scaling.pl)
+    pgpool2
 )
 
 # Node client (examples/node, t/150_node.pl): Debian's nodejs (18) and npm,
