@@ -558,6 +558,9 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "setup.data is not valid base64 of %zu bytes", want);
 	HkRecount(&net);
+	/* the text form keeps the order of the sections, and so whether grouped */
+	if (n_blocks > 0 && HkBlocksGrouped(&net))
+		net.gh->flags |= HK_GROUPED;
 	*len = size;
 	return HANAMI_OK;
 }
