@@ -260,6 +260,9 @@ HnStatus	HkSpecFinalize(HkSpec *spec, HnError *err);
 size_t		HkImageSize(uint32_t n_cells, uint32_t n_neurons,
 						  uint32_t n_blocks, HnError *err);
 
+/* Neurons of a finalized spec. */
+uint32_t	HkSpecNeurons(const HkSpec *spec);
+
 /* Bytes of the fresh image of a finalized spec (no blocks yet). */
 size_t		HkSpecImageSize(const HkSpec *spec, HnError *err);
 
@@ -451,6 +454,16 @@ HnStatus	HkOptions(const HnNet *net, const struct HnJson *obj,
 					  const HnAllocator *alloc, HnTrainOptions *opt,
 					  HnError *err);
 extern const struct HnKindFit HnHanamiFit;
+
+/*
+ * hanami/reshape.c: the kind's reshape (kind.h): cells widened, narrowed,
+ * added or removed, keeping the sections that still fit.
+ */
+struct HnJson;
+struct HnBuf;
+HnStatus	HkReshape(const HnNet *net, const struct HnJson *spec,
+					  const HnAllocator *alloc, void **image, size_t *len,
+					  struct HnBuf *changes, HnError *err);
 
 /* hanami/reduce.c: the reduction pass */
 

@@ -418,7 +418,7 @@ HkImageSize(uint32_t n_cells, uint32_t n_neurons, uint32_t n_blocks,
 }
 
 /* Total neurons of a finalized spec. */
-static uint32_t
+uint32_t
 HkSpecNeurons(const HkSpec *spec)
 {
 	uint32_t	n = 0;

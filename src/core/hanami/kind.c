@@ -186,6 +186,7 @@ const HnKind HnHanamiKind = {
 	.state_reset = HkKindStateReset,
 	.section_view = HkKindSectionView,
 	.segments = HkKindSegments,
+	.reshape = HkReshape,
 	.bind_head = HkKindBindHead,
 	.predict_paged = HkKindPredictPaged,
 	.fit = &HnHanamiFit,
