@@ -418,6 +418,7 @@ TestHanamiKind(void)
 			  "grow reshape: widened, the sections of the cells up to it keep their bytes, the later ones their source moved by 8");
 		CHECK(strstr(changes, "\"change\": \"widened\"") && strstr(changes, "\"function_kept\": true"),
 			  "grow reshape: the changes say widened, function kept: %s", changes);
+		free(changes);
 		b2 = Reshape(&net, "{\"layers\": [5, 24, 12, 3]}", &out2, &changes, &err);
 		CHECK(b2 != NULL && out2.len == out.len && memcmp(b, b2, out.len) == 0,
 			  "grow reshape: the same reshape gives the same bytes");
