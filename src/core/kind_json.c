@@ -152,9 +152,9 @@ NetReshape(const HnNet *net, const HnJson *spec, const HnAllocator *alloc,
 	if (net->kind->reshape == NULL)
 	{
 		HnSetError(err, HANAMI_E_UNSUPPORTED,
-				   "Only the architecture of a dense network can be changed in place: its layers are widened, added or removed keeping their weights.",
+				   "This kind of network has no reshape operation.",
 				   "reshape is not supported for kind %s", net->kind->name);
-		return HnSetHint(err, "A growing network adds cells, neurons and synapses by itself while it trains; for another layout create a new model with hanami.create_model().");
+		return HnSetHint(err, "For another layout create a new model with hanami.create_model().");
 	}
 	if (spec == NULL || spec->type != HN_JSON_OBJECT)
 	{

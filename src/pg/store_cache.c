@@ -5,9 +5,11 @@
  * hanami.model_cache_memory.
  *
  * A model larger than that budget is paged, when its kind can (kind.h
- * predict_paged: dense networks): its entry holds only the head (segment 0:
- * header, layer records, scaling) and the list of its segments, and the
- * engine asks for each layer's segment as it runs it.  Segments are read
+ * predict_paged: dense networks, and growing ones whose sections are grouped
+ * by cell): its entry holds only the head (segment 0: dense: header, layer
+ * records, scaling; growing: headers, cells, neurons) and the list of its
+ * segments, and the engine asks for each layer's (each cell's) segment as
+ * it runs it.  Segments are read
  * from the blocks table through SPI as the current role (row-level security
  * as for every read) and kept in the same budget, least recently used first
  * out, beside the decoded models; a segment larger than the whole budget is

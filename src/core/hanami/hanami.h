@@ -91,7 +91,14 @@ typedef enum HkCellType
 /* HkHeader.flags */
 #define HK_SPIKING		0x0001	/* potentials carry between inputs */
 #define HK_REDUCTION	0x0002	/* reduction pass after every epoch */
-#define HK_FLAGS_ALL	0x0003
+#define HK_GROUPED		0x0004	/* blocks come in the order of their
+								 * source's cell (HkGroup): each cell's
+								 * sections are one run, so the image can be
+								 * paged cell by cell */
+#define HK_FLAGS_ALL	0x0007
+
+/* Code the whole and the paged walk share, kept out of line. */
+#define HK_NOINLINE __attribute__((noinline))
 
 /* HkBlock.flags */
 #define HK_SECTION_NEGATIVE 0x01	/* fed by the negative part of an input */
@@ -253,6 +260,9 @@ HnStatus	HkSpecFinalize(HkSpec *spec, HnError *err);
 size_t		HkImageSize(uint32_t n_cells, uint32_t n_neurons,
 						  uint32_t n_blocks, HnError *err);
 
+/* Neurons of a finalized spec. */
+uint32_t	HkSpecNeurons(const HkSpec *spec);
+
 /* Bytes of the fresh image of a finalized spec (no blocks yet). */
 size_t		HkSpecImageSize(const HkSpec *spec, HnError *err);
 
@@ -305,11 +315,25 @@ typedef struct HkWork
 	uint8_t    *took;			/* spiking: the neuron took this input */
 	uint32_t   *active;			/* training: active neurons, by cell */
 	uint32_t   *n_active;		/* per cell (indexed by cell) */
+	/* paged inference (HkWorkCreatePaged): */
+	uint32_t	batch;			/* rows per chunk */
+	float	   *bsum;			/* batch * n_neurons summed inputs */
+	int32_t    *group_seg;		/* per cell: its segment, 0: no sections */
+	uint32_t   *group_lo;		/* per cell: its blocks lo .. hi - 1 */
+	uint32_t   *group_hi;
 } HkWork;
 
 HkWork *HkWorkCreate(const HkNet *net, bool training,
 						   const HnAllocator *alloc, HnError *err);
 void		HkWorkFree(HkWork *work, const HnAllocator *alloc);
+
+/*
+ * Scratch for paged inference on a head (HkBindHead): rows in chunks of up
+ * to max_batch (fewer when their sums would take more than 16 MB), and
+ * each cell's group of blocks.
+ */
+HkWork *HkWorkCreatePaged(const HkNet *head, int max_batch,
+						  const HnAllocator *alloc, HnError *err);
 
 /*
  * One input row (n_inputs raw values, any magnitude) through the network;
@@ -319,6 +343,44 @@ void		HkWorkFree(HkWork *work, const HnAllocator *alloc);
  */
 void		HkPredict(HkNet *net, HkWork *work, const float *x,
 						float *out);
+
+/*
+ * Paged inference.  An image is *grouped* (HK_GROUPED) when its blocks come
+ * in the order of their source's cell: then the sections of each cell are
+ * one run of blocks, a segment of the store of its own (the kind's
+ * segments), and the head - headers, cells and neurons, with the spiking
+ * state - is all a walk needs besides them.  The groups follow from the
+ * head: a cell's group starts at the smallest first section of its neurons.
+ *
+ * HkPredictPaged runs n rows like HkPredict on a head bound by HkBindHead
+ * (blocks NULL) with a work from HkWorkCreatePaged, fetching the group of
+ * each cell it walks once per chunk of the work's rows, in the order of
+ * HkPredict, and validating it (HkCheckSegment): the outputs are
+ * HkPredict's bits on the whole image.  A failed fetch or a malformed
+ * group is an error status.
+ */
+HnStatus	HkBindHead(HkNet *net, void *buf, size_t head_len,
+					   size_t image_len, int32_t *seg, uint32_t *lo,
+					   uint32_t *hi, HnError *err);
+HnStatus	HkGroupRanges(const HkNet *net, int32_t *seg, uint32_t *lo,
+						  uint32_t *hi, HnError *err);
+HnStatus	HkCheckSegment(const HkNet *head, uint32_t c, const HkBlock *blocks,
+						   size_t len, uint32_t lo, uint32_t hi, HnError *err);
+HnStatus	HkPredictPaged(HkNet *head, HkWork *work, const struct HnPager *pager,
+						   const float *x, int n, float *out, HnError *err);
+
+/* Whether the blocks come in the order of their source's cell. */
+bool		HkBlocksGrouped(const HkNet *net);
+
+/*
+ * Put the blocks in the order of their source's cell (a stable sort, so
+ * each chain keeps its order and every continuation a larger index), fix
+ * the neurons' and sections' indices, and set HK_GROUPED; a network
+ * without blocks is left as it is.  The function the network computes does
+ * not change (a walk follows indices; the order it adds in is the
+ * neurons').  False when out of memory: the image is then unchanged.
+ */
+bool		HkGroup(HkNet *net, const HnAllocator *alloc);
 
 /* Clear the spiking state (carried potentials, refractory counters). */
 void		HkResetState(HkNet *net);
@@ -392,6 +454,16 @@ HnStatus	HkOptions(const HnNet *net, const struct HnJson *obj,
 					  const HnAllocator *alloc, HnTrainOptions *opt,
 					  HnError *err);
 extern const struct HnKindFit HnHanamiFit;
+
+/*
+ * hanami/reshape.c: the kind's reshape (kind.h): cells widened, narrowed,
+ * added or removed, keeping the sections that still fit.
+ */
+struct HnJson;
+struct HnBuf;
+HnStatus	HkReshape(const HnNet *net, const struct HnJson *spec,
+					  const HnAllocator *alloc, void **image, size_t *len,
+					  struct HnBuf *changes, HnError *err);
 
 /* hanami/reduce.c: the reduction pass */
 

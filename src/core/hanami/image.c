@@ -418,7 +418,7 @@ HkImageSize(uint32_t n_cells, uint32_t n_neurons, uint32_t n_blocks,
 }
 
 /* Total neurons of a finalized spec. */
-static uint32_t
+uint32_t
 HkSpecNeurons(const HkSpec *spec)
 {
 	uint32_t	n = 0;
@@ -748,11 +748,15 @@ HkCheckNeuron(const HkNet *net, uint32_t i, const HkCell *cell,
 	return HANAMI_OK;
 }
 
-/* Check one block's header and synapses; counts its live synapses. */
+/*
+ * Check block b (at blocks[b - base]) - its header and synapses; counts its
+ * live synapses.
+ */
 static HnStatus
-HkCheckBlock(const HkNet *net, uint32_t b, uint64_t *live, HnError *err)
+HkCheckBlock(const HkNet *net, const HkBlock *blocks, uint32_t base,
+			 uint32_t b, uint64_t *live, HnError *err)
 {
-	const HkBlock *blk = &net->blocks[b];
+	const HkBlock *blk = &blocks[b - base];
 	int			src_cell;
 	const HkCell *tcell;
 	bool		neg = (blk->flags & HK_SECTION_NEGATIVE) != 0;
@@ -831,15 +835,15 @@ HkCheckBlock(const HkNet *net, uint32_t b, uint64_t *live, HnError *err)
  * start where the previous section ends.  Counts the blocks visited.
  */
 static HnStatus
-HkCheckChain(const HkNet *net, uint32_t i, uint32_t first, bool neg,
-			   uint64_t *visited, HnError *err)
+HkCheckChain(const HkBlock *blocks, uint32_t base, uint32_t i, uint32_t first,
+			 bool neg, uint64_t *visited, HnError *err)
 {
 	uint32_t	b = first;
 	const HkBlock *prev = NULL;
 
 	while (b != HK_NONE)
 	{
-		const HkBlock *blk = &net->blocks[b];
+		const HkBlock *blk = &blocks[b - base];
 		bool		cont = (blk->flags & HK_SECTION_CONTINUATION) != 0;
 		bool		bad;
 
@@ -908,19 +912,24 @@ HkBind(HkNet *net, void *buf, size_t len, HnError *err)
 	}
 	for (uint32_t b = 0; b < gh->n_blocks; b++)
 	{
-		st = HkCheckBlock(net, b, &live, err);
+		st = HkCheckBlock(net, net->blocks, 0, b, &live, err);
 		if (st != HANAMI_OK)
 			return st;
+		if ((gh->flags & HK_GROUPED) && b > 0 &&
+			HkCellOf(net, net->blocks[b].source) <
+			HkCellOf(net, net->blocks[b - 1].source))
+			return BAD("The sections of a grouped network come in the order of their source's cell.",
+					   "section %" PRIu32 " is out of its group", b);
 	}
 	for (uint32_t i = 0; i < gh->n_neurons; i++)
 	{
 		const HkNeuron *nr = &net->neurons[i];
 
 		if (nr->section != HK_NONE &&
-			(st = HkCheckChain(net, i, nr->section, false, &visited, err)) != HANAMI_OK)
+			(st = HkCheckChain(net->blocks, 0, i, nr->section, false, &visited, err)) != HANAMI_OK)
 			return st;
 		if (nr->section_neg != HK_NONE &&
-			(st = HkCheckChain(net, i, nr->section_neg, true, &visited, err)) != HANAMI_OK)
+			(st = HkCheckChain(net->blocks, 0, i, nr->section_neg, true, &visited, err)) != HANAMI_OK)
 			return st;
 	}
 	if (visited != gh->n_blocks)
@@ -931,6 +940,164 @@ HkBind(HkNet *net, void *buf, size_t len, HnError *err)
 		return BAD(NULL, "network value has %" PRIu64 " synapses, the header says %" PRIu32,
 				   live, gh->n_synapses);
 	return HANAMI_OK;
+}
+
+/*
+ * Validate the head of a grouped image for paged inference; see hanami.h.
+ * The checks of HkBind on everything before the blocks, then the groups.
+ */
+HnStatus
+HkBindHead(HkNet *net, void *buf, size_t head_len, size_t image_len,
+		   int32_t *seg, uint32_t *lo, uint32_t *hi, HnError *err)
+{
+	HnHeader   *hdr = buf;
+	HkHeader   *gh = (HkHeader *) ((char *) buf + sizeof(HnHeader));
+	size_t		want;
+	HnStatus	st;
+
+	if (head_len < sizeof(HnHeader) + sizeof(HkHeader))
+		return BAD("The head of a growing network is its headers, cells and neurons.",
+				   "network head has %zu bytes, too few for its headers", head_len);
+	st = HkCheckHeaders(hdr, gh, image_len, err);
+	if (st != HANAMI_OK)
+		return st;
+	want = HkImageSize(gh->n_cells, gh->n_neurons, 0, NULL);
+	if (head_len != want)
+		return BAD("The head of a growing network is its headers, cells and neurons.",
+				   "network head has %zu bytes instead of %zu", head_len, want);
+	if (!(gh->flags & HK_GROUPED))
+		return HnSetError(err, HANAMI_E_UNSUPPORTED,
+						  "Only a network whose sections are grouped by cell (as every fit leaves them) can be paged.",
+						  "this growing network's sections are not grouped by cell");
+	HkBindTrusted(net, buf);
+	net->blocks = NULL;			/* fetched cell by cell */
+	st = HkCheckImageCells(net, err);
+	if (st != HANAMI_OK)
+		return st;
+	for (uint32_t c = 0; c < gh->n_cells; c++)
+	{
+		const HkCell *cell = &net->cells[c];
+
+		for (uint32_t i = cell->first_neuron;
+			 i < cell->first_neuron + cell->n_neurons; i++)
+		{
+			st = HkCheckNeuron(net, i, cell, err);
+			if (st != HANAMI_OK)
+				return st;
+		}
+	}
+	return HkGroupRanges(net, seg, lo, hi, err);
+}
+
+/*
+ * The groups of a grouped image from its head (see hanami.h): a cell's
+ * group starts at the smallest first section of its neurons (every block
+ * is in a chain, and a chain only goes to larger blocks), and ends where
+ * the next group starts.  The groups must come in cell order from block 0
+ * and cover every block.
+ */
+HnStatus
+HkGroupRanges(const HkNet *net, int32_t *seg, uint32_t *lo, uint32_t *hi,
+			  HnError *err)
+{
+	uint32_t	nc = net->gh->n_cells;
+	uint32_t	nb = net->gh->n_blocks;
+	int32_t		n_seg = 0;
+	int			prev = -1;
+
+	for (uint32_t c = 0; c < nc; c++)
+	{
+		const HkCell *cell = &net->cells[c];
+		uint32_t	start = HK_NONE;
+
+		for (uint32_t i = cell->first_neuron;
+			 i < cell->first_neuron + cell->n_neurons; i++)
+		{
+			if (net->neurons[i].section < start)
+				start = net->neurons[i].section;
+			if (net->neurons[i].section_neg < start)
+				start = net->neurons[i].section_neg;
+		}
+		seg[c] = 0;
+		lo[c] = hi[c] = 0;
+		if (start == HK_NONE)
+			continue;
+		if ((prev < 0 && start != 0) || (prev >= 0 && start <= lo[prev]))
+			return BAD("The sections of a grouped network come in the order of their source's cell.",
+					   "the sections of cell %" PRIu32 " are out of order", c);
+		if (prev >= 0)
+			hi[prev] = start;
+		seg[c] = ++n_seg;
+		lo[c] = start;
+		prev = (int) c;
+	}
+	if (prev >= 0)
+		hi[prev] = nb;
+	else if (nb > 0)
+		return BAD("Every section belongs to exactly one neuron's chain.",
+				   "network value has %" PRIu32 " sections outside the chains", nb);
+	return HANAMI_OK;
+}
+
+/* Validate the fetched group of cell c; see hanami.h. */
+HnStatus
+HkCheckSegment(const HkNet *head, uint32_t c, const HkBlock *blocks,
+			   size_t len, uint32_t lo, uint32_t hi, HnError *err)
+{
+	const HkCell *cell = &head->cells[c];
+	uint64_t	live = 0;
+	uint64_t	visited = 0;
+	HnStatus	st;
+
+	if (len != (size_t) (hi - lo) * sizeof(HkBlock) ||
+		((uintptr_t) blocks & 3) != 0)
+		return BAD("The network's head says how many sections each cell has.",
+				   "the sections of cell %" PRIu32 " have %zu bytes instead of %zu",
+				   c, len, (size_t) (hi - lo) * sizeof(HkBlock));
+	for (uint32_t b = lo; b < hi; b++)
+	{
+		const HkBlock *blk = &blocks[b - lo];
+
+		st = HkCheckBlock(head, blocks, lo, b, &live, err);
+		if (st != HANAMI_OK)
+			return st;
+		if (HkCellOf(head, blk->source) != (int) c ||
+			(blk->next != HK_NONE && blk->next >= hi))
+			return BAD("The sections of a grouped network come in the order of their source's cell.",
+					   "section %" PRIu32 " is out of its group", b);
+	}
+	for (uint32_t i = cell->first_neuron;
+		 i < cell->first_neuron + cell->n_neurons; i++)
+	{
+		const HkNeuron *nr = &head->neurons[i];
+
+		if ((nr->section != HK_NONE && (nr->section < lo || nr->section >= hi)) ||
+			(nr->section_neg != HK_NONE &&
+			 (nr->section_neg < lo || nr->section_neg >= hi)))
+			return BAD(NULL, "neuron %" PRIu32 " points to a section outside its cell's group", i);
+		if (nr->section != HK_NONE &&
+			(st = HkCheckChain(blocks, lo, i, nr->section, false, &visited, err)) != HANAMI_OK)
+			return st;
+		if (nr->section_neg != HK_NONE &&
+			(st = HkCheckChain(blocks, lo, i, nr->section_neg, true, &visited, err)) != HANAMI_OK)
+			return st;
+	}
+	if (visited != hi - lo)
+		return BAD("Every section belongs to exactly one neuron's chain.",
+				   "the group of cell %" PRIu32 " has %" PRIu64 " sections outside the chains",
+				   c, (uint64_t) (hi - lo) - visited);
+	return HANAMI_OK;
+}
+
+/* Whether the blocks come in the order of their source's cell. */
+bool
+HkBlocksGrouped(const HkNet *net)
+{
+	for (uint32_t b = 1; b < net->gh->n_blocks; b++)
+		if (HkCellOf(net, net->blocks[b].source) <
+			HkCellOf(net, net->blocks[b - 1].source))
+			return false;
+	return true;
 }
 
 /* Sizes of a bound network. */

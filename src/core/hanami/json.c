@@ -26,7 +26,7 @@ static const char *const cell_keys[] = {
 static const char *const layer_keys[] = {"count", "name", NULL};
 static const char *const axon_keys[] = {"from", "to", NULL};
 static const char *const trained_keys[] = {"epochs", "samples", "growth", NULL};
-static const char *const setup_keys[] = {"sections", "data", NULL};
+static const char *const setup_keys[] = {"sections", "grouped", "data", NULL};
 
 /* What reading a description needs at hand. */
 typedef struct Reader
@@ -507,6 +507,7 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 	size_t		data_len = 0;
 	uint32_t	n_blocks = 0;
 	uint32_t	neurons = 0;
+	bool		grouped = false;
 	size_t		size;
 	size_t		want;
 	HkNet		net;
@@ -526,6 +527,9 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 			(st = HnJsonString(v, "setup.data", &data, err)) != HANAMI_OK)
 			return st;
 		data_len = v->n;
+		if ((v = HnJsonGet(setup, "grouped")) != NULL &&
+			(st = HnJsonBool(v, "setup.grouped", &grouped, err)) != HANAMI_OK)
+			return st;
 	}
 	for (int c = 0; c < spec->n_cells; c++)
 		neurons += spec->cells[c].count;
@@ -558,6 +562,9 @@ Build(const Reader *rd, const HnJson *setup, const HnJson *trained,
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "setup.data is not valid base64 of %zu bytes", want);
 	HkRecount(&net);
+	/* sections grouped by cell (hanami.h HK_GROUPED): checked by the bind */
+	if (grouped)
+		net.gh->flags |= HK_GROUPED;
 	*len = size;
 	return HANAMI_OK;
 }
@@ -704,8 +711,9 @@ HkToJson(const HnNet *any, HnBuf *buf, HnError *err)
 		HnBufPrintf(buf, "%s[%u, %u, %u, %u]", i ? ", " : "",
 					h->epoch, h->sections, h->synapses, h->blocks);
 	}
-	HnBufPrintf(buf, "]}, \"setup\": {\"sections\": %u, \"data\": \"",
-				net->gh->n_blocks);
+	HnBufPrintf(buf, "]}, \"setup\": {\"sections\": %u, %s\"data\": \"",
+				net->gh->n_blocks,
+				(net->gh->flags & HK_GROUPED) ? "\"grouped\": true, " : "");
 	HnBufBase64(buf, data, nbytes);
 	HnBufAppend(buf, "\"}}");
 	return HnBufCheck(buf, err);

@@ -4,6 +4,7 @@
  */
 #include "core/hanami/kind.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/hanami/json.h"
@@ -23,11 +24,16 @@ HkKindBindTrusted(HnNet *net)
 	HkBindTrusted(HkOf(net), net->hdr);
 }
 
-/* Rows run one at a time: max_batch only bounds what predict is given. */
+/*
+ * Rows run one at a time: max_batch only bounds what predict is given.  On
+ * a head (bind_head: no blocks), paged rows run in chunks of max_batch.
+ */
 static void *
 HkKindWorkCreate(const HnNet *net, int max_batch, const HnAllocator *alloc,
 				 HnError *err)
 {
+	if (HkOf(net)->blocks == NULL)
+		return HkWorkCreatePaged(HkOf(net), max_batch, alloc, err);
 	return HkWorkCreate(HkOf(net), false, alloc, err);
 }
 
@@ -101,18 +107,63 @@ HkKindStateReset(HnNet *net)
 	HkResetState(HkOf(net));
 }
 
+/* The head of a grouped image; see hanami.h HkBindHead. */
+static HnStatus
+HkKindBindHead(HnNet *net, size_t image_len, HnError *err)
+{
+	int32_t		seg[HK_MAX_CELLS];
+	uint32_t	lo[HK_MAX_CELLS];
+	uint32_t	hi[HK_MAX_CELLS];
+
+	return HkBindHead(HkOf(net), net->hdr, net->len, image_len, seg, lo, hi,
+					  err);
+}
+
+/* Segment s of the image is the group of the s-th cell with sections. */
+static HnStatus
+HkKindPredictPaged(HnNet *head, void *work, const HnPager *pager,
+				   const float *x, int n, float *out, HnError *err)
+{
+	return HkPredictPaged(HkOf(head), work, pager, x, n, out, err);
+}
+
 /*
- * Headers, cells and neurons; then the synapse blocks, which only ever grow
- * at the end.
+ * Headers, cells and neurons (with the spiking state: the head); then the
+ * synapse blocks: of a grouped image (every fit leaves one), each cell's
+ * sections as a segment of its own, which paged inference fetches as the
+ * walk reaches the cell; otherwise all of them as one.
  */
 static void
 HkKindSegments(const HnNet *net, HnSegmentFn emit, void *ctx)
 {
-	size_t		blocks = (size_t) ((const char *) HkOf(net)->blocks -
+	const HkNet *h = HkOf(net);
+	size_t		blocks = (size_t) ((const char *) h->blocks -
 								   (const char *) net->hdr);
+	int32_t		seg[HK_MAX_CELLS];
+	uint32_t	lo[HK_MAX_CELLS];
+	uint32_t	hi[HK_MAX_CELLS];
 
 	emit(ctx, 0, blocks, "header");
-	emit(ctx, blocks, net->len - blocks, "sections");
+	if (h->gh->n_blocks == 0 || !(h->gh->flags & HK_GROUPED) ||
+		HkGroupRanges(h, seg, lo, hi, NULL) != HANAMI_OK)
+	{
+		emit(ctx, blocks, net->len - blocks, "sections");
+		return;
+	}
+	for (uint32_t c = 0; c < h->gh->n_cells; c++)
+	{
+		char		name[HANAMI_NAME_LEN + 32];
+
+		if (seg[c] == 0)
+			continue;
+		if (h->cells[c].name[0])
+			snprintf(name, sizeof(name), "sections of cell %u (%s)", c,
+					 h->cells[c].name);
+		else
+			snprintf(name, sizeof(name), "sections of cell %u", c);
+		emit(ctx, blocks + (size_t) lo[c] * sizeof(HkBlock),
+			 (size_t) (hi[c] - lo[c]) * sizeof(HkBlock), name);
+	}
 }
 
 const HnKind HnHanamiKind = {
@@ -135,5 +186,8 @@ const HnKind HnHanamiKind = {
 	.state_reset = HkKindStateReset,
 	.section_view = HkKindSectionView,
 	.segments = HkKindSegments,
+	.reshape = HkReshape,
+	.bind_head = HkKindBindHead,
+	.predict_paged = HkKindPredictPaged,
 	.fit = &HnHanamiFit,
 };

@@ -60,6 +60,42 @@ nomem:
 	return NULL;
 }
 
+/* A workspace for paged inference on a head; see hanami.h. */
+HkWork *
+HkWorkCreatePaged(const HkNet *head, int max_batch, const HnAllocator *alloc,
+				  HnError *err)
+{
+	HkWork	   *w = HkWorkCreate(head, false, alloc, err);
+	uint32_t	nc = head->gh->n_cells;
+	uint32_t	batch = max_batch > 1 ? (uint32_t) max_batch : 1;
+	uint32_t	most = (4u << 20) / head->gh->n_neurons;
+
+	if (w == NULL)
+		return NULL;
+	if (batch > most)
+		batch = most > 1 ? most : 1;
+	w->batch = batch;
+	w->group_seg = HnAlloc(alloc, sizeof(int32_t) * nc);
+	w->group_lo = HnAlloc(alloc, sizeof(uint32_t) * nc);
+	w->group_hi = HnAlloc(alloc, sizeof(uint32_t) * nc);
+	if (batch > 1)
+		w->bsum = HnAlloc(alloc, sizeof(float) * head->gh->n_neurons * (size_t) batch);
+	if (w->group_seg == NULL || w->group_lo == NULL || w->group_hi == NULL ||
+		(batch > 1 && w->bsum == NULL))
+	{
+		HkWorkFree(w, alloc);
+		HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for a network workspace");
+		return NULL;
+	}
+	/* the head was checked: this finds the groups it was checked with */
+	if (HkGroupRanges(head, w->group_seg, w->group_lo, w->group_hi, err) != HANAMI_OK)
+	{
+		HkWorkFree(w, alloc);
+		return NULL;
+	}
+	return w;
+}
+
 /* Free a workspace (NULL is fine). */
 void
 HkWorkFree(HkWork *w, const HnAllocator *alloc)
@@ -74,6 +110,10 @@ HkWorkFree(HkWork *w, const HnAllocator *alloc)
 	HnFree(alloc, w->delta);
 	HnFree(alloc, w->active);
 	HnFree(alloc, w->n_active);
+	HnFree(alloc, w->bsum);
+	HnFree(alloc, w->group_seg);
+	HnFree(alloc, w->group_lo);
+	HnFree(alloc, w->group_hi);
 	HnFree(alloc, w);
 }
 
@@ -108,16 +148,21 @@ HkParallelSection(const HkBlock *b, float x, float *sum)
 			sum[b->syn[i].target] += b->syn[i].weight * x;
 }
 
-/* Send potential p (> 0) down the chain starting at block first. */
+/*
+ * Send potential p (> 0) down the chain starting at block first; blocks
+ * holds the image's blocks from index base on (the whole image: base 0; a
+ * paged segment: its first block's index).
+ */
 static void
-HkWalkChain(const HkNet *net, uint32_t first, float p, float *sum)
+HkWalkChain(const HkCell *cells, const HkBlock *blocks, uint32_t base,
+			uint32_t first, float p, float *sum)
 {
 	uint32_t	b = first;
 
 	while (b != HK_NONE)
 	{
-		const HkBlock *blk = &net->blocks[b];
-		float	   *tsum = sum + net->cells[blk->target_cell].first_neuron;
+		const HkBlock *blk = &blocks[b - base];
+		float	   *tsum = sum + cells[blk->target_cell].first_neuron;
 		float		x = p - blk->lower;
 
 		if (x <= 0.0f)
@@ -176,60 +221,130 @@ HkPotential(HkNet *net, uint32_t i, float in, bool spiking, float decay,
 	return m;
 }
 
+/*
+ * One cell of one row: an input cell sends x's values down its neurons'
+ * chains, a hidden cell activates its neurons and sends theirs, an output
+ * cell writes its sigmoids to out.  blocks and base as for HkWalkChain: the
+ * chains of this cell's neurons lie there.  Not inlined, so the whole and
+ * the paged walk run the very same code (the same bits).
+ */
+static HK_NOINLINE void
+HkCellStep(HkNet *net, const HkBlock *blocks, uint32_t base,
+		   const HkCell *cell, const float *x, float *sum, float *value,
+		   uint8_t *took, float *out)
+{
+	bool		spiking = (net->gh->flags & HK_SPIKING) != 0;
+	float		decay = net->gh->cooldown > 0.0f ? 1.0f / net->gh->cooldown : 0.0f;
+	uint32_t	first = cell->first_neuron;
+	uint32_t	n = cell->n_neurons;
+
+	if (cell->type == HK_CELL_INPUT)
+	{
+		const float *in = x + cell->io_offset;
+
+		for (uint32_t j = 0; j < n; j++)
+		{
+			const HkNeuron *nr = &net->neurons[first + j];
+
+			if (in[j] > 0.0f)
+				HkWalkChain(net->cells, blocks, base, nr->section, in[j], sum);
+			else if (in[j] < 0.0f)
+				HkWalkChain(net->cells, blocks, base, nr->section_neg, -in[j],
+							sum);
+		}
+	}
+	else if (cell->type == HK_CELL_HIDDEN)
+	{
+		for (uint32_t j = 0; j < n; j++)
+		{
+			uint32_t	i = first + j;
+			float		m = HkPotential(net, i, sum[i], spiking, decay,
+										&took[i]);
+			float		h = HkActivate(m);
+
+			value[i] = h;
+			if (h > 0.0f)
+				HkWalkChain(net->cells, blocks, base, net->neurons[i].section,
+							h, sum);
+		}
+	}
+	else
+	{
+		float	   *o = out + cell->io_offset;
+
+		for (uint32_t j = 0; j < n; j++)
+		{
+			uint32_t	i = first + j;
+
+			o[j] = 1.0f / (1.0f + expf(-(sum[i] + net->neurons[i].bias)));
+		}
+	}
+}
+
 /* One row through the network; outputs to out. */
 void
 HkPredict(HkNet *net, HkWork *w, const float *x, float *out)
 {
-	bool		spiking = (net->gh->flags & HK_SPIKING) != 0;
-	float		decay = net->gh->cooldown > 0.0f ? 1.0f / net->gh->cooldown : 0.0f;
-
 	memset(w->sum, 0, sizeof(float) * w->n_neurons);
 	for (uint32_t k = 0; k < w->n_cells; k++)
+		HkCellStep(net, net->blocks, 0, &net->cells[w->order[k]], x, w->sum,
+				   w->value, w->took, out);
+}
+
+/*
+ * The paged walk (see hanami.h HkPredictPaged): rows in chunks of the
+ * work's batch; per chunk, cell by cell in the order of HkPredict, the
+ * cell's segment fetched once and its step run for every row of the chunk.
+ * A row's cells run in the same order with the same code as HkPredict, and
+ * a spiking neuron's state still sees the rows in order, so the outputs are
+ * HkPredict's bits.
+ */
+HnStatus
+HkPredictPaged(HkNet *head, HkWork *w, const HnPager *pager, const float *x,
+			   int n, float *out, HnError *err)
+{
+	size_t		n_in = head->hdr->n_inputs;
+	size_t		n_out = head->hdr->n_outputs;
+	size_t		nn = w->n_neurons;
+	uint32_t	batch = w->batch > 0 ? w->batch : 1;
+
+	if (w->group_seg == NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+						  "the workspace was not made for paged inference");
+	for (int r0 = 0; r0 < n; r0 += (int) batch)
 	{
-		const HkCell *cell = &net->cells[w->order[k]];
-		uint32_t	first = cell->first_neuron;
-		uint32_t	n = cell->n_neurons;
+		int			rows = n - r0 < (int) batch ? n - r0 : (int) batch;
+		float	   *bsum = w->bsum != NULL ? w->bsum : w->sum;
 
-		if (cell->type == HK_CELL_INPUT)
+		memset(bsum, 0, sizeof(float) * nn * (size_t) rows);
+		for (uint32_t k = 0; k < w->n_cells; k++)
 		{
-			const float *in = x + cell->io_offset;
+			uint32_t	c = w->order[k];
+			const HkCell *cell = &head->cells[c];
+			const HkBlock *blocks = NULL;
+			uint32_t	lo = w->group_lo[c];
 
-			for (uint32_t j = 0; j < n; j++)
+			/* output cells walk nothing; a cell without sections neither */
+			if (cell->type != HK_CELL_OUTPUT && w->group_seg[c] > 0)
 			{
-				const HkNeuron *nr = &net->neurons[first + j];
+				size_t		len = 0;
+				HnStatus	st;
 
-				if (in[j] > 0.0f)
-					HkWalkChain(net, nr->section, in[j], w->sum);
-				else if (in[j] < 0.0f)
-					HkWalkChain(net, nr->section_neg, -in[j], w->sum);
+				blocks = pager->fetch(pager->ctx, w->group_seg[c], &len, err);
+				if (blocks == NULL)
+					return err->code;
+				st = HkCheckSegment(head, c, blocks, len, lo, w->group_hi[c],
+									err);
+				if (st != HANAMI_OK)
+					return st;
 			}
-		}
-		else if (cell->type == HK_CELL_HIDDEN)
-		{
-			for (uint32_t j = 0; j < n; j++)
-			{
-				uint32_t	i = first + j;
-				float		m = HkPotential(net, i, w->sum[i], spiking, decay,
-											  &w->took[i]);
-				float		h = HkActivate(m);
-
-				w->value[i] = h;
-				if (h > 0.0f)
-					HkWalkChain(net, net->neurons[i].section, h, w->sum);
-			}
-		}
-		else
-		{
-			float	   *o = out + cell->io_offset;
-
-			for (uint32_t j = 0; j < n; j++)
-			{
-				uint32_t	i = first + j;
-
-				o[j] = 1.0f / (1.0f + expf(-(w->sum[i] + net->neurons[i].bias)));
-			}
+			for (int r = 0; r < rows; r++)
+				HkCellStep(head, blocks, lo, cell,
+						   x + (size_t) (r0 + r) * n_in, bsum + nn * (size_t) r,
+						   w->value, w->took, out + (size_t) (r0 + r) * n_out);
 		}
 	}
+	return HANAMI_OK;
 }
 
 /* Clear every neuron's carried potential and refractory counter. */

@@ -271,6 +271,7 @@ HkAppendBlock(HkTrainer *t)
 		gh = t->net->gh;
 	}
 	memset((char *) t->hn->hdr + t->hn->len, 0, sizeof(HkBlock));
+	gh->flags &= ~(uint32_t) HK_GROUPED;	/* HkGroup at the end of the fit */
 	t->hn->len = need;
 	t->net->hdr->total_size = need;
 	gh->n_blocks++;
@@ -1320,6 +1321,8 @@ HkStepperFinish(void *state, HnError *err)
 	(void) err;
 	HkResetState(t->net);
 	HkRecount(t->net);
+	/* each cell's sections one run: the store can page it (hanami.h) */
+	HkGroup(t->net, t->alloc);
 	return HANAMI_OK;
 }
 

@@ -84,5 +84,6 @@ void		TestReshapeSuite(void);
 void		TestOnlineSuite(void);
 void		TestExprSuite(void);
 void		TestDtypeSuite(void);
+void		TestGrowPagingSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

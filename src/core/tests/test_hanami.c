@@ -1075,22 +1075,77 @@ CopyImage(const void *img, size_t len)
 }
 
 /*
+ * Whether two sections are the same bytes but for their continuation's
+ * index (a fit groups the blocks by cell, which moves them).
+ */
+static bool
+SameSection(const HkBlock *x, const HkBlock *y)
+{
+	HkBlock		u = *x;
+	HkBlock		v = *y;
+
+	u.next = v.next = 0;
+	return memcmp(&u, &v, sizeof(HkBlock)) == 0;
+}
+
+/*
+ * Compare the sections ending in cell c of before and after, chain by
+ * chain and position by position (blocks move when a fit groups them):
+ * *same is whether they are all the same (none added, none changed), the
+ * result whether some weight of one changed.
+ */
+static bool
+CellCompare(const void *before, const void *after, uint32_t c, bool *same)
+{
+	HkNet		b;
+	HkNet		a;
+	bool		learned = false;
+
+	HkBindTrusted(&b, (void *) before);
+	HkBindTrusted(&a, (void *) after);
+	*same = true;
+	for (uint32_t i = 0; i < a.gh->n_neurons; i++)
+		for (int neg = 0; neg < 2; neg++)
+		{
+			uint32_t	ka = neg ? a.neurons[i].section_neg : a.neurons[i].section;
+			uint32_t	kb = neg ? b.neurons[i].section_neg : b.neurons[i].section;
+
+			for (; ka != HK_NONE; ka = a.blocks[ka].next)
+			{
+				const HkBlock *x = &a.blocks[ka];
+				const HkBlock *y = kb != HK_NONE ? &b.blocks[kb] : NULL;
+
+				if (x->target_cell == c)
+				{
+					if (y == NULL || !SameSection(x, y))
+						*same = false;
+					if (y != NULL && y->target_cell == c)
+						for (int s = 0; s < x->n_used && s < y->n_used; s++)
+							if (x->syn[s].weight != y->syn[s].weight)
+								learned = true;
+				}
+				kb = y != NULL ? y->next : HK_NONE;
+			}
+		}
+	return learned;
+}
+
+/*
  * Whether the sections ending in cell c and the biases of its neurons are
- * the same bytes in after as in before (blocks only ever grow at the end).
+ * the same bytes in after as in before.
  */
 static bool
 CellUnchanged(const void *before, const void *after, uint32_t c)
 {
 	HkNet		b;
 	HkNet		a;
+	bool		same;
 
+	CellCompare(before, after, c, &same);
+	if (!same)
+		return false;
 	HkBindTrusted(&b, (void *) before);
 	HkBindTrusted(&a, (void *) after);
-	for (uint32_t k = 0; k < a.gh->n_blocks; k++)
-		if (a.blocks[k].target_cell == c &&
-			(k >= b.gh->n_blocks ||
-			 memcmp(&a.blocks[k], &b.blocks[k], sizeof(HkBlock)) != 0))
-			return false;
 	for (uint32_t j = 0; j < a.cells[c].n_neurons; j++)
 		if (memcmp(&a.neurons[a.cells[c].first_neuron + j].bias,
 				   &b.neurons[b.cells[c].first_neuron + j].bias, sizeof(float)) != 0)
@@ -1102,17 +1157,9 @@ CellUnchanged(const void *before, const void *after, uint32_t c)
 static bool
 CellLearned(const void *before, const void *after, uint32_t c)
 {
-	HkNet		b;
-	HkNet		a;
+	bool		same;
 
-	HkBindTrusted(&b, (void *) before);
-	HkBindTrusted(&a, (void *) after);
-	for (uint32_t k = 0; k < b.gh->n_blocks; k++)
-		if (a.blocks[k].target_cell == c)
-			for (int i = 0; i < a.blocks[k].n_used; i++)
-				if (a.blocks[k].syn[i].weight != b.blocks[k].syn[i].weight)
-					return true;
-	return false;
+	return CellCompare(before, after, c, &same);
 }
 
 /* Threads give the same bytes; frozen cells learn nothing. */

@@ -1116,7 +1116,7 @@ TestHanami(void)
 	ExpectNetError(HK "\"layers\": [2, 2], \"setup\": []}", HANAMI_E_MALFORMED_SPEC,
 				   "\"setup\" must be an object", NULL, NULL);
 	ExpectNetError(HK "\"layers\": [2, 2], \"setup\": {\"blocks\": 1}}", HANAMI_E_INVALID_SPEC,
-				   "unrecognized \"setup\" key \"blocks\"", NULL, "Valid keys are: sections, data.");
+				   "unrecognized \"setup\" key \"blocks\"", NULL, "Valid keys are: sections, grouped, data.");
 	ExpectNetError(HK "\"layers\": [2, 2], \"setup\": {\"sections\": 0}}", HANAMI_E_MALFORMED_SPEC,
 				   "\"setup\" needs \"sections\" and \"data\"", NULL, NULL);
 	ExpectNetError(HK "\"layers\": [2, 2], \"setup\": {\"sections\": 70000, \"data\": \"\"}}",

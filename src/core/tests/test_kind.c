@@ -355,7 +355,7 @@ TestDensePaged(void)
 		HnNet		h;
 
 		CHECK(himg != NULL && NetBindHead(&h, himg, hlen, hlen, &err) == HANAMI_E_UNSUPPORTED,
-			  "paged: a kind without paging says so");
+			  "paged: a growing network whose sections are not grouped (here: none yet) runs whole");
 		free(himg);
 	}
 	free(log.copy);

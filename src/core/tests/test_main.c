@@ -23,5 +23,6 @@ main(void)
 	TestOnlineSuite();
 	TestExprSuite();
 	TestDtypeSuite();
+	TestGrowPagingSuite();
 	return TestSummary();
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/dense/kind.h"
+#include "core/fit.h"
 #include "core/hanami/kind.h"
 #include "core/json.h"
 #include "core/kind.h"
@@ -312,24 +313,194 @@ TestRefused(void)
 }
 
 /* A growing network has no reshape: a clear error. */
+#define GNF 5
+#define GROWS 200
+
+/* Predict rows of nf inputs through a bound network into out. */
+static void
+GrowRun(HnNet *net, const float *x, int rows, int nf, float *out)
+{
+	HnError		err;
+	void	   *w = net->kind->work_create(net, 1, &HnMallocAllocator, &err);
+
+	for (int r = 0; r < rows; r++)
+		net->kind->predict(net, w, x + r * nf, 1, out + r * net->hdr->n_outputs);
+	net->kind->work_free(w, &HnMallocAllocator);
+}
+
+/* Expect a reshape of net by text to fail with code, naming text. */
+static void
+GrowReshapeError(HnNet *net, const char *text, HnStatus code, const char *what)
+{
+	HnNet		out;
+	HnError		err;
+	char	   *changes;
+	void	   *img = Reshape(net, text, &out, &changes, &err);
+
+	CHECK(img == NULL && err.code == code && strstr(err.message, what) != NULL,
+		  "grow reshape refuses %s: %s", text, err.message);
+	free(img);
+}
+
+/*
+ * The growing kind: a trained network widened, given a new cell, narrowed
+ * and pruned of a cell; the outputs stay where no section goes, unchanged
+ * cells keep their sections' bytes, the same reshape gives the same bytes,
+ * and bad descriptions are errors.
+ */
 static void
 TestHanamiKind(void)
 {
 	HnNet		net;
 	HnNet		out;
+	HnNet		out2;
 	HnError		err;
 	char	   *changes;
-	void	   *a = FromJson("{\"kind\": \"hanami\", \"layers\": [3, 8, 2]}", &net);
 	void	   *b;
+	void	   *b2;
+	float	   *x = malloc(sizeof(float) * GNF * GROWS);
+	int32_t    *cls = malloc(sizeof(int32_t) * GROWS);
+	float		before[GROWS * 3];
+	float		after[GROWS * 3];
+	uint64_t	rng = 3;
+	void	   *a = FromJson("{\"kind\": \"hanami\", \"settings\": {\"max_connection_distance\": 2}, \"cells\": ["
+							 "{\"position\": [0, 0], \"input\": 5, \"name\": \"in\"},"
+							 "{\"position\": [1, 0], \"neurons\": 16, \"name\": \"h1\"},"
+							 "{\"position\": [2, 0], \"neurons\": 12, \"name\": \"h2\"},"
+							 "{\"position\": [3, 0], \"output\": 3, \"name\": \"out\"}]}", &net);
 
 	if (!CHECK(a != NULL, "a growing network"))
 		return;
-	b = Reshape(&net, "{\"layers\": [3, 2]}", &out, &changes, &err);
-	CHECK(b == NULL && err.code == HANAMI_E_UNSUPPORTED &&
-		  strcmp(err.message, "reshape is not supported for kind hanami") == 0 &&
-		  err.hint[0] != '\0',
-		  "reshape of a growing network: %s", err.message);
-	free(b);
+	for (int r = 0; r < GROWS; r++)
+	{
+		float		sum = 0;
+
+		for (int i = 0; i < GNF; i++)
+			sum += (x[r * GNF + i] = TestUniform(&rng, 0.0f, 16.0f));
+		cls[r] = sum < 33 ? 0 : sum < 47 ? 1 : 2;
+	}
+	{
+		HnDataset	ds = {GROWS, GNF, 3, x, NULL, cls};
+		HnRows		rows = {&ds, NULL, 0, NULL};
+		HnTrainOptions opt;
+		HkTrainOptions hk;
+
+		HkTrainOptionsDefaults(&opt, &hk, HkOf(&net));
+		opt.epochs = 3;
+		opt.seed = 2;
+		CHECK(HnFit(&net, &rows, &opt, NULL, NULL, &HnMallocAllocator, NULL, &err) == HANAMI_OK &&
+			  HkOf(&net)->gh->n_blocks > 0,
+			  "grow reshape: a trained growing network (%u sections)", HkOf(&net)->gh->n_blocks);
+		a = net.hdr;
+	}
+	GrowRun(&net, x, GROWS, GNF, before);
+
+	/* 1. wider: the outputs are the same bits, the sections the same bytes */
+	b = Reshape(&net, "{\"layers\": [5, 24, 12, 3]}", &out, &changes, &err);
+	if (CHECK(b != NULL, "grow reshape: h1 widened from 16 to 24: %s", b ? changes : err.message))
+	{
+		HkNet	   *o = HkOf(&out);
+		HkNet	   *n0 = HkOf(&net);
+		bool		same;
+
+		GrowRun(&out, x, GROWS, GNF, after);
+		CHECK(memcmp(before, after, sizeof(before)) == 0,
+			  "grow reshape: widened, the outputs are the same bits on %d rows", GROWS);
+		same = o->gh->n_blocks == n0->gh->n_blocks;
+
+		/* sources after the widened cell move by its new neurons */
+		for (uint32_t k = 0; same && k < n0->gh->n_blocks; k++)
+			if (n0->blocks[k].source < n0->cells[2].first_neuron)
+				same = memcmp(&o->blocks[k], &n0->blocks[k], sizeof(HkBlock)) == 0;
+			else
+				same = o->blocks[k].source == n0->blocks[k].source + 8;
+		CHECK(o->cells[1].n_neurons == 24 && same,
+			  "grow reshape: widened, the sections of the cells up to it keep their bytes, the later ones their source moved by 8");
+		CHECK(strstr(changes, "\"change\": \"widened\"") && strstr(changes, "\"function_kept\": true"),
+			  "grow reshape: the changes say widened, function kept: %s", changes);
+		free(changes);
+		b2 = Reshape(&net, "{\"layers\": [5, 24, 12, 3]}", &out2, &changes, &err);
+		CHECK(b2 != NULL && out2.len == out.len && memcmp(b, b2, out.len) == 0,
+			  "grow reshape: the same reshape gives the same bytes");
+		free(b2);
+		free(changes);
+		free(b);
+	}
+
+	/* 2. a new hidden cell beside h1: no sections, the outputs stay */
+	b = Reshape(&net, "{\"cells\": [{\"from\": 0}, {\"from\": \"h1\"}, {\"position\": [1, -1], \"neurons\": 8, \"name\": \"new\"}, {\"from\": 2}, {\"from\": 3}]}",
+				&out, &changes, &err);
+	if (CHECK(b != NULL, "grow reshape: a new cell: %s", b ? changes : err.message))
+	{
+		GrowRun(&out, x, GROWS, GNF, after);
+		CHECK(memcmp(before, after, sizeof(before)) == 0 && HkOf(&out)->gh->n_cells == 5 &&
+			  strstr(changes, "\"change\": \"added\"") && strstr(changes, "\"function_kept\": true"),
+			  "grow reshape: a new cell leaves the outputs the same bits: %s", changes);
+		free(changes);
+		/* removing it again gives back the network */
+		b2 = Reshape(&out, "{\"cells\": [{\"from\": 0}, {\"from\": 1}, {\"from\": 3}, {\"from\": 4}]}",
+					 &out2, &changes, &err);
+		CHECK(b2 != NULL && out2.len == net.len && memcmp(b2, net.hdr, net.len) == 0 &&
+			  strstr(changes, "\"removed\": [{\"cell\": 2, \"name\": \"new\""),
+			  "grow reshape: removing the new cell gives back the same bytes: %s",
+			  b2 ? changes : err.message);
+		if (b2)
+			free(changes);
+		free(b2);
+		free(b);
+	}
+
+	/* 3. narrower: the chains of the dropped neurons go */
+	b = Reshape(&net, "{\"layers\": [5, 6, 12, 3]}", &out, &changes, &err);
+	if (CHECK(b != NULL, "grow reshape: h1 narrowed: %s", b ? changes : err.message))
+	{
+		CHECK(HkOf(&out)->cells[1].n_neurons == 6 && strstr(changes, "\"narrowed\"") &&
+			  strstr(changes, "\"function_kept\": false"),
+			  "grow reshape: narrowed, the function changes: %s", changes);
+		free(changes);
+		free(b);
+	}
+
+	/* 4. h2 removed: its chains and the sections into it go */
+	b = Reshape(&net, "{\"cells\": [{\"from\": 0}, {\"from\": 1}, {\"from\": 3}]}",
+				&out, &changes, &err);
+	if (b != NULL)
+	{
+		HkNet	   *o = HkOf(&out);
+		bool		none = true;
+
+		for (uint32_t k = 0; k < o->gh->n_blocks; k++)
+			none &= o->blocks[k].target_cell < 3;
+		CHECK(o->gh->n_cells == 3 && none && strstr(changes, "\"removed\": [{\"cell\": 2"),
+			  "grow reshape: a removed cell takes its sections along: %s", changes);
+		free(changes);
+		free(b);
+	}
+	else
+		CHECK(err.code == HANAMI_E_INVALID_SPEC &&
+			  (strstr(err.message, "depth") || strstr(err.message, "cannot be reached")),
+			  "grow reshape: a removal that cuts the output cell off is refused: %s", err.message);
+
+	/* 5. errors */
+	GrowReshapeError(&net, "{\"cells\": [{\"from\": 1}, {\"from\": 2}, {\"from\": 3}]}",
+					 HANAMI_E_INVALID_SPEC, "cannot remove input cell 0");
+	GrowReshapeError(&net, "{\"layers\": [5, 16, 12, 4]}",
+					 HANAMI_E_INVALID_SPEC, "neuron count of output cell 3");
+	GrowReshapeError(&net, "{\"layers\": [5, 16, 3]}",
+					 HANAMI_E_INVALID_SPEC, "\"layers\" has 3 counts");
+	GrowReshapeError(&net, "{\"cells\": [{\"from\": 0}, {\"from\": 2}, {\"from\": 1}, {\"from\": 3}]}",
+					 HANAMI_E_INVALID_SPEC, "after cell 2");
+	GrowReshapeError(&net, "{\"cells\": [{\"from\": 0}, {\"neurons\": 4}, {\"from\": 1}, {\"from\": 2}, {\"from\": 3}]}",
+					 HANAMI_E_INVALID_SPEC, "without a place");
+	GrowReshapeError(&net, "{\"cells\": [{\"from\": 0}, {\"from\": \"nope\"}, {\"from\": 3}]}",
+					 HANAMI_E_INVALID_SPEC, "names no cell");
+	GrowReshapeError(&net, "{\"layers\": [5, 16, 12, 3], \"bogus\": 1}",
+					 HANAMI_E_INVALID_SPEC, "bogus");
+	GrowReshapeError(&net, "{}", HANAMI_E_MALFORMED_SPEC, "\"cells\" or \"layers\"");
+	GrowReshapeError(&net, "{\"cells\": [{\"from\": 0}, {\"from\": 1}, {\"position\": [1, 0]}, {\"from\": 2}, {\"from\": 3}]}",
+					 HANAMI_E_INVALID_SPEC, "");
+	free(x);
+	free(cls);
 	free(a);
 }
 
