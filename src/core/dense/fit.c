@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dense/hebbian.h"
 #include "core/dense/step.h"
 #include "core/fit.h"
 #include "core/scaling.h"
@@ -340,6 +341,7 @@ const HnKindFit HnDenseFit = {
 	.options = DenseOptions,
 	.jobs = true,
 	.stepper = &DenseStepper,
+	.rule_stepper = DenseRuleStepper,
 	.online = false,
 	.advice = "try a lower learning rate or scaled inputs",
 	.check_options = DenseCheckOptions,

@@ -73,5 +73,6 @@ void		TestFitSuite(void);
 void		TestJsonSuite(void);
 void		TestCheckpointSuite(void);
 void		TestReshapeSuite(void);
+void		TestHebbianSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

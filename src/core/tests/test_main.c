@@ -20,5 +20,6 @@ main(void)
 	TestJsonSuite();
 	TestCheckpointSuite();
 	TestReshapeSuite();
+	TestHebbianSuite();
 	return TestSummary();
 }
