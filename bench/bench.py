@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|hebbian]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -16,7 +16,8 @@ inference lines (a smoke test of the script, not figures to publish).
 --fma-peak names bench/fma_peak.c compiled with -O2 -march=native (run.sh
 builds it); without it the script compiles it with cc if it can.
 --only grow_batch runs only the growing kind's batched inference lines;
---only stream only the lines of learning from a stream (hanami.learn).
+--only stream only the lines of learning from a stream (hanami.learn);
+--only hebbian only the line of Hebbian learning against backpropagation.
 """
 import ctypes
 import json
@@ -443,6 +444,20 @@ def grow_batch_lines(db, rep, quick):
              "same classes" if same else "DIFFERENT classes")
 
 
+def hebbian_lines(db, rep, quick):
+    """Hebbian learning ("rule": "hebbian") against backpropagation on the
+    same 784-256-10 network, seed and epochs: held-out accuracy and the time
+    of the whole fit statement (reading the rows included), one thread."""
+    spec = '{"layers": [784, {"count": 256, "name": "hidden"}, 10]}'
+    epochs = 2 if quick else 5
+    hb = db.fit("hebbian", {"rule": "hebbian", "epochs": epochs, "batch_size": 64}, spec=spec)
+    bp = db.fit("backprop256", {"epochs": epochs, "batch_size": 64}, spec=spec)
+    rep.line(f"Hebbian vs backprop, 784-256-10, {epochs} epochs, batch 64",
+             f"Hebbian {hb['acc']:.2%} in {hb['wall']:.1f} s", f"backprop {bp['acc']:.2%} in {bp['wall']:.1f} s",
+             f"{hb['acc'] - bp['acc']:+.2%}", "", None,
+             "test accuracy, fit statement time; adam read-out; 1 thread")
+
+
 def torch_net():
     torch.manual_seed(SEED)
     return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
@@ -543,12 +558,13 @@ def main(argv):
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
 
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
-    if only not in (None, "grow_batch", "stream"):
-        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch and stream")
+    alone = {"grow_batch": grow_batch_lines, "stream": stream_lines, "hebbian": hebbian_lines}
+    if only is not None and only not in alone:
+        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream and hebbian")
     if only:
         rep = Report()
         print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
-        (stream_lines if only == "stream" else grow_batch_lines)(db, rep, quick)
+        alone[only](db, rep, quick)
         if out:
             with open(out, "w") as f:
                 f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")
@@ -622,6 +638,9 @@ def main(argv):
              f"{stmt2:.2f} s", f"PyTorch epoch in memory {ts:.2f} s (1 thread)",
              f"{ts / stmt2:.2f}x", ">= 1.0x", ts / stmt2 >= 1.0,
              "rows inflated and batches split on 2 threads")
+
+    # -- Hebbian learning against backpropagation, same network -------------
+    hebbian_lines(db, rep, quick)
 
     # -- reading alone: a fit of zero epochs against a plain scan ------------
     db.conn.execute("SET max_parallel_workers_per_gather = 0")
