@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|dtype]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|dtype|hebbian]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -18,6 +18,7 @@ builds it); without it the script compiles it with cc if it can.
 --only grow_batch runs only the growing kind's batched inference lines;
 --only stream only the lines of learning from a stream (hanami.learn);
 --only dtype only the compact weights lines (pow2, f16, u8 against float32).
+--only hebbian only the line of Hebbian learning against backpropagation.
 """
 import ctypes
 import json
@@ -483,6 +484,20 @@ def dtype_lines(db, rep, quick):
                  f"accuracy {acc[d]:.2%} vs {acc['f32']:.2%}")
 
 
+def hebbian_lines(db, rep, quick):
+    """Hebbian learning ("rule": "hebbian") against backpropagation on the
+    same 784-256-10 network, seed and epochs: held-out accuracy and the time
+    of the whole fit statement (reading the rows included), one thread."""
+    spec = '{"layers": [784, {"count": 256, "name": "hidden"}, 10]}'
+    epochs = 2 if quick else 5
+    hb = db.fit("hebbian", {"rule": "hebbian", "epochs": epochs, "batch_size": 64}, spec=spec)
+    bp = db.fit("backprop256", {"epochs": epochs, "batch_size": 64}, spec=spec)
+    rep.line(f"Hebbian vs backprop, 784-256-10, {epochs} epochs, batch 64",
+             f"Hebbian {hb['acc']:.2%} in {hb['wall']:.1f} s", f"backprop {bp['acc']:.2%} in {bp['wall']:.1f} s",
+             f"{hb['acc'] - bp['acc']:+.2%}", "", None,
+             "test accuracy, fit statement time; adam read-out; 1 thread")
+
+
 def torch_net():
     torch.manual_seed(SEED)
     return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
@@ -583,13 +598,13 @@ def main(argv):
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
 
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
-    if only not in (None, "grow_batch", "stream", "dtype"):
-        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream and dtype")
+    alone = {"grow_batch": grow_batch_lines, "stream": stream_lines, "dtype": dtype_lines, "hebbian": hebbian_lines}
+    if only is not None and only not in alone:
+        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream, dtype and hebbian")
     if only:
         rep = Report()
         print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
-        {"stream": stream_lines, "dtype": dtype_lines,
-         "grow_batch": grow_batch_lines}[only](db, rep, quick)
+        alone[only](db, rep, quick)
         if out:
             with open(out, "w") as f:
                 f.write(f"Machine: {machine()}; PostgreSQL {pg}.\n\n")
@@ -663,6 +678,9 @@ def main(argv):
              f"{stmt2:.2f} s", f"PyTorch epoch in memory {ts:.2f} s (1 thread)",
              f"{ts / stmt2:.2f}x", ">= 1.0x", ts / stmt2 >= 1.0,
              "rows inflated and batches split on 2 threads")
+
+    # -- Hebbian learning against backpropagation, same network -------------
+    hebbian_lines(db, rep, quick)
 
     # -- reading alone: a fit of zero epochs against a plain scan ------------
     db.conn.execute("SET max_parallel_workers_per_gather = 0")

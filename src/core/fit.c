@@ -960,6 +960,18 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	f.opt = opt;
 	f.ops = stepper ? stepper->ops : f.kf->stepper;
 	f.ctx = stepper ? stepper->ctx : NULL;
+	if (f.kf->rule_stepper != NULL)
+	{
+		const char *why = NULL;
+		const HnStepperOps *rule = f.kf->rule_stepper(net, opt, &why);
+
+		if (rule != NULL && stepper != NULL)
+			return HnSetError(err, HANAMI_E_UNSUPPORTED, why,
+							  "this training rule cannot run on the %s stepper",
+							  stepper->ops->name ? stepper->ops->name : "chosen");
+		if (rule != NULL)
+			f.ops = rule;
+	}
 	if (cb != NULL)
 		f.cb = *cb;
 	f.alloc = alloc;

@@ -187,6 +187,16 @@ struct HnKindFit
 	bool		jobs;
 
 	const HnStepperOps *stepper;
+
+	/*
+	 * Optional: the stepper of a training rule of the kind's own (dense:
+	 * "rule": "hebbian"), when opt asks for one, else NULL.  Such a fit
+	 * runs only on it: a device's stepper is refused, with *why (a
+	 * sentence) as the detail.
+	 */
+	const HnStepperOps *(*rule_stepper) (const HnNet *net,
+										 const HnTrainOptions *opt,
+										 const char **why);
 	bool		online;
 
 	/*

@@ -233,6 +233,16 @@ CommonOptions(const HnNet *net, const HnJson *obj, const HnAllocator *alloc,
 					   alloc, &o->validation_query, err);
 }
 
+/* Whether key is one of keys (NULL-terminated). */
+static bool
+OptionListed(const char *const *keys, const char *key)
+{
+	for (; *keys; keys++)
+		if (strcmp(*keys, key) == 0)
+			return true;
+	return false;
+}
+
 /* Read the options of a fit or a verify; see options.h. */
 HnStatus
 HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
@@ -250,6 +260,15 @@ HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "networks of kind \"%s\" cannot be trained",
 						  net->kind->name);
+	/* a kind that learns by one rule only says so, naming the option */
+	if (obj != NULL && for_training && HnJsonGet(obj, "rule") != NULL &&
+		!OptionListed(kf->option_keys, "rule"))
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
+				   "option \"rule\" does not apply to networks of kind \"%s\"",
+				   net->kind->name);
+		return HnSetHint(err, "Networks of this kind learn by their own rule only; \"rule\": \"hebbian\" is for layered networks (docs/graia.md).");
+	}
 	if (obj != NULL &&
 		(st = HnJsonCheckKeys(obj, "option",
 							  for_training ? kf->option_keys : verify_keys,

@@ -54,6 +54,8 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, '}');
 	HanamiAppendOpenCLDevices(&buf);
 	appendStringInfoChar(&buf, ']');
+	/* training rules of dense fits (option "rule"; docs/graia.md) */
+	appendStringInfoString(&buf, ", \"rules\": [\"backprop\", \"hebbian\"]");
 	HanamiAppendOpenCLSummary(&buf);
 	appendStringInfo(&buf, ", \"limits\": {\"layers\": %d, \"units_per_layer\": %d, "
 					 "\"bytes\": %zu}}",

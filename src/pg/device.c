@@ -206,6 +206,26 @@ HanamiDeviceFit(HnNet *net, const HnDataset *data, const char *device,
 	OclError	oerr;
 	HnStatus	st;
 
+	/*
+	 * a training rule of the kind's own (dense: "rule": "hebbian") has no
+	 * device stepper: an error when OpenCL was asked for, else the CPU
+	 */
+	if (net->kind->fit != NULL && net->kind->fit->rule_stepper != NULL)
+	{
+		const char *why = NULL;
+
+		if (net->kind->fit->rule_stepper(net, opt, &why) != NULL)
+		{
+			if (HanamiDeviceWantsOpenCL(device))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("option \"rule\" cannot train on an OpenCL device"),
+						 why ? errdetail("%s", why) : 0,
+						 errhint("Use the device \"cpu\" or \"auto\" for this rule, or \"rule\": \"backprop\" on OpenCL; see docs/devices.md.")));
+			return HnFit(net, &rows, opt, NULL, cb, alloc, res, err);
+		}
+	}
+
 	/* a kind without dense layers always trains on the CPU */
 	dev = (net->kind->caps & HANAMI_CAP_LAYERED) ?
 		HanamiDeviceChoose(device, net, batch) : NULL;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dense/hebbian.h"
 #include "core/dense/step.h"
 #include "core/fit.h"
 #include "core/scaling.h"
@@ -386,6 +387,7 @@ const HnKindFit HnDenseFit = {
 	.options = DenseOptions,
 	.jobs = true,
 	.stepper = &DenseStepper,
+	.rule_stepper = DenseRuleStepper,
 	.online = false,
 	.advice = "try a lower learning rate or scaled inputs",
 	.check_options = DenseCheckOptions,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dense/hebbian.h"
 #include "core/dense/step.h"
 #include "core/fit.h"
 #include "core/options.h"
@@ -21,6 +22,7 @@ const char *const DenseOptionKeys[] = {
 	"validation_split", "to_train", "to_skip", "rescale", "verbose", "device",
 	"only_if_better", "early_stopping", "restore_best", "validation_query", "checkpoint_every",
 	"checkpoint_interval",
+	DENSE_HEBB_OPTION_KEYS,
 	NULL
 };
 
@@ -203,5 +205,8 @@ DenseOptions(const HnNet *hn, const HnJson *obj, const HnAllocator *alloc,
 	if (t->train_mask == 0)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT, NULL,
 						  "options \"to_train\" and \"to_skip\" leave no layer to train");
-	return LossOption(net, obj, t, err);
+	if ((st = LossOption(net, obj, t, err)) != HANAMI_OK)
+		return st;
+	/* the training rule: backpropagation, or Hebbian (dense/hebbian.c) */
+	return DenseHebbReadOptions(net, obj, alloc, t, err);
 }

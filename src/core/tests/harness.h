@@ -85,5 +85,6 @@ void		TestOnlineSuite(void);
 void		TestExprSuite(void);
 void		TestDtypeSuite(void);
 void		TestGrowPagingSuite(void);
+void		TestHebbianSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

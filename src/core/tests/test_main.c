@@ -24,5 +24,6 @@ main(void)
 	TestExprSuite();
 	TestDtypeSuite();
 	TestGrowPagingSuite();
+	TestHebbianSuite();
 	return TestSummary();
 }
