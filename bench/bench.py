@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hanami against its peers on Fashion-MNIST, in one run on one machine.
 
-    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|dtype|hebbian]
+    bench/bench.py CONNINFO [--out FILE] [--quick] [--fma-peak PROGRAM] [--only grow_batch|stream|dtype|hebbian|sharded]
 
 CONNINFO names a database where the hanami extension can be created and
 where bench/fmnist.py has loaded fmnist_train and fmnist_test. bench/run.sh
@@ -18,7 +18,8 @@ builds it); without it the script compiles it with cc if it can.
 --only grow_batch runs only the growing kind's batched inference lines;
 --only stream only the lines of learning from a stream (hanami.learn);
 --only dtype only the compact weights lines (pow2, f16, u8 against float32).
---only hebbian only the line of Hebbian learning against backpropagation.
+--only hebbian only the line of Hebbian learning against backpropagation;
+--only sharded only the line of training across shards (train_sharded).
 """
 import ctypes
 import json
@@ -484,6 +485,45 @@ def dtype_lines(db, rep, quick):
                  f"accuracy {acc[d]:.2%} vs {acc['f32']:.2%}")
 
 
+def sharded_lines(db, rep, quick):
+    """Training across shards (hanami.train_sharded through dblink): two
+    shards, each a connection back to this database that sees one half of
+    the training rows (a setting in its connection string picks the half),
+    rounds of one local epoch; the time per round and rows per second per
+    shard, against hanami.train of the same model on one node with all rows
+    for as many epochs. On one machine the shards share its cores, so this
+    measures the overhead of the rounds (shipping the network, averaging),
+    not the scaling."""
+    rounds = 2 if quick else 5
+    c = db.conn
+    c.execute("CREATE EXTENSION IF NOT EXISTS dblink")
+    info = c.info
+    conn = " ".join(f"{k}={v}" for k, v in (("host", info.host), ("port", info.port), ("dbname", info.dbname),
+                                             ("user", info.user)) if v)
+    shards = [f"{conn} options='-c bench.shard={k}'" for k in (0, 1)]
+    query = ("SELECT x, label FROM fmnist_train "
+             "WHERE id % 2 = pg_catalog.current_setting('bench.shard')::int")
+    for name in ("bench_sharded", "bench_single"):
+        c.execute("SELECT hanami.drop_model(name) FROM hanami.models WHERE name = %s", (name,))
+        c.execute("SELECT hanami.create_model(%s, %s, seed => %s)", (name, SPEC, SEED))
+    t = time.perf_counter()
+    c.execute("SELECT hanami.train_sharded('bench_sharded', %s, %s)",
+              (query, json.dumps({"shards": shards, "rounds": rounds, "local_epochs": 1, "batch_size": 64})))
+    sharded = time.perf_counter() - t
+    t = time.perf_counter()
+    c.execute("SELECT hanami.train('bench_single', %s, %s)", (TRAIN, json.dumps({"epochs": rounds, "batch_size": 64})))
+    single = time.perf_counter() - t
+    per_round, per_shard = c.execute(
+        "SELECT avg(seconds), avg(rows_per_second) / 2 FROM hanami.training_log l "
+        "JOIN hanami.model_catalog m ON m.id = l.model_id WHERE m.name = 'bench_sharded'").fetchone()
+    acc = [float(c.execute("SELECT (hanami.evaluate(%s, %s) ->> 'accuracy')::float8", (n, TEST)).fetchone()[0])
+           for n in ("bench_sharded", "bench_single")]
+    rep.line(f"sharded: 2 shards x {rounds} rounds of 1 epoch, 784-128-10",
+             f"{sharded:.1f} s, {per_round:.2f} s/round", f"one node {rounds} epochs {single:.1f} s",
+             f"{sharded / single:.2f}x the time", "", None,
+             f"{per_shard:,.0f} rows/s per shard; accuracy {acc[0]:.2%} vs {acc[1]:.2%}")
+
+
 def hebbian_lines(db, rep, quick):
     """Hebbian learning ("rule": "hebbian") against backpropagation on the
     same 784-256-10 network, seed and epochs: held-out accuracy and the time
@@ -598,9 +638,10 @@ def main(argv):
     print(f"machine: {machine()}; PostgreSQL {pg}; load {os.getloadavg()[0]:.2f}", flush=True)
 
     only = argv[argv.index("--only") + 1] if "--only" in argv else None
-    alone = {"grow_batch": grow_batch_lines, "stream": stream_lines, "dtype": dtype_lines, "hebbian": hebbian_lines}
+    alone = {"grow_batch": grow_batch_lines, "stream": stream_lines, "dtype": dtype_lines, "hebbian": hebbian_lines,
+             "sharded": sharded_lines}
     if only is not None and only not in alone:
-        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream, dtype and hebbian")
+        sys.exit(f"unknown --only {only!r}: the parts that run alone are grow_batch, stream, dtype, hebbian and sharded")
     if only:
         rep = Report()
         print(f"{'configuration':<52} {'hanami':<34} {'peer':<34} {'ratio':>8}  target", flush=True)
