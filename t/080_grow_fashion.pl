@@ -10,53 +10,13 @@
 use strict;
 use warnings;
 
-use IO::Uncompress::Gunzip qw($GunzipError);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $dir = '/usr/share/datasets/fashion-mnist';
-my @files = map { "$dir/$_" } qw(train-images-idx3-ubyte.gz
-  train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz);
-if (grep { !-r $_ } @files)
-{
-	# a floor that cannot be checked is a failure, not a silent skip
-	fail("Fashion-MNIST found in $dir (install dataset-fashion-mnist: t/setup-deps.sh)");
-	done_testing();
-	exit;
-}
-
-# Read a gzipped idx-ubyte file: (dimensions, raw bytes after the header).
-sub read_idx
-{
-	my ($path) = @_;
-	my $data;
-	IO::Uncompress::Gunzip::gunzip($path => \$data)
-	  or die "gunzip $path: $GunzipError";
-	my ($zero, $type, $ndim) = unpack('nCC', $data);
-	die "$path is not idx-ubyte" unless $zero == 0 && $type == 8;
-	my @dims = unpack("N$ndim", substr($data, 4));
-	return (\@dims, substr($data, 4 + 4 * $ndim));
-}
-
-# Write a split as CSV (id, x real[], label), raw pixels 0..255.
-sub write_csv
-{
-	my ($images, $labels, $path) = @_;
-	my ($idim, $img) = read_idx($images);
-	my ($ldim, $lab) = read_idx($labels);
-	my $n = $idim->[0];
-	my $d = $idim->[1] * $idim->[2];
-	die "labels do not match images" unless $ldim->[0] == $n;
-	open(my $fh, '>', $path) or die "$path: $!";
-	for my $i (0 .. $n - 1)
-	{
-		print $fh $i + 1, ',"{', join(',', unpack("C$d", substr($img, $i * $d, $d))), '}",',
-		  ord(substr($lab, $i, 1)), "\n";
-	}
-	close($fh);
-	return $n;
-}
+use File::Basename qw(dirname);
+use lib dirname(__FILE__);
+use HanamiFixture;
 
 my $node = PostgreSQL::Test::Cluster->new('grow_fashion');
 $node->init;
@@ -67,8 +27,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION hanami');
 
 my $tmp = $node->basedir;
-write_csv($files[0], $files[1], "$tmp/train.csv");
-write_csv($files[2], $files[3], "$tmp/test.csv");
+HanamiFixture::fashion_csv($tmp) or do { done_testing(); exit; };
 for my $t (qw(train test))
 {
 	$node->safe_psql('postgres',

@@ -5,12 +5,14 @@
 #   HanamiFixture::roles($node);             alice, bob (LOGIN); once per cluster
 #   HanamiFixture::populate($node, $db);     project team, models, branches, a job
 #   HanamiFixture::fingerprint($node, $db);  one text to compare across databases
+#   HanamiFixture::fashion_csv($dir, $n);     Fashion-MNIST as CSV files (train, test)
 package HanamiFixture;
 
 use strict;
 use warnings;
 
 use PostgreSQL::Test::Cluster;
+use IO::Uncompress::Gunzip;
 use Test::More;
 
 # A new cluster with shared_preload_libraries = 'hanami' and the given
@@ -111,6 +113,60 @@ sub fingerprint
 			FROM hanami.training_log l
 		) s
 	});
+}
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist, written as CSV files
+# (id, x real[] of the 784 raw pixels 0..255, label) into $out: returns the
+# paths of the training and test splits, the training split cut to its first
+# $train_rows images when given.  A data set that is missing is a failed
+# test (a floor that cannot be checked is a failure, not a silent skip):
+# then it returns an empty list.
+sub fashion_csv
+{
+	my ($out, $train_rows) = @_;
+	my $dir = '/usr/share/datasets/fashion-mnist';
+	my @files = map { "$dir/$_" } qw(train-images-idx3-ubyte.gz
+	  train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz);
+	if (grep { !-r $_ } @files)
+	{
+		fail("Fashion-MNIST found in $dir (install dataset-fashion-mnist: t/setup-deps.sh)");
+		return ();
+	}
+	_idx_csv($files[0], $files[1], "$out/train.csv", $train_rows);
+	_idx_csv($files[2], $files[3], "$out/test.csv");
+	return ("$out/train.csv", "$out/test.csv");
+}
+
+# Read a gzipped idx-ubyte file: (dimensions, raw bytes after the header).
+sub _read_idx
+{
+	my ($path) = @_;
+	my $data;
+	IO::Uncompress::Gunzip::gunzip($path => \$data)
+	  or die "gunzip $path: $IO::Uncompress::Gunzip::GunzipError";
+	my ($zero, $type, $ndim) = unpack('nCC', $data);
+	die "$path is not idx-ubyte" unless $zero == 0 && $type == 8;
+	my @dims = unpack("N$ndim", substr($data, 4));
+	return (\@dims, substr($data, 4 + 4 * $ndim));
+}
+
+# Write the first $max images (all when undef) of a split as CSV.
+sub _idx_csv
+{
+	my ($images, $labels, $path, $max) = @_;
+	my ($idim, $img) = _read_idx($images);
+	my ($ldim, $lab) = _read_idx($labels);
+	my $n = defined $max && $max < $idim->[0] ? $max : $idim->[0];
+	my $d = $idim->[1] * $idim->[2];
+	die "labels do not match images" unless $ldim->[0] == $idim->[0];
+	open(my $fh, '>', $path) or die "$path: $!";
+	for my $i (0 .. $n - 1)
+	{
+		print $fh $i + 1, ',"{', join(',', unpack("C$d", substr($img, $i * $d, $d))), '}",',
+		  ord(substr($lab, $i, 1)), "\n";
+	}
+	close($fh);
+	return $n;
 }
 
 1;
