@@ -288,3 +288,20 @@ HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
 	o->train.seed = (uint64_t) net->hdr->seed * 1000003 + net->hdr->epochs;
 	return obj == NULL ? HANAMI_OK : CommonOptions(net, obj, alloc, o, err);
 }
+
+/* See options.h. */
+HnStatus
+HnOptionFloat(const HnJson *obj, const char *key, double lo, double hi,
+			  bool lo_excl, float *out, HnError *err)
+{
+	const HnJson *v = HnJsonGet(obj, key);
+	double		d;
+	HnStatus	st;
+
+	if (v == NULL)
+		return HANAMI_OK;
+	st = HnOptionNumber(v, key, lo, hi, lo_excl, &d, err);
+	if (st == HANAMI_OK)
+		*out = (float) d;
+	return st;
+}

@@ -49,6 +49,10 @@ HnStatus	HnFitOptionsRead(const HnNet *net, const HnJson *obj,
 HnStatus	HnOptionNumber(const HnJson *v, const char *key, double lo,
 						   double hi, bool lo_excl, double *out, HnError *err);
 
+/* The same into a float, when obj has key; nothing when it has not. */
+HnStatus	HnOptionFloat(const HnJson *obj, const char *key, double lo,
+						  double hi, bool lo_excl, float *out, HnError *err);
+
 /* An option's value read with the JSON helpers, named "option "<key>"". */
 HnStatus	HnOptionInt(const HnJson *obj, const char *key, int64_t min,
 						int64_t max, int64_t *out, bool *found, HnError *err);

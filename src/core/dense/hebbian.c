@@ -53,23 +53,6 @@ static const char *const hebb_keys[] = {
 	"hebbian_norm", "readout", NULL
 };
 
-/* A number option into a float, when obj has it. */
-static HnStatus
-HebbNumber(const HnJson *obj, const char *key, double lo, double hi,
-		   bool lo_excl, float *out, HnError *err)
-{
-	const HnJson *v = HnJsonGet(obj, key);
-	double		d;
-	HnStatus	st;
-
-	if (v == NULL)
-		return HANAMI_OK;
-	st = HnOptionNumber(v, key, lo, hi, lo_excl, &d, err);
-	if (st == HANAMI_OK)
-		*out = (float) d;
-	return st;
-}
-
 /* Units of the narrowest hidden layer that learns (0: none learns). */
 static uint32_t
 HebbNarrowest(const DenseNet *net, uint64_t mask)
@@ -135,11 +118,11 @@ DenseHebbReadOptions(const DenseNet *net, const HnJson *obj,
 				   name);
 		return HnSetHint(err, "Valid Hebbian rules are: oja (competitive Oja, see \"winners\" and \"anti_hebbian\").");
 	}
-	if ((st = HebbNumber(obj, "hebbian_learning_rate", 0, 1, true, &h.rate,
+	if ((st = HnOptionFloat(obj, "hebbian_learning_rate", 0, 1, true, &h.rate,
 						 err)) != HANAMI_OK ||
-		(st = HebbNumber(obj, "anti_hebbian", 0, 1, false, &h.anti,
+		(st = HnOptionFloat(obj, "anti_hebbian", 0, 1, false, &h.anti,
 						 err)) != HANAMI_OK ||
-		(st = HebbNumber(obj, "hebbian_norm", 0, 100, true, &h.norm,
+		(st = HnOptionFloat(obj, "hebbian_norm", 0, 100, true, &h.norm,
 						 err)) != HANAMI_OK ||
 		(st = HnOptionBool(obj, "readout", &h.readout, err)) != HANAMI_OK ||
 		(st = HnOptionInt(obj, "winners", 1, HANAMI_MAX_UNITS, &i, &found,

@@ -84,23 +84,6 @@ LayerMask(const DenseNet *net, const HnJson *v, const char *key,
 	return HANAMI_OK;
 }
 
-/* A number option into a float, when obj has it. */
-static HnStatus
-FloatOption(const HnJson *obj, const char *key, double lo, double hi,
-			bool lo_excl, float *out, HnError *err)
-{
-	const HnJson *v = HnJsonGet(obj, key);
-	double		d;
-	HnStatus	st;
-
-	if (v == NULL)
-		return HANAMI_OK;
-	st = HnOptionNumber(v, key, lo, hi, lo_excl, &d, err);
-	if (st == HANAMI_OK)
-		*out = (float) d;
-	return st;
-}
-
 /* The loss option: a known loss that the output layer can learn. */
 static HnStatus
 LossOption(const DenseNet *net, const HnJson *obj, HnTrainOptions *t,
@@ -171,17 +154,17 @@ DenseOptions(const HnNet *hn, const HnJson *obj, const HnAllocator *alloc,
 		return st;
 	if (found)
 		t->batch_size = (int) i;
-	if ((st = FloatOption(obj, "learning_rate", 0, 1e3, true,
+	if ((st = HnOptionFloat(obj, "learning_rate", 0, 1e3, true,
 						  &t->optim.learning_rate, err)) != HANAMI_OK ||
-		(st = FloatOption(obj, "momentum", 0, 0.999999, false,
+		(st = HnOptionFloat(obj, "momentum", 0, 0.999999, false,
 						  &t->optim.momentum, err)) != HANAMI_OK ||
-		(st = FloatOption(obj, "beta1", 0, 0.999999, false,
+		(st = HnOptionFloat(obj, "beta1", 0, 0.999999, false,
 						  &t->optim.beta1, err)) != HANAMI_OK ||
-		(st = FloatOption(obj, "beta2", 0, 0.999999999, false,
+		(st = HnOptionFloat(obj, "beta2", 0, 0.999999999, false,
 						  &t->optim.beta2, err)) != HANAMI_OK ||
-		(st = FloatOption(obj, "epsilon", 0, 1, true,
+		(st = HnOptionFloat(obj, "epsilon", 0, 1, true,
 						  &t->optim.epsilon, err)) != HANAMI_OK ||
-		(st = FloatOption(obj, "weight_decay", 0, 1, false,
+		(st = HnOptionFloat(obj, "weight_decay", 0, 1, false,
 						  &t->optim.weight_decay, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(obj, "validation_split")) != NULL &&
