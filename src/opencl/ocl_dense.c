@@ -267,6 +267,33 @@ OclGemm(OclDense *d, int M, int N, int K,
 				  bias != NULL);
 }
 
+/*
+ * z[l] of n rows for a layer with compact weights, read as stored: 4 x 16
+ * blocks in vectors on CPU devices, one value per work-item elsewhere.
+ */
+static HnStatus
+OclDenseCompact(OclDense *d, int l, int n, OclError *err)
+{
+	int			in = (int) d->counts[l - 1];
+	int			out = (int) d->counts[l];
+	int			w_off = (int) (d->offsets[l] * 4 + sizeof(DenseQuant));
+
+	if (d->vector_gemm)
+	{
+		size_t		local[2] = {1, 1};
+		size_t		global[2] = {(size_t) (out + 15) / 16, (size_t) (n + 3) / 4};
+
+		return OclRun(d->s, OCL_K_DENSE_COMPACT_VEC, 2, global, local, err,
+					  "iiimmiiifmim", n, out, in, d->a[l - 1], d->params,
+					  w_off, d->dtype, d->q_zero[l], (double) d->q_scale[l],
+					  d->params, (int) d->bias_offsets[l], d->z[l]);
+	}
+	return OCL_RUN1(d->s, OCL_K_DENSE_COMPACT, (size_t) n * out, err,
+					"iiimmiiifmim", n, out, in, d->a[l - 1], d->params,
+					w_off, d->dtype, d->q_zero[l], (double) d->q_scale[l],
+					d->params, (int) d->bias_offsets[l], d->z[l]);
+}
+
 /* See ocl_int.h: forward n rows whose scaled input is in a[0]. */
 HnStatus
 OclDenseForwardRows(OclDense *d, int n, OclError *err)
@@ -280,11 +307,7 @@ OclDenseForwardRows(OclDense *d, int n, OclError *err)
 		size_t		w = d->offsets[l];
 
 		if (d->dtype != DENSE_DTYPE_F32)
-			st = OCL_RUN1(d->s, OCL_K_DENSE_COMPACT, (size_t) n * out, err,
-						  "iiimmiiifmim", n, out, in, d->a[l - 1], d->params,
-						  (int) (w * 4 + sizeof(DenseQuant)), d->dtype,
-						  d->q_zero[l], (double) d->q_scale[l], d->params,
-						  (int) d->bias_offsets[l], d->z[l]);
+			st = OclDenseCompact(d, l, n, err);
 		else
 			st = OclGemm(d, n, out, in, d->a[l - 1], 0, in, 1, d->params, w,
 						 out, 1, d->z[l], 0, out, d->params,

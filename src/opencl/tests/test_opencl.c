@@ -1159,7 +1159,13 @@ main(void)
 	TestParityOptim(HANAMI_OPT_ADAM, 0.0f);
 	TestParityOptim(HANAMI_OPT_ADAM, 0.01f);
 	TestParityPredict();
+	TestNote("compact weights, one value per work-item (the kernel for GPUs)");
+	OclSetGemmKind(OCL_GEMM_TILED);
 	TestParityCompact();
+	TestNote("compact weights, 4 x 16 blocks (the kernel for CPU devices)");
+	OclSetGemmKind(OCL_GEMM_VECTOR);
+	TestParityCompact();
+	OclSetGemmKind(OCL_GEMM_AUTO);
 	TestDeviceNotFinite();
 	TestGrowPredict();
 	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
