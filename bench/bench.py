@@ -452,7 +452,9 @@ def dtype_lines(db, rep, quick):
     rows (one thread, best of a few runs, alternating) for each dtype against
     float32, with the accuracy and the stored value's bytes. Target: the
     float32 path unchanged; pow2 and u8 at least 3.5x smaller, f16 about 2x,
-    accuracy within 1.5 points."""
+    accuracy within 1.5 points. Then the same on the selected OpenCL device,
+    which reads the compact weights as stored: its accuracy must be the
+    CPU's."""
     db.conn.execute("DROP TABLE IF EXISTS bench_dtype")
     db.conn.execute("CREATE TABLE bench_dtype AS SELECT 'f32'::text AS dtype, hanami.fit(hanami.network(%s, %s), %s, "
                     "%s) AS net", (SPEC, SEED, TRAIN, json.dumps({"epochs": 2 if quick else 5})))
@@ -483,6 +485,28 @@ def dtype_lines(db, rep, quick):
                  f">= {want}x smaller, within 1.5 points", ok,
                  f"{size[d]} bytes vs {size['f32']} ({smaller:.2f}x smaller); "
                  f"accuracy {acc[d]:.2%} vs {acc['f32']:.2%}")
+    # the OpenCL device reads the compact weights as stored (kernels/compact.cl)
+    devs = db.conn.execute("SELECT d ->> 'name' FROM jsonb_array_elements(hanami.capabilities() -> 'devices') d "
+                           "WHERE d ->> 'type' = 'opencl' AND (d ->> 'selected')::bool").fetchall()
+    if not devs:
+        rep.line("dtype: classify_batch 10k rows, OpenCL", "not measured: no OpenCL device", "", "", "", None)
+        return
+    osql = sql.replace("hanami.classify_batch(b.net, t.x)",
+                       "hanami.classify_batch(b.net, t.x, '{\"device\": \"opencl\"}')")
+    obest = {}
+    oacc = {}
+    for d in ("f32", "pow2", "f16", "u8"):
+        db.conn.execute(osql, (d,)).fetchall()  # builds or loads the program once
+    for _ in range(2 if quick else 3):
+        for d in ("f32", "pow2", "f16", "u8"):
+            sec, result = db.fastest(osql, 1, (d,))
+            obest[d] = min(obest.get(d, float("inf")), sec)
+            oacc[d] = result[0][0] / 10000
+    for d in ("f32", "pow2", "f16", "u8"):
+        rep.line(f"dtype {d}: classify_batch 10k rows, OpenCL",
+                 f"{obest[d] * 1000:.0f} ms", f"CPU {best[d] * 1000:.0f} ms",
+                 f"{obest[d] / best[d]:.2f}x the time", "same accuracy", oacc[d] == acc[d],
+                 f"{devs[0][0]}; accuracy {oacc[d]:.2%} (CPU {acc[d]:.2%})")
 
 
 def sharded_lines(db, rep, quick):

@@ -83,6 +83,27 @@ FROM dt_nets n,
      LATERAL unnest(p.y1, p.y2) AS u(a, b)
 GROUP BY n.dtype ORDER BY n.dtype;
 
+-- training for pow2: "device": "auto" trains it on the CPU, an explicit
+-- "opencl" is refused; a reshape keeps the training for pow2 and the function
+CREATE TABLE dt_qat AS
+SELECT hanami.fit(hanami.network('{"layers": [6, 16, 3], "dtype": "pow2"}', 5),
+                  'SELECT x, label FROM dt_rows WHERE id <= 450',
+                  '{"epochs": 2, "batch_size": 16, "device": "auto"}') AS net;
+SELECT hanami.info(net) ->> 'pow2_shadow' AS auto_trained_shadow FROM dt_qat;
+SELECT hanami.fit(net, 'SELECT x, label FROM dt_rows', '{"epochs": 1, "device": "opencl"}') FROM dt_qat;
+SELECT hanami.info(r.net) ->> 'pow2_shadow' AS reshaped_shadow,
+       jsonb_path_query_array(hanami.info(r.net), '$.layers[*].count') AS layers,
+       r.changes -> 'function_kept' AS function_kept,
+       max(abs(a - b)) = 0 AS outputs_same,
+       max(abs(c - b)) < 1e-5 AS quantized_close
+FROM dt_qat q, hanami.reshape_report(q.net, '{"layers": [6, 24, 3]}') r, dt_rows d,
+     LATERAL unnest(hanami.run(r.net, d.x), hanami.run(q.net, d.x),
+                    hanami.run(hanami.quantize(r.net, 'pow2'), d.x)) AS u(a, b, c)
+WHERE d.id > 580 GROUP BY 1, 2, 3;
+SELECT hanami.info(hanami.fit(r.net, 'SELECT x, label FROM dt_rows WHERE id <= 450',
+                              '{"epochs": 1}')) ->> 'pow2_shadow' AS reshaped_trains_for_pow2
+FROM dt_qat q, hanami.reshape_report(q.net, '{"layers": [6, 24, 3]}') r;
+
 -- errors
 SELECT hanami.quantize(net, 'int4') FROM dt_f32;
 SELECT hanami.quantize(net, 'u8') FROM dt_nets WHERE dtype = 'pow2';

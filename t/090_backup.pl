@@ -3,7 +3,8 @@
 # first with pg_dumpall --globals-only); queued and running jobs are not
 # restored; new ids never collide with restored ones; a tampered block, a
 # missing role and a role dropped since are clear errors; an ordinary role's
-# pg_dump fails clearly.
+# pg_dump fails clearly.  Models stored with compact weights (pow2, f16, u8)
+# round-trip like the others.
 use strict;
 use warnings;
 
@@ -21,6 +22,16 @@ HanamiFixture::roles($node);
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', 'CREATE EXTENSION hanami');
 HanamiFixture::populate($node, 'src');
+# models stored with compact weights: iris quantized to each dtype, saved
+# (its blocks hold the packed weights; fingerprint compares their bytes and
+# predictions after every restore)
+is(HanamiFixture::psql_as($node, 'src', 'alice', q{
+	SELECT count(hanami.branch('team/iris', d)) FROM unnest(ARRAY['pow2', 'f16', 'u8']) d;
+	SELECT count(hanami.save('team/iris', hanami.quantize(hanami.load('team/iris'), d), d || ' weights', d))
+	FROM unnest(ARRAY['pow2', 'f16', 'u8']) d}), "3\n3", 'quantized networks saved on branches of their own');
+my $compact = q{SELECT string_agg(b.name || '=' || (hanami.info(hanami.load('team/iris@' || b.name)) ->> 'dtype'), ' ' ORDER BY b.name)
+	FROM hanami.branches b WHERE b.name IN ('pow2', 'f16', 'u8')};
+is($node->safe_psql('src', $compact), 'f16=f16 pow2=pow2 u8=u8', 'the stored networks have compact weights');
 my $before = HanamiFixture::fingerprint($node, 'src');
 like($before, qr/commit team grow hanami/, 'the fixture holds a growing model');
 
@@ -57,6 +68,8 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('r_cus
 	'custom dump restores with pg_restore');
 is(HanamiFixture::fingerprint($node, 'r_custom'), $before,
 	'custom restore: every commit, prediction, branch, block, finished job and log row as before');
+is($node->safe_psql('r_custom', $compact), 'f16=f16 pow2=pow2 u8=u8',
+	'custom restore: the compact networks load with their dtype');
 
 is($node->safe_psql('r_custom', q{SELECT count(*) FROM hanami.job_queue WHERE state IN ('queued', 'running')}),
 	'0', 'jobs queued or running at dump time are not restored');

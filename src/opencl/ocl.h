@@ -194,6 +194,24 @@ HnStatus	OclTrainFit(OclSession *s, DenseNet *net, const HnDataset *data,
 						const HnAllocator *alloc, HnTrainResult *res,
 						OclError *err);
 
+/*
+ * "device": "auto" looks for a device only when a batch costs at least this
+ * many multiply-adds (rows times parameters, forward): below it, the
+ * launches and transfers of a batch cost more than the CPU engine's work.
+ */
+#define OCL_AUTO_WORK		((int64_t) 8 * 1024 * 1024)
+
+/*
+ * Whether "device": "auto" may run net on a device (is_gpu: a GPU or an
+ * accelerator; a CPU device such as PoCL never, the CPU engine is faster on
+ * the same cores), for training (train) or inference, batch rows at a time:
+ * dense networks only, batch * parameters >= OCL_AUTO_WORK, and for
+ * training never a network the backend refuses to train (compact weights,
+ * training for pow2: dense/dtype.h), which trains on the CPU.
+ */
+bool		OclAutoPicks(const HnNet *net, bool train, int64_t batch,
+						 bool is_gpu);
+
 /* The kernels' OpenCL C source (kernels/, embedded at build time). */
 extern const char OclKernelSource[];
 

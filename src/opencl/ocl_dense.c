@@ -2,7 +2,8 @@
  * ocl_dense.c - a dense network on an OpenCL device: its parameters and
  * batch buffers, and the device twins of DenseForward, DenseBackward,
  * OptimStep and DensePredict built from the kernels in kernels/dense.cl,
- * kernels/activation.cl and kernels/optim.cl.
+ * kernels/activation.cl and kernels/optim.cl; compact weights (dense/dtype.h)
+ * stay packed on the device and go through kernels/compact.cl.
  */
 #include "ocl_int.h"
 
@@ -54,8 +55,10 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 	size_t		width;
 	size_t		batch = (size_t) (max_batch > 0 ? max_batch : 1);
 	float	   *zeros = NULL;
-	float	   *host = NULL;
-	bool		compact;
+	void	   *qimage = NULL;
+	DenseNet	qnet;
+	int			dtype;
+	size_t		words;
 
 	OclErrorClear(err);
 	/* a kind without layers of units has no dense view (kind.h) */
@@ -66,24 +69,44 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 				   "the OpenCL backend runs dense networks only");
 		return NULL;
 	}
-	/* compact weights (dense/dtype.h) go up as the floats they stand for */
-	compact = DenseDtypeOf(net) != DENSE_DTYPE_F32 ||
-		(net->hdr->flags & HANAMI_FLAG_POW2_QAT);
-	if (compact && optim != NULL)
+	/* compact weights (dense/dtype.h) are for inference on the device */
+	dtype = DenseDtypeOf(net);
+	if ((dtype != DENSE_DTYPE_F32 || (net->hdr->flags & HANAMI_FLAG_POW2_QAT)) &&
+		optim != NULL)
 	{
 		HnSetError(&err->base, HANAMI_E_UNSUPPORTED,
 				   "Training for pow2 weights runs on the CPU.",
 				   "the OpenCL backend cannot train a network with %s weights",
-				   DenseDtypeOf(net) == DENSE_DTYPE_F32 ? "pow2" :
-				   DenseDtypeName(DenseDtypeOf(net)));
+				   dtype == DENSE_DTYPE_F32 ? "pow2" : DenseDtypeName(dtype));
 		HnSetHint(&err->base, "Use the device \"cpu\".");
 		return NULL;
 	}
+	if (dtype == DENSE_DTYPE_F32 && (net->hdr->flags & HANAMI_FLAG_POW2_QAT))
+	{
+		size_t		qlen;
+
+		/*
+		 * Trained for pow2: its forward pass uses the shadow weights rounded
+		 * to pow2, which is what quantizing to pow2 stores; the device gets
+		 * those codes.
+		 */
+		if (DenseQuantize(net, DENSE_DTYPE_POW2, alloc, &qimage, &qlen,
+						  &err->base) != HANAMI_OK)
+			return NULL;
+		DenseBindTrusted(&qnet, qimage);
+		net = &qnet;
+		dtype = DENSE_DTYPE_POW2;
+	}
+	words = (size_t) net->layers[net->hdr->n_layers - 1].param_offset +
+		(size_t) DenseLayerWords(dtype,
+								 net->layers[net->hdr->n_layers - 2].count,
+								 net->layers[net->hdr->n_layers - 1].count);
 	width = DenseMaxWidth(net);
-	if (net->hdr->n_params > (uint64_t) INT_MAX ||
+	if (net->hdr->n_params > (uint64_t) INT_MAX || words > (size_t) INT_MAX / 4 ||
 		OclCount(batch, width) == 0 || OclCount(batch, net->hdr->n_inputs) == 0)
 	{
 		OclTooLarge(err, "network's buffers");
+		HnFree(alloc, qimage);
 		return NULL;
 	}
 	d = HnAllocZero(alloc, sizeof(OclDense));
@@ -91,9 +114,11 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 	{
 		HnSetError(&err->base, HANAMI_E_NOMEM, NULL,
 				   "out of memory for an OpenCL network");
+		HnFree(alloc, qimage);
 		return NULL;
 	}
 	d->s = s;
+	d->dtype = dtype;
 	d->n_layers = (int) net->hdr->n_layers;
 	for (int l = 0; l < d->n_layers; l++)
 	{
@@ -102,12 +127,26 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 		d->offsets[l] = l == 0 ? 0 : d->offsets[l - 1] +
 			(l > 1 ? (size_t) d->counts[l - 2] * d->counts[l - 1] +
 			 d->counts[l - 1] : 0);
+		if (dtype != DENSE_DTYPE_F32 && l > 0)
+		{
+			const void *seg = DenseLayerStart(net, l);
+			const DenseQuant *q = DenseSegQuant(dtype, seg);
+
+			/* the stored layout: record, packed weights, biases */
+			d->offsets[l] = net->layers[l].param_offset;
+			d->bias_offsets[l] = (size_t) (DenseSegBias(dtype, seg,
+														d->counts[l - 1],
+														d->counts[l]) -
+										   (const float *) net->params);
+			d->q_zero[l] = q->zero;
+			d->q_scale[l] = q->scale;
+		}
 	}
 	d->loss = (int) net->hdr->loss;
 	d->n_in = net->hdr->n_inputs;
 	d->in_clip = DenseInputClip(net);
 	d->n_out = net->hdr->n_outputs;
-	d->n_params = (size_t) net->hdr->n_params;
+	d->n_params = dtype == DENSE_DTYPE_F32 ? (size_t) net->hdr->n_params : words;
 	d->max_batch = (int) batch;
 	d->training = optim != NULL;
 	if (optim)
@@ -121,31 +160,11 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 			goto fail; \
 	} while (0)
 
-	if (compact)
-	{
-		host = HnAlloc(alloc, d->n_params * sizeof(float));
-		if (host == NULL)
-		{
-			HnSetError(&err->base, HANAMI_E_NOMEM, NULL,
-					   "out of memory for an OpenCL network");
-			goto fail;
-		}
-		for (int l = 1; l < d->n_layers; l++)
-		{
-			size_t		in = d->counts[l - 1];
-			size_t		out = d->counts[l];
-			const void *seg = DenseLayerStart(net, l);
-
-			DenseLayerFloats(net, seg, in, out, host + d->offsets[l]);
-			memcpy(host + d->offsets[l] + in * out,
-				   DenseSegBias(DenseDtypeOf(net), seg, in, out),
-				   out * sizeof(float));
-		}
-	}
-	OCL_MAKE(d->params, d->n_params * sizeof(float),
-			 compact ? host : net->params, "network's parameters");
-	HnFree(alloc, host);
-	host = NULL;
+	/* the parameter area as stored: float32, or compact weights as packed */
+	OCL_MAKE(d->params, d->n_params * sizeof(float), net->params,
+			 "network's parameters");
+	HnFree(alloc, qimage);
+	qimage = NULL;
 	OCL_MAKE(d->in_shift, d->n_in * sizeof(float), net->in_shift, "input scaling");
 	OCL_MAKE(d->in_mul, d->n_in * sizeof(float), net->in_mul, "input scaling");
 	OCL_MAKE(d->out_shift, d->n_out * sizeof(float), net->out_shift, "output scaling");
@@ -197,7 +216,7 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 fail:
 	/* the session releases the buffers made so far */
 	HnFree(alloc, zeros);
-	HnFree(alloc, host);
+	HnFree(alloc, qimage);
 	HnFree(alloc, d);
 	return NULL;
 }
@@ -248,6 +267,33 @@ OclGemm(OclDense *d, int M, int N, int K,
 				  bias != NULL);
 }
 
+/*
+ * z[l] of n rows for a layer with compact weights, read as stored: 4 x 16
+ * blocks in vectors on CPU devices, one value per work-item elsewhere.
+ */
+static HnStatus
+OclDenseCompact(OclDense *d, int l, int n, OclError *err)
+{
+	int			in = (int) d->counts[l - 1];
+	int			out = (int) d->counts[l];
+	int			w_off = (int) (d->offsets[l] * 4 + sizeof(DenseQuant));
+
+	if (d->vector_gemm)
+	{
+		size_t		local[2] = {1, 1};
+		size_t		global[2] = {(size_t) (out + 15) / 16, (size_t) (n + 3) / 4};
+
+		return OclRun(d->s, OCL_K_DENSE_COMPACT_VEC, 2, global, local, err,
+					  "iiimmiiifmim", n, out, in, d->a[l - 1], d->params,
+					  w_off, d->dtype, d->q_zero[l], (double) d->q_scale[l],
+					  d->params, (int) d->bias_offsets[l], d->z[l]);
+	}
+	return OCL_RUN1(d->s, OCL_K_DENSE_COMPACT, (size_t) n * out, err,
+					"iiimmiiifmim", n, out, in, d->a[l - 1], d->params,
+					w_off, d->dtype, d->q_zero[l], (double) d->q_scale[l],
+					d->params, (int) d->bias_offsets[l], d->z[l]);
+}
+
 /* See ocl_int.h: forward n rows whose scaled input is in a[0]. */
 HnStatus
 OclDenseForwardRows(OclDense *d, int n, OclError *err)
@@ -260,8 +306,12 @@ OclDenseForwardRows(OclDense *d, int n, OclError *err)
 		int			out = (int) d->counts[l];
 		size_t		w = d->offsets[l];
 
-		st = OclGemm(d, n, out, in, d->a[l - 1], 0, in, 1, d->params, w, out, 1,
-					 d->z[l], 0, out, d->params, w + (size_t) in * out, err);
+		if (d->dtype != DENSE_DTYPE_F32)
+			st = OclDenseCompact(d, l, n, err);
+		else
+			st = OclGemm(d, n, out, in, d->a[l - 1], 0, in, 1, d->params, w,
+						 out, 1, d->z[l], 0, out, d->params,
+						 w + (size_t) in * out, err);
 		if (st != HANAMI_OK)
 			return st;
 		if (d->acts[l] == HANAMI_ACT_SOFTMAX)

@@ -36,6 +36,8 @@ typedef enum OclKernelId
 	OCL_K_GEMM_VEC,
 	OCL_K_TRANSPOSE,
 	OCL_K_GROW_PREDICT,
+	OCL_K_DENSE_COMPACT,
+	OCL_K_DENSE_COMPACT_VEC,
 	OCL_K_COUNT_
 } OclKernelId;
 
@@ -128,10 +130,14 @@ struct OclDense
 	uint32_t	counts[HANAMI_MAX_LAYERS];
 	int			acts[HANAMI_MAX_LAYERS];
 	size_t		offsets[HANAMI_MAX_LAYERS];	/* param_offset per layer */
+	int			dtype;			/* DenseDtype of params as stored */
+	int			q_zero[HANAMI_MAX_LAYERS];	/* DenseQuant per layer */
+	float		q_scale[HANAMI_MAX_LAYERS];
+	size_t		bias_offsets[HANAMI_MAX_LAYERS];	/* compact: in floats */
 	int			loss;
 	uint32_t	n_in;
 	uint32_t	n_out;
-	size_t		n_params;
+	size_t		n_params;		/* compact: 4-byte words of params */
 	int			max_batch;
 	bool		training;
 	HnOptimConfig optim;

@@ -25,7 +25,8 @@ const char *const ocl_kernel_names[OCL_K_COUNT_] = {
 	"hn_gather_rows", "hn_loss_rows", "hn_output_scale", "hn_argmax_rows",
 	"hn_check_finite", "hn_act_forward", "hn_softmax_rows",
 	"hn_act_backward", "hn_softmax_backward_rows", "hn_sgd", "hn_adam",
-	"hn_gemm_vec", "hn_transpose", "hn_grow_predict"
+	"hn_gemm_vec", "hn_transpose", "hn_grow_predict", "hn_dense_compact",
+	"hn_dense_compact_vec"
 };
 
 /* What OclEnumerate found, once per process. */

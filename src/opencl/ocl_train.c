@@ -14,8 +14,26 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/dense/dtype.h"
 #include "core/dense/format.h"
 #include "core/fit.h"
+
+/* See ocl.h. */
+bool
+OclAutoPicks(const HnNet *net, bool train, int64_t batch, bool is_gpu)
+{
+	const DenseNet *d;
+
+	if (!is_gpu || !(net->kind->caps & HANAMI_CAP_LAYERED) ||
+		batch * (int64_t) net->hdr->n_params < OCL_AUTO_WORK)
+		return false;
+	d = net->kind->dense_view(net);
+	if (d == NULL)
+		return false;
+	/* OclDenseCreate refuses to train these */
+	return !train || (DenseDtypeOf(d) == DENSE_DTYPE_F32 &&
+					  !(d->hdr->flags & HANAMI_FLAG_POW2_QAT));
+}
 
 /* The context of the stepper: the session and where its errors go. */
 typedef struct OclStepCtx

@@ -18,15 +18,6 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-/*
- * auto picks a GPU or accelerator only when a batch costs at least this many
- * multiply-adds (rows times parameters, forward): below it, the launches and
- * transfers of a batch cost more than the CPU engine's work.  A CPU device
- * (PoCL) is never picked by auto: the CPU engine is faster on the same
- * cores (bench/opencl_bench.sh).
- */
-#define HANAMI_OPENCL_AUTO_WORK		((int64) 8 * 1024 * 1024)
-
 int			hanami_device = HANAMI_DEVICE_AUTO;
 char	   *hanami_opencl_device = NULL;
 
@@ -117,9 +108,9 @@ HanamiDeviceReport(const OclError *err)
 	HanamiReportError(&err->base, 0);
 }
 
-/* See device.h. */
-OclDevice *
-HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
+/* The device for inference (train false) or a fit; see device.h. */
+static OclDevice *
+DeviceChoose(const char *option, const HnNet *net, int64 batch, bool train)
 {
 	const char *selector;
 	HanamiDeviceKind kind = DeviceRequest(option, &selector);
@@ -148,13 +139,14 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 	/*
 	 * auto: only a GPU or accelerator, only for enough work, never an
 	 * error; only dense networks (a growing network's rows walk sections of
-	 * their own: it runs on a device only when asked for)
+	 * their own: it runs on a device only when asked for), and a fit only
+	 * of what the device trains (not compact weights, not training for
+	 * pow2): OclAutoPicks
 	 */
-	if (!(net->kind->caps & HANAMI_CAP_LAYERED) ||
-		batch * (int64) net->hdr->n_params < HANAMI_OPENCL_AUTO_WORK)
+	if (!OclAutoPicks(net, train, batch, true))
 		return NULL;
 	info = OclFindDevice(selector, &err);
-	if (info == NULL || !info->is_gpu)
+	if (info == NULL || !OclAutoPicks(net, train, batch, info->is_gpu))
 		return NULL;
 	dev = OclGetDevice(selector, &err);
 	if (dev == NULL)
@@ -162,6 +154,13 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 				(errmsg("OpenCL device \"%s\" cannot be used, running on the CPU", info->name),
 				 errdetail("%s", err.base.message)));
 	return dev;
+}
+
+/* See device.h. */
+OclDevice *
+HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
+{
+	return DeviceChoose(option, net, batch, false);
 }
 
 /* Release a session's buffers when its memory context goes away. */
@@ -228,7 +227,7 @@ HanamiDeviceFit(HnNet *net, const HnDataset *data, const char *device,
 
 	/* a kind without dense layers always trains on the CPU */
 	dev = (net->kind->caps & HANAMI_CAP_LAYERED) ?
-		HanamiDeviceChoose(device, net, batch) : NULL;
+		DeviceChoose(device, net, batch, true) : NULL;
 	if (dev == NULL)
 		return HnFit(net, &rows, opt, NULL, cb, alloc, res, err);
 

@@ -51,7 +51,9 @@ extern bool HanamiDeviceWantsOpenCL(const char *option);
 /*
  * HnFit on rows in memory where options.device says: the CPU engine, or,
  * for a kind with dense layers, OclTrainFit with the device's buffers
- * released however the call ends.  Device errors are raised as SQL errors;
+ * released however the call ends; "auto" never takes a device for a network
+ * it does not train (OclAutoPicks: compact weights, training for pow2).
+ * Device errors are raised as SQL errors;
  * engine errors come back in err like HnFit's.
  */
 extern HnStatus HanamiDeviceFit(HnNet *net, const HnDataset *data,

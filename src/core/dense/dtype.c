@@ -406,7 +406,8 @@ DensePow2Gemm(size_t rows, size_t in, size_t out, const float *x,
 
 			if (xi == 0.0f)
 				continue;
-			if (ex + base - 1 + (int) lo >= 1 && ex + base - 1 + (int) hi <= 254)
+			if (ex >= 1 && ex <= 254 &&
+				ex + base - 1 + (int) lo >= 1 && ex + base - 1 + (int) hi <= 254)
 			{
 				/* every product is normal: add the exponent to x's bits */
 				uint32_t	adj = xb + ((uint32_t) (base - 1) << 23);
@@ -423,7 +424,8 @@ DensePow2Gemm(size_t rows, size_t in, size_t out, const float *x,
 			}
 			else
 			{
-				/* subnormal or huge products: ldexpf rounds like x * w */
+				/* subnormal, huge or non-finite x or products: ldexpf
+				 * rounds like x * w */
 				for (size_t j = 0; j < out; j++)
 				{
 					int			e = c[j] & 0x7f;

@@ -40,6 +40,7 @@
 #include "core/dense/step.h"
 #include "core/common.h"
 #include "core/dense/dense.h"
+#include "core/dense/dtype.h"
 #include "core/dense/format.h"
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
@@ -245,6 +246,29 @@ DenseRun(const DenseNet *net, const float *x)
 	DenseWorkFree(w, &HnMallocAllocator);
 }
 
+/*
+ * How a dense fit may fail: diverging, or non-finite values; a network with
+ * compact weights (dense/dtype.h) is refused, always.
+ */
+static bool
+DenseFitMayFail(const DenseNet *net, HnStatus code)
+{
+	if (DenseDtypeOf(net) != DENSE_DTYPE_F32)
+		return code == HANAMI_E_UNSUPPORTED;
+	return code == HANAMI_E_DIVERGED || code == HANAMI_E_NOT_FINITE ||
+		code == HANAMI_E_OUTPUT_NOT_FINITE;
+}
+
+/* After a fit that succeeded: a float32 network, valid. */
+static void
+ExpectFitted(const DenseNet *net, void *copy, size_t len, const char *what)
+{
+	if (DenseDtypeOf(net) != DENSE_DTYPE_F32)
+		Fail("%s trained a network with %s weights", what,
+			 DenseDtypeName(DenseDtypeOf(net)));
+	ExpectValid(copy, len, what);
+}
+
 /* A short fit on a copy, and an evaluation. */
 static void
 DenseTrain(const void *image, size_t len, const float *x)
@@ -273,9 +297,8 @@ DenseTrain(const void *image, size_t len, const float *x)
 	opt.batch_size = 3;
 	opt.seed = 7;
 	if (TrainFit(&net, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) == HANAMI_OK)
-		ExpectValid(copy, len, "a dense fit");
-	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE &&
-			 err.code != HANAMI_E_OUTPUT_NOT_FINITE)
+		ExpectFitted(&net, copy, len, "a dense fit");
+	else if (!DenseFitMayFail(&net, err.code))
 		Fail("a dense fit fails: %s", err.message);
 
 	/* sgd, and a refit of the scaling */
@@ -283,9 +306,8 @@ DenseTrain(const void *image, size_t len, const float *x)
 	TrainOptionsDefaults(&opt, HANAMI_OPT_SGD);
 	opt.rescale = true;
 	if (TrainFit(&net, &ds, &opt, NULL, &HnMallocAllocator, &res, &err) == HANAMI_OK)
-		ExpectValid(copy, len, "a dense sgd fit");
-	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE &&
-			 err.code != HANAMI_E_OUTPUT_NOT_FINITE)
+		ExpectFitted(&net, copy, len, "a dense sgd fit");
+	else if (!DenseFitMayFail(&net, err.code))
 		Fail("a dense sgd fit fails: %s", err.message);
 	free(y);
 	ImageFree(copy);

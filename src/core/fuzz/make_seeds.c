@@ -1,7 +1,8 @@
 /*
  * make_seeds.c - write the seed corpus of the image fuzzer (fuzz_image.c):
- * small valid images of both kinds, built and trained with the engine, and
- * a few damaged ones; and that of the JSON fuzzer (fuzz_json.c): the text
+ * small valid images of both kinds, built and trained with the engine (a
+ * dense one also quantized to each compact dtype and marked as trained for
+ * pow2), and a few damaged ones; and that of the JSON fuzzer (fuzz_json.c): the text
  * forms of the valid images and a few descriptions.  `make fuzz-seeds`
  * runs it into src/core/fuzz/corpus and src/core/fuzz/corpus_json;
  * the files are checked in, so this only needs to run when the format
@@ -21,6 +22,7 @@
 
 #include "core/dense/step.h"
 #include "core/common.h"
+#include "core/dense/dtype.h"
 #include "core/dense/format.h"
 #include "core/hanami/hanami.h"
 #include "core/json.h"
@@ -297,6 +299,7 @@ main(int argc, char **argv)
 	void	   *bad;
 	size_t		len;
 	DenseNet		net;
+	HnError		err;
 	HkNet	g;
 
 	if (argc != 2 && argc != 3)
@@ -352,6 +355,32 @@ main(int argc, char **argv)
 		img = DenseMake(l, 3, HANAMI_LOSS_MSE, true, 3, &len);
 		DenseTrain(img, 3);
 		Write("dense-trained-mse", img, len, 1);
+		/* compact weights (dense/dtype.h): one image per dtype */
+		for (int dt = DENSE_DTYPE_POW2; dt < DENSE_DTYPE_COUNT_; dt++)
+		{
+			char		name[64];
+			void	   *q;
+			size_t		qlen;
+
+			DenseBindTrusted(&net, img);
+			if (DenseQuantize(&net, dt, &HnMallocAllocator, &q, &qlen,
+							  &err) != HANAMI_OK)
+				Die("quantize", &err);
+			snprintf(name, sizeof(name), "dense-%s", DenseDtypeName(dt));
+			Write(name, q, qlen, 1);
+			if (dt == DENSE_DTYPE_POW2)
+			{
+				/* damaged: the weight 0 with a sign */
+				DenseBindTrusted(&net, q);
+				((unsigned char *) DenseLayerStart(&net, 1))[sizeof(DenseQuant)] = 0x80;
+				Write("bad-dense-pow2-code", q, qlen, 0);
+			}
+			free(q);
+		}
+		/* trained for pow2: float shadow weights */
+		DenseBindTrusted(&net, img);
+		net.hdr->flags |= HANAMI_FLAG_POW2_QAT;
+		Write("dense-pow2-trained", img, len, 1);
 		free(img);
 	}
 	/* dense: trained single sigmoid output */

@@ -126,6 +126,26 @@ Quantize(const TestNet *tn, int dtype, size_t *len)
 	return image;
 }
 
+/* pow2 products of inputs outside the normal range: as 0 + x * w. */
+static void
+TestPow2Extremes(void)
+{
+	/* weights 0.5 and -0.25 under base -126: codes 126 and 0x80 | 125 */
+	const uint8_t codes[2] = {126, 0x80 | 125};
+	const float bias[2] = {0.0f, 0.0f};
+	const float x[4] = {INFINITY, -INFINITY, 0x1p-140f, 0x1p-149f};
+	float		z[8];
+	bool		ok = true;
+
+	DensePow2Gemm(4, 1, 2, x, codes, -126, bias, z);
+	for (int r = 0; r < 4; r++)
+	{
+		ok &= memcmp(&z[2 * r], &(float) {0.0f + x[r] * 0.5f}, sizeof(float)) == 0;
+		ok &= memcmp(&z[2 * r + 1], &(float) {0.0f + x[r] * -0.25f}, sizeof(float)) == 0;
+	}
+	CHECK(ok, "pow2: infinite and subnormal inputs give x * w (inf stays inf, subnormals round)");
+}
+
 /* Error bounds: u8 <= scale/2, f16 exact on halves, pow2 as rounded. */
 static void
 TestQuantizeBounds(void)
@@ -659,6 +679,7 @@ TestDtypeSuite(void)
 {
 	TestHalf();
 	TestPow2Codes();
+	TestPow2Extremes();
 	TestQuantizeBounds();
 	TestForward();
 	TestTuned();

@@ -21,6 +21,9 @@
  *                            counters and learned scaling identical
  *   growing network          sigmoid outputs |d| <= 1e-5; classes equal
  *                            where the two largest outputs are 1e-5 apart
+ *   compact weights          pow2: bitwise equal outputs; f16, u8 and a
+ *                            pow2-trained float network: as forward;
+ *                            classes equal
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,9 +33,11 @@
 #include "core/dense/step.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
+#include "core/dense/dtype.h"
 #include "core/optim.h"
 #include "core/fit.h"
 #include "core/hanami/hanami.h"
+#include "core/kind.h"
 #include "core/train.h"
 #include "opencl/ocl.h"
 #include "opencl/ocl_int.h"
@@ -455,6 +460,186 @@ TestParityPredict(void)
 		free(out_dev);
 		free(out_cpu);
 		free(x);
+		free(tn.buf);
+	}
+}
+
+/*
+ * Compact weights read natively: a network quantized to pow2, f16 and u8
+ * (and one trained for pow2) goes up with its parameter area as stored, and
+ * the device's predictions match the CPU's: pow2 bit for bit (same products,
+ * same order of sums; with exact activations: tanh and exp differ by ulps),
+ * including inputs whose products leave the normal
+ * range; f16, u8 and the pow2-trained float network within the forward
+ * tolerance, with equal classes.  Training such a network is refused.
+ */
+static void
+TestParityCompact(void)
+{
+	uint32_t	counts[] = {21, 40, 17, 6};
+	HnActivation acts[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
+	HANAMI_ACT_TANH, HANAMI_ACT_IDENTITY};
+	/* exact activations, so that bitwise parity is that of the products */
+	HnActivation exact[] = {HANAMI_ACT_IDENTITY, HANAMI_ACT_RELU,
+	HANAMI_ACT_RELU, HANAMI_ACT_IDENTITY};
+	const int	dtypes[] = {DENSE_DTYPE_POW2, DENSE_DTYPE_F16, DENSE_DTYPE_U8,
+	DENSE_DTYPE_POW2, DENSE_DTYPE_F32};
+	const char *names[] = {"pow2", "f16", "u8", "pow2, tiny weights",
+	"pow2-trained f32"};
+	const int	rows = 203;
+	const size_t n_in = 21;
+	const size_t n_out = 6;
+
+	for (int v = 0; v < 5; v++)
+	{
+		TestNet		tn;
+		DenseNet	qnet;
+		void	   *image = NULL;
+		size_t		len = 0;
+		HnError		herr;
+		OclError	err;
+		OclSession *s;
+		OclDense   *d;
+		DenseWork *work;
+		HnOptimConfig oc = {HANAMI_OPT_SGD, 0.01f, 0.9f, 0.9f, 0.999f, 1e-8f, 0.0f};
+		uint64_t	seed = 777 + (uint64_t) v;
+		float	   *x = malloc(sizeof(float) * rows * n_in);
+		float	   *out_cpu = malloc(sizeof(float) * rows * n_out);
+		float	   *out_dev = malloc(sizeof(float) * rows * n_out);
+		int32_t    *cls = malloc(sizeof(int32_t) * rows);
+		size_t		at = 0;
+		size_t		bytes = 0;
+		int			wrong = 0;
+
+		if (!TestNetMake(&tn, 4, counts, v == 0 || v == 3 ? exact : acts,
+						 HANAMI_LOSS_MSE, 31 + v, false))
+		{
+			CHECK(false, "%s: network", names[v]);
+			return;
+		}
+		for (int l = 1; l < 4; l++)
+		{
+			float	   *w = DenseWeights(&tn.net, l);
+			float	   *b = DenseBias(&tn.net, l);
+
+			for (uint32_t i = 0; i < counts[l - 1] * counts[l]; i++)
+				w[i] *= (v == 3 && l == 1) ? 1e-36f : 1.0f;
+			for (uint32_t j = 0; j < counts[l]; j++)
+				b[j] = TestUniform(&seed, -0.5f, 0.5f);
+		}
+		if (dtypes[v] == DENSE_DTYPE_F32)
+		{
+			tn.net.hdr->flags |= HANAMI_FLAG_POW2_QAT;
+			qnet = tn.net;
+		}
+		else
+		{
+			if (DenseQuantize(&tn.net, dtypes[v], &HnMallocAllocator, &image,
+							  &len, &herr) != HANAMI_OK)
+			{
+				CHECK(false, "%s: quantize: %s", names[v], herr.message);
+				free(tn.buf);
+				return;
+			}
+			DenseBindTrusted(&qnet, image);
+		}
+		for (size_t i = 0; i < (size_t) rows * n_in; i++)
+			x[i] = TestUniform(&seed, -3.0f, 3.0f);
+		/* rows of zeros, subnormals, tiny and huge values */
+		for (size_t i = 0; i < n_in; i++)
+		{
+			x[0 * n_in + i] = 0.0f;
+			x[1 * n_in + i] = (i % 2 ? -1.0f : 1.0f) * 1e-39f * (float) (i + 1);
+			x[2 * n_in + i] = (i % 3 ? 1.0f : -1.0f) * 1e-6f * (float) (i + 1);
+			x[3 * n_in + i] = (i % 2 ? -1.0f : 1.0f) * 1e30f * (float) (i + 1);
+		}
+		work = DenseWorkCreate(&qnet, 64, false, &HnMallocAllocator, &herr);
+		DensePredict(&qnet, work, x, rows, out_cpu);
+		s = OclSessionCreate(device, &HnMallocAllocator, &err);
+		d = OclDenseCreate(s, &qnet, 64, NULL, &HnMallocAllocator, &err);
+		if (d != NULL)
+			clGetMemObjectInfo(d->params, CL_MEM_SIZE, sizeof(bytes), &bytes, NULL);
+		if (d == NULL || OclDensePredict(d, x, rows, out_dev, cls, &err) != HANAMI_OK)
+			CHECK(false, "%s: predict on the device: %s", names[v], err.base.message);
+		else if (v == 0 || v == 3)
+		{
+			CHECK(memcmp(out_dev, out_cpu, sizeof(float) * rows * n_out) == 0,
+				  "%s: %d rows on the device are bitwise the CPU's", names[v], rows);
+			for (size_t i = 0; i < (size_t) rows * n_out; i++)
+				if (memcmp(out_dev + i, out_cpu + i, sizeof(float)) != 0)
+				{
+					TestNote("output %zu: device %.9g, cpu %.9g", i, out_dev[i], out_cpu[i]);
+					break;
+				}
+		}
+		else
+		{
+			double		worst = WorstRatio(out_dev, out_cpu, (size_t) rows * n_out,
+										   1e-5, 1e-4, &at);
+
+			if (!CHECK(worst <= 1.0, "%s: %d rows on the device match DensePredict",
+					   names[v], rows))
+				TestNote("output %zu: device %.9g, cpu %.9g", at, out_dev[at], out_cpu[at]);
+		}
+		if (d != NULL)
+		{
+			for (int r = 0; r < rows; r++)
+			{
+				const float *o = out_cpu + (size_t) r * n_out;
+				int			best = 0;
+
+				for (size_t j = 1; j < n_out; j++)
+					if (o[j] > o[best])
+						best = (int) j;
+				wrong += cls[r] != best;
+			}
+			CHECK(wrong == 0, "%s: classes of %d rows match the CPU (%d differ)",
+				  names[v], rows, wrong);
+			if (dtypes[v] != DENSE_DTYPE_F32)
+				CHECK(bytes == len - DenseParamsOffset(4, counts[0], counts[3]),
+					  "%s: the device holds the %zu bytes of parameters as stored (%zu as float32)",
+					  names[v], bytes, (size_t) tn.net.hdr->n_params * sizeof(float));
+			else
+				CHECK(bytes < (size_t) tn.net.hdr->n_params * sizeof(float) / 3,
+					  "%s: the device holds pow2 codes, %zu bytes (%zu as float32)",
+					  names[v], bytes, (size_t) tn.net.hdr->n_params * sizeof(float));
+		}
+		{
+			HnNet		hn;
+			HnNet		fn;
+			int64_t		big = OCL_AUTO_WORK;
+
+			/* "device": "auto": inference may go to a GPU, training never */
+			NetBindTrusted(&hn, dtypes[v] == DENSE_DTYPE_F32 ? tn.buf : image);
+			NetBindTrusted(&fn, tn.buf);
+			CHECK(OclAutoPicks(&hn, false, big, true) &&
+				  !OclAutoPicks(&hn, true, big, true) &&
+				  !OclAutoPicks(&hn, false, big, false) &&
+				  !OclAutoPicks(&hn, false, 1, true),
+				  "%s: auto takes a GPU for large inference only, never to train it",
+				  names[v]);
+			if (v == 0)
+			{
+				CHECK(OclAutoPicks(&fn, true, big, true) &&
+					  !OclAutoPicks(&fn, true, big, false),
+					  "f32: auto takes a GPU (not a CPU device) to train a large fit");
+			}
+		}
+		OclSessionFree(s, &HnMallocAllocator);
+		free(d);
+		s = OclSessionCreate(device, &HnMallocAllocator, &err);
+		d = OclDenseCreate(s, &qnet, 64, &oc, &HnMallocAllocator, &err);
+		CHECK(d == NULL && err.base.code == HANAMI_E_UNSUPPORTED,
+			  "%s: training on the device is refused: %s", names[v],
+			  err.base.message);
+		OclSessionFree(s, &HnMallocAllocator);
+		free(d);
+		DenseWorkFree(work, &HnMallocAllocator);
+		free(cls);
+		free(out_dev);
+		free(out_cpu);
+		free(x);
+		free(image);
 		free(tn.buf);
 	}
 }
@@ -974,6 +1159,13 @@ main(void)
 	TestParityOptim(HANAMI_OPT_ADAM, 0.0f);
 	TestParityOptim(HANAMI_OPT_ADAM, 0.01f);
 	TestParityPredict();
+	TestNote("compact weights, one value per work-item (the kernel for GPUs)");
+	OclSetGemmKind(OCL_GEMM_TILED);
+	TestParityCompact();
+	TestNote("compact weights, 4 x 16 blocks (the kernel for CPU devices)");
+	OclSetGemmKind(OCL_GEMM_VECTOR);
+	TestParityCompact();
+	OclSetGemmKind(OCL_GEMM_AUTO);
 	TestDeviceNotFinite();
 	TestGrowPredict();
 	TestParityFit("classification, adam", true, false, HANAMI_OPT_ADAM, 0.0, 0, ~(uint64_t) 0);
