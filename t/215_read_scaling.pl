@@ -88,6 +88,8 @@ close $fh;
 my ($pout, $perr) = ('', '');
 my $pp = IPC::Run::start([ $pgpool, '-n', '-f', "$dir/pgpool.conf", '-F', "$dir/pcp.conf", '-a', "$dir/pool_hba.conf" ],
 	'<', \undef, '>', \$pout, '2>', \$perr);
+# pgpool-II goes with the test, however it ends
+END { $pp->kill_kill(grace => 2) if $pp && $pp->pumpable; }
 
 # psql through pgpool
 sub via_pool
@@ -209,6 +211,7 @@ is($per[0] + $per[1], $n, 'by the two nodes left: ' . join(', ', @per));
 
 $pp->signal('TERM');
 $pp->finish;
+undef $pp;
 $standbys[0]->stop;
 $primary->stop;
 done_testing();
