@@ -131,6 +131,21 @@ ok(as_alice(q{SELECT (SELECT loss FROM hanami.training_log l JOIN hanami.model_c
 is(as_alice(q{SELECT hanami.info(hanami.load('sharded'))->>'input_scaling'}), 'fitted',
 	'the scaling was learned once, before the rounds');
 
+# --- shards named as foreign servers: the caller's user mappings say who
+# connects (dblink_fdw, a password in the mapping)
+for my $i (0, 1)
+{
+	$coord->safe_psql('postgres', sprintf(q{
+		CREATE SERVER shard%d FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host '%s', port '%d', dbname 'postgres');
+		CREATE USER MAPPING FOR alice SERVER shard%d OPTIONS (user 'alice', password 'sesame');
+		GRANT USAGE ON FOREIGN SERVER shard%d TO alice;
+	}, $i + 1, $shards[$i]->host, $shards[$i]->port, $i + 1, $i + 1));
+}
+$cid = as_alice(qq{SELECT hanami.train_sharded('sharded', '$query', '{"shards": ["shard1", "shard2"], "rounds": 1}', 'servers')});
+ok($cid =~ /^\d+$/, 'shards named as foreign servers train through the caller\'s user mappings');
+is(as_alice(q{SELECT metrics->>'rows' FROM hanami.log('sharded') WHERE message = 'servers'}),
+	$coord->safe_psql('postgres', 'SELECT count(*) FROM digits WHERE NOT is_test'), 'over every shard\'s rows');
+
 # --- row-level security on a shard applies to the role the connection names
 $shards[0]->safe_psql('postgres', q{
 	ALTER TABLE digits ENABLE ROW LEVEL SECURITY;
@@ -172,7 +187,7 @@ like(error_as_alice(q{SELECT hanami.train_sharded('broken', 'SELECT 1', '{"shard
 	qr/cannot connect to shard 1/, 'a connection string that leads nowhere');
 
 # --- without dblink
-$coord->safe_psql('postgres', 'DROP EXTENSION dblink');
+$coord->safe_psql('postgres', 'DROP EXTENSION dblink CASCADE');
 like(error_as_alice(qq{SELECT hanami.train_sharded('broken', '$query', '{"shards": $shards_json}')}),
 	qr/needs the dblink extension/, 'without dblink the call says what it needs');
 
