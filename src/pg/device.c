@@ -151,6 +151,7 @@ HanamiDeviceChoose(const char *option, const HnNet *net, int64 batch)
 	 * their own: it runs on a device only when asked for)
 	 */
 	if (!(net->kind->caps & HANAMI_CAP_LAYERED) ||
+		!OclCanPredict(net, NULL, 0) ||
 		batch * (int64) net->hdr->n_params < HANAMI_OPENCL_AUTO_WORK)
 		return NULL;
 	info = OclFindDevice(selector, &err);
