@@ -431,9 +431,89 @@ TestForged(void)
 	free(image);
 }
 
+/* Reshape (widen the custom layer) and quantize keep the program. */
+static void
+TestReshapeQuantize(void)
+{
+	const char *spec = "{\"layers\": [2, {\"count\": 3, \"activation\": " SWISH
+		"}, 1], \"loss\": \"mse\", \"seed\": 2, \"input_scaling\": false}";
+	HnNet		n,
+				w,
+				q;
+	HnError		err;
+	void	   *image = Read(spec, &n, &err);
+	void	   *wide = NULL;
+	void	   *small = NULL;
+	size_t		len;
+	HnJsonDoc	doc;
+	HnBuf		changes;
+	float		in[2] = {0.7f, -1.2f};
+	float		o1,
+				o2,
+				o3;
+
+	if (!CHECK(image != NULL, "reshape: network built"))
+		return;
+	HnBufInit(&changes, &HnMallocAllocator);
+	if (HnJsonParse("{\"layers\": [2, 6, 1]}", 21, &HnMallocAllocator, &doc,
+					&err) == HANAMI_OK)
+	{
+		if (NetReshape(&n, doc.root, &HnMallocAllocator, &wide, &len, &changes,
+					   &err) != HANAMI_OK || NetBind(&w, wide, len, &err) != HANAMI_OK)
+		{
+			free(wide);
+			wide = NULL;
+		}
+		HnJsonFree(&doc);
+	}
+	HnBufFree(&changes);
+	if (NetQuantize(&n, "f16", &HnMallocAllocator, &small, &len, &err) != HANAMI_OK ||
+		NetBind(&q, small, len, &err) != HANAMI_OK)
+	{
+		free(small);
+		small = NULL;
+	}
+	if (CHECK(wide != NULL && small != NULL &&
+			  DenseProgramOf(DenseOf(&w), 1) != NULL &&
+			  DenseProgramOf(DenseOf(&q), 1) != NULL &&
+			  memcmp(DenseProgramOf(DenseOf(&w), 1), DenseProgramOf(DenseOf(&n), 1),
+					 sizeof(DenseProgram)) == 0,
+			  "reshape and quantize: the custom activation is kept"))
+	{
+		DenseWork  *w1 = DenseWorkCreate(DenseOf(&n), 1, false, &HnMallocAllocator, &err);
+		DenseWork  *w2 = DenseWorkCreate(DenseOf(&w), 1, false, &HnMallocAllocator, &err);
+		DenseWork  *w3 = DenseWorkCreate(DenseOf(&q), 1, false, &HnMallocAllocator, &err);
+
+		DensePredict(DenseOf(&n), w1, in, 1, &o1);
+		DensePredict(DenseOf(&w), w2, in, 1, &o2);
+		DensePredict(DenseOf(&q), w3, in, 1, &o3);
+		CHECK(fabsf(o1 - o2) < 1e-5f && fabsf(o1 - o3) < 1e-2f,
+			  "reshape and quantize: outputs kept (%g, widened %g, f16 %g)",
+			  o1, o2, o3);
+		DenseWorkFree(w1, &HnMallocAllocator);
+		DenseWorkFree(w2, &HnMallocAllocator);
+		DenseWorkFree(w3, &HnMallocAllocator);
+	}
+	else
+		TestNote("%s", err.message);
+	{
+		HnNet		h;
+		size_t		head = (size_t) ((char *) DenseOf(&n)->params - (char *) image);
+
+		CHECK(NetBindHead(&h, image, head, n.len, &err) == HANAMI_OK &&
+			  DenseOf(&h)->n_programs == 1 &&
+			  NetBindHead(&h, image, head - sizeof(DenseProgram), n.len, &err) != HANAMI_OK,
+			  "paging: a head holds the header, layers, scaling and programs");
+	}
+	free(wide);
+	free(small);
+	free(image);
+}
+
 void
 TestCustomActSuite(void)
 {
+	TestReshapeQuantize();
 	TestTanhTrains();
 	TestSwishGradient();
 	TestText();
