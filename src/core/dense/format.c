@@ -398,8 +398,9 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 	if (net.n_programs != (uint32_t) spec->n_programs)
 		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
 						  "a custom activation of the network is not used");
-	memcpy(net.programs, spec->programs,
-		   (size_t) spec->n_programs * sizeof(DenseProgram));
+	if (spec->n_programs > 0)
+		memcpy(net.programs, spec->programs,
+			   (size_t) spec->n_programs * sizeof(DenseProgram));
 	for (uint32_t i = 0; i < hdr->n_inputs; i++)
 		net.in_mul[i] = 1.0f;
 	for (uint32_t i = 0; i < hdr->n_outputs; i++)
@@ -528,7 +529,28 @@ FormatCheckScaling(const DenseNet *net, HnError *err)
 	return HANAMI_OK;
 }
 
-/* Check the programs area: names, then both programs of each. */
+/*
+ * Whether a checked program is the one its text compiles to, so that the
+ * text form reads back to the same bytes.
+ */
+static HnStatus
+FormatCheckCanonical(const HnExpr *e, bool allow_y, HnError *err)
+{
+	char		text[HN_EXPR_MAX_TEXT * 4];
+	HnExpr		again;
+
+	if (HnExprToText(e, text, sizeof(text), err) != HANAMI_OK ||
+		HnExprCompile(text, allow_y, &again, err) != HANAMI_OK ||
+		memcmp(&again, e, sizeof(again)) != 0)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						  "an activation program is not the one its expression compiles to");
+	return HANAMI_OK;
+}
+
+/*
+ * Check the programs area: names (unique, not built-in), then both
+ * programs of each: valid, canonical, and a function with its derivative.
+ */
 static HnStatus
 FormatCheckPrograms(const DenseNet *net, HnError *err)
 {
@@ -549,8 +571,22 @@ FormatCheckPrograms(const DenseNet *net, HnError *err)
 								  "A custom activation's name is printable ASCII, padded with NUL bytes.",
 								  "custom activation %" PRIu32 " has an invalid name",
 								  i + 1);
+		if (ActFromName(p->name) != HANAMI_ACT_DEFAULT ||
+			strcmp(p->name, "custom") == 0)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+							  "Built-in activations keep their names.",
+							  "custom activation %" PRIu32 " has the name of a built-in activation",
+							  i + 1);
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(net->programs[j].name, p->name) == 0)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "A network holds each custom activation once.",
+								  "custom activation \"%s\" is there twice", p->name);
 		if ((st = HnExprCheck(&p->f, false, err)) != HANAMI_OK ||
-			(st = HnExprCheck(&p->df, true, err)) != HANAMI_OK)
+			(st = HnExprCheck(&p->df, true, err)) != HANAMI_OK ||
+			(st = FormatCheckCanonical(&p->f, false, err)) != HANAMI_OK ||
+			(st = FormatCheckCanonical(&p->df, true, err)) != HANAMI_OK ||
+			(st = HnExprCheckPair(&p->f, &p->df, err)) != HANAMI_OK)
 		{
 			char		msg[HANAMI_ERRMSG_LEN];
 
@@ -663,6 +699,13 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 			if (lay->reserved16 < 1 || lay->reserved16 > DENSE_MAX_PROGRAMS)
 				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 								  "A custom layer names one of the network's custom activations by its 1-based index.",
+								  "layer %" PRIu32 " has an invalid custom activation index (%u)",
+								  l, (unsigned) lay->reserved16);
+			/* numbered in the order of first use, as a spec numbers them */
+			if (!(used & (1u << (lay->reserved16 - 1))) &&
+				lay->reserved16 != n_programs + 1)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "Custom activations are numbered in the order the layers first use them.",
 								  "layer %" PRIu32 " has an invalid custom activation index (%u)",
 								  l, (unsigned) lay->reserved16);
 			used |= 1u << (lay->reserved16 - 1);

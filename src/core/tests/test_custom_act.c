@@ -353,7 +353,7 @@ TestForged(void)
 		return;
 	prog = (size_t) ((char *) DenseOf(&n)->programs - (char *) image);
 	layer1 = sizeof(HnHeader) + sizeof(DenseLayer);
-	for (int c = 0; c < 9; c++)
+	for (int c = 0; c < 11; c++)
 	{
 		char	   *b = TestCopy(image, len);
 		DenseLayer *ly = (DenseLayer *) (b + layer1);
@@ -389,6 +389,13 @@ TestForged(void)
 			case 8:
 				ly->activation = HANAMI_ACT_TANH;	/* index on a built-in */
 				break;
+			case 9:
+				memcpy(p->name, "tanh", 5);	/* a built-in's name */
+				break;
+			case 10:
+				p->df.ins[0].k = 0.0f;	/* another derivative: a wrong one */
+				p->df.ins[0].op = HN_EXPR_CONST;
+				break;
 		}
 		if (NetBind(&m, b, len, &err) == HANAMI_E_INVALID_FORMAT)
 			refused++;
@@ -396,7 +403,7 @@ TestForged(void)
 			TestNote("forgery %d accepted", c);
 		free(b);
 	}
-	CHECK(refused == 9, "forged: %d forged program areas refused", refused);
+	CHECK(refused == 11, "forged: %d forged program areas refused", refused);
 	for (int i = 0; i < 2000; i++)
 	{
 		char	   *b = TestCopy(image, len);

@@ -30,7 +30,6 @@
 #include "core/dense/step.h"
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
-#include "core/dense/kind.h"
 #include "core/json.h"
 #include "core/optim.h"
 #include "core/fit.h"
@@ -946,7 +945,7 @@ TestCustomRefused(void)
 		  "custom activation: the backend declines it: %s", why);
 	s = OclSessionCreate(device, &HnMallocAllocator, &err);
 	CHECK(s != NULL &&
-		  OclDenseCreate(s, DenseOf(&net), 8, NULL, &HnMallocAllocator, &err) == NULL &&
+		  OclDenseCreate(s, net.kind->dense_view(&net), 8, NULL, &HnMallocAllocator, &err) == NULL &&
 		  err.base.code == HANAMI_E_UNSUPPORTED && OclSessionBuffers(s) == 0,
 		  "custom activation: OclDenseCreate refuses it (unsupported), without a buffer");
 	if (s)
