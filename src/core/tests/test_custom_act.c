@@ -517,9 +517,45 @@ TestReshapeQuantize(void)
 	free(image);
 }
 
+/*
+ * Bind asks a program to be the one its text compiles to: true of every
+ * compiled expression (signs, powers, constants, y), so none is refused.
+ */
+static void
+TestCanonical(void)
+{
+	static const char *const texts[] = {
+		"-2 * x", "x * -0.5 + pi - e", "- -x", "x ^ -2", "2 ^ 3 ^ x",
+		"min(x, -1.5) + max(-x, 2e-3)", "1e-40 * x", "0.1 * x", "x - -1",
+		"1/3*x", "-0 + x", "3.4e38*x", "sigmoid(-x)*-1", "--1*x",
+		"-1e-45*x", "(1 - y) * y", "-y", "x - (x - x)", "sign(x) * step(x - 0.25)"
+	};
+	int			canonical = 0;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		HnExpr		a,
+					b;
+		HnError		err;
+		char		buf[HN_EXPR_MAX_TEXT * 4];
+
+		if (HnExprCompile(texts[i], true, &a, &err) == HANAMI_OK &&
+			HnExprToText(&a, buf, sizeof(buf), &err) == HANAMI_OK &&
+			HnExprCompile(buf, true, &b, &err) == HANAMI_OK &&
+			memcmp(&a, &b, sizeof(a)) == 0)
+			canonical++;
+		else
+			TestNote("not canonical: %s", texts[i]);
+	}
+	CHECK(canonical == (int) (sizeof(texts) / sizeof(texts[0])),
+		  "canonical: %d compiled expressions print and compile back to themselves",
+		  canonical);
+}
+
 void
 TestCustomActSuite(void)
 {
+	TestCanonical();
 	TestReshapeQuantize();
 	TestTanhTrains();
 	TestSwishGradient();
