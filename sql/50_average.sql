@@ -69,6 +69,10 @@ SELECT hanami.average(net) FROM (SELECT net FROM av_nets WHERE seed = 1
 	UNION ALL SELECT hanami.network('{"layers": [3, 5, 5, 2], "activation": "tanh"}', 1)) a;
 SELECT hanami.average(net) FROM (SELECT net FROM av_nets WHERE seed = 1
 	UNION ALL SELECT hanami.network('{"layers": [3, 5, 2], "activation": "tanh", "loss": "mse"}', 1)) a;
+SELECT hanami.average(net) FROM (
+	SELECT hanami.network('{"layers": [3, {"count": 5, "activation": {"name": "sw", "expression": "x * sigmoid(x)", "derivative": "sigmoid(x) * (1 + x * (1 - sigmoid(x)))"}}, 2]}', 1) net
+	UNION ALL
+	SELECT hanami.network('{"layers": [3, {"count": 5, "activation": {"name": "th", "expression": "tanh(x)", "derivative": "1 - y^2"}}, 2]}', 1)) a;
 -- scaling learned by separate fits differs
 SELECT hanami.average(hanami.fit(net, format('SELECT ARRAY[g, g * %s, 1]::real[], g %% 2 FROM generate_series(1, 20) g', seed), '{"epochs": 1}'))
 FROM av_nets WHERE seed <= 2;

@@ -83,7 +83,7 @@ AS 'MODULE_PATHNAME', 'hanami_capabilities'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.capabilities() IS
-	'what this build supports: network kinds, activations, losses, optimizers, devices';
+	'what this build supports: network kinds, activations (custom_activations: the stored ones you can see), losses, optimizers, devices';
 
 -- Batched inference: run and classify as window functions, computed for a
 -- batch of the partition's rows at a time (one device round trip per batch).

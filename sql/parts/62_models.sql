@@ -7,13 +7,14 @@ RETURNS pg_catalog.int8
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 DECLARE
+	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
 	-- no seed, neither argument nor in the spec: a random one, so that two
-	-- such models do not start from the same weights
-	net @extschema@.network := @extschema@.network(spec,
+	-- such models do not start from the same weights; an activation that
+	-- names a stored custom activation is given inline (resolve_activations)
+	net @extschema@.network := @extschema@.network(@extschema@.resolve_activations(spec, proj),
 		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
 			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
 			ELSE seed END);
-	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
 	mid pg_catalog.int8;
 BEGIN
 	IF NOT @extschema@.can_read(proj) THEN

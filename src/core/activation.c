@@ -12,7 +12,7 @@
 
 static const char *const act_names[HANAMI_ACT_COUNT_] = {
 	"default", "identity", "binary", "tanh", "isrlu", "relu", "elu",
-	"softclip", "sin", "sinc", "gauss", "sigmoid", "softmax"
+	"softclip", "sin", "sinc", "gauss", "sigmoid", "softmax", "custom"
 };
 
 /* Name of an activation, NULL when out of range. */
@@ -30,7 +30,7 @@ ActFromName(const char *name)
 {
 	if (name == NULL)
 		return HANAMI_ACT_DEFAULT;
-	for (int i = HANAMI_ACT_IDENTITY; i < HANAMI_ACT_COUNT_; i++)
+	for (int i = HANAMI_ACT_IDENTITY; i < HANAMI_ACT_CUSTOM; i++)
 		if (strcmp(name, act_names[i]) == 0)
 			return (HnActivation) i;
 	return HANAMI_ACT_DEFAULT;
@@ -93,6 +93,7 @@ ActForward(HnActivation act, float *restrict v, size_t n)
 	{
 		case HANAMI_ACT_DEFAULT:
 		case HANAMI_ACT_IDENTITY:
+		case HANAMI_ACT_CUSTOM:
 		case HANAMI_ACT_COUNT_:
 			break;
 		case HANAMI_ACT_BINARY:
@@ -169,6 +170,7 @@ ActBackward(HnActivation act, const float *restrict z, const float *restrict y,
 	{
 		case HANAMI_ACT_DEFAULT:
 		case HANAMI_ACT_IDENTITY:
+		case HANAMI_ACT_CUSTOM:
 		case HANAMI_ACT_COUNT_:
 			break;
 		case HANAMI_ACT_BINARY:

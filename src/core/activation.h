@@ -22,16 +22,23 @@ typedef enum HnActivation
 	HANAMI_ACT_GAUSS = 10,		/* exp(-x^2) */
 	HANAMI_ACT_SIGMOID = 11,
 	HANAMI_ACT_SOFTMAX = 12,	/* output layer only */
-	HANAMI_ACT_COUNT_ = 13
+	HANAMI_ACT_CUSTOM = 13,		/* an expression (core/expr.h) the network
+								 * embeds; ActForward/ActBackward leave
+								 * values unchanged, dense/act.h runs it */
+	HANAMI_ACT_COUNT_ = 14
 } HnActivation;
 
 /* Name of an activation ("relu"), or NULL when out of range. */
 const char *ActName(HnActivation act);
 
-/* Parse a name (case-sensitive, as ActName prints it); DEFAULT if unknown. */
+/*
+ * Parse a name (case-sensitive, as ActName prints it); DEFAULT if unknown.
+ * "custom" is not a name a spec can use: a custom activation is given as
+ * an object with its expression (dense/json.c).
+ */
 HnActivation ActFromName(const char *name);
 
-/* True when act is a valid stored activation (IDENTITY..SOFTMAX). */
+/* True when act is a valid stored activation (IDENTITY..CUSTOM). */
 bool		ActIsValid(int act);
 
 /*

@@ -23,7 +23,7 @@ struct DenseNet;				/* dense/format.h: layers of units */
 struct HkNet;					/* hanami/hanami.h: cells and sections */
 
 /* Room for a kind's bound view of its image (a few pointers). */
-#define HANAMI_VIEW_BYTES	64
+#define HANAMI_VIEW_BYTES	80
 
 typedef struct HnKind HnKind;
 

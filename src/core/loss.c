@@ -119,5 +119,7 @@ LossGradient(HnLoss loss, HnActivation out_act, const float *z,
 		for (size_t i = 0; i < n; i++)
 			g[i] = scale * (y[i] - t[i]);
 	}
-	ActBackward(out_act, z, y, g, n);
+	/* a custom activation's derivative is the caller's (dense/act.h) */
+	if (out_act != HANAMI_ACT_CUSTOM)
+		ActBackward(out_act, z, y, g, n);
 }

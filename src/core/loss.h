@@ -27,7 +27,8 @@ double		LossValue(HnLoss loss, HnActivation out_act, const float *y,
  * Gradient of one sample's loss with respect to the output layer's
  * pre-activation z (dL/dz), written to g.  For cross-entropy with softmax or
  * sigmoid this is the fused y - t; otherwise dL/dy passed through
- * ActBackward.
+ * ActBackward (for HANAMI_ACT_CUSTOM: dL/dy, the caller applies the
+ * derivative, dense/act.h).
  */
 void		LossGradient(HnLoss loss, HnActivation out_act, const float *z,
 						 const float *y, const float *t, float *g, size_t n);

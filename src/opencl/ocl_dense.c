@@ -69,6 +69,13 @@ OclDenseCreate(OclSession *s, const DenseNet *net, int max_batch,
 				   "the OpenCL backend runs dense networks only");
 		return NULL;
 	}
+	if (net->n_programs > 0)
+	{
+		HnSetError(&err->base, HANAMI_E_UNSUPPORTED,
+				   "Use the device \"cpu\" or \"auto\" for a network with custom activations.",
+				   "the OpenCL backend cannot run custom activations");
+		return NULL;
+	}
 	/* compact weights (dense/dtype.h) are for inference on the device */
 	dtype = DenseDtypeOf(net);
 	if ((dtype != DENSE_DTYPE_F32 || (net->hdr->flags & HANAMI_FLAG_POW2_QAT)) &&

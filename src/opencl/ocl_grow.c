@@ -44,9 +44,13 @@ OclCanPredict(const HnNet *net, char *why, size_t why_len)
 {
 	const char *msg = NULL;
 
-	if (net->kind->caps & HANAMI_CAP_LAYERED)
+	if ((net->kind->caps & HANAMI_CAP_LAYERED) && net->kind->dense_view &&
+		net->kind->dense_view(net) != NULL &&
+		net->kind->dense_view(net)->n_programs > 0)
+		msg = "the OpenCL backend cannot run custom activations";
+	else if (net->kind->caps & HANAMI_CAP_LAYERED)
 		return true;
-	if (!(net->kind->caps & HANAMI_CAP_SECTIONS))
+	else if (!(net->kind->caps & HANAMI_CAP_SECTIONS))
 		msg = "the OpenCL backend runs dense and growing networks only";
 	else if (!HnRowsIndependent(net))
 		msg = "a spiking network carries its state from row to row, so its batches run on the CPU, in order";

@@ -28,8 +28,8 @@ OclAutoPicks(const HnNet *net, bool train, int64_t batch, bool is_gpu)
 		batch * (int64_t) net->hdr->n_params < OCL_AUTO_WORK)
 		return false;
 	d = net->kind->dense_view(net);
-	if (d == NULL)
-		return false;
+	if (d == NULL || d->n_programs > 0)
+		return false;			/* custom activations run on the CPU only */
 	/* OclDenseCreate refuses to train these */
 	return !train || (DenseDtypeOf(d) == DENSE_DTYPE_F32 &&
 					  !(d->hdr->flags & HANAMI_FLAG_POW2_QAT));

@@ -6,7 +6,10 @@
 #include "jsonutil.h"
 #include "device.h"
 
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(hanami_capabilities);
 
@@ -35,6 +38,41 @@ AppendCpuFeatures(StringInfo buf)
 	appendStringInfoChar(buf, ']');
 }
 
+/*
+ * The custom activations (hanami.activations) the caller can see, as
+ * [{"name", "project"}]: row-level security leaves out other projects'.
+ */
+static void
+AppendCustomActivations(StringInfo buf, Oid fn_oid)
+{
+	Oid			nsp = get_func_namespace(fn_oid);
+	char	   *schema = get_namespace_name(nsp);
+	char	   *query;
+	char	   *list = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (schema == NULL || !OidIsValid(get_relname_relid("activations", nsp)))
+	{
+		appendStringInfoString(buf, "[]");
+		return;
+	}
+	query = psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+					 "'name', a.name, 'project', a.project::pg_catalog.text) "
+					 "ORDER BY a.project::pg_catalog.text, a.name), '[]')::pg_catalog.text "
+					 "FROM %s.activations a", quote_identifier(schema));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(query, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			list = MemoryContextStrdup(caller, v);
+	}
+	SPI_finish();
+	appendStringInfoString(buf, list ? list : "[]");
+}
+
 /* jsonb describing kinds, activations, losses, optimizers and devices. */
 Datum
 hanami_capabilities(PG_FUNCTION_ARGS)
@@ -44,10 +82,13 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"version\": \"%s\", \"format\": %d, \"kinds\": [\"dense\", \"hanami\"], "
 					 "\"activations\": [", HANAMI_VERSION_STR, HANAMI_FORMAT_VERSION);
-	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_COUNT_; a++)
+	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_CUSTOM; a++)
 		appendStringInfo(&buf, "%s\"%s\"", a == HANAMI_ACT_IDENTITY ? "" : ", ",
 						 ActName(a));
-	appendStringInfoString(&buf, "], \"losses\": [\"mse\", \"cross_entropy\"], "
+	/* custom activations: written as expressions (docs/webai.md) */
+	appendStringInfoString(&buf, "], \"custom_activations\": ");
+	AppendCustomActivations(&buf, fcinfo->flinfo->fn_oid);
+	appendStringInfoString(&buf, ", \"losses\": [\"mse\", \"cross_entropy\"], "
 						   "\"optimizers\": [\"sgd\", \"adam\"], \"dtypes\": [\"f32\", \"pow2\", \"f16\", \"u8\"], "
 						   "\"devices\": [{\"type\": \"cpu\", \"features\": ");
 	AppendCpuFeatures(&buf);

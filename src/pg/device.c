@@ -141,7 +141,7 @@ DeviceChoose(const char *option, const HnNet *net, int64 batch, bool train)
 	 * error; only dense networks (a growing network's rows walk sections of
 	 * their own: it runs on a device only when asked for), and a fit only
 	 * of what the device trains (not compact weights, not training for
-	 * pow2): OclAutoPicks
+	 * pow2), never custom activations: OclAutoPicks
 	 */
 	if (!OclAutoPicks(net, train, batch, true))
 		return NULL;

@@ -54,6 +54,11 @@ DenseAverageCheck(const HnNet *an, const HnNet *bn, HnError *err)
 			snprintf(what, sizeof(what), "layer %" PRIu32 " is %s against %s", l,
 					 ActName((HnActivation) la->activation),
 					 ActName((HnActivation) lb->activation));
+		else if (DenseProgramOf(a, (int) l) != NULL &&
+				 memcmp(DenseProgramOf(a, (int) l), DenseProgramOf(b, (int) l),
+						sizeof(DenseProgram)) != 0)
+			snprintf(what, sizeof(what), "layer %" PRIu32 " has another custom activation",
+					 l);
 		else if (strncmp(la->name, lb->name, HANAMI_NAME_LEN) != 0)
 			snprintf(what, sizeof(what), "layer %" PRIu32 " is named \"%.*s\" against \"%.*s\"",
 					 l, HANAMI_NAME_LEN, la->name, HANAMI_NAME_LEN, lb->name);

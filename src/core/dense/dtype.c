@@ -515,7 +515,7 @@ DenseQuantize(const DenseNet *net, int dtype, const HnAllocator *alloc,
 	const HnHeader *h = net->hdr;
 	int			from = DenseDtypeOf(net);
 	uint32_t	nl = h->n_layers;
-	size_t		head = DenseParamsOffset(nl, h->n_inputs, h->n_outputs);
+	size_t		head = (size_t) ((const char *) net->params - (const char *) h);
 	uint64_t	words = 0;
 	size_t		size;
 	char	   *buf;

@@ -19,6 +19,7 @@ _Static_assert(sizeof(HnHeader) == 72, "HnHeader must be 72 bytes");
 _Static_assert(sizeof(DenseLayer) == 48, "DenseLayer must be 48 bytes");
 _Static_assert(sizeof(float) == 4, "float must be 32 bits");
 _Static_assert(HANAMI_MAX_LAYERS <= 64, "train masks have 64 bits");
+_Static_assert(sizeof(DenseProgram) == 1104, "DenseProgram must be 1104 bytes");
 
 /* Byte offset of the scaling area: after the header and layers. */
 size_t
@@ -33,6 +34,52 @@ DenseParamsOffset(uint32_t n_layers, uint32_t n_inputs, uint32_t n_outputs)
 {
 	return DenseScalingOffset(n_layers) +
 		2 * sizeof(float) * ((size_t) n_inputs + (size_t) n_outputs);
+}
+
+/* Programs of checked or freshly written layer records. */
+uint32_t
+DenseCountPrograms(const DenseLayer *layers, uint32_t n_layers)
+{
+	uint32_t	n = 0;
+
+	for (uint32_t l = 0; l < n_layers; l++)
+		if (layers[l].activation == HANAMI_ACT_CUSTOM &&
+			layers[l].reserved16 > n)
+			n = layers[l].reserved16;
+	return n;
+}
+
+/* Add a custom activation to a spec, or find the same one there. */
+HnStatus
+DenseSpecAddProgram(DenseSpec *spec, const DenseProgram *p, uint16_t *index,
+					HnError *err)
+{
+	for (int i = 0; i < spec->n_programs; i++)
+	{
+		if (strncmp(spec->programs[i].name, p->name,
+					DENSE_PROGRAM_NAME_LEN) != 0)
+			continue;
+		if (memcmp(&spec->programs[i], p, sizeof(*p)) != 0)
+			return HnSetError(err, HANAMI_E_INVALID_SPEC,
+							  "A network gives each custom activation one expression and one derivative.",
+							  "custom activation \"%s\" is given twice with different expressions",
+							  p->name);
+		*index = (uint16_t) (i + 1);
+		return HANAMI_OK;
+	}
+	if (spec->n_programs >= DENSE_MAX_PROGRAMS)
+	{
+		char		detail[HANAMI_ERRMSG_LEN];
+
+		snprintf(detail, sizeof(detail),
+				 "A network uses at most %d custom activations.",
+				 DENSE_MAX_PROGRAMS);
+		return HnSetError(err, HANAMI_E_INVALID_SPEC, detail,
+						  "too many custom activations");
+	}
+	spec->programs[spec->n_programs++] = *p;
+	*index = (uint16_t) spec->n_programs;
+	return HANAMI_OK;
 }
 
 /* Units of the widest layer. */
@@ -197,11 +244,39 @@ DenseSpecFinalize(DenseSpec *spec, HnError *err)
 				ls->activation = ls->count >= 2 ? HANAMI_ACT_SOFTMAX :
 					HANAMI_ACT_IDENTITY;
 		}
+		if (ls->activation != HANAMI_ACT_CUSTOM)
+			ls->program = 0;
+		else if (ls->program < 1 || ls->program > spec->n_programs)
+			return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+							  "layer %d has no custom activation", l);
 		st = FormatCheckName(ls->name, l, false, HANAMI_E_INVALID_SPEC, err);
 		if (st != HANAMI_OK)
 			return st;
 		counts[l] = ls->count;
 		acts[l] = (int) ls->activation;
+	}
+	/* keep the custom activations the layers use, in their order */
+	{
+		uint16_t	map[DENSE_MAX_PROGRAMS + 1] = {0};
+		DenseProgram old[DENSE_MAX_PROGRAMS];
+		int			kept = 0;
+
+		memcpy(old, spec->programs, sizeof(old));
+
+		for (int l = 0; l < n; l++)
+		{
+			uint16_t	p = spec->layers[l].program;
+
+			if (p == 0)
+				continue;
+			if (map[p] == 0)
+			{
+				map[p] = (uint16_t) ++kept;
+				spec->programs[kept - 1] = old[p - 1];
+			}
+			spec->layers[l].program = map[p];
+		}
+		spec->n_programs = kept;
 	}
 	if (spec->loss == HANAMI_LOSS_DEFAULT)
 		spec->loss = (acts[n - 1] == HANAMI_ACT_SOFTMAX ||
@@ -235,6 +310,8 @@ DenseImageSize(const DenseSpec *spec, HnError *err)
 				   "network has %d layers", n);
 		return 0;
 	}
+	/* the programs area: at most DENSE_MAX_PROGRAMS records */
+	n_params = (size_t) spec->n_programs * sizeof(DenseProgram) / sizeof(float);
 	for (int l = 1; l < n; l++)
 	{
 		/* counts <= 2^20 (checked): no overflow in the words */
@@ -304,6 +381,8 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 
 		lay->count = ls->count;
 		lay->activation = (uint16_t) ls->activation;
+		lay->reserved16 = ls->activation == HANAMI_ACT_CUSTOM ?
+			ls->program : 0;
 		memcpy(lay->name, ls->name, nlen);
 		if (l > 0)
 		{
@@ -315,6 +394,13 @@ DenseCreateLayout(void *buf, size_t len, const DenseSpec *spec, HnError *err)
 		}
 	}
 	hdr->n_params = n_params;
+	DenseBindTrusted(&net, buf);
+	if (net.n_programs != (uint32_t) spec->n_programs)
+		return HnSetError(err, HANAMI_E_INTERNAL, NULL,
+						  "a custom activation of the network is not used");
+	if (spec->n_programs > 0)
+		memcpy(net.programs, spec->programs,
+			   (size_t) spec->n_programs * sizeof(DenseProgram));
 	for (uint32_t i = 0; i < hdr->n_inputs; i++)
 		net.in_mul[i] = 1.0f;
 	for (uint32_t i = 0; i < hdr->n_outputs; i++)
@@ -371,9 +457,15 @@ DenseBindTrusted(DenseNet *net, void *buf)
 	net->in_mul = scaling + hdr->n_inputs;
 	net->out_shift = scaling + 2 * (size_t) hdr->n_inputs;
 	net->out_mul = net->out_shift + hdr->n_outputs;
+	net->n_programs = DenseCountPrograms(net->layers, hdr->n_layers);
+	net->programs = net->n_programs == 0 ? NULL :
+		(DenseProgram *) (base + DenseParamsOffset(hdr->n_layers,
+												   hdr->n_inputs,
+												   hdr->n_outputs));
 	net->params = (float *) (base + DenseParamsOffset(hdr->n_layers,
 													hdr->n_inputs,
-													hdr->n_outputs));
+													hdr->n_outputs) +
+							 (size_t) net->n_programs * sizeof(DenseProgram));
 }
 
 /* Index of the first NaN or infinity among n floats; n when all finite. */
@@ -438,6 +530,75 @@ FormatCheckScaling(const DenseNet *net, HnError *err)
 }
 
 /*
+ * Whether a checked program is the one its text compiles to, so that the
+ * text form reads back to the same bytes.
+ */
+static HnStatus
+FormatCheckCanonical(const HnExpr *e, bool allow_y, HnError *err)
+{
+	char		text[HN_EXPR_MAX_TEXT * 4];
+	HnExpr		again;
+
+	if (HnExprToText(e, text, sizeof(text), err) != HANAMI_OK ||
+		HnExprCompile(text, allow_y, &again, err) != HANAMI_OK ||
+		memcmp(&again, e, sizeof(again)) != 0)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						  "an activation program is not the one its expression compiles to");
+	return HANAMI_OK;
+}
+
+/*
+ * Check the programs area: names (unique, not built-in), then both
+ * programs of each: valid, canonical, and a function with its derivative.
+ */
+static HnStatus
+FormatCheckPrograms(const DenseNet *net, HnError *err)
+{
+	for (uint32_t i = 0; i < net->n_programs; i++)
+	{
+		const DenseProgram *p = &net->programs[i];
+		const char *nul = memchr(p->name, '\0', DENSE_PROGRAM_NAME_LEN);
+		HnStatus	st;
+
+		if (nul == NULL || nul == p->name)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+							  "A custom activation's name has 1 to 63 bytes and ends with a NUL byte.",
+							  "custom activation %" PRIu32 " has an invalid name",
+							  i + 1);
+		for (const char *c = p->name; c < p->name + DENSE_PROGRAM_NAME_LEN; c++)
+			if (c < nul ? (*c < 0x20 || *c > 0x7e) : *c != '\0')
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "A custom activation's name is printable ASCII, padded with NUL bytes.",
+								  "custom activation %" PRIu32 " has an invalid name",
+								  i + 1);
+		if (ActFromName(p->name) != HANAMI_ACT_DEFAULT ||
+			strcmp(p->name, "custom") == 0)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+							  "Built-in activations keep their names.",
+							  "custom activation %" PRIu32 " has the name of a built-in activation",
+							  i + 1);
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(net->programs[j].name, p->name) == 0)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "A network holds each custom activation once.",
+								  "custom activation \"%s\" is there twice", p->name);
+		if ((st = HnExprCheck(&p->f, false, err)) != HANAMI_OK ||
+			(st = HnExprCheck(&p->df, true, err)) != HANAMI_OK ||
+			(st = FormatCheckCanonical(&p->f, false, err)) != HANAMI_OK ||
+			(st = FormatCheckCanonical(&p->df, true, err)) != HANAMI_OK ||
+			(st = HnExprCheckPair(&p->f, &p->df, err)) != HANAMI_OK)
+		{
+			char		msg[HANAMI_ERRMSG_LEN];
+
+			snprintf(msg, sizeof(msg), "custom activation \"%.63s\": %.150s",
+					 p->name, err ? err->message : "invalid program");
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL, "%s", msg);
+		}
+	}
+	return HANAMI_OK;
+}
+
+/*
  * The checks of DenseBindChecked on everything before the parameters: have
  * bytes at buf (at least the header, layer records and scaling) of an image
  * of image_len bytes.  Binds net (params points where the parameters start
@@ -457,6 +618,9 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 	uint64_t	offset = 0;
 	uint64_t	count = 0;
 	uint64_t	expect;
+	uint32_t	used = 0;
+	uint32_t	n_programs = 0;
+	size_t		prog_bytes;
 	int			dtype;
 	HnStatus	st;
 	char		detail[HANAMI_ERRMSG_LEN];
@@ -530,7 +694,25 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 	{
 		const DenseLayer *lay = &layers[l];
 
-		if (lay->reserved16 != 0)
+		if (lay->activation == HANAMI_ACT_CUSTOM)
+		{
+			if (lay->reserved16 < 1 || lay->reserved16 > DENSE_MAX_PROGRAMS)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "A custom layer names one of the network's custom activations by its 1-based index.",
+								  "layer %" PRIu32 " has an invalid custom activation index (%u)",
+								  l, (unsigned) lay->reserved16);
+			/* numbered in the order of first use, as a spec numbers them */
+			if (!(used & (1u << (lay->reserved16 - 1))) &&
+				lay->reserved16 != n_programs + 1)
+				return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+								  "Custom activations are numbered in the order the layers first use them.",
+								  "layer %" PRIu32 " has an invalid custom activation index (%u)",
+								  l, (unsigned) lay->reserved16);
+			used |= 1u << (lay->reserved16 - 1);
+			if (lay->reserved16 > n_programs)
+				n_programs = lay->reserved16;
+		}
+		else if (lay->reserved16 != 0)
 			return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 							  "Reserved fields must be zero in this format version.",
 							  "layer %" PRIu32 " has a nonzero reserved field", l);
@@ -541,6 +723,11 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 		counts[l] = lay->count;
 		acts[l] = lay->activation;
 	}
+	if (used != (n_programs == 32 ? ~0u : (1u << n_programs) - 1))
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "Every custom activation a network holds is used by a layer.",
+						  "network value has an unused custom activation");
+	prog_bytes = (size_t) n_programs * sizeof(DenseProgram);
 	st = FormatCheckStack((int) n, counts, acts, (int) hdr->loss,
 						  HANAMI_E_INVALID_FORMAT, err);
 	if (st != HANAMI_OK)
@@ -585,7 +772,7 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 						  "network value has an invalid parameter count");
 	}
 	expect = (uint64_t) DenseParamsOffset(n, counts[0], counts[n - 1]) +
-		offset * sizeof(float);
+		prog_bytes + offset * sizeof(float);
 	if (expect != (uint64_t) len)
 	{
 		snprintf(detail, sizeof(detail),
@@ -595,11 +782,12 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 						  "network value size does not match its layers");
 	}
 
-	if (have < DenseParamsOffset(n, counts[0], counts[n - 1]))
+	if (have < DenseParamsOffset(n, counts[0], counts[n - 1]) + prog_bytes)
 	{
 		snprintf(detail, sizeof(detail),
-				 "The head has %zu bytes; its scaling ends at byte %zu.",
-				 have, DenseParamsOffset(n, counts[0], counts[n - 1]));
+				 "The head has %zu bytes; its scaling and programs end at byte %zu.",
+				 have, DenseParamsOffset(n, counts[0], counts[n - 1]) +
+				 prog_bytes);
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT, detail,
 						  "network head is truncated");
 	}
@@ -607,7 +795,10 @@ DenseCheckHead(DenseNet *net, void *buf, size_t have, size_t image_len,
 	/* every byte of the head is now known to be inside the buffer */
 	DenseBindTrusted(net, buf);
 	*n_params = offset;
-	return FormatCheckScaling(net, err);
+	st = FormatCheckScaling(net, err);
+	if (st != HANAMI_OK)
+		return st;
+	return FormatCheckPrograms(net, err);
 }
 
 /*

@@ -9,6 +9,13 @@
  *   DenseLayer[n_layers]   48 bytes each; layer 0 is the input layer
  *   scaling             float in_shift[n_inputs],  in_mul[n_inputs],
  *                       float out_shift[n_outputs], out_mul[n_outputs]
+ *   programs            DenseProgram[n_programs], 1104 bytes each: the
+ *                       custom activations (HANAMI_ACT_CUSTOM) the layers
+ *                       use, each layer's reserved16 giving the 1-based
+ *                       index of its program; n_programs is the largest
+ *                       index, every index 1..n_programs is used, and a
+ *                       network without custom layers has no such area
+ *                       (its bytes are those of earlier versions)
  *   parameters          for each layer l = 1..n_layers-1, at its param_offset
  *                       (in floats from the start of the parameter area):
  *                       W[in][out] (in = units of layer l-1, out = units of l,
@@ -35,6 +42,7 @@
 #include "core/image.h"
 #include "core/activation.h"
 #include "core/loss.h"
+#include "core/expr.h"
 
 /* Header flags. */
 #define HANAMI_FLAG_SCALE_INPUT		0x0001	/* learn input scaling on first fit */
@@ -64,11 +72,26 @@ typedef struct DenseLayer
 {
 	uint32_t	count;			/* units, 1..HANAMI_MAX_UNITS */
 	uint16_t	activation;		/* HnActivation; IDENTITY for layer 0 */
-	uint16_t	reserved16;		/* zero */
+	uint16_t	reserved16;		/* CUSTOM: 1-based program index; else zero */
 	uint64_t	param_offset;	/* floats (4-byte words) into the parameter
 								 * area; 0 for layer 0 */
 	char		name[HANAMI_NAME_LEN];	/* NUL-terminated, NUL-padded; may be "" */
 } DenseLayer;
+
+/*
+ * A custom activation as a network embeds it: its name (NUL-terminated,
+ * NUL-padded, printable ASCII, not empty), the function and its derivative
+ * as programs (core/expr.h).
+ */
+#define DENSE_PROGRAM_NAME_LEN	64
+#define DENSE_MAX_PROGRAMS		8
+
+typedef struct DenseProgram
+{
+	char		name[DENSE_PROGRAM_NAME_LEN];
+	HnExpr		f;
+	HnExpr		df;
+} DenseProgram;
 
 #pragma pack(pop)
 
@@ -82,6 +105,8 @@ typedef struct DenseNet
 	float	   *out_shift;
 	float	   *out_mul;
 	float	   *params;
+	DenseProgram *programs;		/* n_programs of them; NULL when none */
+	uint32_t	n_programs;
 } DenseNet;
 
 /* A parsed network description, before the image exists. */
@@ -90,6 +115,7 @@ typedef struct DenseLayerSpec
 	uint32_t	count;
 	HnActivation activation;	/* DEFAULT: relu hidden; softmax (count >= 2)
 								 * or identity (count 1) for the output */
+	uint16_t	program;		/* CUSTOM: 1-based index in spec->programs */
 	char		name[HANAMI_NAME_LEN];
 } DenseLayerSpec;
 
@@ -103,7 +129,27 @@ typedef struct DenseSpec
 	uint32_t	seed;
 	int			dtype;			/* DenseDtype of the stored weights (0: f32) */
 	bool		pow2_qat;		/* f32 shadow weights trained for pow2 */
+	int			n_programs;		/* custom activations the layers use */
+	DenseProgram programs[DENSE_MAX_PROGRAMS];
 } DenseSpec;
+
+/*
+ * The 1-based index of program p in spec (adding it when new, at most
+ * DENSE_MAX_PROGRAMS); a name already there with another program is an
+ * error (HANAMI_E_INVALID_SPEC).
+ */
+HnStatus	DenseSpecAddProgram(DenseSpec *spec, const DenseProgram *p,
+								uint16_t *index, HnError *err);
+
+/* The program of custom layer l (NULL when l is not custom). */
+static inline const DenseProgram *
+DenseProgramOf(const struct DenseNet *net, int l)
+{
+	uint16_t	i = net->layers[l].reserved16;
+
+	return net->layers[l].activation == HANAMI_ACT_CUSTOM && i >= 1 &&
+		i <= net->n_programs ? &net->programs[i - 1] : NULL;
+}
 
 /*
  * Resolve defaults and check a spec: 2..MAX_LAYERS layers, counts
@@ -178,10 +224,19 @@ DenseInputClip(const DenseNet *net)
 		HANAMI_INPUT_CLIP : 0.0f;
 }
 
-/* Offset in bytes of the scaling area and of the parameter area. */
+/*
+ * Offset in bytes of the scaling area and of the programs area (where the
+ * parameters start in a network without custom activations); add
+ * n_programs * sizeof(DenseProgram) for the parameters otherwise (or use
+ * net->params).
+ */
 size_t		DenseScalingOffset(uint32_t n_layers);
 size_t		DenseParamsOffset(uint32_t n_layers, uint32_t n_inputs,
 							uint32_t n_outputs);
+
+/* Programs of an image's layer records (largest reserved16 of a custom
+ * layer); for records already checked or written by this process. */
+uint32_t	DenseCountPrograms(const DenseLayer *layers, uint32_t n_layers);
 
 /* Name of a kind ("dense", "hanami"), or NULL when unknown. */
 const char *NetKindName(int kind);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/dense/act.h"
 #include "core/dense/dtype.h"
 #include "core/simd.h"
 #include "core/loss.h"
@@ -264,7 +265,6 @@ DenseForwardLayer(const DenseNet *net, DenseWorkPriv *priv, int l,
 	DenseWork  *work = &priv->pub;
 	size_t		in = net->layers[l - 1].count;
 	size_t		out = net->layers[l].count;
-	HnActivation act = (HnActivation) net->layers[l].activation;
 	float	   *z = work->z[l];
 	float	   *a = work->a[l];
 	int			dtype = DenseDtypeOf(net);
@@ -292,13 +292,7 @@ DenseForwardLayer(const DenseNet *net, DenseWorkPriv *priv, int l,
 			SimdGemm(rows, out, in, work->a[l - 1], in, 1, w, out, z, out, bias);
 	}
 	memcpy(a, z, rows * out * sizeof(float));
-	if (act == HANAMI_ACT_SOFTMAX)
-	{
-		for (size_t r = 0; r < rows; r++)
-			ActForward(act, a + r * out, out);
-	}
-	else
-		ActForward(act, a, rows * out);
+	DenseActForward(net, l, a, rows);
 }
 
 /* Undo the output scaling of rows rows of output activations y into o. */
@@ -430,6 +424,8 @@ DenseBackward(const DenseNet *net, DenseWork *work, const float *t, int n,
 		if (lo > 0)
 			LossGradient(loss, out_act, z, y, tr, g + r * n_out, n_out);
 	}
+	if (lo > 0 && out_act == HANAMI_ACT_CUSTOM)
+		DenseActBackward(net, last, work->z[last], work->a[last], g, rows);
 	if (lo == 0)
 		return loss_sum;
 	SimdScale(g, rows * n_out, 1.0f / (float) n);
@@ -449,21 +445,13 @@ DenseBackward(const DenseNet *net, DenseWork *work, const float *t, int n,
 		}
 		if (l > lo)
 		{
-			HnActivation act = (HnActivation) net->layers[l - 1].activation;
 			float	   *tmp;
 
 			/* dL/da[l-1] = g W^T, then through the activation of l-1 */
 			SimdTranspose(DenseWeights(net, l), in, out, priv->wt);
 			SimdGemm(rows, in, out, g, out, 1, priv->wt, in, g_next, in, NULL);
-			if (act == HANAMI_ACT_SOFTMAX)
-			{
-				for (size_t r = 0; r < rows; r++)
-					ActBackward(act, work->z[l - 1] + r * in,
-								work->a[l - 1] + r * in, g_next + r * in, in);
-			}
-			else
-				ActBackward(act, work->z[l - 1], work->a[l - 1], g_next,
-							rows * in);
+			DenseActBackward(net, l - 1, work->z[l - 1], work->a[l - 1],
+							 g_next, rows);
 			tmp = g;
 			g = g_next;
 			g_next = tmp;

@@ -24,22 +24,103 @@ static const char *const reshape_layer_keys[] = {
 	"count", "activation", "name", "from", NULL
 };
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
+static const char *const custom_keys[] = {
+	"name", "expression", "derivative", NULL
+};
 static const char *const setup_keys[] = {
 	"input_fitted", "output_fitted", "input_clipped", "pow2_shadow", "data",
 	NULL
 };
 
-/* An activation name, or an error listing the valid ones. */
+/* Prefix err's message with the custom activation's name. */
 static HnStatus
-ReadActivation(const HnJson *v, const char *what, HnActivation *act,
-			   HnError *err)
+CustomError(HnError *err, const char *name)
+{
+	char		msg[HANAMI_ERRMSG_LEN];
+
+	if (err == NULL)
+		return HANAMI_E_INVALID_SPEC;
+	snprintf(msg, sizeof(msg), "custom activation \"%.63s\": %.150s", name,
+			 err->message);
+	snprintf(err->message, sizeof(err->message), "%s", msg);
+	return err->code;
+}
+
+/*
+ * A custom activation given as {"name", "expression", "derivative"}:
+ * compiled, checked as a pair (HnExprCheckPair) and added to spec.
+ */
+static HnStatus
+ReadCustom(const HnJson *v, DenseSpec *spec, uint16_t *program, HnError *err)
+{
+	DenseProgram p;
+	const char *name;
+	const char *text;
+	const HnJson *f;
+	HnStatus	st;
+
+	memset(&p, 0, sizeof(p));
+	if ((st = HnJsonCheckKeys(v, "custom activation key", custom_keys,
+							  err)) != HANAMI_OK)
+		return st;
+	if ((f = HnJsonGet(v, "name")) == NULL ||
+		HnJsonGet(v, "expression") == NULL || HnJsonGet(v, "derivative") == NULL)
+	{
+		HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
+				   "a custom activation needs \"name\", \"expression\" and \"derivative\"");
+		return HnSetHint(err, "For example {\"name\": \"swish\", \"expression\": \"x * sigmoid(x)\", \"derivative\": \"sigmoid(x) * (1 + x * (1 - sigmoid(x)))\"}.");
+	}
+	if ((st = HnJsonString(f, "custom activation name", &name, err)) != HANAMI_OK)
+		return st;
+	if (name[0] == '\0' || strlen(name) >= DENSE_PROGRAM_NAME_LEN)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC,
+						  "A custom activation's name has 1 to 63 characters.",
+						  "invalid custom activation name");
+	for (const char *c = name; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return HnSetError(err, HANAMI_E_INVALID_SPEC,
+							  "A custom activation's name is printable ASCII.",
+							  "invalid custom activation name");
+	if (ActFromName(name) != HANAMI_ACT_DEFAULT || strcmp(name, "custom") == 0)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC,
+						  "Built-in activations keep their names.",
+						  "custom activation name \"%s\" is taken by a built-in activation",
+						  name);
+	memcpy(p.name, name, strlen(name));
+	if ((st = HnJsonString(HnJsonGet(v, "expression"), "expression", &text,
+						   err)) != HANAMI_OK ||
+		(st = HnExprCompile(text, false, &p.f, err)) != HANAMI_OK)
+		return st == HANAMI_OK ? st : CustomError(err, name);
+	if ((st = HnJsonString(HnJsonGet(v, "derivative"), "derivative", &text,
+						   err)) != HANAMI_OK ||
+		(st = HnExprCompile(text, true, &p.df, err)) != HANAMI_OK)
+		return CustomError(err, name);
+	if ((st = HnExprCheckPair(&p.f, &p.df, err)) != HANAMI_OK)
+		return CustomError(err, name);
+	return DenseSpecAddProgram(spec, &p, program, err);
+}
+
+/*
+ * An activation: a built-in name, or a custom activation as an object
+ * (then *act is CUSTOM and *program its index in spec); else an error
+ * listing the valid ones.
+ */
+static HnStatus
+ReadActivation(const HnJson *v, const char *what, DenseSpec *spec,
+			   HnActivation *act, uint16_t *program, HnError *err)
 {
 	const char *name;
 	HnStatus	st;
 	char		list[HANAMI_ERRMSG_LEN];
-	char		hint[HANAMI_ERRMSG_LEN];
+	char		hint[HANAMI_ERRHINT_LEN];
 	size_t		at = 0;
 
+	*program = 0;
+	if (v->type == HN_JSON_OBJECT)
+	{
+		*act = HANAMI_ACT_CUSTOM;
+		return ReadCustom(v, spec, program, err);
+	}
 	if ((st = HnJsonString(v, what, &name, err)) != HANAMI_OK)
 		return st;
 	*act = ActFromName(name);
@@ -47,11 +128,13 @@ ReadActivation(const HnJson *v, const char *what, HnActivation *act,
 		return HANAMI_OK;
 
 	list[0] = '\0';
-	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_COUNT_ && at < sizeof(list); a++)
+	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_CUSTOM && at < sizeof(list); a++)
 		at += (size_t) snprintf(list + at, sizeof(list) - at, "%s%s",
 								a == HANAMI_ACT_IDENTITY ? "" : ", ",
 								ActName((HnActivation) a));
-	snprintf(hint, sizeof(hint), "Valid activations are: %s.", list);
+	snprintf(hint, sizeof(hint),
+			 "Valid activations are: %s. A custom activation is given inline, {\"name\": \"%.63s\", \"expression\": ..., \"derivative\": ...}; hanami.activation('%.63s') returns a stored one so.",
+			 list, name, name);
 	HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 			   "unknown activation \"%s\"", name);
 	return HnSetHint(err, hint);
@@ -63,7 +146,8 @@ ReadActivation(const HnJson *v, const char *what, HnActivation *act,
  */
 static HnStatus
 ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
-		  DenseLayerSpec *ls, bool *named, const HnJson **from, HnError *err)
+		  uint16_t hidden_program, DenseSpec *spec, DenseLayerSpec *ls,
+		  bool *named, const HnJson **from, HnError *err)
 {
 	char		what[64];
 	const HnJson *f;
@@ -72,6 +156,7 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 	snprintf(what, sizeof(what), "unit count of layer %d", idx);
 	memset(ls, 0, sizeof(*ls));
 	ls->activation = idx == 0 ? HANAMI_ACT_DEFAULT : hidden_default;
+	ls->program = idx == 0 ? 0 : hidden_program;
 	*named = false;
 
 	if (v->type == HN_JSON_NUMBER)
@@ -93,7 +178,8 @@ ReadLayer(const HnJson *v, int idx, HnActivation hidden_default,
 		return st;
 	if ((f = HnJsonGet(v, "activation")) != NULL)
 	{
-		if ((st = ReadActivation(f, "activation", &ls->activation, err)) != HANAMI_OK)
+		if ((st = ReadActivation(f, "activation", spec, &ls->activation,
+								 &ls->program, err)) != HANAMI_OK)
 			return st;
 		*named = true;
 	}
@@ -114,6 +200,7 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 {
 	const HnJson *v;
 	HnActivation hidden_default = HANAMI_ACT_DEFAULT;
+	uint16_t	hidden_program = 0;
 	bool		named = false;
 	HnStatus	st;
 
@@ -135,7 +222,8 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 
 	if ((v = HnJsonGet(root, "activation")) != NULL)
 	{
-		if ((st = ReadActivation(v, "activation", &hidden_default, err)) != HANAMI_OK)
+		if ((st = ReadActivation(v, "activation", spec, &hidden_default,
+								 &hidden_program, err)) != HANAMI_OK)
 			return st;
 		if (rin)
 			rin->hidden_named = true;
@@ -161,7 +249,7 @@ ReadSpec(const HnJson *root, DenseSpec *spec, const HnJson **setup,
 			return HnSetError(err, HANAMI_E_TOO_LARGE, detail, "too many layers");
 		}
 		if ((st = ReadLayer(&v->u.items[i], (int) i, hidden_default,
-							&spec->layers[i], &named,
+							hidden_program, spec, &spec->layers[i], &named,
 							rin ? &rin->from[i] : NULL, err)) != HANAMI_OK)
 			return st;
 		if (rin)
@@ -286,8 +374,8 @@ ReadFlag(const HnJson *obj, const char *key, const char *what, uint32_t flag,
 
 /* Apply "trained" and "setup" (weights) to a freshly created image. */
 static HnStatus
-ApplySetup(DenseNet *net, const HnJson *setup, const HnJson *trained,
-		   HnError *err)
+ApplySetup(DenseNet *net, const DenseSpec *spec, const HnJson *setup,
+		   const HnJson *trained, HnError *err)
 {
 	const HnJson *v;
 	HnStatus	st;
@@ -312,7 +400,9 @@ ApplySetup(DenseNet *net, const HnJson *setup, const HnJson *trained,
 	if (setup)
 	{
 		size_t		off = DenseScalingOffset(net->hdr->n_layers);
-		size_t		want = net->hdr->total_size - off;
+		size_t		prog = (size_t) spec->n_programs * sizeof(DenseProgram);
+		size_t		want = net->hdr->total_size - off - prog;
+		char	   *to = (char *) net->hdr + off + prog;
 		const char *data;
 		size_t		len;
 		size_t		about;
@@ -343,9 +433,17 @@ ApplySetup(DenseNet *net, const HnJson *setup, const HnJson *trained,
 			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, detail,
 							  "setup.data does not match the layers");
 		}
-		if (HnBase64Decode(data, len, (char *) net->hdr + off, want) != (int64_t) want)
+		/* data holds the scaling and the parameters, not the programs:
+		 * decode it behind them, then move the scaling into place */
+		if (HnBase64Decode(data, len, to, want) != (int64_t) want)
 			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 							  "setup.data is not valid base64 of %zu bytes", want);
+		if (prog > 0)
+		{
+			memmove((char *) net->hdr + off, to,
+					(size_t) ((char *) net->params - (char *) net->hdr) - off - prog);
+			memcpy(net->programs, spec->programs, prog);
+		}
 	}
 	return HANAMI_OK;
 }
@@ -386,7 +484,7 @@ DenseFromJson(const HnJson *root, const HnJsonIn *in,
 	if (st == HANAMI_OK)
 	{
 		DenseBindTrusted(&net, *image);
-		st = ApplySetup(&net, setup, trained, err);
+		st = ApplySetup(&net, &spec, setup, trained, err);
 	}
 	if (st != HANAMI_OK)
 	{
@@ -398,6 +496,47 @@ DenseFromJson(const HnJson *root, const HnJsonIn *in,
 	return HANAMI_OK;
 }
 
+/* A custom activation as {"name", "expression", "derivative"}. */
+static void
+AppendCustom(HnBuf *buf, const DenseProgram *p)
+{
+	char		text[HN_EXPR_MAX_TEXT * 4];
+
+	HnBufAppend(buf, "{\"name\": ");
+	HnBufJsonString(buf, p->name);
+	HnBufAppend(buf, ", \"expression\": ");
+	if (HnExprToText(&p->f, text, sizeof(text), NULL) != HANAMI_OK)
+		text[0] = '\0';		/* checked programs always print */
+	HnBufJsonString(buf, text);
+	HnBufAppend(buf, ", \"derivative\": ");
+	if (HnExprToText(&p->df, text, sizeof(text), NULL) != HANAMI_OK)
+		text[0] = '\0';
+	HnBufJsonString(buf, text);
+	HnBufAppendChar(buf, '}');
+}
+
+/* Base64 of two byte ranges as if they were one. */
+static void
+DenseBase64Two(HnBuf *buf, const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t		whole = na - na % 3;
+	size_t		k = na - whole;
+
+	HnBufBase64(buf, a, whole);
+	if (k > 0)
+	{
+		char		mid[3];
+		size_t		take = nb < 3 - k ? nb : 3 - k;
+
+		memcpy(mid, a + whole, k);
+		memcpy(mid + k, b, take);
+		HnBufBase64(buf, mid, k + take);
+		b += take;
+		nb -= take;
+	}
+	HnBufBase64(buf, b, nb);
+}
+
 /* The layer list (shared by the text form and info). */
 static void
 AppendLayers(HnBuf *buf, const DenseNet *net, bool with_params)
@@ -407,9 +546,14 @@ AppendLayers(HnBuf *buf, const DenseNet *net, bool with_params)
 	{
 		const DenseLayer *ly = &net->layers[l];
 
+		const DenseProgram *p = DenseProgramOf(net, (int) l);
+
 		HnBufPrintf(buf, "%s{\"count\": %u, \"activation\": ",
 					l ? ", " : "", ly->count);
-		HnBufJsonString(buf, ActName((HnActivation) ly->activation));
+		if (p != NULL)
+			AppendCustom(buf, p);
+		else
+			HnBufJsonString(buf, ActName((HnActivation) ly->activation));
 		if (ly->name[0])
 		{
 			HnBufAppend(buf, ", \"name\": ");
@@ -437,7 +581,9 @@ DenseToJson(const HnNet *any, HnBuf *buf, HnError *err)
 	const DenseNet *net = DenseOf(any);
 	const HnHeader *h = net->hdr;
 	size_t		off = DenseScalingOffset(h->n_layers);
-	size_t		nbytes = h->total_size - off;
+	size_t		sbytes = (size_t) ((const char *) (net->programs ? (void *) net->programs : (void *) net->params) - ((const char *) h + off));
+	size_t		pbytes = h->total_size - (size_t) ((const char *) net->params - (const char *) h);
+	size_t		nbytes = sbytes + pbytes;
 
 	if (nbytes > HN_TEXT_MAX / 4 * 3 - 1024)
 	{
@@ -445,7 +591,8 @@ DenseToJson(const HnNet *any, HnBuf *buf, HnError *err)
 				   "network is too large for its text form");
 		return HnSetHint(err, "Use the binary form (COPY ... WITH (FORMAT binary)) or a cast to bytea.");
 	}
-	HnBufReserve(buf, HnBase64EncodedLen(nbytes) + 512 + 160 * (size_t) h->n_layers);
+	HnBufReserve(buf, HnBase64EncodedLen(nbytes) + 512 + 160 * (size_t) h->n_layers +
+				 (size_t) net->n_programs * 2 * HN_EXPR_MAX_TEXT);
 	HnBufPrintf(buf, "{\"format\": %d, \"kind\": \"dense\", \"layers\": ",
 				HANAMI_FORMAT_VERSION);
 	AppendLayers(buf, net, false);
@@ -468,8 +615,13 @@ DenseToJson(const HnNet *any, HnBuf *buf, HnError *err)
 		HnBufAppend(buf, ", \"input_clipped\": true");
 	if (h->flags & HANAMI_FLAG_POW2_QAT)
 		HnBufAppend(buf, ", \"pow2_shadow\": true");
+	/* data: the scaling and the parameters (the programs are above) */
 	HnBufAppend(buf, ", \"data\": \"");
-	HnBufBase64(buf, (const char *) h + off, nbytes);
+	if (net->n_programs == 0)
+		HnBufBase64(buf, (const char *) h + off, nbytes);
+	else
+		DenseBase64Two(buf, (const char *) h + off, sbytes,
+					   (const char *) net->params, pbytes);
 	HnBufAppend(buf, "\"}}");
 	return HnBufCheck(buf, err);
 }
@@ -507,9 +659,8 @@ DenseInfoJson(const HnNet *any, HnBuf *buf, HnError *err)
 				(h->flags & HANAMI_FLAG_POW2_QAT) ? "pow2" :
 				DenseDtypeName(DenseDtypeOf(net)),
 				(unsigned long long) (h->total_size -
-									  DenseParamsOffset(h->n_layers,
-														h->n_inputs,
-														h->n_outputs)));
+									  (size_t) ((const char *) net->params -
+												(const char *) h)));
 	/* trained for pow2: float shadow weights until quantized */
 	if (h->flags & HANAMI_FLAG_POW2_QAT)
 		HnBufAppend(buf, ", \"pow2_shadow\": true");

@@ -219,6 +219,15 @@ ResolveLayers(const DenseNet *o, DenseSpec *spec, const DenseReshapeIn *rin,
 				return HnSetHint(err, "Leave \"activation\" out for the layers kept, or add a new layer (\"from\": null).");
 			}
 			ls->activation = (HnActivation) ol->activation;
+			if (DenseProgramOf(o, src[j]) != NULL)
+			{
+				HnStatus	st = DenseSpecAddProgram(spec,
+													 DenseProgramOf(o, src[j]),
+													 &ls->program, err);
+
+				if (st != HANAMI_OK)
+					return st;
+			}
 			if (ls->name[0] == '\0')
 				memcpy(ls->name, ol->name, HANAMI_NAME_LEN);
 			nonneg = ActNonNegative(ol->activation);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "core/dense/act.h"
 #include "core/dense/dense.h"
 #include "core/dense/kind.h"
 #include "core/simd.h"
@@ -267,19 +268,6 @@ TrainerTarget(const HnTrainer *t, int k, float *dst)
 		DenseScaleTargets(t->net, dst, 1);
 }
 
-/* Apply an activation to rows x n values in place (softmax row by row). */
-static void
-TrainerActivate(HnActivation act, float *v, size_t rows, size_t n)
-{
-	if (act == HANAMI_ACT_SOFTMAX)
-	{
-		for (size_t r = 0; r < rows; r++)
-			ActForward(act, v + r * n, n);
-	}
-	else
-		ActForward(act, v, rows * n);
-}
-
 /*
  * Forward and backward for batch rows [r0, r1): scaled inputs, activations,
  * per-row losses and dL/dz of every layer down to lo.  The same operations
@@ -326,8 +314,7 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 			SimdGemm(rows, out, in, src, in, 1, TrainerWeights(t, l), out, z, out,
 					 DenseBias(net, l));
 		memcpy(t->a[l] + r0 * out, z, rows * out * sizeof(float));
-		TrainerActivate((HnActivation) net->layers[l].activation,
-						t->a[l] + r0 * out, rows, out);
+		DenseActForward(net, l, t->a[l] + r0 * out, rows);
 	}
 	for (size_t r = r0; r < r1; r++)
 	{
@@ -339,12 +326,14 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		LossGradient(loss, out_act, t->z[last] + r * n_out,
 					 t->a[last] + r * n_out, tr, t->d[last] + r * n_out, n_out);
 	}
+	if (out_act == HANAMI_ACT_CUSTOM)
+		DenseActBackward(net, last, t->z[last] + r0 * n_out,
+						 t->a[last] + r0 * n_out, t->d[last] + r0 * n_out, rows);
 	SimdScale(t->d[last] + r0 * n_out, rows * n_out, 1.0f / (float) t->count);
 	for (int l = last; l > t->lo; l--)
 	{
 		size_t		in = net->layers[l - 1].count;
 		size_t		out = net->layers[l].count;
-		HnActivation act = (HnActivation) net->layers[l - 1].activation;
 		float	   *dn = t->d[l - 1] + r0 * in;
 
 		if (rows == 1)
@@ -365,15 +354,8 @@ TrainerRows(HnTrainer *t, size_t r0, size_t r1)
 		else
 			SimdGemm(rows, in, out, t->d[l] + r0 * out, out, 1, t->wt[l], in,
 					 dn, in, NULL);
-		if (act == HANAMI_ACT_SOFTMAX)
-		{
-			for (size_t r = 0; r < rows; r++)
-				ActBackward(act, t->z[l - 1] + (r0 + r) * in,
-							t->a[l - 1] + (r0 + r) * in, dn + r * in, in);
-		}
-		else
-			ActBackward(act, t->z[l - 1] + r0 * in, t->a[l - 1] + r0 * in, dn,
-						rows * in);
+		DenseActBackward(net, l - 1, t->z[l - 1] + r0 * in,
+						 t->a[l - 1] + r0 * in, dn, rows);
 	}
 }
 

@@ -119,6 +119,12 @@ WriteDescriptions(void)
 			"\"max_sections\": 100}, \"cells\": [{\"position\": [0, 0, 0], \"input\": 2}, "
 			"{\"position\": \"1,0\"}, {\"position\": [0, 1]}, {\"position\": [4, 0], \"output\": 2}], "
 			"\"axons\": [\"1,0 -> 4,0\", {\"from\": [0, 1], \"to\": \"4,0,0\"}]}"},
+		{"spec-dense-custom", "{\"layers\": [2, {\"count\": 3, \"activation\": "
+			"{\"name\": \"swish\", \"expression\": \"x * sigmoid(x)\", "
+			"\"derivative\": \"sigmoid(x) * (1 + x * (1 - sigmoid(x)))\"}}, "
+			"{\"count\": 1, \"activation\": {\"name\": \"soft\", \"expression\": "
+			"\"x / (1 + abs(x))\", \"derivative\": \"1 / (1 + abs(x)) ^ 2\"}}], "
+			"\"loss\": \"mse\"}"},
 		{"bad-escapes", "{\"layers\": [1, 1], \"\\ud83d\\ude00\": \"\\u0041\\n\"}"},
 		{"bad-nesting", "[[[[[[[[[[[[[[[[{\"a\": [1e400, -0.0e-5, true, null]}]]]]]]]]]]]]]]]]"},
 	};
@@ -344,6 +350,24 @@ main(int argc, char **argv)
 		net.layers[4].activation = 99;
 		Write("bad-dense-activation", bad, len, 0);
 		free(bad);
+		free(img);
+	}
+	/* dense: custom activations (their programs between scaling and weights) */
+	{
+		const char *spec = "{\"layers\": [2, {\"count\": 3, \"activation\": "
+			"{\"name\": \"swish\", \"expression\": \"x * sigmoid(x)\", "
+			"\"derivative\": \"sigmoid(x) * (1 + x * (1 - sigmoid(x)))\"}}, "
+			"{\"count\": 1, \"activation\": {\"name\": \"soft\", \"expression\": "
+			"\"x / (1 + abs(x))\", \"derivative\": \"1 / (1 + abs(x)) ^ 2\"}}], "
+			"\"loss\": \"mse\", \"seed\": 3}";
+		void	   *img;
+		size_t		len;
+		HnError	err;
+
+		if (NetFromJson(spec, strlen(spec), NULL, &HnMallocAllocator, &img, &len,
+						&err) != HANAMI_OK)
+			Die("dense-custom", &err);
+		Write("dense-custom", img, len, 1);
 		free(img);
 	}
 	/* dense: trained regression (fitted input and output scaling) */

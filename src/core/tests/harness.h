@@ -86,5 +86,6 @@ void		TestExprSuite(void);
 void		TestDtypeSuite(void);
 void		TestGrowPagingSuite(void);
 void		TestHebbianSuite(void);
+void		TestCustomActSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -811,7 +811,7 @@ TestDense(void)
 				   "Valid keys are: count, activation, name.");
 	ExpectNetError("{\"layers\": [4, {\"count\": 2, \"activation\": \"swish\"}]}",
 				   HANAMI_E_MALFORMED_SPEC, "unknown activation \"swish\"", NULL,
-				   "Valid activations are: identity, binary, tanh, isrlu, relu, elu, softclip, sin, sinc, gauss, sigmoid, softmax.");
+				   "Valid activations are: identity, binary, tanh, isrlu, relu, elu, softclip, sin, sinc, gauss, sigmoid, softmax. A custom activation is given inline, {\"name\": \"swish\", \"expression\": ..., \"derivative\": ...}; hanami.activation('swish') returns a stored one so.");
 	ExpectNetError("{\"layers\": [4, 2], \"activation\": 3}", HANAMI_E_INVALID_SPEC,
 				   "activation must be a string, not number", NULL, NULL);
 	ExpectNetError("{\"layers\": [4, {\"count\": 2, \"name\": \"a\\nb\"}]}",

@@ -25,5 +25,6 @@ main(void)
 	TestDtypeSuite();
 	TestGrowPagingSuite();
 	TestHebbianSuite();
+	TestCustomActSuite();
 	return TestSummary();
 }

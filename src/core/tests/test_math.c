@@ -108,7 +108,8 @@ TestActivations(void)
 		  ActFromName("gauss") == HANAMI_ACT_GAUSS &&
 		  ActFromName("nope") == HANAMI_ACT_DEFAULT &&
 		  ActName((HnActivation) 99) == NULL &&
-		  !ActIsValid(0) && ActIsValid(12) && !ActIsValid(13),
+		  !ActIsValid(0) && ActIsValid(12) && ActIsValid(13) &&
+		  !ActIsValid(14) && ActFromName("custom") == HANAMI_ACT_DEFAULT,
 		  "activation: names round trip");
 
 	for (int act = HANAMI_ACT_IDENTITY; act < HANAMI_ACT_SOFTMAX; act++)

@@ -34,6 +34,7 @@
 #include "core/dense/dense.h"
 #include "core/dense/format.h"
 #include "core/dense/dtype.h"
+#include "core/json.h"
 #include "core/optim.h"
 #include "core/fit.h"
 #include "core/hanami/hanami.h"
@@ -1105,6 +1106,38 @@ done:
 	free(cls_dev);
 }
 
+/* A network with a custom activation stays on the CPU. */
+static void
+TestCustomRefused(void)
+{
+	const char *spec = "{\"layers\": [2, {\"count\": 3, \"activation\": "
+		"{\"name\": \"sq\", \"expression\": \"x / (1 + abs(x))\", "
+		"\"derivative\": \"1 / (1 + abs(x)) ^ 2\"}}, 1], \"loss\": \"mse\"}";
+	void	   *img = NULL;
+	size_t		len;
+	HnNet		net;
+	HnError		herr;
+	OclError	err;
+	OclSession *s;
+	char		why[HANAMI_ERRMSG_LEN] = "";
+
+	if (!CHECK(NetFromJson(spec, strlen(spec), NULL, &HnMallocAllocator, &img,
+						   &len, &herr) == HANAMI_OK,
+			   "custom activation: network built"))
+		return;
+	NetBindTrusted(&net, img);
+	CHECK(!OclCanPredict(&net, why, sizeof(why)) && strstr(why, "custom") != NULL,
+		  "custom activation: the backend declines it: %s", why);
+	s = OclSessionCreate(device, &HnMallocAllocator, &err);
+	CHECK(s != NULL &&
+		  OclDenseCreate(s, net.kind->dense_view(&net), 8, NULL, &HnMallocAllocator, &err) == NULL &&
+		  err.base.code == HANAMI_E_UNSUPPORTED && OclSessionBuffers(s) == 0,
+		  "custom activation: OclDenseCreate refuses it (unsupported), without a buffer");
+	if (s)
+		OclSessionFree(s, &HnMallocAllocator);
+	free(img);
+}
+
 int
 main(void)
 {
@@ -1179,5 +1212,6 @@ main(void)
 	TestParityFit("classification, sgd, validation, tiled products", true, false, HANAMI_OPT_SGD, 0.2, 0, ~(uint64_t) 0);
 	OclSetGemmKind(OCL_GEMM_AUTO);
 	TestErrors();
+	TestCustomRefused();
 	return TestSummary();
 }
