@@ -2114,3 +2114,97 @@ COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, 
 
 COMMENT ON FUNCTION @extschema@.capabilities() IS
 	'what this build supports: network kinds, activations (custom_activations: the stored ones you can see), losses, optimizers, devices';
+
+-- Nets inside nets: a layer {"net": "model@branch", ...} of a spec names a
+-- stored network; it is resolved once, when the network is created, and
+-- its text form (weights included) embedded, so the value stays
+-- self-contained.  resolved: the spec with every such layer's network
+-- inline; sources: {"layer": "project/model#commit"} for each (the layer's
+-- name, or #index when it has none), NULL when there is none.  Resolution
+-- runs as the caller, with the caller's read access (resolve and the
+-- stores' row security): a network one cannot read cannot be embedded.
+CREATE FUNCTION @extschema@.resolve_nets(spec pg_catalog.jsonb,
+	OUT resolved pg_catalog.jsonb, OUT sources pg_catalog.jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+	layers pg_catalog.jsonb := '[]';
+	l pg_catalog.jsonb;
+	i pg_catalog.int4 := 0;
+	r record;
+	n @extschema@.network;
+BEGIN
+	resolved := spec;
+	IF spec IS NULL OR pg_catalog.jsonb_typeof(spec) OPERATOR(pg_catalog.<>) 'object'
+	   OR pg_catalog.jsonb_typeof(spec OPERATOR(pg_catalog.->) 'layers') OPERATOR(pg_catalog.<>) 'array' THEN
+		RETURN;
+	END IF;
+	FOR l IN SELECT e FROM pg_catalog.jsonb_array_elements(spec OPERATOR(pg_catalog.->) 'layers') e LOOP
+		IF pg_catalog.jsonb_typeof(l) OPERATOR(pg_catalog.=) 'object'
+		   AND pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'net') OPERATOR(pg_catalog.=) 'string' THEN
+			SELECT * INTO r FROM @extschema@.resolve(l OPERATOR(pg_catalog.->>) 'net');
+			n := @extschema@.load_commit(r.commit_id);
+			IF n IS NULL THEN
+				RAISE EXCEPTION 'permission denied for model "%"', l OPERATOR(pg_catalog.->>) 'net'
+					USING ERRCODE = '42501';
+			END IF;
+			l := pg_catalog.jsonb_set(l, '{net}', n::pg_catalog.text::pg_catalog.jsonb);
+			sources := COALESCE(sources, '{}') OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+				COALESCE(l OPERATOR(pg_catalog.->>) 'name', '#' OPERATOR(pg_catalog.||) i::pg_catalog.text),
+				r.project::pg_catalog.text OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) r.model
+					OPERATOR(pg_catalog.||) '#' OPERATOR(pg_catalog.||) r.commit_id::pg_catalog.text);
+		END IF;
+		layers := layers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(l);
+		i := i OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	resolved := pg_catalog.jsonb_set(spec, '{layers}', layers);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.resolve_nets(pg_catalog.jsonb) IS
+	'a spec whose layers {"net": "reference"} get the stored network''s text form inline (resolved now, as the caller), and the commit each came from';
+
+-- create_model embeds the stored networks a spec's layers name
+-- (resolve_nets) and records where they came from
+CREATE OR REPLACE FUNCTION @extschema@.create_model(name pg_catalog.text, spec pg_catalog.jsonb,
+										 project pg_catalog.regrole DEFAULT NULL,
+										 seed pg_catalog.int4 DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
+	-- no seed, neither argument nor in the spec: a random one, so that two
+	-- such models do not start from the same weights; an activation that
+	-- names a stored custom activation is given inline (resolve_activations),
+	-- and so is a layer's stored network (resolve_nets)
+	nets record := @extschema@.resolve_nets(spec);
+	net @extschema@.network := @extschema@.network(@extschema@.resolve_activations(nets.resolved, proj),
+		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
+			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
+			ELSE seed END);
+	mid pg_catalog.int8;
+BEGIN
+	IF NOT @extschema@.can_read(proj) THEN
+		RAISE EXCEPTION 'permission denied for project %', proj USING ERRCODE = '42501',
+			HINT = 'Ask a project admin to add you with hanami.add_member().';
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.model_catalog (project, name, kind)
+		VALUES (proj, name, @extschema@.info(net) OPERATOR(pg_catalog.->>) 'kind')
+		RETURNING id INTO mid;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'model "%" already exists in project %', name, proj USING ERRCODE = '42710';
+	WHEN check_violation THEN
+		RAISE EXCEPTION 'invalid model name "%"', name USING ERRCODE = '22023',
+			HINT = 'Names may not contain /, @ or # or start with a space.';
+	END;
+	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create',
+		pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed',
+			'embedded', nets.sources)));
+	RETURN mid;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regrole, pg_catalog.int4) IS
+	'create a named model from a spec in a project (default: your own role), with a first commit on branch main; without a seed (argument or spec) the weights'' seed is random; the first commit''s metrics record it';

@@ -10,8 +10,10 @@ DECLARE
 	proj pg_catalog.regrole := COALESCE(project, CURRENT_USER::pg_catalog.regrole);
 	-- no seed, neither argument nor in the spec: a random one, so that two
 	-- such models do not start from the same weights; an activation that
-	-- names a stored custom activation is given inline (resolve_activations)
-	net @extschema@.network := @extschema@.network(@extschema@.resolve_activations(spec, proj),
+	-- names a stored custom activation is given inline (resolve_activations),
+	-- and so is a layer's stored network (resolve_nets)
+	nets record := @extschema@.resolve_nets(spec);
+	net @extschema@.network := @extschema@.network(@extschema@.resolve_activations(nets.resolved, proj),
 		CASE WHEN seed IS NULL AND NOT (spec OPERATOR(pg_catalog.?) 'seed')
 			THEN pg_catalog.floor(pg_catalog.random() OPERATOR(pg_catalog.*) 2147483647)::pg_catalog.int4
 			ELSE seed END);
@@ -32,7 +34,8 @@ BEGIN
 			HINT = 'Names may not contain /, @ or # or start with a space.';
 	END;
 	PERFORM @extschema@.commit_network(mid, 'main', NULL, net, 'create',
-		pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed'));
+		pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('seed', @extschema@.info(net) OPERATOR(pg_catalog.->) 'seed',
+			'embedded', nets.sources)));
 	RETURN mid;
 END
 $$;
@@ -65,6 +68,55 @@ AS $$ SELECT @extschema@.load_commit((@extschema@.resolve(ref)).commit_id) $$;
 
 COMMENT ON FUNCTION @extschema@.load(pg_catalog.text) IS
 	'the network a reference names (model, model@branch or model#commit)';
+
+-- Nets inside nets: a layer {"net": "model@branch", ...} of a spec names a
+-- stored network; it is resolved once, when the network is created, and
+-- its text form (weights included) embedded, so the value stays
+-- self-contained.  resolved: the spec with every such layer's network
+-- inline; sources: {"layer": "project/model#commit"} for each (the layer's
+-- name, or #index when it has none), NULL when there is none.  Resolution
+-- runs as the caller, with the caller's read access (resolve and the
+-- stores' row security): a network one cannot read cannot be embedded.
+CREATE FUNCTION @extschema@.resolve_nets(spec pg_catalog.jsonb,
+	OUT resolved pg_catalog.jsonb, OUT sources pg_catalog.jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+	layers pg_catalog.jsonb := '[]';
+	l pg_catalog.jsonb;
+	i pg_catalog.int4 := 0;
+	r record;
+	n @extschema@.network;
+BEGIN
+	resolved := spec;
+	IF spec IS NULL OR pg_catalog.jsonb_typeof(spec) OPERATOR(pg_catalog.<>) 'object'
+	   OR pg_catalog.jsonb_typeof(spec OPERATOR(pg_catalog.->) 'layers') OPERATOR(pg_catalog.<>) 'array' THEN
+		RETURN;
+	END IF;
+	FOR l IN SELECT e FROM pg_catalog.jsonb_array_elements(spec OPERATOR(pg_catalog.->) 'layers') e LOOP
+		IF pg_catalog.jsonb_typeof(l) OPERATOR(pg_catalog.=) 'object'
+		   AND pg_catalog.jsonb_typeof(l OPERATOR(pg_catalog.->) 'net') OPERATOR(pg_catalog.=) 'string' THEN
+			SELECT * INTO r FROM @extschema@.resolve(l OPERATOR(pg_catalog.->>) 'net');
+			n := @extschema@.load_commit(r.commit_id);
+			IF n IS NULL THEN
+				RAISE EXCEPTION 'permission denied for model "%"', l OPERATOR(pg_catalog.->>) 'net'
+					USING ERRCODE = '42501';
+			END IF;
+			l := pg_catalog.jsonb_set(l, '{net}', n::pg_catalog.text::pg_catalog.jsonb);
+			sources := COALESCE(sources, '{}') OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+				COALESCE(l OPERATOR(pg_catalog.->>) 'name', '#' OPERATOR(pg_catalog.||) i::pg_catalog.text),
+				r.project::pg_catalog.text OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) r.model
+					OPERATOR(pg_catalog.||) '#' OPERATOR(pg_catalog.||) r.commit_id::pg_catalog.text);
+		END IF;
+		layers := layers OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(l);
+		i := i OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	resolved := pg_catalog.jsonb_set(spec, '{layers}', layers);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.resolve_nets(pg_catalog.jsonb) IS
+	'a spec whose layers {"net": "reference"} get the stored network''s text form inline (resolved now, as the caller), and the commit each came from';
 
 -- Write access to a resolved model, or an error.
 CREATE FUNCTION @extschema@.check_write(r_project pg_catalog.regrole, r_owner pg_catalog.regrole, r_model pg_catalog.text)
