@@ -2114,3 +2114,21 @@ COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, 
 
 COMMENT ON FUNCTION @extschema@.capabilities() IS
 	'what this build supports: network kinds, activations (custom_activations: the stored ones you can see), losses, optimizers, devices';
+
+-- Inputs and outputs by layer name
+
+CREATE FUNCTION @extschema@.run_named(net @extschema@.network, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_run_named'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_named(@extschema@.network, pg_catalog.jsonb) IS
+	'run() by layer names: {"layer": [values], ...} for every input layer in, {"layer": [values], ...} for every output layer out';
+
+CREATE FUNCTION @extschema@.predict_named(model pg_catalog.text, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_predict_named'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_named(pg_catalog.text, pg_catalog.jsonb) IS
+	'run_named() on a stored model: the outputs of every output layer for the values of every input layer (the reference is resolved once per statement)';
