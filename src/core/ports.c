@@ -116,6 +116,7 @@ ReadColumns(const HnJson *v, const char *key, const char *port,
 	pc->columns = HnAlloc(alloc, n * sizeof(char *));
 	if (pc->port == NULL || pc->columns == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
+	memset(pc->columns, 0, n * sizeof(char *));
 	pc->n_columns = (int) n;
 	for (size_t i = 0; i < n; i++)
 	{
@@ -131,9 +132,26 @@ ReadColumns(const HnJson *v, const char *key, const char *port,
 	return HANAMI_OK;
 }
 
-/* Read option "inputs" or "targets"; see ports.h. */
-HnStatus
-HnPortMapRead(const HnNet *net, const HnJson *obj, const char *key,
+/* Free a map's strings; see ports.h. */
+void
+HnPortMapFree(HnPortMap *map, const HnAllocator *alloc)
+{
+	for (int p = 0; p < map->n; p++)
+	{
+		HnPortColumns *pc = &map->ports[p];
+
+		for (int i = 0; i < pc->n_columns; i++)
+			HnFree(alloc, pc->columns[i]);
+		HnFree(alloc, pc->columns);
+		HnFree(alloc, pc->port);
+	}
+	HnFree(alloc, map->ports);
+	memset(map, 0, sizeof(*map));
+}
+
+/* The ports' columns of option key; see HnPortMapRead. */
+static HnStatus
+PortMapFill(const HnNet *net, const HnJson *obj, const char *key,
 			  const HnAllocator *alloc, HnPortMap *map, HnError *err)
 {
 	bool		outputs = strcmp(key, "targets") == 0;
@@ -174,6 +192,7 @@ HnPortMapRead(const HnNet *net, const HnJson *obj, const char *key,
 	if (map->ports == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
 	memset(map->ports, 0, (size_t) n * sizeof(HnPortColumns));
+	map->n = n;					/* entries not yet read stay empty */
 	/* every port named, in the network's order */
 	for (int p = 0; p < n; p++)
 	{
@@ -193,8 +212,19 @@ HnPortMapRead(const HnNet *net, const HnJson *obj, const char *key,
 							  err)) != HANAMI_OK)
 			return st;
 	}
-	map->n = n;
 	return HANAMI_OK;
+}
+
+/* Read option "inputs" or "targets"; see ports.h. */
+HnStatus
+HnPortMapRead(const HnNet *net, const HnJson *obj, const char *key,
+			  const HnAllocator *alloc, HnPortMap *map, HnError *err)
+{
+	HnStatus	st = PortMapFill(net, obj, key, alloc, map, err);
+
+	if (st != HANAMI_OK)
+		HnPortMapFree(map, alloc);
+	return st;
 }
 
 /* The input row of net from named arrays; see ports.h. */

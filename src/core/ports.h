@@ -71,12 +71,16 @@ typedef struct HnPortMap
  * and whose values are a column name, or (inputs only) a non-empty array
  * of them.  Every port must be named, no unknown one may be; the map lists
  * the ports in the network's order whatever the order of the keys.
- * Strings from alloc.  Errors are HANAMI_E_INVALID_ARGUMENT naming the
- * option and the port.
+ * Strings from alloc (HnPortMapFree releases them); on failure nothing is
+ * left allocated.  Errors are HANAMI_E_INVALID_ARGUMENT naming the option
+ * and the port.
  */
 HnStatus	HnPortMapRead(const HnNet *net, const struct HnJson *obj,
 						  const char *key, const HnAllocator *alloc,
 						  HnPortMap *map, HnError *err);
+
+/* Free what HnPortMapRead allocated; the map is then empty. */
+void		HnPortMapFree(HnPortMap *map, const HnAllocator *alloc);
 
 /*
  * The input row of net from a JSON object {"port": [numbers], ...} that

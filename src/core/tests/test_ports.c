@@ -167,15 +167,7 @@ ReadMap(const HnNet *net, const char *text, const char *key, HnPortMap *map,
 static void
 FreeMap(HnPortMap *map)
 {
-	for (int p = 0; p < map->n; p++)
-	{
-		for (int i = 0; i < map->ports[p].n_columns; i++)
-			free(map->ports[p].columns[i]);
-		free(map->ports[p].columns);
-		free(map->ports[p].port);
-	}
-	free(map->ports);
-	memset(map, 0, sizeof(*map));
+	HnPortMapFree(map, &HnMallocAllocator);
 }
 
 /* The options, read in the network's order, and their errors. */
