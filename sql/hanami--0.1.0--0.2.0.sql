@@ -2208,3 +2208,21 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, pg_catalog.regrole, pg_catalog.int4) IS
 	'create a named model from a spec in a project (default: your own role), with a first commit on branch main; without a seed (argument or spec) the weights'' seed is random; the first commit''s metrics record it';
+
+-- Inputs and outputs by layer name
+
+CREATE FUNCTION @extschema@.run_named(net @extschema@.network, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_run_named'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_named(@extschema@.network, pg_catalog.jsonb) IS
+	'run() by layer names: {"layer": [values], ...} for every input layer in, {"layer": [values], ...} for every output layer out';
+
+CREATE FUNCTION @extschema@.predict_named(model pg_catalog.text, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_predict_named'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_named(pg_catalog.text, pg_catalog.jsonb) IS
+	'run_named() on a stored model: the outputs of every output layer for the values of every input layer (the reference is resolved once per statement)';

@@ -24,6 +24,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.classify(@extschema@.network, pg_catalog.float4[]) IS
 	'the class of one input row for a classification network (softmax or sigmoid output layer): the index of the largest output (for one output: 1 when it is at least 0.5)';
 
+CREATE FUNCTION @extschema@.run_named(net @extschema@.network, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_run_named'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_named(@extschema@.network, pg_catalog.jsonb) IS
+	'run() by layer names: {"layer": [values], ...} for every input layer in, {"layer": [values], ...} for every output layer out';
+
 -- Sequences for spiking "hanami" networks: the state carries from call to
 -- call within a query; VOLATILE so that ORDER BY is applied before it runs.
 CREATE FUNCTION @extschema@.run(net @extschema@.network, input pg_catalog.float4[],

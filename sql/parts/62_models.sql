@@ -291,6 +291,14 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.predict_class(pg_catalog.text, pg_catalog.float4[]) IS
 	'the class a stored classification model gives one input row: classify() on the model (the reference is resolved once per statement)';
 
+CREATE FUNCTION @extschema@.predict_named(model pg_catalog.text, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_predict_named'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.predict_named(pg_catalog.text, pg_catalog.jsonb) IS
+	'run_named() on a stored model: the outputs of every output layer for the values of every input layer (the reference is resolved once per statement)';
+
 -- Paged inference: predict() in batches over a window partition (a model
 -- larger than hanami.model_cache_memory reads each layer once per batch),
 -- and what the backend's model cache holds.

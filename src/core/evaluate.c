@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/ports.h"
 #include "core/stats.h"
 
 /* Rows per batch when evaluating. */
@@ -39,6 +40,13 @@ typedef struct Eval
 	double		loss;
 	double		se;
 	double		ae;
+	/* per output port, when the network has several (res->ports) */
+	int			n_ports;		/* 0: none */
+	HnPort		ports[HANAMI_MAX_PORTS];
+	double		port_se[HANAMI_MAX_PORTS];
+	double		port_ae[HANAMI_MAX_PORTS];
+	int64_t		port_correct[HANAMI_MAX_PORTS];
+	int64_t		port_labelled[HANAMI_MAX_PORTS];
 } Eval;
 
 /*
@@ -79,6 +87,56 @@ EvalCheckOutputs(const Eval *e, const float *y, int64_t row, HnError *err)
 	return HANAMI_OK;
 }
 
+/*
+ * The class a port's targets t (count values) give: one-hot, or 0/1 for one
+ * unit; -1 when they are not a class.
+ */
+static int
+PortTrueClass(const float *t, uint32_t count)
+{
+	int			c = -1;
+
+	if (count == 1)
+		return t[0] == 0.0f || t[0] == 1.0f ? (int) t[0] : -1;
+	for (uint32_t j = 0; j < count; j++)
+	{
+		if (t[j] == 1.0f && c < 0)
+			c = (int) j;
+		else if (t[j] != 0.0f)
+			return -1;
+	}
+	return c;
+}
+
+/* Add one row's figures per output port: outputs y, targets t. */
+static void
+EvalPorts(Eval *e, const float *y, const float *t)
+{
+	for (int p = 0; p < e->n_ports; p++)
+	{
+		const HnPort *port = &e->ports[p];
+
+		for (uint32_t j = port->offset; j < port->offset + port->count; j++)
+		{
+			double		d = (double) y[j] - t[j];
+
+			e->port_se[p] += d * d;
+			e->port_ae[p] += fabs(d);
+		}
+		if (port->classes)
+		{
+			int			c = PortTrueClass(t + port->offset, port->count);
+
+			if (c >= 0)
+			{
+				e->port_labelled[p]++;
+				e->port_correct[p] +=
+					HnOutputClass(y + port->offset, port->count) == c;
+			}
+		}
+	}
+}
+
 /* Add one row's figures: its class, and its errors for target values. */
 static void
 EvalRow(Eval *e, const HnDataset *ds, int64_t r, const float *y)
@@ -106,6 +164,7 @@ EvalRow(Eval *e, const HnDataset *ds, int64_t r, const float *y)
 			e->ae += fabs(d);
 		}
 		StatsAdd(&e->ystats, t);
+		EvalPorts(e, y, t);
 	}
 }
 
@@ -207,6 +266,27 @@ EvalFinish(Eval *e, bool values)
 		res->r2 = 1.0 - e->se / ss_tot;
 	else
 		res->r2 = e->se == 0.0 ? 1.0 : NAN;
+	for (int p = 0; p < e->n_ports; p++)
+	{
+		const HnPort *port = &e->ports[p];
+		HnPortMetrics *m = &res->ports[p];
+		double		pcnt = (double) e->done * port->count;
+		double		ss = 0.0;
+
+		for (uint32_t j = port->offset; j < port->offset + port->count; j++)
+			ss += e->ystats.m2[j];
+		memcpy(m->name, port->name, sizeof(m->name));
+		m->classes = port->classes;
+		m->accuracy = port->classes && e->port_labelled[p] == e->done ?
+			(double) e->port_correct[p] / (double) e->done : NAN;
+		m->mse = e->port_se[p] / pcnt;
+		m->mae = e->port_ae[p] / pcnt;
+		if (ss > 0.0)
+			m->r2 = 1.0 - e->port_se[p] / ss;
+		else
+			m->r2 = e->port_se[p] == 0.0 ? 1.0 : NAN;
+	}
+	res->n_ports = e->n_ports;
 }
 
 /* Evaluate in batches of max_batch rows; see fit.h. */
@@ -216,6 +296,7 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 			   HnEvalResult *res, HnError *err)
 {
 	int64_t    *confusion = res->confusion;
+	HnPortMetrics *port_metrics = res->ports;
 	const HnDataset *data = rows->data;
 	bool		values = data ? data->y != NULL : !rows->source->classes;
 	int64_t		n = data ? (rows->order ? rows->n : data->n) : -1;
@@ -224,6 +305,7 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 
 	memset(res, 0, sizeof(*res));
 	res->confusion = confusion;
+	res->ports = port_metrics;
 	res->loss = res->accuracy = res->mse = res->mae = res->r2 = NAN;
 	memset(&e, 0, sizeof(e));
 	e.kf = HnKindFitOf(net, "evaluated", err);
@@ -239,6 +321,13 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 	e.one_class = e.n_out == 1 &&
 		net->kind->outputs(net, NULL, 0) == HANAMI_OUTPUTS_CLASSES;
 	e.batch = n >= 0 && n < max_batch ? (int) (n > 0 ? n : 1) : max_batch;
+	/* figures per output port: several ports, rows with target values */
+	if (port_metrics != NULL && values)
+	{
+		e.n_ports = HnPorts(net, true, e.ports, HANAMI_MAX_PORTS);
+		if (e.n_ports < 2 || e.n_ports > HANAMI_MAX_PORTS)
+			e.n_ports = 0;
+	}
 	if (data != NULL && !checked)
 	{
 		if (n == 0)

@@ -21,6 +21,7 @@ struct HnBuf;					/* json.h: a growing text buffer */
 struct HnKindFit;				/* fit.h: a kind's training and evaluation */
 struct DenseNet;				/* dense/format.h: layers of units */
 struct HkNet;					/* hanami/hanami.h: cells and sections */
+struct HnPort;					/* ports.h: a named input or output */
 
 /* Room for a kind's bound view of its image (a few pointers). */
 #define HANAMI_VIEW_BYTES	80
@@ -158,6 +159,18 @@ struct HnKind
 	 * outputs are values, not class probabilities.") when why is not NULL.
 	 */
 	HnOutputs	(*outputs) (const HnNet *net, char *why, size_t why_len);
+
+	/*
+	 * Optional (NULL: one input port "input" and one output port "output",
+	 * each covering every value): the network's named input ports (outputs
+	 * false) or output ports, in its order, into out (room for max);
+	 * returns how many there are, which may exceed max (only max written).
+	 * Names are unique within a direction; the ports of a direction cover
+	 * the input row or the prediction without overlapping (offset, count).
+	 * Callers use ports.h HnPorts.
+	 */
+	int			(*ports) (const HnNet *net, bool outputs, struct HnPort *out,
+						  int max);
 
 	/* Carried state: its size in bytes (0: none), save, load, clear. */
 	size_t		(*state_size) (const HnNet *net);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const verify_keys[] = {"target", NULL};
+static const char *const verify_keys[] = {"target", "inputs", "targets", NULL};
+/* keys every fit takes whatever its kind (ports.h) */
+static const char *const port_keys[] = {"inputs", "targets", NULL};
 static const char *const early_stopping_keys[] = {"patience", "min_delta", NULL};
 
 /* A number option in [lo, hi]; see options.h. */
@@ -243,6 +245,35 @@ OptionListed(const char *const *keys, const char *key)
 	return false;
 }
 
+/*
+ * Error unless every key of obj is one of keys or of port_keys: the kind's
+ * list and the keys of every kind, checked as one list.
+ */
+static HnStatus
+CheckKeys(const HnJson *obj, const char *const *keys,
+		  const HnAllocator *alloc, HnError *err)
+{
+	const char **all;
+	size_t		n = 0;
+	size_t		k = 0;
+	HnStatus	st;
+
+	while (keys[n])
+		n++;
+	all = HnAlloc(alloc, (n + 3) * sizeof(char *));
+	if (all == NULL)
+		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
+	for (size_t i = 0; i < n; i++)
+		all[k++] = keys[i];
+	for (const char *const *p = port_keys; *p; p++)
+		if (!OptionListed(keys, *p))
+			all[k++] = *p;
+	all[k] = NULL;
+	st = HnJsonCheckKeys(obj, "option", all, err);
+	HnFree(alloc, all);
+	return st;
+}
+
 /* Read the options of a fit or a verify; see options.h. */
 HnStatus
 HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
@@ -270,13 +301,21 @@ HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
 		return HnSetHint(err, "Networks of this kind learn by their own rule only; \"rule\": \"hebbian\" is for layered networks (docs/graia.md).");
 	}
 	if (obj != NULL &&
-		(st = HnJsonCheckKeys(obj, "option",
-							  for_training ? kf->option_keys : verify_keys,
-							  err)) != HANAMI_OK)
+		(st = CheckKeys(obj, for_training ? kf->option_keys : verify_keys,
+						alloc, err)) != HANAMI_OK)
 		return st;
 	if (obj != NULL &&
 		((st = HnOptionString(obj, "target", &target, err)) != HANAMI_OK ||
 		 (st = OptionCopy(target, alloc, &o->target, err)) != HANAMI_OK))
+		return st;
+	if (o->target != NULL && HnJsonGet(obj, "targets") != NULL)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "\"target\" names the one target column; \"targets\" names one for each output layer.",
+						  "options \"target\" and \"targets\" cannot be given together");
+	if ((st = HnPortMapRead(net, obj, "inputs", alloc, &o->inputs,
+							err)) != HANAMI_OK ||
+		(st = HnPortMapRead(net, obj, "targets", alloc, &o->targets,
+							err)) != HANAMI_OK)
 		return st;
 	if (!for_training)
 		return HANAMI_OK;

@@ -8,19 +8,26 @@
  * refuses them) are read
  * here; the rest, and which keys a fit of the kind takes at all, come from
  * the kind (fit.h HnKindFit: option_keys, options).  verify() takes
- * "target" only.
+ * "target", "inputs" and "targets" only.  Every kind takes "inputs" and
+ * "targets" (ports.h), read against the network's ports; "target" and
+ * "targets" together are refused.
  */
 #ifndef HANAMI_CORE_OPTIONS_H
 #define HANAMI_CORE_OPTIONS_H
 
 #include "core/fit.h"
 #include "core/json.h"
+#include "core/ports.h"
 
 typedef struct HnFitOptions
 {
 	HnTrainOptions train;		/* kind_options from alloc when the kind has
 								 * its own */
 	char	   *target;			/* target column, or NULL for the last */
+	HnPortMap	inputs;			/* "inputs": columns of each input port
+								 * (n = 0: every column but the targets) */
+	HnPortMap	targets;		/* "targets": the target column of each
+								 * output port (n = 0: target) */
 	char	   *device;			/* options.device, unchecked, or NULL */
 	char	   *only_if_better;	/* a query the new network must score better
 								 * on than the branch head (train and jobs of

@@ -177,6 +177,22 @@ typedef struct HnTrainResult
 
 
 
+/*
+ * The figures of one output port (ports.h) of a network with several:
+ * accuracy for a port that takes classes when every row's target for it
+ * is a class (one-hot, or 0/1 for one unit), else NaN; mse, mae and r2 of
+ * its values in original units.
+ */
+typedef struct HnPortMetrics
+{
+	char		name[HANAMI_NAME_LEN];
+	bool		classes;
+	double		accuracy;
+	double		mse;
+	double		mae;
+	double		r2;
+} HnPortMetrics;
+
 typedef struct HnEvalResult
 {
 	int64_t		n;
@@ -189,6 +205,11 @@ typedef struct HnEvalResult
 								 * [true][predicted]; caller's buffer or NULL */
 	bool		interrupted;	/* the interrupt hook stopped it: the figures
 								 * cover the first n rows */
+	HnPortMetrics *ports;		/* caller's buffer of HANAMI_MAX_PORTS, or
+								 * NULL: figures per output port */
+	int			n_ports;		/* ports filled: 0 unless the network has
+								 * several output ports and the rows carry
+								 * target values */
 } HnEvalResult;
 
 

@@ -8,6 +8,14 @@
  * integer or boolean target is a class index; a real or numeric target is a
  * regression value; an array target is one value per output.
  *
+ * Named ports (core/ports.h): the "inputs" option fills each input port of
+ * the network from its columns, in the network's order of ports, and
+ * ignores the other columns; "targets" names each output port's column.
+ * With one output port that is the "target" option by another name; with
+ * several, each port's target (an integer class for a port that takes
+ * classes, expanded to one-hot, else its values) lands in its range of
+ * the row's target values.
+ *
  * A HanamiRows is an open query read in passes: each pass opens a read-only
  * SPI cursor and converts rows straight into the caller's float arrays, a
  * fetch at a time, so a fit can hold every row in memory (HanamiRowsLoad,
@@ -28,6 +36,7 @@
 #include "catalog/pg_type.h"
 #include "common/pg_lzcompress.h"
 #include "core/pool.h"
+#include "core/ports.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -56,6 +65,15 @@ struct HanamiRows
 	MemoryContext cxt;			/* where this struct and the maps live */
 	MemoryContext row_cxt;		/* conversions; reset after every fetch */
 	const char *target_name;	/* the "target" option, or NULL */
+	const HnPortMap *in_map;	/* the "inputs" option, or NULL */
+	const HnPortMap *out_map;	/* the "targets" option with several output
+								 * ports, or NULL */
+	HnPort	   *in_ports;		/* with in_map: the network's input ports */
+	HnPort	   *out_ports;		/* with out_map: its output ports */
+	int		   *port_end;		/* with in_map: features[] index after
+								 * each input port's last column */
+	ColumnMap  *port_targets;	/* with out_map: each output port's column */
+	bool	   *port_class;		/* with out_map: that column is a class */
 	SPIPlanPtr	plan;
 	Portal		portal;			/* cursor of the current pass, or NULL */
 	bool		mapped;
@@ -253,6 +271,105 @@ ColumnValues(ColumnMap *c, Datum d, float *dst, int limit, int64 row)
 	return n;
 }
 
+/* "a", "b" and "c": the columns of input port p, for messages. */
+static char *
+PortColumnList(const HanamiRows *q, int p)
+{
+	const HnPortColumns *pc = &q->in_map->ports[p];
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < pc->n_columns; i++)
+		appendStringInfo(&buf, "%s\"%s\"",
+						 i == 0 ? "" : i + 1 == pc->n_columns ? " and " : ", ",
+						 pc->columns[i]);
+	return buf.data;
+}
+
+/*
+ * The features of one row with the "inputs" option: each input port from
+ * its columns, checked to fill it exactly.  Returns the values written
+ * (n_inputs).
+ */
+static uint32
+PortFeatures(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, int64 row)
+{
+	int			i = 0;
+
+	for (int p = 0; p < q->in_map->n; p++)
+	{
+		const HnPort *port = &q->in_ports[p];
+		uint32		used = 0;
+
+		for (; i < q->port_end[p]; i++)
+		{
+			ColumnMap  *c = &q->features[i];
+			bool		isnull;
+			Datum		d = SPI_getbinval(tup, td, c->attno, &isnull);
+
+			if (isnull)
+				NullError(c, row);
+			used += ColumnValues(c, d, x + port->offset + used,
+								 (int) (used < port->count ? port->count - used : 0),
+								 row);
+		}
+		if (used != port->count)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("input layer \"%s\" has %u units, but its columns give %u values",
+							port->name, port->count, used),
+					 errdetail("Its columns (option \"inputs\") are %s.",
+							   PortColumnList(q, p))));
+	}
+	return q->n_inputs;
+}
+
+/*
+ * The targets of one row with the "targets" option and several output
+ * ports: each port's column into its range of y, a class one-hot.
+ */
+static void
+PortTargets(HanamiRows *q, HeapTuple tup, TupleDesc td, float *y, int64 row)
+{
+	for (int p = 0; p < q->out_map->n; p++)
+	{
+		const HnPort *port = &q->out_ports[p];
+		ColumnMap  *c = &q->port_targets[p];
+		float	   *dst = y + port->offset;
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, td, c->attno, &isnull);
+		int			k;
+
+		if (isnull)
+			NullError(c, row);
+		if (q->port_class[p])
+		{
+			double		v = ScalarValue(d, c->elemtype);
+			uint32		limit = port->count == 1 ? 2 : port->count;
+
+			if (v < 0 || v >= limit)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("class %.0f of output layer \"%s\" in row " INT64_FORMAT " is out of range",
+								v, port->name, row),
+						 errdetail("The layer has %u units, so its classes are 0 to %u.",
+								   port->count, limit - 1)));
+			if (port->count == 1)
+				dst[0] = (float) v;
+			else
+				for (uint32 j = 0; j < port->count; j++)
+					dst[j] = j == (uint32) v ? 1.0f : 0.0f;
+			continue;
+		}
+		k = ColumnValues(c, d, dst, (int) port->count, row);
+		if (k != (int) port->count)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("target \"%s\" of output layer \"%s\" has %d values, but the layer has %u units",
+							c->name, port->name, k, port->count)));
+	}
+}
+
 /*
  * Convert one tuple into x (n_inputs floats) and the target: cls when the
  * target is a class, else y (n_outputs floats).
@@ -266,7 +383,9 @@ ConvertRow(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, float *y,
 	bool		isnull;
 	Datum		d;
 
-	for (int i = 0; i < q->n_features_cols && !x_done; i++)
+	if (q->in_map != NULL && !x_done)
+		used = PortFeatures(q, tup, td, x, row);
+	for (int i = 0; i < q->n_features_cols && !x_done && q->in_map == NULL; i++)
 	{
 		ColumnMap  *c = &q->features[i];
 		int			k;
@@ -284,8 +403,16 @@ ConvertRow(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, float *y,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("query gives %u feature values per row, but the network has %u inputs",
 						used, q->n_inputs),
+				 q->out_map != NULL ?
+				 errhint("The features are every column except the targets.") :
 				 errhint("The features are every column except the target \"%s\".",
 						 q->target.name)));
+	if (q->out_map != NULL)
+	{
+		PortTargets(q, tup, td, y, row);
+		q->row++;
+		return;
+	}
 
 	d = SPI_getbinval(tup, td, q->target.attno, &isnull);
 	if (isnull)
@@ -316,6 +443,102 @@ ConvertRow(HanamiRows *q, HeapTuple tup, TupleDesc td, float *x, float *y,
 	q->row++;
 }
 
+/*
+ * Index (0-based) of the live column called name, or -1; error when the
+ * query has several.  what names it in messages ("target column").
+ */
+static int
+FindColumn(TupleDesc td, const char *name, const char *what)
+{
+	int			col = -1;
+
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (col >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+					 errmsg("%s \"%s\" appears more than once", what, name)));
+		col = i;
+	}
+	return col;
+}
+
+/* The "inputs" option: each input port's columns, in the ports' order. */
+static void
+MapInputPorts(HanamiRows *q, TupleDesc td)
+{
+	int			total = 0;
+	int			at = 0;
+
+	for (int p = 0; p < q->in_map->n; p++)
+		total += q->in_map->ports[p].n_columns;
+	q->features = palloc(sizeof(ColumnMap) * total);
+	q->port_end = palloc(sizeof(int) * q->in_map->n);
+	for (int p = 0; p < q->in_map->n; p++)
+	{
+		const HnPortColumns *pc = &q->in_map->ports[p];
+
+		for (int i = 0; i < pc->n_columns; i++)
+		{
+			int			col = FindColumn(td, pc->columns[i], "column");
+
+			if (col < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" of input layer \"%s\" is not in the query's result",
+								pc->columns[i], pc->port),
+						 errhint("Option \"inputs\" names the query's columns for each input layer.")));
+			MapColumn(td, col + 1, &q->features[at++]);
+		}
+		q->port_end[p] = at;
+	}
+	q->n_features_cols = total;
+}
+
+/*
+ * The "targets" option with several output ports: each port's column, and
+ * whether it is a class index (an integer or boolean column for a port
+ * that takes classes).  Marks the target columns in is_target.
+ */
+static void
+MapOutputPorts(HanamiRows *q, TupleDesc td, bool *is_target)
+{
+	int			n = q->out_map->n;
+
+	q->port_targets = palloc0(sizeof(ColumnMap) * n);
+	q->port_class = palloc0(sizeof(bool) * n);
+	for (int p = 0; p < n; p++)
+	{
+		const char *name = q->out_map->ports[p].columns[0];
+		const HnPort *port = &q->out_ports[p];
+		ColumnMap  *c = &q->port_targets[p];
+		int			col = FindColumn(td, name, "target column");
+
+		if (col < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("target column \"%s\" of output layer \"%s\" is not in the query's result",
+							name, port->name)));
+		is_target[col] = true;
+		MapColumn(td, col + 1, c);
+		q->port_class[p] = port->classes && !c->is_array &&
+			(c->elemtype == INT2OID || c->elemtype == INT4OID ||
+			 c->elemtype == INT8OID || c->elemtype == BOOLOID);
+		if (!q->port_class[p] && !c->is_array && port->count != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target \"%s\" of output layer \"%s\" is a single number, but the layer has %u units",
+							c->name, port->name, port->count),
+					 port->classes ?
+					 errhint("Use an integer class index, or an array with one value per unit.") :
+					 errhint("Use an array with one value per unit.")));
+	}
+}
+
 /* Decide which columns are features and which is the target. */
 static void
 MapColumns(HanamiRows *q, TupleDesc td, const char *target)
@@ -323,6 +546,7 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 	int			natts = td->natts;
 	int			tcol = -1;
 	int			nlive = 0;
+	bool	   *is_target = palloc0(sizeof(bool) * Max(natts, 1));
 
 	for (int i = 0; i < natts; i++)
 	{
@@ -331,42 +555,51 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 		if (att->attisdropped)
 			continue;
 		nlive++;
-		if (target && strcmp(NameStr(att->attname), target) == 0)
-		{
-			if (tcol >= 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_AMBIGUOUS_COLUMN),
-						 errmsg("target column \"%s\" appears more than once", target)));
-			tcol = i;
-		}
-		else if (!target)
+		if (!target)
 			tcol = i;
 	}
-	if (target && tcol < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("target column \"%s\" is not in the query's result", target)));
-	if (nlive < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("query must return at least two columns: features and a target"),
-				 errhint("The target is the last column unless the \"target\" option names one.")));
+	if (q->out_map != NULL)
+		MapOutputPorts(q, td, is_target);
+	else
+	{
+		if (target)
+			tcol = FindColumn(td, target, "target column");
+		if (target && tcol < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("target column \"%s\" is not in the query's result", target)));
+		if (nlive < 2 && q->in_map == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("query must return at least two columns: features and a target"),
+					 errhint("The target is the last column unless the \"target\" option names one.")));
+		if (tcol < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("query returns no columns")));
+		is_target[tcol] = true;
 
-	MapColumn(td, tcol + 1, &q->target);
-	q->class_target = !q->target.is_array &&
-		(q->target.elemtype == INT2OID || q->target.elemtype == INT4OID ||
-		 q->target.elemtype == INT8OID || q->target.elemtype == BOOLOID);
-	if (!q->class_target && !q->target.is_array && q->n_outputs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("target \"%s\" is a single number, but the network has %u outputs",
-						q->target.name, q->n_outputs),
-				 errhint("Use an integer class index, or an array with one value per output.")));
+		MapColumn(td, tcol + 1, &q->target);
+		q->class_target = !q->target.is_array &&
+			(q->target.elemtype == INT2OID || q->target.elemtype == INT4OID ||
+			 q->target.elemtype == INT8OID || q->target.elemtype == BOOLOID);
+		if (!q->class_target && !q->target.is_array && q->n_outputs != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target \"%s\" is a single number, but the network has %u outputs",
+							q->target.name, q->n_outputs),
+					 errhint("Use an integer class index, or an array with one value per output.")));
+	}
 
+	if (q->in_map != NULL)
+	{
+		MapInputPorts(q, td);
+		return;
+	}
 	q->features = palloc(sizeof(ColumnMap) * natts);
 	q->n_features_cols = 0;
 	for (int i = 0; i < natts; i++)
-		if (i != tcol && !TupleDescAttr(td, i)->attisdropped)
+		if (!is_target[i] && !TupleDescAttr(td, i)->attisdropped)
 			MapColumn(td, i + 1, &q->features[q->n_features_cols++]);
 }
 
@@ -378,6 +611,21 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 HanamiRows *
 HanamiRowsOpen(const char *query, const char *target, const HnNet *net)
 {
+	HnFitOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.target = (char *) target;
+	return HanamiRowsOpenMapped(query, &opts, net);
+}
+
+/*
+ * HanamiRowsOpen with the columns mapped by opts: "target", or "inputs"
+ * and "targets" (read against net's ports by HnFitOptionsRead).
+ */
+HanamiRows *
+HanamiRowsOpenMapped(const char *query, const HnFitOptions *opts,
+					 const HnNet *net)
+{
 	HanamiRows *q;
 	List	   *sources;
 	ListCell   *lc;
@@ -385,9 +633,23 @@ HanamiRowsOpen(const char *query, const char *target, const HnNet *net)
 
 	q = palloc0(sizeof(HanamiRows));
 	q->cxt = CurrentMemoryContext;
-	q->target_name = target ? pstrdup(target) : NULL;
+	q->target_name = opts->target ? pstrdup(opts->target) : NULL;
 	q->n_inputs = net->hdr->n_inputs;
 	q->n_outputs = net->hdr->n_outputs;
+	if (opts->inputs.n > 0)
+	{
+		q->in_map = &opts->inputs;
+		q->in_ports = palloc(sizeof(HnPort) * opts->inputs.n);
+		(void) HnPorts(net, false, q->in_ports, opts->inputs.n);
+	}
+	if (opts->targets.n == 1)	/* "target" by another name */
+		q->target_name = pstrdup(opts->targets.ports[0].columns[0]);
+	else if (opts->targets.n > 1)
+	{
+		q->out_map = &opts->targets;
+		q->out_ports = palloc(sizeof(HnPort) * opts->targets.n);
+		(void) HnPorts(net, true, q->out_ports, opts->targets.n);
+	}
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
@@ -736,7 +998,19 @@ void
 HanamiLoadQuery(const char *query, const char *target, const HnNet *net,
 				HanamiQueryData *out)
 {
-	HanamiRows *q = HanamiRowsOpen(query, target, net);
+	HnFitOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.target = (char *) target;
+	HanamiLoadQueryMapped(query, &opts, net, out);
+}
+
+/* HanamiLoadQuery with the columns mapped by opts (HanamiRowsOpenMapped). */
+void
+HanamiLoadQueryMapped(const char *query, const HnFitOptions *opts,
+					  const HnNet *net, HanamiQueryData *out)
+{
+	HanamiRows *q = HanamiRowsOpenMapped(query, opts, net);
 
 	HanamiRowsStart(q);
 	if (!HanamiRowsLoad(q, (int64) HanamiDatasetMemoryKb(true) * 1024, out))

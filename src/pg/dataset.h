@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "core/kind.h"
+#include "core/options.h"
 #include "core/train.h"
 
 typedef struct HanamiQueryData
@@ -18,12 +19,17 @@ typedef struct HanamiQueryData
 
 extern void HanamiLoadQuery(const char *query, const char *target,
 							const HnNet *net, HanamiQueryData *out);
+extern void HanamiLoadQueryMapped(const char *query, const HnFitOptions *opts,
+								  const HnNet *net, HanamiQueryData *out);
 
 /* an open query read in passes (see dataset.c) */
 typedef struct HanamiRows HanamiRows;
 
 extern HanamiRows *HanamiRowsOpen(const char *query, const char *target,
 								  const HnNet *net);
+extern HanamiRows *HanamiRowsOpenMapped(const char *query,
+										const HnFitOptions *opts,
+										const HnNet *net);
 extern void HanamiRowsSetPool(HanamiRows *q, struct HnPool *pool);
 extern void HanamiRowsStart(HanamiRows *q);
 extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,

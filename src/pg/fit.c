@@ -13,6 +13,8 @@
 #include "dataset.h"
 #include "training.h"
 
+#include "core/ports.h"
+
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -120,7 +122,7 @@ FitCommon(FunctionCallInfo fcinfo, HnTrainResult *res, HnEvalResult *eval,
 		HnNet		trained;
 
 		HanamiNetworkBind(result, &trained, ERRCODE_INTERNAL_ERROR);
-		HanamiCompareOnQuery(&in, &trained, opts.only_if_better, opts.target, cmp);
+		HanamiCompareOnQuery(&in, &trained, opts.only_if_better, &opts, cmp);
 	}
 
 	if (opts.verbose)
@@ -166,13 +168,13 @@ Score(const HnNet *net, HanamiQueryData *data, const char **metric)
  */
 void
 HanamiCompareOnQuery(const HnNet *head, const HnNet *trained, const char *query,
-					 const char *target, HanamiComparison *c)
+					 const HnFitOptions *opts, HanamiComparison *c)
 {
 	HanamiQueryData data;
 	const char *m1;
 	const char *m2;
 
-	HanamiLoadQuery(query, target, trained, &data);
+	HanamiLoadQueryMapped(query, opts, trained, &data);
 	c->trained = Score(trained, &data, &m1);
 	c->head = Score(head, &data, &m2);
 	if (strcmp(m1, m2) != 0)
@@ -298,8 +300,39 @@ AppendField(StringInfo buf, const char *key, double v)
 }
 
 /*
+ * Append "outputs": {"layer": {figures}, ...}: each output port's accuracy
+ * when it takes classes and its targets are classes, else its mse, mae and
+ * r2.
+ */
+static void
+AppendPortMetrics(StringInfo buf, const HnPortMetrics *m, int n)
+{
+	appendStringInfoString(buf, ", \"outputs\": {");
+	for (int p = 0; p < n; p++)
+	{
+		appendStringInfoString(buf, p ? ", " : "");
+		HanamiAppendJsonString(buf, m[p].name);
+		if (m[p].classes && !isnan(m[p].accuracy))
+		{
+			appendStringInfoString(buf, ": {\"accuracy\": ");
+			HanamiAppendJsonNumber(buf, m[p].accuracy);
+		}
+		else
+		{
+			appendStringInfoString(buf, ": {\"mse\": ");
+			HanamiAppendJsonNumber(buf, m[p].mse);
+			AppendField(buf, "mae", m[p].mae);
+			AppendField(buf, "r2", m[p].r2);
+		}
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/*
  * verify(net, query, options) -> jsonb: rows, loss, and accuracy with a
- * confusion matrix (classification) or mse, mae and r2 (regression).
+ * confusion matrix (classification) or mse, mae and r2 (regression);
+ * with several output ports, "outputs" gives each port's figures.
  */
 Datum
 hanami_verify(PG_FUNCTION_ARGS)
@@ -321,13 +354,14 @@ hanami_verify(PG_FUNCTION_ARGS)
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	HanamiGetNetworkArg(fcinfo, 0, &net);
 	HanamiParseOptions(OptionsArg(fcinfo, 2), &net, false, &opts);
-	HanamiLoadQuery(query, opts.target, &net, &data);
+	HanamiLoadQueryMapped(query, &opts, &net, &data);
 
 	k = net.hdr->n_outputs == 1 ? 2 : net.hdr->n_outputs;
 	memset(&res, 0, sizeof(res));
 	confusion = (size_t) k * k <= 1024 * 1024;
 	if (confusion)
 		res.confusion = palloc0(sizeof(int64) * k * k);
+	res.ports = palloc0(sizeof(HnPortMetrics) * HANAMI_MAX_PORTS);
 	HanamiInitCallbacks(&cb, false);
 	alloc = HanamiPallocAllocator(CurrentMemoryContext);
 	{
@@ -363,6 +397,8 @@ hanami_verify(PG_FUNCTION_ARGS)
 		AppendField(&buf, "mae", res.mae);
 		AppendField(&buf, "r2", res.r2);
 	}
+	if (res.n_ports > 0)
+		AppendPortMetrics(&buf, res.ports, res.n_ports);
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_JSONB_P(HanamiJsonbFromCString(buf.data));
 }

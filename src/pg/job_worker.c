@@ -404,7 +404,7 @@ JobLoad(Job *job, MemoryContext cxt)
 										&job->parent, &job->bound);
 		old = MemoryContextSwitchTo(cxt);
 		HanamiParseJobOptions(HanamiJsonbFromCString(job->options), &job->bound, &job->opts);
-		HanamiLoadQuery(job->query, job->opts.target, &job->bound, &job->data);
+		HanamiLoadQueryMapped(job->query, &job->opts, &job->bound, &job->data);
 		/* a checkpoint belongs to this job, its options and its query only */
 		job->opts.train.checkpoint_key =
 			HnHash64(job->options, strlen(job->options),
@@ -761,7 +761,7 @@ JobRun(int64 id, Oid login, Oid user, MemoryContext cxt)
 					HanamiNetworkBind(job->net, &head, ERRCODE_DATA_CORRUPTED);
 					tx = HanamiWorkerTxBegin();
 					HanamiCompareOnQuery(&head, &job->bound, job->opts.only_if_better,
-										 job->opts.target, &cmp);
+										 &job->opts, &cmp);
 					HanamiWorkerTxEnd(tx);
 				}
 				if (cmp.metric != NULL && !cmp.better)

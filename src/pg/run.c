@@ -23,6 +23,7 @@
 PG_FUNCTION_INFO_V1(hanami_run);
 PG_FUNCTION_INFO_V1(hanami_classify);
 PG_FUNCTION_INFO_V1(hanami_run_sequence);
+PG_FUNCTION_INFO_V1(hanami_run_named);
 
 typedef struct RunCache
 {
@@ -149,14 +150,15 @@ HanamiInputArray(ArrayType *arr, uint32 want)
 }
 
 /*
- * Run the network on argument 1; the outputs are left in c->out, checked
+ * Run the network on argument 1 (named: a jsonb object of the input
+ * ports' values); the outputs are left in c->out, checked
  * to be finite.  With classify, the network must be a classifier.  With
  * pure, a growing network starts from the value's own spiking state, so the
  * IMMUTABLE run() and classify() depend on their arguments only; without,
  * the state carries on from the previous call (run(net, x, reset)).
  */
 static RunCache *
-RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
+RunOne(FunctionCallInfo fcinfo, bool pure, bool classify, bool named)
 {
 	RunCache   *c = GetRunCache(fcinfo);
 	const float *x;
@@ -166,7 +168,11 @@ RunOne(FunctionCallInfo fcinfo, bool pure, bool classify)
 
 	if (pure && c->state0 != NULL)
 		c->net.kind->state_load(&c->net, c->state0);
-	x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), c->net.hdr->n_inputs);
+	/* argument 1: an array, or named arrays (run_named) */
+	if (named)
+		x = HanamiNamedInputs(&c->net, PG_GETARG_JSONB_P(1));
+	else
+		x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), c->net.hdr->n_inputs);
 
 	c->net.kind->predict(&c->net, c->work, x, 1, c->out);
 	HanamiCheckOutputs(c->out, 1, c->net.hdr->n_outputs, -1, NULL);
@@ -267,7 +273,7 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 	c = GetRunCache(fcinfo);
 	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2) && c->state0 != NULL)
 		c->net.kind->state_reset(&c->net);
-	c = RunOne(fcinfo, false, false);
+	c = RunOne(fcinfo, false, false, false);
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
 }
 
@@ -275,9 +281,21 @@ hanami_run_sequence(PG_FUNCTION_ARGS)
 Datum
 hanami_run(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo, true, false);
+	RunCache   *c = RunOne(fcinfo, true, false, false);
 
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(c->out, (int) c->net.hdr->n_outputs));
+}
+
+/*
+ * run_named(net, inputs jsonb) -> jsonb: run() with the inputs and outputs
+ * by the names of the network's ports, {"layer": [values], ...}.
+ */
+Datum
+hanami_run_named(PG_FUNCTION_ARGS)
+{
+	RunCache   *c = RunOne(fcinfo, true, false, true);
+
+	PG_RETURN_JSONB_P(HanamiNamedOutputs(&c->net, c->out));
 }
 
 /*
@@ -287,7 +305,7 @@ hanami_run(PG_FUNCTION_ARGS)
 Datum
 hanami_classify(PG_FUNCTION_ARGS)
 {
-	RunCache   *c = RunOne(fcinfo, true, true);
+	RunCache   *c = RunOne(fcinfo, true, true, false);
 
 	PG_RETURN_INT32(HnOutputClass(c->out, c->net.hdr->n_outputs));
 }

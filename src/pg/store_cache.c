@@ -42,6 +42,7 @@
 
 PG_FUNCTION_INFO_V1(hanami_predict);
 PG_FUNCTION_INFO_V1(hanami_predict_class);
+PG_FUNCTION_INFO_V1(hanami_predict_named);
 PG_FUNCTION_INFO_V1(hanami_predict_batch);
 PG_FUNCTION_INFO_V1(hanami_model_cache_stats);
 
@@ -637,19 +638,23 @@ GetModel(FunctionCallInfo fcinfo)
 }
 
 /*
- * Run the cached model on the input array argument 1; the outputs, checked
+ * Run the cached model on the input array argument 1 (named: a jsonb
+ * object of the input ports' values); the outputs, checked
  * to be finite, are left in e->out.  With classify, the model must be a
  * classifier (HanamiCheckClassifier).
  */
 static CacheEntry *
-PredictOne(FunctionCallInfo fcinfo, bool classify)
+PredictOne(FunctionCallInfo fcinfo, bool classify, bool named)
 {
 	CacheEntry *e = GetModel(fcinfo);
 	const float *x;
 
 	if (classify)
 		HanamiCheckClassifier(&e->net, "predict_class", "hanami.predict");
-	x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), e->net.hdr->n_inputs);
+	if (named)
+		x = HanamiNamedInputs(&e->net, PG_GETARG_JSONB_P(1));
+	else
+		x = HanamiInputArray(PG_GETARG_ARRAYTYPE_P(1), e->net.hdr->n_inputs);
 
 	/* a model with a carried state answers every row from its stored one */
 	if (e->state != NULL)
@@ -663,7 +668,7 @@ PredictOne(FunctionCallInfo fcinfo, bool classify)
 Datum
 hanami_predict(PG_FUNCTION_ARGS)
 {
-	CacheEntry *e = PredictOne(fcinfo, false);
+	CacheEntry *e = PredictOne(fcinfo, false, false);
 
 	PG_RETURN_ARRAYTYPE_P(HanamiFloatArray(e->out, (int) e->net.hdr->n_outputs));
 }
@@ -672,9 +677,21 @@ hanami_predict(PG_FUNCTION_ARGS)
 Datum
 hanami_predict_class(PG_FUNCTION_ARGS)
 {
-	CacheEntry *e = PredictOne(fcinfo, true);
+	CacheEntry *e = PredictOne(fcinfo, true, false);
 
 	PG_RETURN_INT32(HnOutputClass(e->out, e->net.hdr->n_outputs));
+}
+
+/*
+ * predict_named(model, inputs jsonb) -> jsonb: run_named() on a stored
+ * model, the inputs and outputs by the names of its ports.
+ */
+Datum
+hanami_predict_named(PG_FUNCTION_ARGS)
+{
+	CacheEntry *e = PredictOne(fcinfo, false, true);
+
+	PG_RETURN_JSONB_P(HanamiNamedOutputs(&e->net, e->out));
 }
 
 /* Per-partition state of predict_batch(), in the partition's context. */

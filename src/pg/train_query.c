@@ -239,11 +239,11 @@ HanamiTrainQuery(const char *query, const HanamiOptions *opts, HnNet *net,
 		ErrorContextCallback ctx = {error_context_stack, ValidationContext, NULL};
 
 		error_context_stack = &ctx;
-		HanamiLoadQuery(opts->validation_query, opts->target, net, &vdata);
+		HanamiLoadQueryMapped(opts->validation_query, opts, net, &vdata);
 		error_context_stack = ctx.previous;
 		topt.validation = &vdata.ds;
 	}
-	q = HanamiRowsOpen(query, opts->target, net);
+	q = HanamiRowsOpenMapped(query, opts, net);
 	HanamiRowsSetPool(q, topt.pool);
 	HanamiRowsStart(q);
 	/* the rows may take 15/16 of the budget; the rest is for reading them */

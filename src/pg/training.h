@@ -45,7 +45,7 @@ typedef struct HanamiComparison
 } HanamiComparison;
 
 extern void HanamiCompareOnQuery(const HnNet *head, const HnNet *trained,
-								 const char *query, const char *target,
+								 const char *query, const HnFitOptions *opts,
 								 HanamiComparison *c);
 extern char *HanamiComparisonReport(const char *report, const HanamiComparison *c);
 extern char *HanamiComparisonRefusal(const HanamiComparison *c);

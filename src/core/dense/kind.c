@@ -11,6 +11,7 @@
 #include "core/dense/dtype.h"
 #include "core/dense/json.h"
 #include "core/dense/step.h"
+#include "core/ports.h"
 
 _Static_assert(sizeof(DenseNet) <= HANAMI_VIEW_BYTES,
 			   "the dense view must fit HnNet");
@@ -91,6 +92,27 @@ DenseKindOutputs(const HnNet *net, char *why, size_t why_len)
 	return HANAMI_OUTPUTS_VALUES;
 }
 
+/*
+ * One input port, layer 0, and one output port, the last layer, each named
+ * after its layer ("input" and "output" when the layer has no name).
+ */
+static int
+DenseKindPorts(const HnNet *net, bool outputs, HnPort *out, int max)
+{
+	const DenseNet *d = DenseOf(net);
+	const DenseLayer *l = &d->layers[outputs ? d->hdr->n_layers - 1 : 0];
+
+	if (max < 1)
+		return 1;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s",
+			 l->name[0] ? l->name : outputs ? "output" : "input");
+	out->count = l->count;
+	out->classes = outputs &&
+		DenseKindOutputs(net, NULL, 0) == HANAMI_OUTPUTS_CLASSES;
+	return 1;
+}
+
 static struct DenseNet *
 DenseKindView(const HnNet *net)
 {
@@ -167,6 +189,7 @@ const HnKind HnDenseKind = {
 	.work_tune = DenseKindWorkTune,
 	.predict = DenseKindPredict,
 	.outputs = DenseKindOutputs,
+	.ports = DenseKindPorts,
 	.state_size = DenseKindStateSize,
 	.rows_independent = DenseKindRowsIndependent,
 	.dense_view = DenseKindView,

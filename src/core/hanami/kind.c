@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/hanami/json.h"
+#include "core/ports.h"
 
 _Static_assert(sizeof(HkNet) <= HANAMI_VIEW_BYTES,
 			   "the hanami view must fit HnNet");
@@ -77,6 +78,53 @@ static HnOutputs
 HkKindOutputs(const HnNet *net, char *why, size_t why_len)
 {
 	return HANAMI_OUTPUTS_CLASSES;
+}
+
+/*
+ * A port per input cell and per output cell, in description order, named
+ * after the cell; an unnamed cell is "input" or "output" when it is the
+ * only one of its direction, else "cell<N>" (N its index, as to_train
+ * numbers cells), as is a cell whose name an earlier port took.  Outputs
+ * are sigmoid scores, so every output port may take a class.
+ */
+static int
+HkKindPorts(const HnNet *net, bool outputs, HnPort *out, int max)
+{
+	const HkNet *h = HkOf(net);
+	uint8_t		type = outputs ? HK_CELL_OUTPUT : HK_CELL_INPUT;
+	int			total = 0;
+	int			n = 0;
+
+	for (uint32_t c = 0; c < h->gh->n_cells; c++)
+		total += h->cells[c].type == type;
+	for (uint32_t c = 0; c < h->gh->n_cells; c++)
+	{
+		const HkCell *cell = &h->cells[c];
+		bool		taken = false;
+
+		if (cell->type != type)
+			continue;
+		if (n < max)
+		{
+			HnPort	   *p = &out[n];
+
+			memset(p, 0, sizeof(*p));
+			for (int i = 0; i < n && cell->name[0]; i++)
+				taken |= strcmp(out[i].name, cell->name) == 0;
+			if (cell->name[0] && !taken)
+				snprintf(p->name, sizeof(p->name), "%s", cell->name);
+			else if (total == 1)
+				snprintf(p->name, sizeof(p->name), "%s",
+						 outputs ? "output" : "input");
+			else
+				snprintf(p->name, sizeof(p->name), "cell%u", c);
+			p->offset = cell->io_offset;
+			p->count = cell->n_neurons;
+			p->classes = outputs;
+		}
+		n++;
+	}
+	return n;
 }
 
 /* The spiking state lives in the neuron records: they are the state. */
@@ -180,6 +228,7 @@ const HnKind HnHanamiKind = {
 	.predict = HkKindPredict,
 	.rows_independent = HkKindRowsIndependent,
 	.outputs = HkKindOutputs,
+	.ports = HkKindPorts,
 	.state_size = HkKindStateSize,
 	.state_save = HkKindStateSave,
 	.state_load = HkKindStateLoad,

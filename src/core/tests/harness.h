@@ -77,6 +77,7 @@ void		TestFastSuite(void);
 void		TestScalingSuite(void);
 void		TestGrowSuite(void);
 void		TestKindSuite(void);
+void		TestPortsSuite(void);
 void		TestFitSuite(void);
 void		TestJsonSuite(void);
 void		TestCheckpointSuite(void);
