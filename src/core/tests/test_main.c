@@ -26,5 +26,6 @@ main(void)
 	TestGrowPagingSuite();
 	TestHebbianSuite();
 	TestCustomActSuite();
+	TestGraphSuite();
 	return TestSummary();
 }
