@@ -153,11 +153,6 @@ GraphCheckComputed(const GraphLayer *layers, int n, int l, const char *who,
 								  "%s reads %s twice", who, src);
 			}
 	}
-	for (int k = ly->n_sources; k < GRAPH_MAX_SOURCES; k++)
-		if (ly->sources[k] != 0)
-			return HnSetError(err, code,
-							  "Unused source slots must be zero.",
-							  "%s has a nonzero unused source slot", who);
 	if (!ActIsValid(ly->activation) || ly->activation == HANAMI_ACT_CUSTOM)
 		return HnSetError(err, code,
 						  ly->activation == HANAMI_ACT_CUSTOM ?
@@ -242,6 +237,11 @@ GraphCheckLayers(const GraphLayer *layers, int n, bool image, HnStatus code,
 			return HnSetError(err, code,
 							  "The first layer of a graph is always an input.",
 							  "%s must be an input", who);
+		for (int k = ly->n_sources; k < GRAPH_MAX_SOURCES; k++)
+			if (ly->sources[k] != 0)
+				return HnSetError(err, code,
+								  "Unused source slots must be zero.",
+								  "%s has a nonzero unused source slot", who);
 		if (ly->role == GRAPH_ROLE_INPUT)
 			st = GraphCheckInput(ly, who, code, err);
 		else

@@ -426,8 +426,11 @@ TestBind(void)
 		((HnHeader *) copy)->flags |= 0x100;
 		ok &= NetBind(&check, copy, len, &err) == HANAMI_E_INVALID_FORMAT;
 		((HnHeader *) copy)->flags &= ~0x100u;
+		g.layers[0].sources[1] = 1;
+		ok &= NetBind(&check, copy, len, &err) == HANAMI_E_INVALID_FORMAT;
+		g.layers[0].sources[1] = 0;
 		ok &= NetBind(&check, copy, len, &err) == HANAMI_OK;
-		CHECK(ok, "graph: bind refuses a NaN weight, a zero multiplier, a header loss, a wrong parameter count, a short image, unknown flags");
+		CHECK(ok, "graph: bind refuses a NaN weight, a zero multiplier, a header loss, a wrong parameter count, a short image, unknown flags, an input's source slot");
 		free(copy);
 	}
 	free(img);
