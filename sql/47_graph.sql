@@ -86,6 +86,26 @@ SELECT avg(((SELECT k - 1 FROM unnest(o[1:10]) WITH ORDINALITY u(v, k) ORDER BY 
 FROM gr_two, gr_digits d, LATERAL hanami.run(net, d.x) o
 WHERE d.is_test;
 
+-- inputs and outputs by layer name: run_named
+SELECT hanami.run_named(net, jsonb_build_object('in', to_jsonb(x))) ? 'digit' AS has_digit,
+       jsonb_array_length(hanami.run_named(net, jsonb_build_object('in', to_jsonb(x))) -> 'even') AS even_values,
+       (SELECT array_agg(v::real ORDER BY k) FROM jsonb_array_elements_text(
+           hanami.run_named(net, jsonb_build_object('in', to_jsonb(x))) -> 'digit') WITH ORDINALITY e(v, k))
+         = (hanami.run(net, x))[1:10] AS same_as_run
+FROM gr_two, gr_digits WHERE id = 3;
+SELECT hanami.run_named(hanami.network('{"layers": [{"count": 2, "name": "a"}, {"count": 1, "name": "b", "input": true},
+                                                   {"count": 1, "name": "sum", "from": ["a", "b"], "activation": "identity"}]}', 1),
+                        '{"b": [1], "a": [0, 0]}') -> 'sum' -> 0 IS NOT NULL AS by_name_in_any_order;
+\set VERBOSITY default
+SELECT hanami.run_named(net, '{"in": [1, 2]}') FROM gr_two;
+\echo :LAST_ERROR_SQLSTATE
+SELECT hanami.run_named(net, '{"input": []}') FROM gr_two;
+\echo :LAST_ERROR_SQLSTATE
+SELECT hanami.run_named(net, '{}') FROM gr_two;
+\echo :LAST_ERROR_SQLSTATE
+SELECT hanami.run_named(hanami.network('{"layers": [4, 2]}'), '{"x": [1, 2, 3, 4]}');
+\echo :LAST_ERROR_SQLSTATE
+
 -- named models: create_model, train with to_skip, predict, evaluate
 SELECT hanami.create_model('gr_model', '{"layers": [{"count": 64, "name": "in"}, {"count": 32, "name": "h"}, {"count": 10, "name": "out", "from": ["h", "in"]}]}', seed => 5) IS NOT NULL AS created;
 SELECT hanami.train('gr_model', 'SELECT x, label FROM gr_digits WHERE NOT is_test',

@@ -2114,3 +2114,12 @@ COMMENT ON FUNCTION @extschema@.create_model(pg_catalog.text, pg_catalog.jsonb, 
 
 COMMENT ON FUNCTION @extschema@.capabilities() IS
 	'what this build supports: network kinds, activations (custom_activations: the stored ones you can see), losses, optimizers, devices';
+
+-- graphs: one row of inference with inputs and outputs by layer name
+CREATE FUNCTION @extschema@.run_named(net @extschema@.network, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_run_named'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_named(@extschema@.network, pg_catalog.jsonb) IS
+	'the outputs of a graph for one row, by output layer name, from its inputs given by input layer name';

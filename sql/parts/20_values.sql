@@ -35,6 +35,14 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[], pg_catalog.bool) IS
 	'the outputs for one row of a sequence: a spiking network''s state carries over from the previous call of the query; reset clears it first';
 
+CREATE FUNCTION @extschema@.run_named(net @extschema@.network, inputs pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'hanami_run_named'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.run_named(@extschema@.network, pg_catalog.jsonb) IS
+	'the outputs of a graph for one row, by output layer name, from its inputs given by input layer name';
+
 CREATE FUNCTION @extschema@.reset_state(net @extschema@.network)
 RETURNS @extschema@.network
 AS 'MODULE_PATHNAME', 'hanami_reset_state'

@@ -235,6 +235,16 @@ struct HnKind
 
 	/* Training and evaluation (fit.h); NULL: the kind cannot be trained. */
 	const struct HnKindFit *fit;
+
+	/*
+	 * Optional (NULL: a row's values have no names): the named groups of
+	 * a row's input values (outputs false) or of a prediction's values
+	 * (outputs true), in order, side by side: returns how many there are,
+	 * and for i below that sets *name and *count (graph: its input and
+	 * output layers).  For hanami.run_named (run_named.h).
+	 */
+	int			(*ports) (const HnNet *net, bool outputs, int i,
+						  const char **name, uint32_t *count);
 };
 
 /* See HnKind.rows_independent. */

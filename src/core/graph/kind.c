@@ -121,6 +121,42 @@ GraphKindSegments(const HnNet *hn, HnSegmentFn emit, void *ctx)
 	}
 }
 
+/*
+ * The named groups of values: the input (outputs false) or output layers,
+ * in declared order; an unnamed one is called by its index, "3".
+ */
+static int
+GraphKindPorts(const HnNet *hn, bool outputs, int i, const char **name,
+			   uint32_t *count)
+{
+	const GraphNet *net = GraphOf(hn);
+	int			role = outputs ? GRAPH_ROLE_OUTPUT : GRAPH_ROLE_INPUT;
+	int			n = 0;
+	static const char *const numbers[HANAMI_MAX_LAYERS] = {
+		"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+		"13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23",
+		"24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34",
+		"35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45",
+		"46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+		"57", "58", "59", "60", "61", "62", "63"
+	};
+
+	for (uint32_t l = 0; l < net->hdr->n_layers; l++)
+	{
+		const GraphLayer *ly = &net->layers[l];
+
+		if (ly->role != role)
+			continue;
+		if (n == i && name != NULL)
+		{
+			*name = ly->name[0] ? ly->name : numbers[l];
+			*count = ly->count;
+		}
+		n++;
+	}
+	return n;
+}
+
 const HnKind HnGraphKind = {
 	.id = HANAMI_KIND_GRAPH,
 	.name = "graph",
@@ -138,4 +174,5 @@ const HnKind HnGraphKind = {
 	.state_size = GraphKindStateSize,
 	.segments = GraphKindSegments,
 	.fit = &HnGraphFit,
+	.ports = GraphKindPorts,
 };

@@ -14,6 +14,7 @@
 #include "core/graph/graph.h"
 #include "core/json.h"
 #include "core/kind.h"
+#include "core/run_named.h"
 
 /* A network from a description; NULL (err filled) when refused. */
 static void *
@@ -594,9 +595,88 @@ TestTwoOutputsFit(void)
 	free(img);
 }
 
+/* Whether NetRunNamed refuses inputs with code. */
+static bool
+NamedRefused(HnNet *net, const char *inputs, HnStatus code)
+{
+	HnJsonDoc	doc;
+	HnBuf		out;
+	HnError		err;
+	HnStatus	st;
+
+	if (HnJsonParse(inputs, strlen(inputs), &HnMallocAllocator, &doc, &err) != HANAMI_OK)
+		return false;
+	HnBufInit(&out, &HnMallocAllocator);
+	st = NetRunNamed(net, doc.root, &HnMallocAllocator, &out, &err);
+	HnBufFree(&out);
+	HnJsonFree(&doc);
+	return st == code;
+}
+
+/* Inputs and outputs by layer name: the values of predict, by name. */
+static void
+TestRunNamed(void)
+{
+	HnError		err;
+	HnNet		net,
+				dense;
+	size_t		len,
+				dlen;
+	void	   *img = Make("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 1, \"input\": true},"
+						   " {\"count\": 3, \"name\": \"h\", \"from\": [\"a\", 1]},"
+						   " {\"count\": 2, \"name\": \"p\", \"output\": true},"
+						   " {\"count\": 1, \"name\": \"v\", \"from\": [\"h\", 1], \"output\": true, \"activation\": \"identity\"}],"
+						   " \"seed\": 2}", &len, &net, &err);
+	void	   *dimg = Make("{\"layers\": [2, 1]}", &dlen, &dense, &err);
+	const char *in = "{\"1\": [0.25], \"a\": [1, -2]}";
+	float		x[3] = {1, -2, 0.25f},
+				y[3];
+	HnJsonDoc	doc;
+	HnBuf		out;
+	char		want[256];
+	bool		ok = false;
+
+	if (img && dimg && HnJsonParse(in, strlen(in), &HnMallocAllocator, &doc, &err) == HANAMI_OK)
+	{
+		void	   *w = net.kind->work_create(&net, 1, &HnMallocAllocator, &err);
+
+		net.kind->predict(&net, w, x, 1, y);
+		net.kind->work_free(w, &HnMallocAllocator);
+		HnBufInit(&out, &HnMallocAllocator);
+		HnBufAppend(&out, "{\"p\": [");
+		HnBufJsonNumber(&out, y[0]);
+		HnBufAppend(&out, ", ");
+		HnBufJsonNumber(&out, y[1]);
+		HnBufAppend(&out, "], \"v\": [");
+		HnBufJsonNumber(&out, y[2]);
+		HnBufAppend(&out, "]}");
+		snprintf(want, sizeof(want), "%s", out.data);
+		HnBufFree(&out);
+		HnBufInit(&out, &HnMallocAllocator);
+		ok = NetRunNamed(&net, doc.root, &HnMallocAllocator, &out, &err) == HANAMI_OK &&
+			strcmp(out.data, want) == 0;
+		if (!ok)
+			TestNote("%s vs %s", out.data ? out.data : "", want);
+		HnBufFree(&out);
+		HnJsonFree(&doc);
+	}
+	CHECK(ok, "graph: run_named gives predict's values by output name (an unnamed input by its index)");
+	CHECK(img && dimg &&
+		  NamedRefused(&net, "{\"a\": [1, 2]}", HANAMI_E_INVALID_ARGUMENT) &&
+		  NamedRefused(&net, "{\"a\": [1], \"1\": [0]}", HANAMI_E_DIMENSION) &&
+		  NamedRefused(&net, "{\"a\": [1, \"x\"], \"1\": [0]}", HANAMI_E_INVALID_ARGUMENT) &&
+		  NamedRefused(&net, "{\"a\": [1, 2], \"1\": [0], \"b\": [1]}", HANAMI_E_INVALID_ARGUMENT) &&
+		  NamedRefused(&net, "[1, 2]", HANAMI_E_INVALID_ARGUMENT) &&
+		  NamedRefused(&dense, "{}", HANAMI_E_UNSUPPORTED),
+		  "graph: run_named refuses a missing, short, malformed or unknown input, and kinds without names");
+	free(img);
+	free(dimg);
+}
+
 void
 TestGraphSuite(void)
 {
+	TestRunNamed();
 	TestDescriptions();
 	TestRoundTrip();
 	TestBind();
