@@ -40,7 +40,7 @@ check "the engine and the OpenCL backend include nothing of the glue" \
 # the kind ids and the kinds' own views belong to the registry and the kinds
 kind_test='HANAMI_KIND_[A-Z]+|\bDenseOf[[:space:]]*\(|\bHkOf[[:space:]]*\('
 check "no test of the network kind outside the registry and the kinds' folders" \
-    "$(sources src | grep -vE '^src/core/(kind\.[ch]|image\.h|dense/|hanami/|tests/|fuzz/)' |
+    "$(sources src | grep -vE '^src/core/(kind\.[ch]|image\.h|dense/|hanami/|graph/|tests/|fuzz/)' |
         xargs grep -nE "$kind_test" 2>/dev/null)"
 
 echo "1..$n"

@@ -25,7 +25,8 @@
 typedef enum HnKindId
 {
 	HANAMI_KIND_DENSE = 1,		/* layers of units: dense/ */
-	HANAMI_KIND_HANAMI = 2		/* the growing network: hanami/ */
+	HANAMI_KIND_HANAMI = 2,		/* the growing network: hanami/ */
+	HANAMI_KIND_GRAPH = 3		/* named layers joined by edges: graph/ */
 } HnKindId;
 
 /*

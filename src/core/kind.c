@@ -10,11 +10,13 @@
 
 #include "core/dense/kind.h"
 #include "core/hanami/kind.h"
+#include "core/graph/graph.h"
 
 /* Every kind, one line each. */
 static const HnKind *const kinds[] = {
 	&HnDenseKind,
 	&HnHanamiKind,
+	&HnGraphKind,
 };
 
 #define N_KINDS ((int) (sizeof(kinds) / sizeof(kinds[0])))
@@ -57,7 +59,7 @@ NetKindName(int id)
 	return k ? k->name : NULL;
 }
 
-/* "1 (dense) and 2 (hanami)" */
+/* "1 (dense), 2 (hanami) and 3 (graph)" */
 static void
 KnownKinds(char *buf, size_t len)
 {

@@ -11,6 +11,29 @@
 /* The kind of a description without "kind". */
 #define DEFAULT_KIND "dense"
 
+/*
+ * The kind of a description without "kind": "graph" when a layer object
+ * says "from", "input" or "output" (which only graphs read), else dense.
+ */
+static const char *
+DefaultKind(const HnJson *root)
+{
+	const HnJson *layers = HnJsonGet(root, "layers");
+
+	if (layers == NULL || layers->type != HN_JSON_ARRAY)
+		return DEFAULT_KIND;
+	for (size_t i = 0; i < layers->n; i++)
+	{
+		const HnJson *ly = &layers->u.items[i];
+
+		if (ly->type == HN_JSON_OBJECT &&
+			(HnJsonGet(ly, "from") != NULL || HnJsonGet(ly, "input") != NULL ||
+			 HnJsonGet(ly, "output") != NULL))
+			return "graph";
+	}
+	return DEFAULT_KIND;
+}
+
 /* "dense, hanami" */
 static void
 KindList(char *buf, size_t len)
@@ -63,9 +86,13 @@ NetFromJsonValue(const HnJson *root, const HnJsonIn *in,
 				   "network description must be a JSON object");
 		return HnSetHint(err, "For example {\"layers\": [4, 8, 3]}.");
 	}
-	if ((v = HnJsonGet(root, "kind")) != NULL &&
-		(st = HnJsonString(v, "kind", &name, err)) != HANAMI_OK)
-		return st;
+	if ((v = HnJsonGet(root, "kind")) != NULL)
+	{
+		if ((st = HnJsonString(v, "kind", &name, err)) != HANAMI_OK)
+			return st;
+	}
+	else
+		name = DefaultKind(root);
 	kind = HnKindByName(name);
 	if (kind == NULL)
 	{

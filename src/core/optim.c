@@ -40,7 +40,15 @@ HnOptimState *
 OptimCreate(const DenseNet *net, const HnOptimConfig *cfg,
 			const HnAllocator *alloc, HnError *err)
 {
-	size_t		n = (size_t) net->hdr->n_params;
+	return OptimCreateCount(net->hdr->n_params, cfg, alloc, err);
+}
+
+/* Allocate zeroed moments for n parameters. */
+HnOptimState *
+OptimCreateCount(uint64_t n_params, const HnOptimConfig *cfg,
+				 const HnAllocator *alloc, HnError *err)
+{
+	size_t		n = (size_t) n_params;
 	size_t		bytes;
 	HnOptimState *st;
 
@@ -107,23 +115,42 @@ OptimUpdateRange(HnOptimState *st, float *params, const float *grad,
 					   wd);
 }
 
+/* Count a step and give its factors; see optim.h. */
+void
+OptimBegin(HnOptimState *st, float *step, float *vscale)
+{
+	const HnOptimConfig *c = &st->cfg;
+
+	*step = 0.0f;
+	*vscale = 1.0f;
+	st->step++;
+	if (c->kind == HANAMI_OPT_ADAM)
+	{
+		double		t = (double) st->step;
+
+		*step = (float) (c->learning_rate / (1.0 - pow(c->beta1, t)));
+		*vscale = (float) (1.0 / (1.0 - pow(c->beta2, t)));
+	}
+}
+
+/* Update a range of parameters; see optim.h. */
+void
+OptimUpdate(HnOptimState *st, float *params, const float *grad, size_t off,
+			size_t count, float wd, float step, float vscale)
+{
+	OptimUpdateRange(st, params, grad, off, count, wd, step, vscale);
+}
+
 /* One optimizer step on the layers selected by train_mask. */
 void
 OptimStep(const DenseNet *net, HnOptimState *st, const float *grad,
 		  uint64_t train_mask)
 {
 	const HnOptimConfig *c = &st->cfg;
-	float		step = 0.0f;
-	float		vscale = 1.0f;
+	float		step;
+	float		vscale;
 
-	st->step++;
-	if (c->kind == HANAMI_OPT_ADAM)
-	{
-		double		t = (double) st->step;
-
-		step = (float) (c->learning_rate / (1.0 - pow(c->beta1, t)));
-		vscale = (float) (1.0 / (1.0 - pow(c->beta2, t)));
-	}
+	OptimBegin(st, &step, &vscale);
 	for (uint32_t l = 1; l < net->hdr->n_layers; l++)
 	{
 		size_t		off = net->layers[l].param_offset;

@@ -41,6 +41,20 @@ HnOptimState *OptimCreate(const struct DenseNet *net, const HnOptimConfig *cfg,
 						  const HnAllocator *alloc, HnError *err);
 void		OptimFree(HnOptimState *st, const HnAllocator *alloc);
 
+/* Moments for n parameters of any layout (kinds other than dense). */
+HnOptimState *OptimCreateCount(uint64_t n, const HnOptimConfig *cfg,
+							   const HnAllocator *alloc, HnError *err);
+
+/*
+ * One step over parameter ranges of another layout: OptimBegin counts the
+ * step and gives the factors, OptimUpdate updates count parameters at off
+ * (weight decay wd: weights only), as OptimStep does layer by layer.
+ */
+void		OptimBegin(HnOptimState *st, float *step, float *vscale);
+void		OptimUpdate(HnOptimState *st, float *params, const float *grad,
+						size_t off, size_t count, float wd, float step,
+						float vscale);
+
 /* Apply one update from grad (n_params floats) to layers in train_mask. */
 void		OptimStep(const struct DenseNet *net, HnOptimState *st, const float *grad,
 					  uint64_t train_mask);

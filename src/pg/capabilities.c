@@ -5,6 +5,7 @@
 
 #include "jsonutil.h"
 #include "device.h"
+#include "core/kind.h"
 
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -80,8 +81,12 @@ hanami_capabilities(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"version\": \"%s\", \"format\": %d, \"kinds\": [\"dense\", \"hanami\"], "
-					 "\"activations\": [", HANAMI_VERSION_STR, HANAMI_FORMAT_VERSION);
+	appendStringInfo(&buf, "{\"version\": \"%s\", \"format\": %d, \"kinds\": [",
+					 HANAMI_VERSION_STR, HANAMI_FORMAT_VERSION);
+	/* every kind of the registry (src/core/kind.c) */
+	for (int i = 0; i < HnKindCount(); i++)
+		appendStringInfo(&buf, "%s\"%s\"", i ? ", " : "", HnKindAt(i)->name);
+	appendStringInfoString(&buf, "], \"activations\": [");
 	for (int a = HANAMI_ACT_IDENTITY; a < HANAMI_ACT_CUSTOM; a++)
 		appendStringInfo(&buf, "%s\"%s\"", a == HANAMI_ACT_IDENTITY ? "" : ", ",
 						 ActName(a));

@@ -42,6 +42,7 @@
 #include "core/dense/dense.h"
 #include "core/dense/dtype.h"
 #include "core/dense/format.h"
+#include "core/graph/graph.h"
 #include "core/hanami/kind.h"
 #include "core/dense/kind.h"
 #include "core/fit.h"
@@ -450,6 +451,62 @@ HkAccepted(void *image, size_t len)
 	free(x);
 }
 
+/* ------------------------------------------------------------------ graph */
+
+/*
+ * A graph: its text form, inference on the rows through the kind, an
+ * evaluation, and a short fit (targets as values, so any outputs take
+ * them unless a softmax layer refuses them) that must leave a valid image.
+ */
+static void
+GraphAccepted(void *image, size_t len)
+{
+	void	   *copy = ImageCopy(image, len);
+	HnNet		net;
+	HnRows		rows;
+	HnDataset	ds;
+	HnTrainOptions opt;
+	HnTrainResult res;
+	HnEvalResult ev;
+	HnError		err;
+	float	   *x;
+	float	   *y;
+	float	   *out;
+	void	   *work;
+
+	NetBindTrusted(&net, copy);
+	x = MakeRows(net.hdr->n_inputs);
+	y = MakeTargets(net.hdr->n_outputs);
+	out = malloc(sizeof(float) * FUZZ_ROWS * net.hdr->n_outputs);
+	TextRoundTrip(image, len);
+	work = net.kind->work_create(&net, 2, &HnMallocAllocator, &err);
+	if (work == NULL || out == NULL)
+		Fail("no inference workspace: %s", work ? "out of memory" : err.message);
+	net.kind->predict(&net, work, x, FUZZ_ROWS, out);
+	net.kind->work_free(work, &HnMallocAllocator);
+	ds = (HnDataset) {FUZZ_ROWS, net.hdr->n_inputs, net.hdr->n_outputs, x, y, NULL};
+	rows = (HnRows) {&ds, NULL, 0, NULL};
+	memset(&ev, 0, sizeof(ev));
+	if (HnEvaluate(&net, &rows, NULL, &HnMallocAllocator, &ev, &err) != HANAMI_OK &&
+		err.code != HANAMI_E_OUTPUT_NOT_FINITE && err.code != HANAMI_E_INVALID_ARGUMENT)
+		Fail("a graph evaluation fails: %s", err.message);
+	if (GraphOptions(&net, NULL, &HnMallocAllocator, &opt, &err) != HANAMI_OK)
+		Fail("graph options fail: %s", err.message);
+	opt.epochs = 2;
+	opt.batch_size = 3;
+	if (HnFit(&net, &rows, &opt, NULL, NULL, &HnMallocAllocator, &res,
+			  &err) == HANAMI_OK)
+		ExpectValid(copy, len, "a graph fit");
+	else if (err.code != HANAMI_E_DIVERGED && err.code != HANAMI_E_NOT_FINITE &&
+			 err.code != HANAMI_E_INVALID_ARGUMENT &&
+			 err.code != HANAMI_E_OUTPUT_NOT_FINITE)
+		Fail("a graph fit fails: %s", err.message);
+	free(x);
+	free(y);
+	free(out);
+	ImageFree(copy);
+}
+
 /* ------------------------------------------------------------------ entry */
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -486,6 +543,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		DenseAccepted(DenseOf(&net), image, size);
 	else if (HkOf(&net) != NULL)
 		HkAccepted(image, size);
+	else if (GraphOf(&net) != NULL)
+		GraphAccepted(image, size);
 	else
 		Fail("accepted an image of kind %u", net.hdr->kind);
 	ImageFree(image);

@@ -26,6 +26,7 @@
 #include "core/dense/format.h"
 #include "core/hanami/hanami.h"
 #include "core/json.h"
+#include "core/graph/graph.h"
 #include "core/kind.h"
 #include "core/fit.h"
 #include "core/hanami/kind.h"
@@ -125,6 +126,11 @@ WriteDescriptions(void)
 			"{\"count\": 1, \"activation\": {\"name\": \"soft\", \"expression\": "
 			"\"x / (1 + abs(x))\", \"derivative\": \"1 / (1 + abs(x)) ^ 2\"}}], "
 			"\"loss\": \"mse\"}"},
+		{"spec-graph", "{\"layers\": [{\"count\": 3, \"name\": \"in\"}, "
+			"{\"count\": 2, \"name\": \"aux\", \"input\": true}, {\"count\": 4, \"name\": \"h\", "
+			"\"from\": [\"in\", \"aux\"], \"activation\": \"tanh\"}, {\"count\": 2, \"name\": \"c\", "
+			"\"from\": [\"h\", \"in\"], \"output\": true}, {\"count\": 1, \"from\": [\"h\", 1], "
+			"\"output\": true, \"activation\": \"identity\", \"loss\": \"mse\"}], \"seed\": 5}"},
 		{"bad-escapes", "{\"layers\": [1, 1], \"\\ud83d\\ude00\": \"\\u0041\\n\"}"},
 		{"bad-nesting", "[[[[[[[[[[[[[[[[{\"a\": [1e400, -0.0e-5, true, null]}]]]]]]]]]]]]]]]]"},
 	};
@@ -297,6 +303,47 @@ HkChain(HkSpec *spec, uint32_t inputs, int n_hidden, uint32_t hidden,
 	spec->seed = 9;
 }
 
+/* Graphs: two inputs, a skip, two outputs; trained-looking; damaged. */
+static void
+GraphSeeds(void)
+{
+	const char *spec = "{\"layers\": [{\"count\": 3, \"name\": \"in\"}, "
+		"{\"count\": 2, \"name\": \"aux\", \"input\": true}, "
+		"{\"count\": 4, \"name\": \"h\", \"from\": [\"in\", \"aux\"], \"activation\": \"tanh\"}, "
+		"{\"count\": 2, \"name\": \"c\", \"from\": [\"h\", \"in\"], \"output\": true}, "
+		"{\"count\": 1, \"from\": [\"h\", 1], \"output\": true, \"activation\": \"identity\"}], "
+		"\"seed\": 5}";
+	void	   *img;
+	void	   *bad;
+	size_t		len;
+	HnError		err;
+	GraphNet	g;
+
+	if (NetFromJson(spec, strlen(spec), NULL, &HnMallocAllocator, &img, &len,
+					&err) != HANAMI_OK)
+		Die("graph", &err);
+	Write("graph-two-inputs-outputs", img, len, 1);
+	bad = malloc(len);
+	memcpy(bad, img, len);
+	GraphBindTrusted(&g, bad);
+	g.hdr->flags |= GRAPH_FLAG_INPUT_FITTED | GRAPH_FLAG_INPUT_CLIP;
+	g.in_shift[0] = 0.5f;
+	g.in_mul[1] = 4.0f;
+	g.hdr->epochs = 3;
+	Write("graph-fitted", bad, len, 1);
+	memcpy(bad, img, len);
+	g.layers[2].sources[1] = 3;
+	Write("bad-graph-later-source", bad, len, 0);
+	memcpy(bad, img, len);
+	g.layers[3].history = 2;
+	Write("bad-graph-history", bad, len, 0);
+	memcpy(bad, img, len);
+	g.params[5] = NAN;
+	Write("bad-graph-nan-weight", bad, len, 0);
+	free(bad);
+	free(img);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +364,7 @@ main(int argc, char **argv)
 	json_dir = argc == 3 ? argv[2] : NULL;
 	if (json_dir)
 		WriteDescriptions();
+	GraphSeeds();
 
 	/* dense: the smallest network */
 	{

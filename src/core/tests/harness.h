@@ -88,5 +88,6 @@ void		TestDtypeSuite(void);
 void		TestGrowPagingSuite(void);
 void		TestHebbianSuite(void);
 void		TestCustomActSuite(void);
+void		TestGraphSuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

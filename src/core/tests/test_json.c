@@ -786,7 +786,7 @@ TestDense(void)
 				   "For example {\"layers\": [4, 8, 3]}.");
 	ExpectNetError("{\"layers\": [4, 2], \"kind\": \"conv\"}", HANAMI_E_MALFORMED_SPEC,
 				   "unknown network kind \"conv\"", NULL,
-				   "Valid kinds are: dense, hanami.");
+				   "Valid kinds are: dense, hanami, graph.");
 	ExpectNetError("{\"layers\": [4, 2], \"kind\": 1}", HANAMI_E_INVALID_SPEC,
 				   "kind must be a string, not number", NULL, NULL);
 	ExpectNetError("{\"layers\": [4, 2], \"dropout\": 0.5}", HANAMI_E_INVALID_SPEC,

@@ -9,6 +9,7 @@
 
 #include "core/dense/dense.h"
 #include "core/dense/kind.h"
+#include "core/graph/graph.h"
 #include "core/hanami/kind.h"
 #include "core/kind.h"
 
@@ -84,9 +85,10 @@ TestRegistry(void)
 	HnError		err;
 	void	   *copy;
 
-	CHECK(HnKindCount() == 2 && HnKindAt(0) == &HnDenseKind &&
-		  HnKindAt(1) == &HnHanamiKind && HnKindAt(-1) == NULL,
-		  "the registry lists the dense and hanami kinds");
+	CHECK(HnKindCount() == 3 && HnKindAt(0) == &HnDenseKind &&
+		  HnKindAt(1) == &HnHanamiKind && HnKindAt(2) == &HnGraphKind &&
+		  HnKindAt(-1) == NULL,
+		  "the registry lists the dense, hanami and graph kinds");
 	for (int i = 0; i < HnKindCount(); i++)
 	{
 		const HnKind *k = HnKindAt(i);
@@ -105,7 +107,7 @@ TestRegistry(void)
 	((HnHeader *) copy)->kind = 7;
 	CHECK(NetBind(&net, copy, tn.len, &err) == HANAMI_E_INVALID_FORMAT &&
 		  strstr(err.message, "invalid network kind 7") != NULL &&
-		  strcmp(err.detail, "Known kinds are 1 (dense) and 2 (hanami).") == 0 &&
+		  strcmp(err.detail, "Known kinds are 1 (dense), 2 (hanami) and 3 (graph).") == 0 &&
 		  net.kind == NULL && net.hdr == NULL,
 		  "an unknown kind number is refused, listing the known kinds");
 	((HnHeader *) copy)->kind = HANAMI_KIND_HANAMI;

@@ -27,5 +27,6 @@ main(void)
 	TestHebbianSuite();
 	TestCustomActSuite();
 	TestPortsSuite();
+	TestGraphSuite();
 	return TestSummary();
 }
