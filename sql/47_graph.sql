@@ -105,6 +105,9 @@ SELECT hanami.run_named(net, '{}') FROM gr_two;
 \echo :LAST_ERROR_SQLSTATE
 SELECT hanami.run_named(hanami.network('{"layers": [4, 2]}'), '{"x": [1, 2, 3, 4]}');
 \echo :LAST_ERROR_SQLSTATE
+-- a class index cannot score several output layers
+SELECT hanami.verify(net, 'SELECT x, label FROM gr_digits WHERE is_test') FROM gr_two;
+\echo :LAST_ERROR_SQLSTATE
 
 -- named columns: two input layers and two output layers fed by the
 -- "inputs" and "targets" options give the bytes of the same fit from one

@@ -328,6 +328,23 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 		if (e.n_ports < 2 || e.n_ports > HANAMI_MAX_PORTS)
 			e.n_ports = 0;
 	}
+	/*
+	 * A class index names one output of one set of classes: refused when
+	 * the outputs are the values of several output layers (a graph's).
+	 */
+	if (!values && net->kind->ports != NULL &&
+		net->kind->outputs(net, NULL, 0) != HANAMI_OUTPUTS_CLASSES)
+	{
+		HnPort		probe[2];
+
+		if (HnPorts(net, true, probe, 2) > 1)
+		{
+			HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+					   "A class index says which output of one output layer is right; this network has several output layers.",
+					   "class targets need a network with one output layer");
+			return HnSetHint(err, "Name each output layer's target column with the \"targets\" option, or give a real[] of every output layer's values side by side.");
+		}
+	}
 	if (data != NULL && !checked)
 	{
 		if (n == 0)

@@ -113,7 +113,7 @@ GraphPrepareBegin(HnNet *hn, const HnTrainOptions *opt, bool values,
 		HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 				   "A class index says which output of one output layer is right; this graph has several output layers.",
 				   "class targets need a graph with one output layer");
-		return HnSetHint(err, "Give the targets as a real[] of every output layer's values, side by side in declared order (one-hot for a softmax layer).");
+		return HnSetHint(err, "Name each output layer's target column with the \"targets\" option, or give a real[] of every output layer's values side by side in declared order (one-hot for a softmax layer).");
 	}
 	if (!want_in && !want_out)
 		return HANAMI_OK;
