@@ -896,6 +896,14 @@ HanamiDispatcherMain(Datum arg)
 			List	   *jobs = NIL;
 			ListCell   *lc;
 
+			/*
+			 * One dispatcher at a time (every finished job starts one): a
+			 * second waits here, and its statements then see the attempts
+			 * the first counted, so a job is never launched more often
+			 * than HANAMI_JOB_MAX_ATTEMPTS times.
+			 */
+			HanamiSpiExec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hanami dispatch'))",
+						  0, NULL, NULL);
 			HanamiSpiExec("UPDATE hanami.job_queue j SET state = 'failed', finished_at = pg_catalog.now(), "
 						  "error = 'its worker could not be started (' || j.attempts || ' attempts)' "
 						  "WHERE j.state = 'queued' AND j.attempts >= $2", 2, types, vals);
