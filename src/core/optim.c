@@ -164,3 +164,64 @@ OptimStep(const DenseNet *net, HnOptimState *st, const float *grad,
 						 net->layers[l].count, 0.0f, step, vscale);
 	}
 }
+
+/* See optim.h. */
+size_t
+OptimSaveSize(const HnOptimState *st, size_t count)
+{
+	return 4 + 8 + 8 + count * sizeof(float) *
+		(st->cfg.kind == HANAMI_OPT_ADAM ? 2 : 1);
+}
+
+/* See optim.h. */
+void
+OptimSave(const HnOptimState *st, size_t count, void *dst)
+{
+	unsigned char *p = dst;
+	uint32_t	kind = (uint32_t) st->cfg.kind;
+	uint64_t	n = count;
+
+	memcpy(p, &kind, 4);
+	memcpy(p + 4, &st->step, 8);
+	memcpy(p + 12, &n, 8);
+	memcpy(p + 20, st->m, count * sizeof(float));
+	if (st->v != NULL)
+		memcpy(p + 20 + count * sizeof(float), st->v, count * sizeof(float));
+}
+
+/* See optim.h. */
+HnStatus
+OptimLoad(HnOptimState *st, size_t count, const void *src, size_t len,
+		  HnError *err)
+{
+	const unsigned char *p = src;
+	bool		adam = st->cfg.kind == HANAMI_OPT_ADAM;
+	uint32_t	kind;
+	int64_t		step;
+	uint64_t	n;
+
+	if (src == NULL || len != OptimSaveSize(st, count))
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "It was made for another network or optimizer.",
+						  "invalid checkpoint: the optimizer state has %zu bytes, not %zu",
+						  len, OptimSaveSize(st, count));
+	memcpy(&kind, p, 4);
+	memcpy(&step, p + 4, 8);
+	memcpy(&n, p + 12, 8);
+	if (kind != (uint32_t) st->cfg.kind || n != count || step < 0)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "It was made for another network or optimizer.",
+						  "invalid checkpoint: the optimizer state does not match");
+	memcpy(st->m, p + 20, count * sizeof(float));
+	if (adam)
+		memcpy(st->v, p + 20 + count * sizeof(float), count * sizeof(float));
+	if (!SimdAllFinite(st->m, count) || (adam && !SimdAllFinite(st->v, count)))
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+						  "invalid checkpoint: the optimizer state is not finite");
+	for (size_t i = 0; adam && i < count; i++)
+		if (st->v[i] < 0)
+			return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
+							  "invalid checkpoint: a negative second moment");
+	st->step = step;
+	return HANAMI_OK;
+}

@@ -50,6 +50,18 @@ HnOptimState *OptimCreateCount(uint64_t n, const HnOptimConfig *cfg,
  * step and gives the factors, OptimUpdate updates count parameters at off
  * (weight decay wd: weights only), as OptimStep does layer by layer.
  */
+/*
+ * The optimizer's state as checkpoint bytes, for count parameters: the
+ * optimizer (u32 kind), its step count (i64), the parameter count (u64),
+ * then the moments: sgd's velocities, adam's m and v, one float per
+ * parameter each.  OptimLoad restores it from untrusted bytes, checking
+ * every length and value (HANAMI_E_INVALID_FORMAT otherwise).
+ */
+size_t		OptimSaveSize(const HnOptimState *st, size_t count);
+void		OptimSave(const HnOptimState *st, size_t count, void *dst);
+HnStatus	OptimLoad(HnOptimState *st, size_t count, const void *src,
+					  size_t len, HnError *err);
+
 void		OptimBegin(HnOptimState *st, float *step, float *vscale);
 void		OptimUpdate(HnOptimState *st, float *params, const float *grad,
 						size_t off, size_t count, float wd, float step,

@@ -606,37 +606,21 @@ DenseStepperFree(void *state)
 	TrainerFree(state);
 }
 
-/*
- * Stepper state for checkpoints: the optimizer (u32 kind), its step count
- * (i64), the parameter count (u64), then the moments: sgd's velocities,
- * adam's m and v, one float per parameter each.
- */
+/* Stepper state for checkpoints: the optimizer's (optim.h OptimSave). */
 static size_t
 DenseStepperSaveSize(void *state)
 {
 	const HnTrainer *t = state;
-	size_t		n = (size_t) t->net->hdr->n_params;
 
-	return 4 + 8 + 8 + n * sizeof(float) *
-		(t->optim->cfg.kind == HANAMI_OPT_ADAM ? 2 : 1);
+	return OptimSaveSize(t->optim, (size_t) t->net->hdr->n_params);
 }
 
 static void
 DenseStepperSave(void *state, void *dst)
 {
 	const HnTrainer *t = state;
-	const HnOptimState *st = t->optim;
-	unsigned char *p = dst;
-	uint32_t	kind = (uint32_t) st->cfg.kind;
-	uint64_t	n = t->net->hdr->n_params;
 
-	memcpy(p, &kind, 4);
-	memcpy(p + 4, &st->step, 8);
-	memcpy(p + 12, &n, 8);
-	memcpy(p + 20, st->m, (size_t) n * sizeof(float));
-	if (st->v != NULL)
-		memcpy(p + 20 + (size_t) n * sizeof(float), st->v,
-			   (size_t) n * sizeof(float));
+	OptimSave(t->optim, (size_t) t->net->hdr->n_params, dst);
 }
 
 /* Restore the optimizer from untrusted bytes: every length and value checked. */
@@ -644,38 +628,8 @@ static HnStatus
 DenseStepperLoad(void *state, const void *src, size_t len, HnError *err)
 {
 	HnTrainer  *t = state;
-	HnOptimState *st = t->optim;
-	const unsigned char *p = src;
-	uint32_t	kind;
-	int64_t		step;
-	uint64_t	n;
-	size_t		count = (size_t) t->net->hdr->n_params;
-	bool		adam = st->cfg.kind == HANAMI_OPT_ADAM;
 
-	if (src == NULL || len != DenseStepperSaveSize(state))
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "It was made for another network or optimizer.",
-						  "invalid checkpoint: the optimizer state has %zu bytes, not %zu",
-						  len, DenseStepperSaveSize(state));
-	memcpy(&kind, p, 4);
-	memcpy(&step, p + 4, 8);
-	memcpy(&n, p + 12, 8);
-	if (kind != (uint32_t) st->cfg.kind || n != count || step < 0)
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "It was made for another network or optimizer.",
-						  "invalid checkpoint: the optimizer state does not match");
-	memcpy(st->m, p + 20, count * sizeof(float));
-	if (adam)
-		memcpy(st->v, p + 20 + count * sizeof(float), count * sizeof(float));
-	if (!SimdAllFinite(st->m, count) || (adam && !SimdAllFinite(st->v, count)))
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
-						  "invalid checkpoint: the optimizer state is not finite");
-	for (size_t i = 0; adam && i < count; i++)
-		if (st->v[i] < 0)
-			return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
-							  "invalid checkpoint: a negative second moment");
-	st->step = step;
-	return HANAMI_OK;
+	return OptimLoad(t->optim, (size_t) t->net->hdr->n_params, src, len, err);
 }
 
 const HnStepperOps DenseStepper = {
