@@ -344,3 +344,36 @@ HnOptionFloat(const HnJson *obj, const char *key, double lo, double hi,
 		*out = (float) d;
 	return st;
 }
+
+/* See options.h. */
+HnStatus
+HnStepOptionsRead(const HnJson *obj, HnTrainOptions *t, HnError *err)
+{
+	const HnJson *v;
+	int64_t		i;
+	bool		found;
+	HnStatus	st;
+
+	if ((st = HnOptionInt(obj, "batch_size", 1, 65536, &i, &found, err)) != HANAMI_OK)
+		return st;
+	if (found)
+		t->batch_size = (int) i;
+	if ((st = HnOptionFloat(obj, "learning_rate", 0, 1e3, true,
+							&t->optim.learning_rate, err)) != HANAMI_OK ||
+		(st = HnOptionFloat(obj, "momentum", 0, 0.999999, false,
+							&t->optim.momentum, err)) != HANAMI_OK ||
+		(st = HnOptionFloat(obj, "beta1", 0, 0.999999, false,
+							&t->optim.beta1, err)) != HANAMI_OK ||
+		(st = HnOptionFloat(obj, "beta2", 0, 0.999999999, false,
+							&t->optim.beta2, err)) != HANAMI_OK ||
+		(st = HnOptionFloat(obj, "epsilon", 0, 1, true,
+							&t->optim.epsilon, err)) != HANAMI_OK ||
+		(st = HnOptionFloat(obj, "weight_decay", 0, 1, false,
+							&t->optim.weight_decay, err)) != HANAMI_OK)
+		return st;
+	if ((v = HnJsonGet(obj, "validation_split")) != NULL &&
+		(st = HnOptionNumber(v, "validation_split", 0, 0.99, false,
+							 &t->validation_split, err)) != HANAMI_OK)
+		return st;
+	return HnOptionBool(obj, "rescale", &t->rescale, err);
+}

@@ -68,4 +68,13 @@ HnStatus	HnOptionBool(const HnJson *obj, const char *key, bool *out,
 HnStatus	HnOptionString(const HnJson *obj, const char *key,
 						   const char **out, HnError *err);
 
+/*
+ * The options of a gradient step that layered kinds share, when obj has
+ * them: batch_size, the optimizer's learning_rate, momentum, beta1,
+ * beta2, epsilon and weight_decay, validation_split and rescale (each
+ * range-checked, named in the error).
+ */
+HnStatus	HnStepOptionsRead(const HnJson *obj, HnTrainOptions *t,
+							  HnError *err);
+
 #endif							/* HANAMI_CORE_OPTIONS_H */
