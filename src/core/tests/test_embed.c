@@ -468,6 +468,8 @@ TestRefusals(void)
 		HANAMI_E_INVALID_SPEC, "network of layer \"e\": "},
 		{"{\"layers\": [4, {\"name\": \"e\", \"net\": {\"layers\": [4, 2], \"input_scaling\": false}}]}",
 		HANAMI_E_INVALID_SPEC, "reads an input layer without clipping"},
+		{"{\"layers\": [2, {\"name\": \"e\", \"net\": {\"layers\": [2, {\"count\": 3, \"activation\": {\"name\": \"w\", \"expression\": \"x\", \"derivative\": \"1\"}}, {\"count\": 1, \"activation\": \"identity\"}]}}]}",
+		HANAMI_E_INVALID_SPEC, "has a custom activation on its layer 1"},
 		{"{\"layers\": [{\"count\": 2, \"frozen\": true}, 2]}",
 		HANAMI_E_INVALID_SPEC, "cannot be frozen"},
 		{"{\"layers\": [2, {\"count\": 2, \"fixed_scaling\": true}]}",
