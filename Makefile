@@ -45,7 +45,7 @@ DATA = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSI
 # examples/datasets.py writes into data/ (scikit-learn's bundled data sets:
 # python3-sklearn), server-side, so the server's OS user must be able to
 # read them.  A new test that reads data/ belongs in REGRESS_DATA.
-REGRESS_DATA = 04_accuracy 07_outliers 20_fastpaths 22_reshape 23_hebbian 31_grow_accuracy 40_opencl 44_grow_paging 45_grow_reshape 47_graph
+REGRESS_DATA = 04_accuracy 07_outliers 20_fastpaths 22_reshape 23_hebbian 31_grow_accuracy 40_opencl 44_grow_paging 45_grow_reshape 47_graph 49_nets
 REGRESS = $(filter-out $(REGRESS_DATA),$(basename $(notdir $(sort $(wildcard sql/[0-9]*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 # the files REGRESS_DATA reads, and the interpreter that writes them

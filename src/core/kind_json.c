@@ -13,7 +13,8 @@
 
 /*
  * The kind of a description without "kind": "graph" when a layer object
- * says "from", "input" or "output" (which only graphs read), else dense.
+ * says "from", "input", "output", "net", "frozen" or "fixed_scaling"
+ * (which only graphs read), else dense.
  */
 static const char *
 DefaultKind(const HnJson *root)
@@ -28,7 +29,9 @@ DefaultKind(const HnJson *root)
 
 		if (ly->type == HN_JSON_OBJECT &&
 			(HnJsonGet(ly, "from") != NULL || HnJsonGet(ly, "input") != NULL ||
-			 HnJsonGet(ly, "output") != NULL))
+			 HnJsonGet(ly, "output") != NULL || HnJsonGet(ly, "net") != NULL ||
+			 HnJsonGet(ly, "frozen") != NULL ||
+			 HnJsonGet(ly, "fixed_scaling") != NULL))
 			return "graph";
 	}
 	return DEFAULT_KIND;

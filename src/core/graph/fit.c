@@ -15,14 +15,15 @@
 #include "core/scaling.h"
 #include "core/stats.h"
 
-/* The layers a fit trains by default: every one that is not an input. */
+/* The layers a fit may train: every one that is neither input nor frozen. */
 uint64_t
 GraphTrainableMask(const GraphNet *net)
 {
 	uint64_t	mask = 0;
 
 	for (uint32_t l = 0; l < net->hdr->n_layers; l++)
-		if (net->layers[l].role != GRAPH_ROLE_INPUT)
+		if (net->layers[l].role != GRAPH_ROLE_INPUT &&
+			!(net->layers[l].flags & GRAPH_LAYER_FROZEN))
 			mask |= (uint64_t) 1 << l;
 	return mask;
 }
@@ -164,10 +165,22 @@ GraphPrepareEnd(void *prep, HnNet *hn, HnError *err)
 
 	if (p->sample != NULL && ScaleSampleHeld(p->sample) > 0)
 	{
-		st = ScaleSampleFit(p->sample, net->in_shift, net->in_mul, p->alloc,
-							err);
+		uint32_t	n_in = net->hdr->n_inputs;
+		float	   *learnt = HnAlloc(p->alloc, 2 * sizeof(float) * n_in);
+
+		if (learnt == NULL)
+			st = HnSetError(err, HANAMI_E_NOMEM, NULL,
+							"out of memory for the scaling");
+		else
+			st = ScaleSampleFit(p->sample, learnt, learnt + n_in, p->alloc,
+								err);
+		/* input layers whose scaling an embedded network brought keep it */
 		if (st == HANAMI_OK)
+		{
+			GraphSetInputScaling(net, learnt, learnt + n_in);
 			net->hdr->flags |= GRAPH_FLAG_INPUT_FITTED | GRAPH_FLAG_INPUT_CLIP;
+		}
+		HnFree(p->alloc, learnt);
 	}
 	if (st == HANAMI_OK && p->want_out && p->ystats.count > 0)
 	{
@@ -254,7 +267,7 @@ GraphCheckOptions(const HnNet *hn, const HnTrainOptions *opt, HnError *err)
 						  "learning_rate must be a positive number");
 	if ((opt->train_mask & GraphTrainableMask(GraphOf(hn))) == 0)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
-						  "Input layers have no parameters.",
+						  "Input layers have no parameters, and frozen layers keep theirs.",
 						  "no layer selected for training");
 	return HANAMI_OK;
 }

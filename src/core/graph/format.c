@@ -107,6 +107,10 @@ GraphCheckInput(const GraphLayer *ly, const char *who, HnStatus code,
 		return HnSetError(err, code,
 						  "Losses belong to output layers, which have weights; an input layer has none.",
 						  "input %s cannot have a loss", who);
+	if (ly->flags & GRAPH_LAYER_FROZEN)
+		return HnSetError(err, code,
+						  "An input layer has no weights to freeze.",
+						  "input %s cannot be frozen", who);
 	return HANAMI_OK;
 }
 
@@ -153,6 +157,11 @@ GraphCheckComputed(const GraphLayer *layers, int n, int l, const char *who,
 								  "%s reads %s twice", who, src);
 			}
 	}
+	if (ly->flags & GRAPH_LAYER_FIXED_SCALING)
+		return HnSetError(err, code,
+						  "Only input layers are scaled.",
+						  "%s is not an input and cannot have fixed scaling",
+						  who);
 	if (!ActIsValid(ly->activation) || ly->activation == HANAMI_ACT_CUSTOM)
 		return HnSetError(err, code,
 						  ly->activation == HANAMI_ACT_CUSTOM ?
@@ -225,7 +234,8 @@ GraphCheckLayers(const GraphLayer *layers, int n, bool image, HnStatus code,
 			return HnSetError(err, code, detail,
 							  "%s has %" PRIu32 " units", who, ly->count);
 		}
-		if (ly->history != 0 || ly->flags != 0 || ly->reserved != 0)
+		if (ly->history != 0 || (ly->flags & ~(uint32_t) GRAPH_LAYER_ALL) != 0 ||
+			ly->reserved != 0)
 			return HnSetError(err, code,
 							  "Reserved fields must be zero in this format version.",
 							  "%s has a nonzero reserved field", who);

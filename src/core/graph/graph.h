@@ -30,11 +30,13 @@
  * on (x - in_shift) * in_mul, clipped to -+GRAPH_INPUT_CLIP when
  * GRAPH_FLAG_INPUT_CLIP is set; a prediction is y * out_mul + out_shift.
  *
- * Every reserved field is zero.  Two of them are kept for what is built on
- * this kind later: a layer's `history` (recurrence: how many earlier rows
- * of its values it keeps) and a bit of `flags` (GRAPH_LAYER_FROZEN: a layer
- * whose weights no fit changes; nets inside nets).  Bind refuses both
- * while nothing implements them.
+ * Every reserved field is zero.  A layer's `history` is kept for what is
+ * built on this kind later (recurrence: how many earlier rows of its values
+ * it keeps); bind refuses it while nothing implements it.  A layer's
+ * `flags` (GRAPH_LAYER_*) come from nets inside nets (embed.c): a frozen
+ * layer's weights no fit changes, and an input layer with fixed scaling
+ * keeps the in_shift/in_mul an embedded network brought, which a fit does
+ * not learn again.
  */
 #ifndef HANAMI_CORE_GRAPH_H
 #define HANAMI_CORE_GRAPH_H
@@ -63,8 +65,12 @@
 #define GRAPH_ROLE_INPUT			1
 #define GRAPH_ROLE_OUTPUT			2
 
-/* GraphLayer.flags: reserved bits, refused until implemented */
-#define GRAPH_LAYER_FROZEN			0x0001
+/* GraphLayer.flags */
+#define GRAPH_LAYER_FROZEN			0x0001	/* not an input: no fit changes
+											 * its weights */
+#define GRAPH_LAYER_FIXED_SCALING	0x0002	/* an input: its scaling came
+											 * with an embedded network */
+#define GRAPH_LAYER_ALL				0x0003
 
 #pragma pack(push, 4)
 
@@ -78,7 +84,7 @@ typedef struct GraphLayer
 	uint16_t	sources[GRAPH_MAX_SOURCES];	/* indices of earlier layers;
 											 * unused slots zero */
 	uint32_t	history;		/* reserved (recurrence): zero */
-	uint32_t	flags;			/* reserved (GRAPH_LAYER_*): zero */
+	uint32_t	flags;			/* GRAPH_LAYER_* */
 	uint32_t	reserved;		/* zero */
 	uint64_t	param_offset;	/* floats into the parameter area; 0 for
 								 * inputs */
@@ -236,7 +242,35 @@ HnStatus	GraphOptions(const HnNet *net, const struct HnJson *obj,
 						 const HnAllocator *alloc, HnTrainOptions *opt,
 						 HnError *err);
 
-/* The layers a fit trains by default: every layer that is not an input. */
+/* The layers a fit may train: every layer that is neither an input nor
+ * frozen. */
 uint64_t	GraphTrainableMask(const GraphNet *net);
+
+/*
+ * embed.c: nets inside nets.  A layer {"name": "enc", "net": {...}} of a
+ * description is read as one placeholder layer (GraphEmbedRead: the
+ * network is built, and gives the placeholder its output count and
+ * activation); once every layer's sources and role are resolved,
+ * GraphEmbedExpand replaces each placeholder by the network's layers, and
+ * after the image is written GraphEmbedApply copies their weights and
+ * scaling into it.
+ */
+typedef struct GraphEmbeds GraphEmbeds;
+
+GraphEmbeds *GraphEmbedsCreate(const HnAllocator *alloc, HnError *err);
+void		GraphEmbedsFree(GraphEmbeds *e);
+int			GraphEmbedsCount(const GraphEmbeds *e);
+HnStatus	GraphEmbedRead(GraphEmbeds *e, const struct HnJson *layer, int l,
+						   GraphLayer *ly, HnError *err);
+HnStatus	GraphEmbedExpand(GraphEmbeds *e, GraphSpec *spec, HnError *err);
+HnStatus	GraphEmbedApply(const GraphEmbeds *e, GraphNet *net, HnError *err);
+
+/*
+ * The input scaling a fit learnt (shift and mul of every input, from
+ * ScaleSampleFit) into net, except the input layers with fixed scaling,
+ * which keep theirs.
+ */
+void		GraphSetInputScaling(GraphNet *net, const float *shift,
+								 const float *mul);
 
 #endif							/* HANAMI_CORE_GRAPH_H */

@@ -11,6 +11,11 @@
  * no other layer reads) and "loss" (an output layer's own; the top-level
  * "loss" is the default of every output).  The text form names every edge
  * and role explicitly and adds "trained" and "setup" as the dense kind's.
+ *
+ * A layer {"name": "enc", "net": {...}, "frozen": true} is a whole network
+ * (embed.c): it reads as one layer and becomes that network's layers.  The
+ * text form keeps "frozen" on the layers it froze and "fixed_scaling" on
+ * the input layers whose scaling it brought.
  */
 #include "core/graph/graph.h"
 
@@ -24,7 +29,8 @@ static const char *const spec_keys[] = {
 	"seed", "trained", "setup", NULL
 };
 static const char *const layer_keys[] = {
-	"count", "activation", "name", "from", "input", "output", "loss", NULL
+	"count", "activation", "name", "from", "input", "output", "loss", "net",
+	"frozen", "fixed_scaling", NULL
 };
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
@@ -80,6 +86,24 @@ ReadLoss(const HnJson *v, const char *what, int *loss, HnError *err)
 	return HnSetHint(err, "Valid losses are: mse, cross_entropy.");
 }
 
+/* A boolean member of a layer object that sets flag when true. */
+static HnStatus
+ReadLayerFlag(const HnJson *v, const char *key, uint32_t flag, GraphLayer *ly,
+			  HnError *err)
+{
+	const HnJson *f = HnJsonGet(v, key);
+	bool		b;
+	HnStatus	st;
+
+	if (f == NULL)
+		return HANAMI_OK;
+	if ((st = HnJsonBool(f, key, &b, err)) != HANAMI_OK)
+		return st;
+	if (b)
+		ly->flags |= flag;
+	return HANAMI_OK;
+}
+
 /* One element of "layers": a unit count or an object. */
 static HnStatus
 ReadLayer(const HnJson *v, int idx, GraphLayer *ly, LayerIn *li, HnError *err)
@@ -99,10 +123,15 @@ ReadLayer(const HnJson *v, int idx, GraphLayer *ly, LayerIn *li, HnError *err)
 						  "layer %d must be a unit count or an object", idx);
 	if ((st = HnJsonCheckKeys(v, "layer key", layer_keys, err)) != HANAMI_OK)
 		return st;
-	if ((f = HnJsonGet(v, "count")) == NULL)
+	if ((f = HnJsonGet(v, "count")) == NULL && HnJsonGet(v, "net") == NULL)
 		return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
 						  "layer %d has no \"count\"", idx);
-	if ((st = HnJsonU32(f, what, 1, HANAMI_MAX_UNITS, &ly->count, err)) != HANAMI_OK)
+	if (f != NULL &&
+		(st = HnJsonU32(f, what, 1, HANAMI_MAX_UNITS, &ly->count, err)) != HANAMI_OK)
+		return st;
+	if ((st = ReadLayerFlag(v, "frozen", GRAPH_LAYER_FROZEN, ly, err)) != HANAMI_OK ||
+		(st = ReadLayerFlag(v, "fixed_scaling", GRAPH_LAYER_FIXED_SCALING, ly,
+							err)) != HANAMI_OK)
 		return st;
 	if ((f = HnJsonGet(v, "name")) != NULL &&
 		(st = HnJsonName(f, "layer", ly->name, err)) != HANAMI_OK)
@@ -168,7 +197,7 @@ ReadSource(const GraphSpec *spec, int l, const HnJson *v, uint16_t *out,
 /* Resolve "from", roles, default activations and losses of every layer. */
 static HnStatus
 ResolveLayers(GraphSpec *spec, LayerIn *in, HnActivation hidden,
-			  int top_loss, HnError *err)
+			  int top_loss, GraphEmbeds *embeds, HnError *err)
 {
 	int			n = spec->n_layers;
 	bool		any_output = false;
@@ -263,13 +292,18 @@ ResolveLayers(GraphSpec *spec, LayerIn *in, HnActivation hidden,
 						ly->activation == HANAMI_ACT_SIGMOID) ?
 				HANAMI_LOSS_CROSS_ENTROPY : HANAMI_LOSS_MSE;
 	}
-	return GraphCheckLayers(spec->layers, n, false, HANAMI_E_INVALID_SPEC, err);
+	/* the layers that are networks become their layers */
+	if (GraphEmbedsCount(embeds) > 0 &&
+		(st = GraphEmbedExpand(embeds, spec, err)) != HANAMI_OK)
+		return st;
+	return GraphCheckLayers(spec->layers, spec->n_layers, false,
+							HANAMI_E_INVALID_SPEC, err);
 }
 
 /* Fill spec from a description; *setup and *trained: those members. */
 static HnStatus
-ReadSpec(const HnJson *root, GraphSpec *spec, const HnJson **setup,
-		 const HnJson **trained, HnError *err)
+ReadSpec(const HnJson *root, GraphSpec *spec, GraphEmbeds *embeds,
+		 const HnJson **setup, const HnJson **trained, HnError *err)
 {
 	LayerIn		in[HANAMI_MAX_LAYERS];
 	HnActivation hidden = HANAMI_ACT_RELU;
@@ -306,13 +340,25 @@ ReadSpec(const HnJson *root, GraphSpec *spec, const HnJson **setup,
 	}
 	spec->n_layers = (int) v->n;
 	for (size_t i = 0; i < v->n; i++)
-		if ((st = ReadLayer(&v->u.items[i], (int) i, &spec->layers[i], &in[i],
+	{
+		const HnJson *ly = &v->u.items[i];
+
+		if ((st = ReadLayer(ly, (int) i, &spec->layers[i], &in[i],
 							err)) != HANAMI_OK)
 			return st;
+		/* a network: one layer of its output count until expanded */
+		if (ly->type == HN_JSON_OBJECT && HnJsonGet(ly, "net") != NULL)
+		{
+			if ((st = GraphEmbedRead(embeds, ly, (int) i, &spec->layers[i],
+									 err)) != HANAMI_OK)
+				return st;
+			in[i].act_named = true;
+		}
+	}
 	if (spec->n_layers < 2)
 		return GraphCheckLayers(spec->layers, spec->n_layers, false,
 								HANAMI_E_INVALID_SPEC, err);
-	if ((st = ResolveLayers(spec, in, hidden, top_loss, err)) != HANAMI_OK)
+	if ((st = ResolveLayers(spec, in, hidden, top_loss, embeds, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(root, "input_scaling")) != NULL &&
 		(st = HnJsonBool(v, "input_scaling", &spec->input_scaling, err)) != HANAMI_OK)
@@ -322,6 +368,10 @@ ReadSpec(const HnJson *root, GraphSpec *spec, const HnJson **setup,
 		return st;
 	*setup = HnJsonGet(root, "setup");
 	*trained = HnJsonGet(root, "trained");
+	if (*setup != NULL && GraphEmbedsCount(embeds) > 0)
+		return HnSetError(err, HANAMI_E_INVALID_SPEC,
+						  "The weights of a layer that is a network come with that network; \"setup\" belongs to a text form, which has no such layer.",
+						  "a description with a \"net\" layer cannot have \"setup\"");
 	return HANAMI_OK;
 }
 
@@ -416,6 +466,7 @@ GraphFromJson(const HnJson *root, const HnJsonIn *in,
 			  HnError *err)
 {
 	GraphSpec  *spec;
+	GraphEmbeds *embeds;
 	const HnJson *setup = NULL;
 	const HnJson *trained = NULL;
 	size_t		size = 0;
@@ -427,7 +478,12 @@ GraphFromJson(const HnJson *root, const HnJsonIn *in,
 	spec = HnAlloc(alloc, sizeof(GraphSpec));
 	if (spec == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory");
-	st = ReadSpec(root, spec, &setup, &trained, err);
+	if ((embeds = GraphEmbedsCreate(alloc, err)) == NULL)
+	{
+		HnFree(alloc, spec);
+		return err ? err->code : HANAMI_E_NOMEM;
+	}
+	st = ReadSpec(root, spec, embeds, &setup, &trained, err);
 	if (st == HANAMI_OK && in->has_seed)
 		spec->seed = in->seed;
 	if (st == HANAMI_OK &&
@@ -444,6 +500,9 @@ GraphFromJson(const HnJson *root, const HnJsonIn *in,
 		GraphBindTrusted(&net, *image);
 		st = ApplySetup(&net, setup, trained, err);
 	}
+	if (st == HANAMI_OK && GraphEmbedsCount(embeds) > 0)
+		st = GraphEmbedApply(embeds, &net, err);
+	GraphEmbedsFree(embeds);
 	HnFree(alloc, spec);
 	if (st != HANAMI_OK)
 	{
@@ -512,6 +571,10 @@ AppendLayers(HnBuf *buf, const GraphNet *net, bool info)
 			HnBufAppend(buf, ", \"loss\": ");
 			HnBufJsonString(buf, LossName((HnLoss) ly->loss));
 		}
+		if (ly->flags & GRAPH_LAYER_FROZEN)
+			HnBufAppend(buf, ", \"frozen\": true");
+		if (ly->flags & GRAPH_LAYER_FIXED_SCALING)
+			HnBufAppend(buf, ", \"fixed_scaling\": true");
 		if (info)
 			HnBufPrintf(buf, ", \"parameters\": %llu",
 						ly->role == GRAPH_ROLE_INPUT ? 0ULL :

@@ -62,6 +62,15 @@ LayerIndex(const GraphNet *net, const HnJson *v, const char *key, int *out,
 						  "option \"to_train\" lists input %s, which has nothing to train",
 						  who);
 	}
+	if ((net->layers[*out].flags & GRAPH_LAYER_FROZEN) &&
+		strcmp(key, "to_train") == 0)
+	{
+		GraphLabel(net->layers, *out, who, sizeof(who));
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+				   "It came from a network embedded with \"frozen\": true; no fit changes its weights.",
+				   "option \"to_train\" lists frozen %s", who);
+		return HnSetHint(err, "Embed the network with \"frozen\": false to train its layers.");
+	}
 	return HANAMI_OK;
 }
 
