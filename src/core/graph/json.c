@@ -11,6 +11,8 @@
  * no other layer reads) and "loss" (an output layer's own; the top-level
  * "loss" is the default of every output).  The text form names every edge
  * and role explicitly and adds "trained" and "setup" as the dense kind's.
+ * A layer that is not an input may say "history": N (graph.h); setup.data
+ * then also holds its carried state, after the weights.
  */
 #include "core/graph/graph.h"
 
@@ -24,7 +26,8 @@ static const char *const spec_keys[] = {
 	"seed", "trained", "setup", NULL
 };
 static const char *const layer_keys[] = {
-	"count", "activation", "name", "from", "input", "output", "loss", NULL
+	"count", "activation", "name", "from", "input", "output", "loss",
+	"history", NULL
 };
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
@@ -125,6 +128,10 @@ ReadLayer(const HnJson *v, int idx, GraphLayer *ly, LayerIn *li, HnError *err)
 		return st;
 	if ((f = HnJsonGet(v, "loss")) != NULL &&
 		(st = ReadLoss(f, "loss", &li->loss, err)) != HANAMI_OK)
+		return st;
+	if ((f = HnJsonGet(v, "history")) != NULL &&
+		(st = HnJsonU32(f, "history", 0, GRAPH_MAX_HISTORY, &ly->history,
+						err)) != HANAMI_OK)
 		return st;
 	li->from = HnJsonGet(v, "from");
 	return HANAMI_OK;
@@ -505,6 +512,8 @@ AppendLayers(HnBuf *buf, const GraphNet *net, bool info)
 			}
 			HnBufAppendChar(buf, ']');
 		}
+		if (ly->history != 0)
+			HnBufPrintf(buf, ", \"history\": %u", ly->history);
 		if (ly->role == GRAPH_ROLE_OUTPUT)
 		{
 			if (!info)

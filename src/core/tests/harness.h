@@ -89,5 +89,6 @@ void		TestGrowPagingSuite(void);
 void		TestHebbianSuite(void);
 void		TestCustomActSuite(void);
 void		TestGraphSuite(void);
+void		TestHistorySuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

@@ -28,5 +28,6 @@ main(void)
 	TestCustomActSuite();
 	TestPortsSuite();
 	TestGraphSuite();
+	TestHistorySuite();
 	return TestSummary();
 }
