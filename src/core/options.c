@@ -263,7 +263,8 @@ CheckKeys(const HnJson *obj, const char *const *keys,
 
 	while (keys[n])
 		n++;
-	all = HnAlloc(alloc, (n + 3) * sizeof(char *));
+	all = HnAlloc(alloc, (n + sizeof(port_keys) / sizeof(port_keys[0])) *
+				  sizeof(char *));
 	if (all == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
 	for (size_t i = 0; i < n; i++)
