@@ -30,6 +30,8 @@ typedef struct Eval
 	uint32_t	n_cls;			/* confusion matrix: n_cls x n_cls */
 	bool		one_class;		/* one output giving a class */
 	bool		checked;		/* the rows were checked already */
+	bool		carries;		/* rows depend on each other: in order,
+								 * the state cleared at sequence starts */
 	float	   *xb;				/* gathered inputs of a batch */
 	float	   *out;			/* outputs of a batch */
 	float	   *tb;				/* targets of a batch */
@@ -177,11 +179,25 @@ static HnStatus
 EvalRows(Eval *e, const HnDataset *ds, const int64_t *order, int64_t count,
 		 int64_t row0, HnError *err)
 {
-	for (int64_t r0 = 0; r0 < count; r0 += e->batch)
+	for (int64_t r0 = 0, n = 0; r0 < count; r0 += n)
 	{
-		int			n = (int) (count - r0 < e->batch ? count - r0 : e->batch);
 		const float *x = ds->x + (size_t) r0 * e->n_in;
 		HnStatus	st;
+
+		n = count - r0 < e->batch ? count - r0 : e->batch;
+		/* a sequence starts: clear the state, and end the batch before
+		 * the next one */
+		if (e->carries && ds->starts != NULL)
+		{
+			if (ds->starts[order ? order[r0] : r0])
+				e->net->kind->state_reset(e->net);
+			for (int64_t k = 1; k < n; k++)
+				if (ds->starts[order ? order[r0 + k] : r0 + k])
+				{
+					n = k;
+					break;
+				}
+		}
 
 		if (e->cb && e->cb->interrupt && e->cb->interrupt(e->cb->ctx))
 		{
@@ -196,7 +212,7 @@ EvalRows(Eval *e, const HnDataset *ds, const int64_t *order, int64_t count,
 					   e->n_in * sizeof(float));
 			x = e->xb;
 		}
-		e->net->kind->predict(e->net, e->work, x, n, e->out);
+		e->net->kind->predict(e->net, e->work, x, (int) n, e->out);
 		for (int k = 0; k < n; k++)
 		{
 			int64_t		r = order ? order[r0 + k] : r0 + k;
@@ -211,8 +227,8 @@ EvalRows(Eval *e, const HnDataset *ds, const int64_t *order, int64_t count,
 						   e->tb + (size_t) k * e->n_out);
 		}
 		if (ds->y != NULL && e->kf->targets != NULL)
-			e->kf->targets(e->net, e->tb, n);
-		e->loss += e->kf->loss(e->net, e->out, e->tb, n);
+			e->kf->targets(e->net, e->tb, (int) n);
+		e->loss += e->kf->loss(e->net, e->out, e->tb, (int) n);
 		e->done += n;
 	}
 	return HANAMI_OK;
@@ -301,6 +317,7 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 	bool		values = data ? data->y != NULL : !rows->source->classes;
 	int64_t		n = data ? (rows->order ? rows->n : data->n) : -1;
 	Eval		e;
+	void	   *state = NULL;	/* the carried state, restored at the end */
 	HnStatus	st;
 
 	memset(res, 0, sizeof(*res));
@@ -375,9 +392,28 @@ HnEvaluateRows(HnNet *net, const HnRows *rows, int max_batch, bool checked,
 		(e.out == NULL || e.tb == NULL || (rows->order && e.xb == NULL)))
 		st = HnSetError(err, HANAMI_E_NOMEM, NULL,
 						"out of memory for evaluation buffers");
+	/* rows that depend on each other: a pass starts from a cleared state */
+	e.carries = !HnRowsIndependent(net) && net->kind->state_size(net) > 0;
+	if (st == HANAMI_OK && e.carries)
+	{
+		state = HnAlloc(alloc, net->kind->state_size(net));
+		if (state == NULL)
+			st = HnSetError(err, HANAMI_E_NOMEM, NULL,
+							"out of memory for the carried state");
+		else
+		{
+			net->kind->state_save(net, state);
+			net->kind->state_reset(net);
+		}
+	}
 	if (st == HANAMI_OK)
 		st = data ? EvalRows(&e, data, rows->order, n, 0, err) :
 			EvalSource(&e, rows->source, err);
+	if (state != NULL)
+	{
+		net->kind->state_load(net, state);
+		HnFree(alloc, state);
+	}
 	if (st == HANAMI_OK)
 		EvalFinish(&e, values);
 

@@ -36,6 +36,9 @@ typedef struct Fit
 	const float **yp;
 	int32_t    *cls;
 	int64_t    *bidx;
+	uint8_t    *starts;			/* the batch's sequence starts */
+	bool		carries;		/* rows depend on each other: starts are
+								 * read (else never looked at) */
 	double		t0;
 	int			epoch;
 	int64_t		epoch_rows;
@@ -145,6 +148,13 @@ FitRun(Fit *f, const HnDataset *ds, const int64_t *order, int64_t count,
 		b.cls = ds->cls != NULL ? f->cls : NULL;
 		b.y = ds->y != NULL ? f->yp : NULL;
 		b.rows = f->rows->data != NULL ? f->bidx : NULL;
+		b.starts = NULL;
+		if (f->carries && ds->starts != NULL)
+		{
+			for (int k = 0; k < n; k++)
+				f->starts[k] = ds->starts[order[r0 + k]];
+			b.starts = f->starts;
+		}
 #if defined(__GNUC__)
 		/* online training: bring the next row in while this one runs */
 		if (n == 1 && r0 + 1 < count)
@@ -367,6 +377,7 @@ FitBuffers(Fit *f, HnError *err)
 	f->yp = HnAlloc(f->alloc, b * sizeof(float *));
 	f->cls = HnAlloc(f->alloc, b * sizeof(int32_t));
 	f->bidx = HnAlloc(f->alloc, b * sizeof(int64_t));
+	f->starts = HnAlloc(f->alloc, b);
 	if (f->rows->source != NULL)
 	{
 		/* whole batches per chunk, so batches are those of rows in memory */
@@ -377,7 +388,7 @@ FitBuffers(Fit *f, HnError *err)
 			f->order = HnAlloc(f->alloc, (size_t) f->max_rows * sizeof(int64_t));
 	}
 	if (f->xp == NULL || f->yp == NULL || f->cls == NULL || f->bidx == NULL ||
-		(f->rows->source != NULL && f->order == NULL))
+		f->starts == NULL || (f->rows->source != NULL && f->order == NULL))
 		return HnSetError(err, HANAMI_E_NOMEM, NULL,
 						  "out of memory for training buffers");
 	return HANAMI_OK;
@@ -956,6 +967,7 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	if (f.kf == NULL)
 		return err ? err->code : HANAMI_E_INVALID_ARGUMENT;
 	f.net = net;
+	f.carries = !HnRowsIndependent(net);
 	f.rows = rows;
 	f.opt = opt;
 	f.ops = stepper ? stepper->ops : f.kf->stepper;
@@ -1013,6 +1025,7 @@ HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
 	if (f.state != NULL)
 		f.ops->free(f.state);
 	HnFree(alloc, f.bidx);
+	HnFree(alloc, f.starts);
 	HnFree(alloc, f.cls);
 	HnFree(alloc, f.yp);
 	HnFree(alloc, f.xp);

@@ -85,6 +85,8 @@ typedef struct HnBatch
 	const int32_t *cls;
 	const float *const *y;
 	const int64_t *rows;
+	const uint8_t *starts;		/* NULL, or starts[k]: row k begins a
+								 * sequence (train.h HnDataset.starts) */
 } HnBatch;
 
 /* What a stepper is told when it is made. */
@@ -200,6 +202,13 @@ struct HnKindFit
 	bool		online;
 
 	/*
+	 * Its stepper clears a network's carried state before the rows that
+	 * begin a sequence (HnBatch.starts), so a fit may take the "sequence"
+	 * option (options.h).
+	 */
+	bool		sequences;
+
+	/*
 	 * Optional: what a report of a finished fit adds about the network
 	 * (after, trained from before), as "; ..." appended to "1.234 s" (the
 	 * hanami kind: its sections and synapses and how they grew).
@@ -271,8 +280,11 @@ HnStatus	HnFit(HnNet *net, const HnRows *rows, const HnTrainOptions *opt,
  * (a row's class: its class index, or a 0/1 target of a network with one
  * class output; predicted: the argmax, or >= 0.5 for one output) when
  * every row has a class, and the confusion matrix into res->confusion when
- * it is set; mse, mae and r2 in original units for target values.  A kind
- * that carries state (spiking) updates it in the image row after row.  An
+ * it is set; mse, mae and r2 in original units for target values.  A
+ * network whose rows depend on each other (spiking, history) runs them in
+ * order, its carried state cleared before the first row and before every
+ * row that begins a sequence (HnDataset.starts), and restored as it was
+ * at the end.  An
  * output that is not finite is HANAMI_E_OUTPUT_NOT_FINITE naming the row.
  * When cb->interrupt says stop, the figures cover the rows before and
  * res->interrupted is set.

@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const verify_keys[] = {"target", "inputs", "targets", NULL};
-/* keys every fit takes whatever its kind (ports.h) */
-static const char *const port_keys[] = {"inputs", "targets", NULL};
+static const char *const verify_keys[] = {
+	"target", "inputs", "targets", "sequence", NULL
+};
+
+/* keys every fit takes whatever its kind (ports.h; sequences) */
+static const char *const port_keys[] = {"inputs", "targets", "sequence", NULL};
 static const char *const early_stopping_keys[] = {"patience", "min_delta", NULL};
 
 /* A number option in [lo, hi]; see options.h. */
@@ -260,7 +263,8 @@ CheckKeys(const HnJson *obj, const char *const *keys,
 
 	while (keys[n])
 		n++;
-	all = HnAlloc(alloc, (n + 3) * sizeof(char *));
+	all = HnAlloc(alloc, (n + sizeof(port_keys) / sizeof(port_keys[0])) *
+				  sizeof(char *));
 	if (all == NULL)
 		return HnSetError(err, HANAMI_E_NOMEM, NULL, "out of memory for options");
 	for (size_t i = 0; i < n; i++)
@@ -272,6 +276,40 @@ CheckKeys(const HnJson *obj, const char *const *keys,
 	st = HnJsonCheckKeys(obj, "option", all, err);
 	HnFree(alloc, all);
 	return st;
+}
+
+/*
+ * "sequence": a column name, for a network whose rows depend on each other
+ * and, in a fit, a kind whose stepper knows where sequences begin.
+ */
+static HnStatus
+SequenceOption(const HnNet *net, const HnJson *obj, bool for_training,
+			   const HnAllocator *alloc, char **out, HnError *err)
+{
+	const char *name;
+	HnStatus	st;
+
+	if ((st = HnOptionString(obj, "sequence", &name, err)) != HANAMI_OK)
+		return st;
+	if (name == NULL)
+		return HANAMI_OK;
+	if (HnRowsIndependent(net))
+	{
+		HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+				   "The rows of this network never depend on each other, so there is no sequence to cut.",
+				   "option \"sequence\" does not apply to this network");
+		return HnSetHint(err, "Sequences are for networks that carry a state from row to row: a graph with \"history\" layers.");
+	}
+	if (for_training && !net->kind->fit->sequences)
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "Its fits take the rows as one sequence; verify() takes the option.",
+						  "option \"sequence\" does not apply to fits of networks of kind \"%s\"",
+						  net->kind->name);
+	if (name[0] == '\0')
+		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
+						  "It names the column whose runs of equal values are the sequences.",
+						  "option \"sequence\" must not be empty");
+	return OptionCopy(name, alloc, out, err);
 }
 
 /* Read the options of a fit or a verify; see options.h. */
@@ -316,6 +354,10 @@ HnFitOptionsRead(const HnNet *net, const HnJson *obj, bool for_training,
 							err)) != HANAMI_OK ||
 		(st = HnPortMapRead(net, obj, "targets", alloc, &o->targets,
 							err)) != HANAMI_OK)
+		return st;
+	if (obj != NULL &&
+		(st = SequenceOption(net, obj, for_training, alloc, &o->sequence,
+							 err)) != HANAMI_OK)
 		return st;
 	if (!for_training)
 		return HANAMI_OK;

@@ -8,7 +8,9 @@
  * refuses them) are read
  * here; the rest, and which keys a fit of the kind takes at all, come from
  * the kind (fit.h HnKindFit: option_keys, options).  verify() takes
- * "target", "inputs" and "targets" only.  Every kind takes "inputs" and
+ * "target", "inputs", "targets" and "sequence" only.  "sequence" is taken
+ * by networks whose rows depend on each other (kind.h rows_independent),
+ * for fits when the kind's stepper knows sequences (HnKindFit.sequences).  Every kind takes "inputs" and
  * "targets" (ports.h), read against the network's ports; "target" and
  * "targets" together are refused.
  */
@@ -28,6 +30,11 @@ typedef struct HnFitOptions
 								 * (n = 0: every column but the targets) */
 	HnPortMap	targets;		/* "targets": the target column of each
 								 * output port (n = 0: target) */
+	char	   *sequence;		/* "sequence": the column whose runs of
+								 * equal values are the sequences, or NULL
+								 * (the rows are one sequence); only for
+								 * networks whose rows depend on each
+								 * other */
 	char	   *device;			/* options.device, unchecked, or NULL */
 	char	   *only_if_better;	/* a query the new network must score better
 								 * on than the branch head (train and jobs of

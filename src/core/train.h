@@ -14,6 +14,11 @@
  * y holds n * n_outputs target values (regression, multi-output, or 0/1 for
  * a single-output classifier); cls holds n class indices in
  * 0..n_outputs-1 (one-hot targets, n_outputs >= 2).
+ *
+ * starts (NULL: none) marks the rows that begin a sequence (nonzero): a
+ * network whose rows depend on each other (kind.h rows_independent)
+ * clears its carried state before such a row, as it does before the
+ * first row of every pass.  It is read only for such networks.
  */
 typedef struct HnDataset
 {
@@ -23,6 +28,7 @@ typedef struct HnDataset
 	const float *x;
 	const float *y;
 	const int32_t *cls;
+	const uint8_t *starts;
 } HnDataset;
 
 typedef struct HnTrainOptions

@@ -3,7 +3,7 @@
  * float32 arrays for the engine.
  *
  * Column mapping: the target is the column named by the "target" option, or
- * the last column.  Every other column is a feature, in order: numeric and
+ * the last column (but the "sequence" column).  Every other column is a feature, in order: numeric and
  * boolean scalars give one value each, numeric arrays their elements.  An
  * integer or boolean target is a class index; a real or numeric target is a
  * regression value; an array target is one value per output.
@@ -15,6 +15,11 @@
  * several, each port's target (an integer class for a port that takes
  * classes, expanded to one-hot, else its values) lands in its range of
  * the row's target values.
+ *
+ * Sequences: the "sequence" option names a column that is neither a
+ * feature nor a target; a row whose value of it differs from the row
+ * before (by the type's equality), and the first row of every pass, begin
+ * a sequence (HnDataset.starts).
  *
  * A HanamiRows is an open query read in passes: each pass opens a read-only
  * SPI cursor and converts rows straight into the caller's float arrays, a
@@ -41,10 +46,12 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/plancache.h"
+#include "utils/typcache.h"
 
 #define FETCH_ROWS 256			/* tuples per cursor fetch */
 #define RESET_ROWS 32			/* rows converted between context resets */
@@ -74,6 +81,15 @@ struct HanamiRows
 								 * each input port's last column */
 	ColumnMap  *port_targets;	/* with out_map: each output port's column */
 	bool	   *port_class;		/* with out_map: that column is a class */
+	const char *seq_name;		/* the "sequence" option, or NULL */
+	int			seq_attno;		/* its column (1-based), 0 without */
+	FmgrInfo	seq_eq;			/* its type's equality */
+	Oid			seq_collation;
+	MemoryContext seq_cxt;		/* holds the previous row's value */
+	Datum		seq_prev;
+	bool		seq_have;		/* seq_prev is set (not the pass's first) */
+	int16		seq_typlen;
+	bool		seq_byval;
 	SPIPlanPtr	plan;
 	Portal		portal;			/* cursor of the current pass, or NULL */
 	bool		mapped;
@@ -539,6 +555,76 @@ MapOutputPorts(HanamiRows *q, TupleDesc td, bool *is_target)
 	}
 }
 
+/*
+ * The "sequence" column: in the result, not a target, of a type with an
+ * equality operator.
+ */
+static void
+MapSequence(HanamiRows *q, TupleDesc td, const bool *is_target)
+{
+	int			col = FindColumn(td, q->seq_name, "sequence column");
+	Form_pg_attribute att;
+	TypeCacheEntry *tc;
+
+	if (col < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("sequence column \"%s\" is not in the query's result",
+						q->seq_name),
+				 errhint("Option \"sequence\" names the column whose runs of equal values are the sequences.")));
+	if (is_target[col])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" cannot be both the sequence and a target",
+						q->seq_name)));
+	att = TupleDescAttr(td, col);
+	tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR_FINFO);
+	if (!OidIsValid(tc->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("sequence column \"%s\" has type %s, which has no equality operator",
+						q->seq_name, format_type_be(att->atttypid))));
+	fmgr_info_cxt(tc->eq_opr_finfo.fn_oid, &q->seq_eq, q->cxt);
+	q->seq_collation = att->attcollation;
+	q->seq_typlen = att->attlen;
+	q->seq_byval = att->attbyval;
+	q->seq_attno = col + 1;
+	q->seq_cxt = AllocSetContextCreate(q->cxt, "hanami sequence",
+									   ALLOCSET_SMALL_SIZES);
+}
+
+/*
+ * Whether a row begins a sequence: the first of the pass, or one whose
+ * sequence value differs from the row before.
+ */
+static bool
+SequenceStarts(HanamiRows *q, HeapTuple tup, TupleDesc td)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, td, q->seq_attno, &isnull);
+	bool		starts;
+	MemoryContext old;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("sequence column \"%s\" is null in row " INT64_FORMAT,
+						q->seq_name, q->row + 1),
+				 errhint("Every row belongs to a sequence: filter out or replace NULLs.")));
+	starts = !q->seq_have ||
+		!DatumGetBool(FunctionCall2Coll(&q->seq_eq, q->seq_collation,
+										q->seq_prev, d));
+	if (starts)
+	{
+		MemoryContextReset(q->seq_cxt);
+		old = MemoryContextSwitchTo(q->seq_cxt);
+		q->seq_prev = datumCopy(d, q->seq_byval, q->seq_typlen);
+		MemoryContextSwitchTo(old);
+		q->seq_have = true;
+	}
+	return starts;
+}
+
 /* Decide which columns are features and which is the target. */
 static void
 MapColumns(HanamiRows *q, TupleDesc td, const char *target)
@@ -552,8 +638,9 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 	{
 		Form_pg_attribute att = TupleDescAttr(td, i);
 
-		if (att->attisdropped)
-			continue;
+		if (att->attisdropped ||
+			(q->seq_name != NULL && strcmp(NameStr(att->attname), q->seq_name) == 0))
+			continue;			/* the sequence column is no feature or target */
 		nlive++;
 		if (!target)
 			tcol = i;
@@ -591,6 +678,8 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 					 errhint("Use an integer class index, or an array with one value per output.")));
 	}
 
+	if (q->seq_name != NULL)
+		MapSequence(q, td, is_target);
 	if (q->in_map != NULL)
 	{
 		MapInputPorts(q, td);
@@ -599,7 +688,8 @@ MapColumns(HanamiRows *q, TupleDesc td, const char *target)
 	q->features = palloc(sizeof(ColumnMap) * natts);
 	q->n_features_cols = 0;
 	for (int i = 0; i < natts; i++)
-		if (!is_target[i] && !TupleDescAttr(td, i)->attisdropped)
+		if (!is_target[i] && i + 1 != q->seq_attno &&
+			!TupleDescAttr(td, i)->attisdropped)
 			MapColumn(td, i + 1, &q->features[q->n_features_cols++]);
 }
 
@@ -634,6 +724,7 @@ HanamiRowsOpenMapped(const char *query, const HnFitOptions *opts,
 	q = palloc0(sizeof(HanamiRows));
 	q->cxt = CurrentMemoryContext;
 	q->target_name = opts->target ? pstrdup(opts->target) : NULL;
+	q->seq_name = opts->sequence ? pstrdup(opts->sequence) : NULL;
 	q->n_inputs = net->hdr->n_inputs;
 	q->n_outputs = net->hdr->n_outputs;
 	if (opts->inputs.n > 0)
@@ -713,6 +804,7 @@ HanamiRowsStart(HanamiRows *q)
 	}
 	q->row = 0;
 	q->eof = false;
+	q->seq_have = false;
 }
 
 /* Let the threads of pool inflate compressed feature arrays (InflateJob). */
@@ -821,11 +913,13 @@ InflateBlock(HanamiRows *q, float *x, int64 count)
 
 /*
  * Convert up to max_rows of the current pass into x (n_inputs floats a row)
- * and cls or y (whichever the target needs; the other may be NULL).  Returns
- * the rows written, 0 at the end of the pass.
+ * and cls or y (whichever the target needs; the other may be NULL), and
+ * with a sequence column into starts (HnDataset.starts; may be NULL).
+ * Returns the rows written, 0 at the end of the pass.
  */
 int64
-HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, int64 max_rows)
+HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, uint8 *starts,
+				int64 max_rows)
 {
 	int64		k = 0;
 
@@ -855,6 +949,9 @@ HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls, int64 max_rows)
 		old = MemoryContextSwitchTo(q->row_cxt);
 		for (int64 j = 0; j < count; j++)
 		{
+			if (q->seq_attno > 0 && starts != NULL)
+				starts[k] = SequenceStarts(q, q->tuptable->vals[q->tup_pos],
+										   q->tuptable->tupdesc);
 			ConvertRow(q, q->tuptable->vals[q->tup_pos],
 					   q->tuptable->tupdesc,
 					   x + (size_t) k * q->n_inputs,
@@ -889,12 +986,19 @@ HanamiRowsClose(HanamiRows *q)
 	SPI_finish();
 }
 
+/* True when the rows carry sequence starts (the "sequence" option). */
+bool
+HanamiRowsSequences(const HanamiRows *q)
+{
+	return q->seq_attno > 0;
+}
+
 /* Bytes of one row held in memory. */
 static Size
 RowBytes(const HanamiRows *q)
 {
 	return sizeof(float) * (q->n_inputs + (q->class_target ? 0 : q->n_outputs)) +
-		(q->class_target ? sizeof(int32) : 0);
+		(q->class_target ? sizeof(int32) : 0) + (q->seq_attno > 0 ? 1 : 0);
 }
 
 /*
@@ -930,6 +1034,7 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
 	float	   *x = NULL;
 	float	   *y = NULL;
 	int32	   *cls = NULL;
+	uint8	   *starts = NULL;
 	bool		fits = true;
 
 	memset(out, 0, sizeof(*out));
@@ -959,6 +1064,9 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
 				else
 					y = MemoryContextAllocExtended(q->cxt, sizeof(float) * q->n_outputs * newcap,
 												   MCXT_ALLOC_HUGE);
+				if (q->seq_attno > 0)
+					starts = MemoryContextAllocExtended(q->cxt, newcap,
+														MCXT_ALLOC_HUGE);
 			}
 			else
 			{
@@ -967,6 +1075,8 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
 					cls = repalloc_huge(cls, sizeof(int32) * newcap);
 				else
 					y = repalloc_huge(y, sizeof(float) * q->n_outputs * newcap);
+				if (starts != NULL)
+					starts = repalloc_huge(starts, newcap);
 			}
 			Prefault(x + (size_t) n * q->n_inputs,
 					 sizeof(float) * q->n_inputs * (size_t) (newcap - n));
@@ -974,7 +1084,8 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
 		}
 		k = HanamiRowsFetch(q, x + (size_t) n * q->n_inputs,
 							y ? y + (size_t) n * q->n_outputs : NULL,
-							cls ? cls + n : NULL, cap - n);
+							cls ? cls + n : NULL, starts ? starts + n : NULL,
+							cap - n);
 		if (k == 0)
 			break;
 		n += k;
@@ -985,6 +1096,7 @@ HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out)
 	out->ds.x = x;
 	out->ds.y = y;
 	out->ds.cls = cls;
+	out->ds.starts = starts;
 	out->bytes = cap * (int64) row_bytes;
 	return fits;
 }

@@ -33,7 +33,8 @@ extern HanamiRows *HanamiRowsOpenMapped(const char *query,
 extern void HanamiRowsSetPool(HanamiRows *q, struct HnPool *pool);
 extern void HanamiRowsStart(HanamiRows *q);
 extern int64 HanamiRowsFetch(HanamiRows *q, float *x, float *y, int32 *cls,
-							 int64 max_rows);
+							 uint8 *starts, int64 max_rows);
+extern bool HanamiRowsSequences(const HanamiRows *q);
 extern bool HanamiRowsLoad(HanamiRows *q, int64 budget, HanamiQueryData *out);
 extern bool HanamiRowsClassTarget(const HanamiRows *q);
 extern void HanamiRowsClose(HanamiRows *q);

@@ -93,6 +93,7 @@ typedef struct QuerySource
 	float	   *x;				/* the chunk buffer: cap rows */
 	float	   *y;
 	int32	   *cls;
+	uint8	   *starts;			/* with a "sequence" column */
 	int64		cap;
 } QuerySource;
 
@@ -127,7 +128,9 @@ QuerySourceFetch(void *ctx, int64_t max_rows, HnDataset *rows)
 	rows->x = s->x;
 	rows->y = s->y;
 	rows->cls = s->cls;
-	rows->n = HanamiRowsFetch(s->q, s->x, s->y, s->cls, Min(max_rows, s->cap));
+	rows->starts = s->starts;
+	rows->n = HanamiRowsFetch(s->q, s->x, s->y, s->cls, s->starts,
+							  Min(max_rows, s->cap));
 	return rows->n;
 }
 
@@ -167,6 +170,7 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
 		qs.x = (float *) first->ds.x;
 		qs.y = (float *) first->ds.y;
 		qs.cls = (int32 *) first->ds.cls;
+		qs.starts = (uint8 *) first->ds.starts;
 	}
 	else
 	{
@@ -176,6 +180,7 @@ StreamFit(HanamiRows *q, HanamiQueryData *first, HnNet *net,
 		qs.y = class_target ? NULL :
 			palloc_extended(sizeof(float) * n_out * batch, MCXT_ALLOC_HUGE);
 		qs.cls = class_target ? palloc(sizeof(int32) * batch) : NULL;
+		qs.starts = HanamiRowsSequences(q) ? palloc(batch) : NULL;
 	}
 	src.ctx = &qs;
 	src.n_features = n_in;

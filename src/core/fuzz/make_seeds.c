@@ -342,6 +342,19 @@ GraphSeeds(void)
 	Write("bad-graph-nan-weight", bad, len, 0);
 	free(bad);
 	free(img);
+	/* layers with a history, a carried state */
+	spec = "{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"in\"}, "
+		"{\"count\": 3, \"name\": \"h\", \"activation\": \"tanh\", \"history\": 2}, "
+		"{\"count\": 2, \"from\": [\"h\", \"in\"], \"history\": 1}], \"seed\": 6}";
+	if (NetFromJson(spec, strlen(spec), NULL, &HnMallocAllocator, &img, &len,
+					&err) != HANAMI_OK)
+		Die("graph with history", &err);
+	GraphBindTrusted(&g, img);
+	GraphState(&g)[1] = 0.5f;
+	Write("graph-history", img, len, 1);
+	GraphState(&g)[1] = NAN;
+	Write("bad-graph-history-state", img, len, 0);
+	free(img);
 }
 
 int

@@ -119,6 +119,15 @@ InnerAct(const GraphEmbed *m, int k)
 						   GraphOf(&m->net)->layers[k].activation);
 }
 
+/* Earlier rows of its own values inner layer k reads (graphs only). */
+static uint32_t
+InnerHistory(const GraphEmbed *m, int k)
+{
+	const GraphNet *g = GraphOf(&m->net);
+
+	return g ? g->layers[k].history : 0;
+}
+
 static const char *
 InnerName(const GraphEmbed *m, int k)
 {
@@ -406,6 +415,7 @@ ExpandOne(GraphEmbed *m, const GraphLayer *p, const uint16_t *src, int n_src,
 		ly->role = k == last ? p->role : GRAPH_ROLE_HIDDEN;
 		ly->loss = k == last ? p->loss : 0;
 		ly->flags = p->flags & GRAPH_LAYER_FROZEN;
+		ly->history = InnerHistory(m, k);
 		for (int j = 0; j < ni; j++)
 		{
 			int			add = isrc[j] == 0 ? n_src : 1;

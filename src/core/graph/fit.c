@@ -269,7 +269,7 @@ GraphCheckOptions(const HnNet *hn, const HnTrainOptions *opt, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_ARGUMENT,
 						  "Input layers have no parameters, and frozen layers keep theirs.",
 						  "no layer selected for training");
-	return HANAMI_OK;
+	return GraphHistoryCheckOptions(GraphOf(hn), opt, err);
 }
 
 /* Target values into network space: (y - out_shift) / out_mul. */
@@ -305,6 +305,7 @@ const HnKindFit HnGraphFit = {
 	.jobs = true,
 	.stepper = &GraphStepper,
 	.online = false,
+	.sequences = true,
 	.advice = "try a lower learning rate or scaled inputs",
 	.check_options = GraphCheckOptions,
 	.check_targets = GraphCheckTargets,

@@ -30,15 +30,34 @@ GraphParamsOffset(uint32_t n_layers, uint32_t n_in, uint32_t n_out)
 		2 * sizeof(float) * ((size_t) n_in + (size_t) n_out);
 }
 
-/* Units a layer reads. */
+/* Units of a layer's sources. */
 uint64_t
-GraphFanIn(const GraphLayer *layers, int l)
+GraphSourceUnits(const GraphLayer *layers, int l)
 {
 	uint64_t	n = 0;
 
 	for (int k = 0; k < layers[l].n_sources && k < GRAPH_MAX_SOURCES; k++)
 		n += layers[layers[l].sources[k]].count;
 	return n;
+}
+
+/* Units a layer reads: its sources', then its own earlier rows. */
+uint64_t
+GraphFanIn(const GraphLayer *layers, int l)
+{
+	return GraphSourceUnits(layers, l) +
+		(uint64_t) layers[l].history * layers[l].count;
+}
+
+/* Floats of the state area. */
+uint64_t
+GraphStateFloats(const GraphLayer *layers, int n)
+{
+	uint64_t	floats = 0;
+
+	for (int l = 0; l < n; l++)
+		floats += (uint64_t) layers[l].history * layers[l].count;
+	return floats;
 }
 
 /* "layer "name"" or "layer N". */
@@ -234,11 +253,23 @@ GraphCheckLayers(const GraphLayer *layers, int n, bool image, HnStatus code,
 			return HnSetError(err, code, detail,
 							  "%s has %" PRIu32 " units", who, ly->count);
 		}
-		if (ly->history != 0 || (ly->flags & ~(uint32_t) GRAPH_LAYER_ALL) != 0 ||
-			ly->reserved != 0)
+		if ((ly->flags & ~(uint32_t) GRAPH_LAYER_ALL) != 0 || ly->reserved != 0)
 			return HnSetError(err, code,
 							  "Reserved fields must be zero in this format version.",
 							  "%s has a nonzero reserved field", who);
+		if (ly->history > GRAPH_MAX_HISTORY)
+		{
+			snprintf(detail, sizeof(detail),
+					 "A layer keeps 0 to %d earlier rows of its values.",
+					 GRAPH_MAX_HISTORY);
+			return HnSetError(err, code, detail,
+							  "%s has a history of %" PRIu32 " rows", who,
+							  ly->history);
+		}
+		if (ly->history != 0 && ly->role == GRAPH_ROLE_INPUT)
+			return HnSetError(err, code,
+							  "A history feeds a layer's own earlier values back into its weights; an input layer has none.",
+							  "input %s cannot have a history", who);
 		if (ly->role > GRAPH_ROLE_OUTPUT)
 			return HnSetError(err, code, NULL,
 							  "%s has an invalid role (%u)", who,
@@ -280,7 +311,10 @@ GraphCheckLayers(const GraphLayer *layers, int n, bool image, HnStatus code,
 			return HnSetError(err, code, detail,
 							  "network value has an invalid parameter layout");
 		}
-		/* counts <= 2^20, fan-in <= 2^23, 64 layers: no overflow */
+		/*
+		 * counts <= 2^20, fan-in <= 2^23 + 64 * 2^20 < 2^27, 64 layers: no
+		 * overflow
+		 */
 		if (ly->role != GRAPH_ROLE_INPUT)
 			offset += (GraphFanIn(layers, l) + 1) * ly->count;
 	}
@@ -332,7 +366,8 @@ GraphImageSize(const GraphLayer *layers, int n, HnError *err)
 	char		detail[HANAMI_ERRMSG_LEN];
 
 	GraphSums(layers, n, &n_in, &n_out, &n_params);
-	/* n_in, n_out <= 2^26; n_params < 2^50 */
+	/* n_in, n_out <= 2^26; n_params < 2^54; the state < 2^33 */
+	n_params += GraphStateFloats(layers, n);
 	if (n_params <= HANAMI_MAX_BYTES / sizeof(float) &&
 		HnMulSize((size_t) n_params, sizeof(float), &bytes) &&
 		HnAddSize(bytes, GraphParamsOffset((uint32_t) n, (uint32_t) n_in,
@@ -506,7 +541,8 @@ GraphBindChecked(GraphNet *net, void *buf, size_t len, HnError *err)
 						  "The header's inputs, outputs and parameters are those of the layers.",
 						  "network header does not match its layers");
 	expect = (uint64_t) GraphParamsOffset(n, (uint32_t) n_in,
-										  (uint32_t) n_out) + n_params * 4;
+										  (uint32_t) n_out) +
+		(n_params + GraphStateFloats(layers, (int) n)) * 4;
 	if (expect != (uint64_t) len)
 	{
 		snprintf(detail, sizeof(detail),
@@ -537,5 +573,10 @@ GraphBindChecked(GraphNet *net, void *buf, size_t len, HnError *err)
 		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
 						  "Weights and biases must be finite numbers.",
 						  "parameter %zu of the network is not finite", bad);
+	expect = GraphStateFloats(layers, (int) n);
+	if (GraphFirstNonFinite(net->params + n_params, (size_t) expect) < expect)
+		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
+						  "The values a layer keeps of earlier rows must be finite numbers.",
+						  "the carried state of the network is not finite");
 	return HANAMI_OK;
 }

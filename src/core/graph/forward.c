@@ -9,7 +9,8 @@
  * activation's derivative times dL/da, which sums what every layer that
  * reads it passed down, plus, for an output layer, the gradient of its
  * own loss; dW = x^T dL/dz, db = its column sums, and dL/dx = dL/dz W^T is
- * split back onto the sources.
+ * split back onto the sources.  A network with history runs its rows one
+ * after another instead (graph/history.c).
  */
 #include "core/graph/graph.h"
 
@@ -50,8 +51,11 @@ GraphWorkCreate(const GraphNet *net, int max_batch, bool training,
 	size_t		at_xs,
 				at_gx = 0,
 				at_wt = 0,
-				at_grad = 0;
+				at_grad = 0,
+				at_gt = 0,
+				at_first;
 	size_t		widest_x = 0;
+	size_t		widest_c = 0;
 	size_t		widest_w = 0;
 	size_t		k;
 	char	   *mem;
@@ -84,14 +88,20 @@ GraphWorkCreate(const GraphNet *net, int max_batch, bool training,
 			widest_x = fan_in;
 		if (fan_in * ly->count > widest_w)
 			widest_w = fan_in * ly->count;
-		if (ly->n_sources > 1 &&
+		if (ly->count > widest_c)
+			widest_c = ly->count;
+		if ((ly->n_sources > 1 || ly->history > 0) &&
 			(!HnMulSize(batch, fan_in, &k) || !Reserve(&offset, k, &at_x[l])))
 			goto too_large;
 	}
 	if (training &&
 		(!HnMulSize(batch, widest_x, &k) || !Reserve(&offset, k, &at_gx) ||
 		 !Reserve(&offset, widest_w, &at_wt) ||
+		 !Reserve(&offset, widest_c, &at_gt) ||
 		 !Reserve(&offset, (size_t) net->hdr->n_params, &at_grad)))
+		goto too_large;
+	/* ints, as many bytes as floats */
+	if (!Reserve(&offset, batch, &at_first))
 		goto too_large;
 	if (!HnAddSize(offset, GRAPH_ALIGN, &offset))
 		goto too_large;
@@ -113,7 +123,8 @@ GraphWorkCreate(const GraphNet *net, int max_batch, bool training,
 
 		w->a[l] = (float *) (base + at_a[l]);
 		w->z[l] = computed ? (float *) (base + at_z[l]) : NULL;
-		w->x[l] = computed && net->layers[l].n_sources > 1 ?
+		w->x[l] = computed && (net->layers[l].n_sources > 1 ||
+							   net->layers[l].history > 0) ?
 			(float *) (base + at_x[l]) : NULL;
 		w->ga[l] = computed && training ? (float *) (base + at_ga[l]) : NULL;
 		w->gz[l] = computed && training ? (float *) (base + at_gz[l]) : NULL;
@@ -123,7 +134,9 @@ GraphWorkCreate(const GraphNet *net, int max_batch, bool training,
 		w->gx = (float *) (base + at_gx);
 		w->wt = (float *) (base + at_wt);
 		w->grad = (float *) (base + at_grad);
+		w->gt = (float *) (base + at_gt);
 	}
+	w->first = (int *) (base + at_first);
 	return w;
 
 too_large:
@@ -189,6 +202,17 @@ LayerInput(const GraphNet *net, GraphWork *w, int l, size_t rows)
 	return w->x[l];
 }
 
+/* Forward n rows, sequences starting where starts says; see graph.h. */
+void
+GraphForwardRows(const GraphNet *net, GraphWork *w, const float *x,
+				 const uint8_t *starts, int n, float *y)
+{
+	if (GraphHasHistory(net))
+		GraphHistoryForward(net, w, x, starts, n, y);
+	else
+		GraphForward(net, w, x, n, y);
+}
+
 /* Forward n rows; see graph.h. */
 void
 GraphForward(const GraphNet *net, GraphWork *w, const float *x, int n,
@@ -198,6 +222,13 @@ GraphForward(const GraphNet *net, GraphWork *w, const float *x, int n,
 	size_t		n_in = net->hdr->n_inputs;
 	size_t		n_out = net->hdr->n_outputs;
 	size_t		at = 0;
+
+	/* rows that depend on each other run one after another */
+	if (GraphHasHistory(net))
+	{
+		GraphHistoryForward(net, w, x, NULL, n, y);
+		return;
+	}
 
 	SimdAffineRows(x, rows, n_in, net->in_shift, net->in_mul, w->xs);
 	if (GraphInputClip(net) > 0.0f)
@@ -299,6 +330,8 @@ GraphBackward(const GraphNet *net, GraphWork *w, const float *t, int n,
 	double		loss = 0.0;
 	float		inv = 1.0f / (float) n;
 
+	if (GraphHasHistory(net))
+		return GraphHistoryBackward(net, w, t, n, mask);
 	/* a layer's gradient is wanted when it, or a layer below it, trains */
 	for (int l = 0; l < nl; l++)
 	{

@@ -17,26 +17,37 @@
  *   parameters          for each layer that is not an input, at its
  *                       param_offset (in floats from the start of the
  *                       area, contiguous in layer order):
- *                       W[fan_in][count] row-major (fan_in: the units of
- *                       its sources, in the order of "from"), then
- *                       bias[count]
+ *                       W[fan_in][count] row-major, then bias[count];
+ *                       fan_in = the units of its sources, in the order of
+ *                       "from", plus history * count (below)
+ *   state               float[history * count] for each layer with a
+ *                       history, in layer order, right after the
+ *                       parameters (n_params floats): the carried state
+ *                       (kind.h), zero in a value at rest (see below)
  *
  * A row's features are the input layers' values concatenated in declared
  * order; a prediction is the output layers' values concatenated the same
  * way.  A layer's input is its sources' values concatenated in the order
- * of its source list.
+ * of its source list, then, for a layer with a history of N rows
+ * (recurrence, 1..GRAPH_MAX_HISTORY; never an input), its own values of
+ * the N rows before: the previous row's count values first, then the one
+ * before it, down to N rows back, so rows fan_in - N * count .. fan_in - 1
+ * of W are its weights on its own past, N blocks of count rows.  Those
+ * values are the layer's state, in the same order (the previous row
+ * first): a row reads it as the tail of its input and, once computed,
+ * shifts it down one block and puts its own values first.  Before the
+ * first row of a sequence the state is zero (graph/history.c).  A network
+ * with a history has rows that depend on each other (kind.h
+ * rows_independent): its rows run in order, one at a time.
  *
  * Scaling works as the dense kind's (dense/format.h): the network computes
  * on (x - in_shift) * in_mul, clipped to -+GRAPH_INPUT_CLIP when
  * GRAPH_FLAG_INPUT_CLIP is set; a prediction is y * out_mul + out_shift.
  *
- * Every reserved field is zero.  A layer's `history` is kept for what is
- * built on this kind later (recurrence: how many earlier rows of its values
- * it keeps); bind refuses it while nothing implements it.  A layer's
- * `flags` (GRAPH_LAYER_*) come from nets inside nets (embed.c): a frozen
- * layer's weights no fit changes, and an input layer with fixed scaling
- * keeps the in_shift/in_mul an embedded network brought, which a fit does
- * not learn again.
+ * Every reserved field is zero.  A layer's `flags` (GRAPH_LAYER_*) come
+ * from nets inside nets (embed.c): a frozen layer's weights no fit
+ * changes, and an input layer with fixed scaling keeps the in_shift/in_mul
+ * an embedded network brought, which a fit does not learn again.
  */
 #ifndef HANAMI_CORE_GRAPH_H
 #define HANAMI_CORE_GRAPH_H
@@ -59,6 +70,9 @@
 
 /* A layer reads at most this many layers. */
 #define GRAPH_MAX_SOURCES			8
+
+/* A layer keeps at most this many earlier rows of its values. */
+#define GRAPH_MAX_HISTORY			64
 
 /* GraphLayer.role */
 #define GRAPH_ROLE_HIDDEN			0
@@ -83,7 +97,8 @@ typedef struct GraphLayer
 	uint16_t	n_sources;		/* 0 for inputs; else 1..GRAPH_MAX_SOURCES */
 	uint16_t	sources[GRAPH_MAX_SOURCES];	/* indices of earlier layers;
 											 * unused slots zero */
-	uint32_t	history;		/* reserved (recurrence): zero */
+	uint32_t	history;		/* earlier rows of its own values it reads,
+								 * 0..GRAPH_MAX_HISTORY; 0 for inputs */
 	uint32_t	flags;			/* GRAPH_LAYER_* */
 	uint32_t	reserved;		/* zero */
 	uint64_t	param_offset;	/* floats into the parameter area; 0 for
@@ -126,8 +141,15 @@ typedef struct GraphSpec
 
 /* format.c */
 
-/* Units a layer reads: the sum of its sources' counts. */
+/*
+ * Units a layer reads: the sum of its sources' counts, plus history *
+ * count.  GraphSourceUnits: the sources' part alone.
+ */
 uint64_t	GraphFanIn(const GraphLayer *layers, int l);
+uint64_t	GraphSourceUnits(const GraphLayer *layers, int l);
+
+/* Floats of the state area of layer records: the sum of history * count. */
+uint64_t	GraphStateFloats(const GraphLayer *layers, int n);
 
 /* "layer \"name\"" or "layer N" for messages. */
 void		GraphLabel(const GraphLayer *layers, int l, char *buf, size_t len);
@@ -200,12 +222,19 @@ typedef struct GraphWork
 	float	   *xs;				/* scaled inputs, rows x n_inputs */
 	float	   *a[HANAMI_MAX_LAYERS];
 	float	   *z[HANAMI_MAX_LAYERS];
-	float	   *x[HANAMI_MAX_LAYERS];	/* NULL: the one source's a */
+	float	   *x[HANAMI_MAX_LAYERS];	/* NULL: the one source's a (a
+										 * layer with one source and no
+										 * history) */
 	float	   *ga[HANAMI_MAX_LAYERS];	/* training: dL/da */
 	float	   *gz[HANAMI_MAX_LAYERS];	/* training: dL/dz */
 	float	   *gx;				/* training: dL/dx of one layer */
 	float	   *wt;				/* training: a transposed W */
 	float	   *grad;			/* training: n_params */
+	float	   *gt;				/* training: one row of a loss gradient */
+	int		   *first;			/* history: for each row of the last
+								 * forward pass, the first row of the batch
+								 * in its sequence (0 also when the sequence
+								 * began before the batch) */
 } GraphWork;
 
 GraphWork  *GraphWorkCreate(const GraphNet *net, int max_batch, bool training,
@@ -216,6 +245,15 @@ void		GraphWorkFree(GraphWork *w, const HnAllocator *alloc);
  * before output scaling) into y (n x n_outputs). */
 void		GraphForward(const GraphNet *net, GraphWork *w, const float *x,
 						 int n, float *y);
+
+/*
+ * GraphForward for a network with history: the rows one after another,
+ * reading and updating the state in the image; starts (NULL: none) marks
+ * the rows that begin a sequence, before which the state is cleared.
+ * Without history, the same as GraphForward.
+ */
+void		GraphForwardRows(const GraphNet *net, GraphWork *w, const float *x,
+							 const uint8_t *starts, int n, float *y);
 
 /* Forward in chunks of max_batch rows, with output scaling, into out. */
 void		GraphPredict(const GraphNet *net, GraphWork *w, const float *x,
@@ -229,6 +267,36 @@ void		GraphPredict(const GraphNet *net, GraphWork *w, const float *x,
  */
 double		GraphBackward(const GraphNet *net, GraphWork *w, const float *t,
 						  int n, uint64_t mask);
+
+/* history.c: the carried state and the rows of a network with history */
+
+/* Whether a layer of the network has a history. */
+bool		GraphHasHistory(const GraphNet *net);
+
+/* The state area (after the parameters) and its floats. */
+float	   *GraphState(const GraphNet *net);
+size_t		GraphStateSize(const GraphNet *net);
+
+/* Each layer's state in the area (NULL for layers without history). */
+void		GraphStateOf(const GraphNet *net, float **state);
+
+/*
+ * Forward and backward of a network with history (GraphForwardRows,
+ * GraphBackward call them): truncated backpropagation through time over
+ * the rows of one call; see history.c.
+ */
+void		GraphHistoryForward(const GraphNet *net, GraphWork *w,
+								const float *x, const uint8_t *starts,
+								int n, float *y);
+double		GraphHistoryBackward(const GraphNet *net, GraphWork *w,
+								 const float *t, int n, uint64_t mask);
+
+/*
+ * A network with history trains on its rows in order: "shuffle" and
+ * "validation_split" are refused (HANAMI_E_INVALID_ARGUMENT).
+ */
+HnStatus	GraphHistoryCheckOptions(const GraphNet *net,
+									 const HnTrainOptions *opt, HnError *err);
 
 /* Summed loss of n rows of network-space outputs y against targets t. */
 double		GraphLossRows(const GraphNet *net, const float *y, const float *t,

@@ -16,6 +16,9 @@
  * (embed.c): it reads as one layer and becomes that network's layers.  The
  * text form keeps "frozen" on the layers it froze and "fixed_scaling" on
  * the input layers whose scaling it brought.
+ *
+ * A layer that is not an input may say "history": N (graph.h); setup.data
+ * then also holds its carried state, after the weights.
  */
 #include "core/graph/graph.h"
 
@@ -30,7 +33,7 @@ static const char *const spec_keys[] = {
 };
 static const char *const layer_keys[] = {
 	"count", "activation", "name", "from", "input", "output", "loss", "net",
-	"frozen", "fixed_scaling", NULL
+	"frozen", "fixed_scaling", "history", NULL
 };
 static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
@@ -154,6 +157,10 @@ ReadLayer(const HnJson *v, int idx, GraphLayer *ly, LayerIn *li, HnError *err)
 		return st;
 	if ((f = HnJsonGet(v, "loss")) != NULL &&
 		(st = ReadLoss(f, "loss", &li->loss, err)) != HANAMI_OK)
+		return st;
+	if ((f = HnJsonGet(v, "history")) != NULL &&
+		(st = HnJsonU32(f, "history", 0, GRAPH_MAX_HISTORY, &ly->history,
+						err)) != HANAMI_OK)
 		return st;
 	li->from = HnJsonGet(v, "from");
 	return HANAMI_OK;
@@ -564,6 +571,8 @@ AppendLayers(HnBuf *buf, const GraphNet *net, bool info)
 			}
 			HnBufAppendChar(buf, ']');
 		}
+		if (ly->history != 0)
+			HnBufPrintf(buf, ", \"history\": %u", ly->history);
 		if (ly->role == GRAPH_ROLE_OUTPUT)
 		{
 			if (!info)

@@ -47,17 +47,36 @@ GraphKindPredict(HnNet *net, void *work, const float *x, int n, float *out)
 	GraphPredict(GraphOf(net), work, x, n, out);
 }
 
-/* A graph carries nothing from row to row. */
+/* Rows depend on each other when a layer has a history (graph.h). */
 static bool
 GraphKindRowsIndependent(const HnNet *net)
 {
-	return true;
+	return !GraphHasHistory(GraphOf(net));
 }
 
+/* The carried state: the history layers' earlier values (history.c). */
 static size_t
 GraphKindStateSize(const HnNet *net)
 {
-	return 0;
+	return GraphStateSize(GraphOf(net)) * sizeof(float);
+}
+
+static void
+GraphKindStateSave(const HnNet *net, void *dst)
+{
+	memcpy(dst, GraphState(GraphOf(net)), GraphKindStateSize(net));
+}
+
+static void
+GraphKindStateLoad(HnNet *net, const void *src)
+{
+	memcpy(GraphState(GraphOf(net)), src, GraphKindStateSize(net));
+}
+
+static void
+GraphKindStateReset(HnNet *net)
+{
+	memset(GraphState(GraphOf(net)), 0, GraphKindStateSize(net));
 }
 
 /*
@@ -94,7 +113,10 @@ GraphKindOutputs(const HnNet *hn, char *why, size_t why_len)
 	return HANAMI_OUTPUTS_VALUES;
 }
 
-/* The header with the layers and scaling, then each layer's parameters. */
+/*
+ * The header with the layers and scaling, then each layer's parameters,
+ * then the carried state when a layer has a history.
+ */
 static void
 GraphKindSegments(const HnNet *hn, HnSegmentFn emit, void *ctx)
 {
@@ -120,6 +142,8 @@ GraphKindSegments(const HnNet *hn, HnSegmentFn emit, void *ctx)
 		emit(ctx, start, bytes, name);
 		start += bytes;
 	}
+	if (GraphStateSize(net) > 0)
+		emit(ctx, start, GraphStateSize(net) * sizeof(float), "state");
 }
 
 /*
@@ -185,6 +209,9 @@ const HnKind HnGraphKind = {
 	.rows_independent = GraphKindRowsIndependent,
 	.outputs = GraphKindOutputs,
 	.state_size = GraphKindStateSize,
+	.state_save = GraphKindStateSave,
+	.state_load = GraphKindStateLoad,
+	.state_reset = GraphKindStateReset,
 	.segments = GraphKindSegments,
 	.fit = &HnGraphFit,
 	.ports = GraphKindPorts,

@@ -121,6 +121,8 @@ GraphOptions(const HnNet *hn, const HnJson *obj, const HnAllocator *alloc,
 	}
 	TrainOptionsDefaults(t, optimizer);
 	t->train_mask = GraphTrainableMask(net);
+	/* rows that depend on each other are taken in the query's order */
+	t->shuffle = !GraphHasHistory(net);
 	if (obj == NULL)
 		return HANAMI_OK;
 	if (HnJsonGet(obj, "loss") != NULL)

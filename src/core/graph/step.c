@@ -2,7 +2,10 @@
  * graph/step.c - the training step of a graph on the CPU: forward the
  * batch, backpropagate through the graph (graph/forward.c), and update the
  * trained layers' weights and biases with the fit's optimizer (optim.h).
- * One thread: the values never depend on the fit's compute threads.
+ * One thread: the values never depend on the fit's compute threads.  A
+ * network with history trains on its batches as windows of consecutive
+ * rows (graph/history.c), the state carried from one to the next within
+ * an epoch.
  */
 #include "core/graph/graph.h"
 
@@ -102,7 +105,7 @@ GraphStepStep(void *state, const HnBatch *b, double *loss, HnError *err)
 			for (uint32_t j = 0; j < n_out; j++)
 				t[j] = (t[j] - net->out_shift[j]) / net->out_mul[j];
 	}
-	GraphForward(net, s->work, s->x, b->count, s->y);
+	GraphForwardRows(net, s->work, s->x, b->starts, b->count, s->y);
 	*loss += GraphBackward(net, s->work, s->t, b->count, s->mask);
 	OptimBegin(s->optim, &step, &vscale);
 	for (uint32_t l = 1; l < net->hdr->n_layers; l++)
@@ -120,12 +123,26 @@ GraphStepStep(void *state, const HnBatch *b, double *loss, HnError *err)
 	return HANAMI_OK;
 }
 
-/* The parameters stay finite. */
+/* Clear the carried state (history): an epoch starts its sequences anew. */
+static void
+GraphStepEpochBegin(void *state)
+{
+	GraphStep  *s = state;
+
+	memset(GraphState(s->net), 0, GraphStateSize(s->net) * sizeof(float));
+}
+
+/*
+ * The parameters stay finite.  The state the epoch's last rows left is
+ * cleared: validation starts from a cleared state anyway, and a network
+ * at rest carries none.
+ */
 static HnStatus
 GraphStepEpochEnd(void *state, double *loss, bool *finite, HnError *err)
 {
 	GraphStep  *s = state;
 
+	GraphStepEpochBegin(state);
 	*finite = SimdAllFinite(s->net->params, (size_t) s->net->hdr->n_params);
 	return HANAMI_OK;
 }
@@ -202,6 +219,7 @@ GraphStepLoad(void *state, const void *src, size_t len, HnError *err)
 const HnStepperOps GraphStepper = {
 	.name = "cpu",
 	.create = GraphStepCreate,
+	.epoch_begin = GraphStepEpochBegin,
 	.step = GraphStepStep,
 	.epoch_end = GraphStepEpochEnd,
 	.free = GraphStepFree,

@@ -90,5 +90,6 @@ void		TestHebbianSuite(void);
 void		TestCustomActSuite(void);
 void		TestGraphSuite(void);
 void		TestEmbedSuite(void);
+void		TestHistorySuite(void);
 
 #endif							/* HANAMI_TEST_HARNESS_H */

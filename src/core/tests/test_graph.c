@@ -365,7 +365,7 @@ TestBind(void)
 	}			cases[] = {
 		{"a source after the layer", offsetof(GraphLayer, sources), 2, 2},
 		{"a source out of range", offsetof(GraphLayer, sources), 900, 2},
-		{"a nonzero history", offsetof(GraphLayer, history), 1, 4},
+		{"a history its sizes leave no room for", offsetof(GraphLayer, history), 1, 4},
 		{"an unknown layer flag", offsetof(GraphLayer, flags), 0x100, 4},
 		{"a nonzero reserved field", offsetof(GraphLayer, reserved), 1, 4},
 		{"an invalid role", offsetof(GraphLayer, role), 7, 2},

@@ -29,5 +29,6 @@ main(void)
 	TestPortsSuite();
 	TestGraphSuite();
 	TestEmbedSuite();
+	TestHistorySuite();
 	return TestSummary();
 }
