@@ -2226,3 +2226,7 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.predict_named(pg_catalog.text, pg_catalog.jsonb) IS
 	'run_named() on a stored model: the outputs of every output layer for the values of every input layer (the reference is resolved once per statement)';
+
+-- run with reset carries the history of graph layers too
+COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[], pg_catalog.bool) IS
+	'the outputs for one row of a sequence: the state of a spiking network, or of a graph''s layers with a history, carries over from the previous call of the query; reset clears it first';

@@ -41,7 +41,7 @@ AS 'MODULE_PATHNAME', 'hanami_run_sequence'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION @extschema@.run(@extschema@.network, pg_catalog.float4[], pg_catalog.bool) IS
-	'the outputs for one row of a sequence: a spiking network''s state carries over from the previous call of the query; reset clears it first';
+	'the outputs for one row of a sequence: the state of a spiking network, or of a graph''s layers with a history, carries over from the previous call of the query; reset clears it first';
 
 CREATE FUNCTION @extschema@.reset_state(net @extschema@.network)
 RETURNS @extschema@.network
