@@ -105,8 +105,6 @@ GraphOptions(const HnNet *hn, const HnJson *obj, const HnAllocator *alloc,
 	HnOptimizer optimizer = HANAMI_OPT_ADAM;
 	const char *name = NULL;
 	const HnJson *v;
-	int64_t		i;
-	bool		found;
 	uint64_t	mask;
 	HnStatus	st;
 
@@ -139,28 +137,7 @@ GraphOptions(const HnNet *hn, const HnJson *obj, const HnAllocator *alloc,
 						  "Graph networks train and run on the CPU; the OpenCL backend runs layered and growing networks.",
 						  "option \"device\" \"%s\" does not apply to networks of kind \"graph\"",
 						  name);
-	if ((st = HnOptionInt(obj, "batch_size", 1, 65536, &i, &found, err)) != HANAMI_OK)
-		return st;
-	if (found)
-		t->batch_size = (int) i;
-	if ((st = HnOptionFloat(obj, "learning_rate", 0, 1e3, true,
-							&t->optim.learning_rate, err)) != HANAMI_OK ||
-		(st = HnOptionFloat(obj, "momentum", 0, 0.999999, false,
-							&t->optim.momentum, err)) != HANAMI_OK ||
-		(st = HnOptionFloat(obj, "beta1", 0, 0.999999, false,
-							&t->optim.beta1, err)) != HANAMI_OK ||
-		(st = HnOptionFloat(obj, "beta2", 0, 0.999999999, false,
-							&t->optim.beta2, err)) != HANAMI_OK ||
-		(st = HnOptionFloat(obj, "epsilon", 0, 1, true,
-							&t->optim.epsilon, err)) != HANAMI_OK ||
-		(st = HnOptionFloat(obj, "weight_decay", 0, 1, false,
-							&t->optim.weight_decay, err)) != HANAMI_OK)
-		return st;
-	if ((v = HnJsonGet(obj, "validation_split")) != NULL &&
-		(st = HnOptionNumber(v, "validation_split", 0, 0.99, false,
-							 &t->validation_split, err)) != HANAMI_OK)
-		return st;
-	if ((st = HnOptionBool(obj, "rescale", &t->rescale, err)) != HANAMI_OK)
+	if ((st = HnStepOptionsRead(obj, t, err)) != HANAMI_OK)
 		return st;
 	if ((v = HnJsonGet(obj, "to_train")) != NULL)
 	{

@@ -147,34 +147,21 @@ GraphStepEpochEnd(void *state, double *loss, bool *finite, HnError *err)
 	return HANAMI_OK;
 }
 
-/*
- * Checkpoint state: the optimizer (u32 kind), its step count (i64), the
- * parameter count (u64), then sgd's velocities or adam's m and v.
- */
+/* Checkpoint state: the optimizer's (optim.h OptimSave). */
 static size_t
 GraphStepSaveSize(void *state)
 {
 	GraphStep  *s = state;
 
-	return 20 + (size_t) s->net->hdr->n_params * sizeof(float) *
-		(s->optim->cfg.kind == HANAMI_OPT_ADAM ? 2 : 1);
+	return OptimSaveSize(s->optim, (size_t) s->net->hdr->n_params);
 }
 
 static void
 GraphStepSave(void *state, void *dst)
 {
 	GraphStep  *s = state;
-	unsigned char *p = dst;
-	uint32_t	kind = (uint32_t) s->optim->cfg.kind;
-	uint64_t	n = s->net->hdr->n_params;
 
-	memcpy(p, &kind, 4);
-	memcpy(p + 4, &s->optim->step, 8);
-	memcpy(p + 12, &n, 8);
-	memcpy(p + 20, s->optim->m, (size_t) n * sizeof(float));
-	if (s->optim->v != NULL)
-		memcpy(p + 20 + (size_t) n * sizeof(float), s->optim->v,
-			   (size_t) n * sizeof(float));
+	OptimSave(s->optim, (size_t) s->net->hdr->n_params, dst);
 }
 
 /* Restore the optimizer from untrusted bytes, every value checked. */
@@ -182,38 +169,8 @@ static HnStatus
 GraphStepLoad(void *state, const void *src, size_t len, HnError *err)
 {
 	GraphStep  *s = state;
-	HnOptimState *st = s->optim;
-	const unsigned char *p = src;
-	size_t		count = (size_t) s->net->hdr->n_params;
-	bool		adam = st->cfg.kind == HANAMI_OPT_ADAM;
-	uint32_t	kind;
-	int64_t		step;
-	uint64_t	n;
 
-	if (src == NULL || len != GraphStepSaveSize(state))
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "It was made for another network or optimizer.",
-						  "invalid checkpoint: the optimizer state has %zu bytes, not %zu",
-						  len, GraphStepSaveSize(state));
-	memcpy(&kind, p, 4);
-	memcpy(&step, p + 4, 8);
-	memcpy(&n, p + 12, 8);
-	if (kind != (uint32_t) st->cfg.kind || n != count || step < 0)
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT,
-						  "It was made for another network or optimizer.",
-						  "invalid checkpoint: the optimizer state does not match");
-	memcpy(st->m, p + 20, count * sizeof(float));
-	if (adam)
-		memcpy(st->v, p + 20 + count * sizeof(float), count * sizeof(float));
-	if (!SimdAllFinite(st->m, count) || (adam && !SimdAllFinite(st->v, count)))
-		return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
-						  "invalid checkpoint: the optimizer state is not finite");
-	for (size_t i = 0; adam && i < count; i++)
-		if (st->v[i] < 0)
-			return HnSetError(err, HANAMI_E_INVALID_FORMAT, NULL,
-							  "invalid checkpoint: a negative second moment");
-	st->step = step;
-	return HANAMI_OK;
+	return OptimLoad(s->optim, (size_t) s->net->hdr->n_params, src, len, err);
 }
 
 const HnStepperOps GraphStepper = {
