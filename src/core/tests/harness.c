@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "core/kind.h"
 #include "core/train.h"
 
 static int	tests_run;
@@ -144,4 +145,40 @@ TestMakeData(HnDataset *ds, float **x, int32_t **cls, int64_t n, uint64_t seed)
 	ds->n_outputs = 3;
 	ds->x = *x;
 	ds->cls = *cls;
+}
+
+/* See harness.h. */
+void *
+TestNetFromSpec(const char *json, size_t *len, HnNet *net, HnError *err)
+{
+	void	   *img = NULL;
+
+	if (NetFromJson(json, strlen(json), NULL, &HnMallocAllocator, &img, len,
+					err) != HANAMI_OK)
+		return NULL;
+	if (net != NULL && NetBind(net, img, *len, err) != HANAMI_OK)
+	{
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+/* See harness.h. */
+bool
+TestSpecRefused(const char *json, HnStatus code, const char *s)
+{
+	HnError		err;
+	size_t		len;
+	void	   *img = TestNetFromSpec(json, &len, NULL, &err);
+
+	if (img != NULL)
+	{
+		TestNote("accepted: %s", json);
+		free(img);
+		return false;
+	}
+	if (err.code != code || strstr(err.message, s) == NULL)
+		TestNote("got %d: %s", (int) err.code, err.message);
+	return err.code == code && strstr(err.message, s) != NULL;
 }

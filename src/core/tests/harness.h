@@ -68,6 +68,17 @@ struct HnDataset;
 void		TestMakeData(struct HnDataset *ds, float **x, int32_t **cls,
 						 int64_t n, uint64_t seed);
 
+/*
+ * A network from a JSON description, bound to net when net is not NULL
+ * (the image is malloc'd); NULL with err filled when it is refused.
+ */
+struct HnNet;
+void	   *TestNetFromSpec(const char *json, size_t *len, struct HnNet *net,
+							HnError *err);
+
+/* Whether a description is refused with code and a message containing s. */
+bool		TestSpecRefused(const char *json, HnStatus code, const char *s);
+
 /* The suites, one per test file. */
 void		TestMathSuite(void);
 void		TestFormatSuite(void);

@@ -16,42 +16,6 @@
 #include "core/kind.h"
 #include "core/options.h"
 
-/* A network from a description; NULL (err filled) when refused. */
-static void *
-Make(const char *json, size_t *len, HnNet *net, HnError *err)
-{
-	void	   *img = NULL;
-
-	if (NetFromJson(json, strlen(json), NULL, &HnMallocAllocator, &img, len,
-					err) != HANAMI_OK)
-		return NULL;
-	if (net != NULL && NetBind(net, img, *len, err) != HANAMI_OK)
-	{
-		free(img);
-		return NULL;
-	}
-	return img;
-}
-
-/* Whether a description is refused with code and a message containing s. */
-static bool
-Refused(const char *json, HnStatus code, const char *s)
-{
-	HnError		err;
-	size_t		len;
-	void	   *img = Make(json, &len, NULL, &err);
-
-	if (img != NULL)
-	{
-		TestNote("accepted: %s", json);
-		free(img);
-		return false;
-	}
-	if (err.code != code || strstr(err.message, s) == NULL)
-		TestNote("got %d: %s", (int) err.code, err.message);
-	return err.code == code && strstr(err.message, s) != NULL;
-}
-
 /* The text form (what) of net, malloc'd. */
 static char *
 Text(const HnNet *net, bool info)
@@ -134,7 +98,7 @@ Trained(const char *spec, const HnDataset *ds)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make(spec, &len, &net, &err);
+	void	   *img = TestNetFromSpec(spec, &len, &net, &err);
 	char	   *text = NULL;
 
 	if (img == NULL)
@@ -196,8 +160,8 @@ TestDenseOnInput(const HnDataset *ds, const char *dense)
 						   " {\"name\": \"enc\", \"net\": %s, \"frozen\": true},"
 						   " {\"count\": 3, \"name\": \"head\", \"from\": \"enc\"}], \"seed\": 2}",
 						   dense, NULL);
-	void	   *di = Make(dense, &dl, &d, &err);
-	void	   *gi = Make(spec, &gl, &g, &err);
+	void	   *di = TestNetFromSpec(dense, &dl, &d, &err);
+	void	   *gi = TestNetFromSpec(spec, &gl, &g, &err);
 	GraphNet   *gn;
 	float		x[6 * 4];
 	uint64_t	seed = 17;
@@ -287,7 +251,7 @@ TestDenseOnInput(const HnDataset *ds, const char *dense)
 		char	   *text = Text(&g, false);
 		char	   *info = Text(&g, true);
 		size_t		l2;
-		void	   *again = text ? Make(text, &l2, NULL, &err) : NULL;
+		void	   *again = text ? TestNetFromSpec(text, &l2, NULL, &err) : NULL;
 
 		CHECK(again != NULL && l2 == gl && memcmp(again, gi, gl) == 0 &&
 			  strstr(text, "\"frozen\": true") != NULL &&
@@ -310,16 +274,16 @@ TestDenseOnInput(const HnDataset *ds, const char *dense)
 								" {\"name\": \"b\", \"from\": \"in\", \"net\": %s}, {\"count\": 2, \"from\": [\"a\", \"b\"]}]}",
 								dense, dense);
 		size_t		l3;
-		void	   *ti = Make(twice, &l3, NULL, &err);
+		void	   *ti = TestNetFromSpec(twice, &l3, NULL, &err);
 
 		char	   *two = Fmt("{\"layers\": [{\"count\": 4, \"name\": \"in\"}, {\"count\": 4, \"name\": \"in2\", \"input\": true},"
 							  " {\"name\": \"a\", \"from\": \"in\", \"net\": %s},"
 							  " {\"name\": \"b\", \"from\": \"in2\", \"net\": {\"layers\": [4, {\"count\": 2, \"activation\": \"identity\"}], \"input_scaling\": false}},"
 							  " {\"count\": 2, \"from\": [\"a\", \"b\"]}], \"input_scaling\": false}", dense, NULL);
 
-		CHECK(Refused(mixed, HANAMI_E_INVALID_SPEC, "input layer \"in\" is read by networks with different input scaling") &&
-			  Refused(two, HANAMI_E_INVALID_SPEC, "one with clipped scaling and one without") &&
-			  Refused(other, HANAMI_E_INVALID_SPEC, "input layer \"other\" has no scaling but would be clipped") &&
+		CHECK(TestSpecRefused(mixed, HANAMI_E_INVALID_SPEC, "input layer \"in\" is read by networks with different input scaling") &&
+			  TestSpecRefused(two, HANAMI_E_INVALID_SPEC, "one with clipped scaling and one without") &&
+			  TestSpecRefused(other, HANAMI_E_INVALID_SPEC, "input layer \"other\" has no scaling but would be clipped") &&
 			  ti != NULL,
 			  "embed: networks of different scaling on one input, clipped and unclipped networks on one graph's inputs, and an unscaled input that would be clipped are refused; two networks of one scaling share an input");
 		free(mixed);
@@ -351,8 +315,8 @@ TestDenseFolded(const char *dense)
 						   " {\"name\": \"enc\", \"net\": %s, \"from\": \"pre\"},"
 						   " {\"count\": 3, \"from\": \"enc\"}], \"input_scaling\": false}",
 						   dense, NULL);
-	void	   *di = Make(dense, &dl, &d, &err);
-	void	   *gi = Make(spec, &gl, &g, &err);
+	void	   *di = TestNetFromSpec(dense, &dl, &d, &err);
+	void	   *gi = TestNetFromSpec(spec, &gl, &g, &err);
 	float		x[5 * 4];
 	uint64_t	seed = 5;
 	double		worst = 1.0;
@@ -397,8 +361,8 @@ TestGraphInGraph(const HnDataset *ds)
 	char	   *spec = text ? Fmt("{\"layers\": [{\"count\": 4, \"name\": \"in\"},"
 								  " {\"name\": \"g\", \"net\": %s},"
 								  " {\"count\": 1, \"from\": [\"g\", \"in\"]}]}", text, NULL) : NULL;
-	void	   *ii = text ? Make(text, &il, &inner, &err) : NULL;
-	void	   *gi = spec ? Make(spec, &gl, &g, &err) : NULL;
+	void	   *ii = text ? TestNetFromSpec(text, &il, &inner, &err) : NULL;
+	void	   *gi = spec ? TestNetFromSpec(spec, &gl, &g, &err) : NULL;
 	float		x[4 * 4];
 	uint64_t	seed = 8;
 
@@ -480,19 +444,19 @@ TestRefusals(void)
 	int			refused = 0;
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
-		if (Refused(cases[c].json, cases[c].code, cases[c].msg))
+		if (TestSpecRefused(cases[c].json, cases[c].code, cases[c].msg))
 			refused++;
 	CHECK(refused == (int) (sizeof(cases) / sizeof(cases[0])),
 		  "embed: %d malformed embeddings are refused with their reason", refused);
 
-	img = Make("{\"layers\": [4, {\"name\": \"e\", \"net\": \"m@main\"}]}", &len, NULL, &err);
+	img = TestNetFromSpec("{\"layers\": [4, {\"name\": \"e\", \"net\": \"m@main\"}]}", &len, NULL, &err);
 	CHECK(img == NULL && strstr(err.hint, "resolve_nets") != NULL &&
 		  strstr(err.hint, "create_model") != NULL,
 		  "embed: the hint of a stored reference names create_model and resolve_nets");
 	free(img);
 
 	/* an unclipped network on an input layer, in a graph that never clips */
-	img = Make("{\"layers\": [4, {\"name\": \"e\", \"net\": {\"layers\": [4, 2], \"input_scaling\": false}, \"frozen\": true}],"
+	img = TestNetFromSpec("{\"layers\": [4, {\"name\": \"e\", \"net\": {\"layers\": [4, 2], \"input_scaling\": false}, \"frozen\": true}],"
 			   " \"input_scaling\": false}", &len, &net, &err);
 	CHECK(img != NULL && GraphOf(&net) != NULL &&
 		  (GraphOf(&net)->layers[0].flags & GRAPH_LAYER_FIXED_SCALING) &&
@@ -501,7 +465,7 @@ TestRefusals(void)
 	free(img);
 
 	/* a network whose scaling was never fitted: the outer fit learns it */
-	img = Make("{\"layers\": [4, {\"name\": \"e\", \"net\": {\"layers\": [4, 2]}}]}",
+	img = TestNetFromSpec("{\"layers\": [4, {\"name\": \"e\", \"net\": {\"layers\": [4, 2]}}]}",
 			   &len, &net, &err);
 	CHECK(img != NULL && !(GraphOf(&net)->layers[0].flags & GRAPH_LAYER_FIXED_SCALING) &&
 		  !(net.hdr->flags & GRAPH_FLAG_INPUT_CLIP),
@@ -509,7 +473,7 @@ TestRefusals(void)
 	free(img);
 
 	/* an image: the frozen flag on an input, fixed scaling elsewhere */
-	img = Make("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 2, \"frozen\": true}]}",
+	img = TestNetFromSpec("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 2, \"frozen\": true}]}",
 			   &len, &net, &err);
 	if (img != NULL)
 	{
@@ -533,7 +497,7 @@ TestRefusals(void)
 		CHECK(false, "embed: a frozen layer in a description (%s)", err.message);
 	free(img);
 	/* every layer frozen: nothing to train */
-	img = Make("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 2, \"frozen\": true}]}",
+	img = TestNetFromSpec("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 2, \"frozen\": true}]}",
 			   &len, &net, &err);
 	if (img != NULL)
 	{

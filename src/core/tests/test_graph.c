@@ -16,41 +16,6 @@
 #include "core/kind.h"
 #include "core/ports.h"
 
-/* A network from a description; NULL (err filled) when refused. */
-static void *
-Make(const char *json, size_t *len, HnNet *net, HnError *err)
-{
-	void	   *img = NULL;
-
-	if (NetFromJson(json, strlen(json), NULL, &HnMallocAllocator, &img, len,
-					err) != HANAMI_OK)
-		return NULL;
-	if (net != NULL && NetBind(net, img, *len, err) != HANAMI_OK)
-	{
-		free(img);
-		return NULL;
-	}
-	return img;
-}
-
-/* Whether a description is refused with code and a message containing s. */
-static bool
-Refused(const char *json, HnStatus code, const char *s)
-{
-	HnError		err;
-	size_t		len;
-	void	   *img = Make(json, &len, NULL, &err);
-
-	if (img != NULL)
-	{
-		free(img);
-		return false;
-	}
-	if (err.code != code || strstr(err.message, s) == NULL)
-		TestNote("got %d: %s", (int) err.code, err.message);
-	return err.code == code && strstr(err.message, s) != NULL;
-}
-
 /* The text form of net (malloc'd). */
 static char *
 Text(const HnNet *net)
@@ -112,7 +77,7 @@ GradCheck(const char *what, const char *json, uint64_t mask)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make(json, &len, &net, &err);
+	void	   *img = TestNetFromSpec(json, &len, &net, &err);
 	GraphNet   *g;
 	GraphWork  *w;
 	const int	rows = 3;
@@ -245,11 +210,11 @@ TestDescriptions(void)
 	void	   *img;
 	char	   *info;
 
-	img = Make("{\"layers\": [4, 8, 3]}", &len, &net, &err);
+	img = TestNetFromSpec("{\"layers\": [4, 8, 3]}", &len, &net, &err);
 	CHECK(img && net.kind == &HnDenseKind,
 		  "graph: a description without from, input or output stays dense");
 	free(img);
-	img = Make("{\"layers\": [{\"count\": 4, \"name\": \"in\"}, {\"count\": 8, \"name\": \"h\"},"
+	img = TestNetFromSpec("{\"layers\": [{\"count\": 4, \"name\": \"in\"}, {\"count\": 8, \"name\": \"h\"},"
 			   " {\"count\": 3, \"name\": \"out\", \"from\": [\"in\", \"h\"]}]}", &len, &net, &err);
 	CHECK(img && net.kind == &HnGraphKind && net.hdr->n_params == (4 + 1) * 8 + (12 + 1) * 3 &&
 		  GraphOf(&net)->layers[1].activation == HANAMI_ACT_RELU &&
@@ -265,46 +230,46 @@ TestDescriptions(void)
 	free(info);
 	free(img);
 
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": \"b\"}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": \"b\"}]}",
 				  HANAMI_E_INVALID_SPEC, "layer 1 reads unknown layer \"b\""),
 		  "graph: an unknown name is refused, naming the layer");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 2, \"name\": \"s\", \"from\": \"s\"}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 2, \"name\": \"s\", \"from\": \"s\"}]}",
 				  HANAMI_E_INVALID_SPEC, "layer \"s\" reads itself"),
 		  "graph: a layer reading itself is refused");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 2, \"name\": \"a\", \"from\": \"b\"}, {\"count\": 2, \"name\": \"b\"}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 2, \"name\": \"a\", \"from\": \"b\"}, {\"count\": 2, \"name\": \"b\"}]}",
 				  HANAMI_E_INVALID_SPEC, "layer \"a\" reads layer \"b\", which comes after it"),
 		  "graph: reading a later layer (a cycle) is refused");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"name\": \"a\"}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"name\": \"a\"}]}",
 				  HANAMI_E_INVALID_SPEC, "layer name \"a\" is used twice"),
 		  "graph: duplicate names are refused");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\"}, {\"count\": 2, \"from\": \"a\", \"output\": true}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\"}, {\"count\": 2, \"from\": \"a\", \"output\": true}]}",
 				  HANAMI_E_INVALID_SPEC, "layer \"h\" is read by no layer and is not an output"),
 		  "graph: with outputs marked, a hidden layer nobody reads is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"b\", \"input\": true}, {\"count\": 2, \"from\": \"a\"}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"b\", \"input\": true}, {\"count\": 2, \"from\": \"a\"}]}",
 				  HANAMI_E_INVALID_SPEC, "input layer \"b\" is read by no layer"),
 		  "graph: an input nobody reads is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"input\": true, \"from\": \"a\"}, {\"count\": 2}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"input\": true, \"from\": \"a\"}, {\"count\": 2}]}",
 				  HANAMI_E_INVALID_SPEC, "cannot have \"from\""),
 		  "graph: an input with \"from\" is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\", \"input\": false}, {\"count\": 2, \"from\": \"a\"}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\", \"input\": false}, {\"count\": 2, \"from\": \"a\"}]}",
 				  HANAMI_E_INVALID_SPEC, "must be an input"),
 		  "graph: the first layer is always an input");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\", \"activation\": \"softmax\"}, {\"count\": 2, \"from\": [\"h\", \"a\"]}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\", \"activation\": \"softmax\"}, {\"count\": 2, \"from\": [\"h\", \"a\"]}]}",
 				  HANAMI_E_INVALID_SPEC, "cannot have activation \"softmax\""),
 		  "graph: softmax on a hidden layer is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\", \"loss\": \"mse\"}, {\"count\": 2, \"from\": [\"h\", \"a\"]}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 3, \"name\": \"h\", \"loss\": \"mse\"}, {\"count\": 2, \"from\": [\"h\", \"a\"]}]}",
 				  HANAMI_E_INVALID_SPEC, "is not an output and cannot have a loss"),
 		  "graph: a loss on a hidden layer is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": \"a\", \"activation\": \"relu\", \"loss\": \"cross_entropy\"}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": \"a\", \"activation\": \"relu\", \"loss\": \"cross_entropy\"}]}",
 				  HANAMI_E_INVALID_SPEC, "loss \"cross_entropy\" does not fit output layer 1"),
 		  "graph: cross_entropy on a relu output is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": [\"a\", \"a\"]}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": [\"a\", \"a\"]}]}",
 				  HANAMI_E_INVALID_SPEC, "reads layer \"a\" twice"),
 		  "graph: a source listed twice is refused");
-	CHECK(Refused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": [], \"output\": true}]}",
+	CHECK(TestSpecRefused("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 2, \"from\": [], \"output\": true}]}",
 				  HANAMI_E_INVALID_SPEC, "lists 0 layers"),
 		  "graph: an empty \"from\" is refused");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2}, {\"count\": 2, \"activation\": {\"name\": \"sq\", \"expression\": \"x*x\", \"derivative\": \"2*x\"}}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2}, {\"count\": 2, \"activation\": {\"name\": \"sq\", \"expression\": \"x*x\", \"derivative\": \"2*x\"}}]}",
 				  HANAMI_E_INVALID_SPEC, "cannot be a custom activation"),
 		  "graph: custom activations are refused with a reason");
 }
@@ -324,7 +289,7 @@ TestRoundTrip(void)
 				back;
 	size_t		len,
 				len2 = 0;
-	void	   *img = Make(json, &len, &net, &err);
+	void	   *img = TestNetFromSpec(json, &len, &net, &err);
 	void	   *img2 = NULL;
 	char	   *text = NULL;
 
@@ -335,7 +300,7 @@ TestRoundTrip(void)
 		net.hdr->epochs = 4;
 		net.hdr->samples = 1234;
 		text = Text(&net);
-		img2 = text ? Make(text, &len2, &back, &err) : NULL;
+		img2 = text ? TestNetFromSpec(text, &len2, &back, &err) : NULL;
 	}
 	CHECK(img2 && len2 == len && memcmp(img, img2, len) == 0,
 		  "graph: the text form (unnamed layers by index) reads back to the same bytes");
@@ -354,7 +319,7 @@ TestBind(void)
 	HnNet		net,
 				check;
 	size_t		len;
-	void	   *img = Make("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 4, \"name\": \"h\"},"
+	void	   *img = TestNetFromSpec("{\"layers\": [{\"count\": 3, \"name\": \"in\"}, {\"count\": 4, \"name\": \"h\"},"
 						   " {\"count\": 2, \"from\": [\"in\", \"h\"]}]}", &len, &net, &err);
 	struct
 	{
@@ -446,9 +411,9 @@ TestChainMatchesDense(void)
 				g;
 	size_t		dl,
 				gl;
-	void	   *di = Make("{\"layers\": [5, {\"count\": 7, \"activation\": \"tanh\"}, 6, 3], \"seed\": 21}",
+	void	   *di = TestNetFromSpec("{\"layers\": [5, {\"count\": 7, \"activation\": \"tanh\"}, 6, 3], \"seed\": 21}",
 						  &dl, &d, &err);
-	void	   *gi = Make("{\"kind\": \"graph\", \"layers\": [5, {\"count\": 7, \"activation\": \"tanh\"}, 6, 3], \"seed\": 21}",
+	void	   *gi = TestNetFromSpec("{\"kind\": \"graph\", \"layers\": [5, {\"count\": 7, \"activation\": \"tanh\"}, 6, 3], \"seed\": 21}",
 						  &gl, &g, &err);
 	float		x[4 * 5],
 				yd[4 * 3],
@@ -489,7 +454,7 @@ TestFit(void)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make("{\"layers\": [{\"count\": 4, \"name\": \"in\"}, {\"count\": 16, \"name\": \"h\"},"
+	void	   *img = TestNetFromSpec("{\"layers\": [{\"count\": 4, \"name\": \"in\"}, {\"count\": 16, \"name\": \"h\"},"
 						   " {\"count\": 3, \"name\": \"out\", \"from\": [\"in\", \"h\"]}], \"seed\": 1}",
 						   &len, &net, &err);
 	HnDataset	ds;
@@ -543,7 +508,7 @@ TestTwoOutputsFit(void)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make("{\"layers\": [{\"count\": 2, \"name\": \"in\"}, {\"count\": 8, \"name\": \"h\", \"activation\": \"tanh\"},"
+	void	   *img = TestNetFromSpec("{\"layers\": [{\"count\": 2, \"name\": \"in\"}, {\"count\": 8, \"name\": \"h\", \"activation\": \"tanh\"},"
 						   " {\"count\": 2, \"name\": \"c\", \"output\": true},"
 						   " {\"count\": 1, \"name\": \"v\", \"from\": \"h\", \"output\": true, \"activation\": \"identity\"}], \"seed\": 4}",
 						   &len, &net, &err);
@@ -620,12 +585,12 @@ TestPortsOfGraph(void)
 				one;
 	size_t		len,
 				olen;
-	void	   *img = Make("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 1, \"input\": true},"
+	void	   *img = TestNetFromSpec("{\"layers\": [{\"count\": 2, \"name\": \"a\"}, {\"count\": 1, \"input\": true},"
 						   " {\"count\": 3, \"name\": \"h\", \"from\": [\"a\", 1]},"
 						   " {\"count\": 2, \"name\": \"p\", \"output\": true},"
 						   " {\"count\": 1, \"name\": \"v\", \"from\": [\"h\", 1], \"output\": true, \"activation\": \"identity\"}],"
 						   " \"seed\": 2}", &len, &net, &err);
-	void	   *oimg = Make("{\"kind\": \"graph\", \"layers\": [2, 3, 1]}", &olen, &one, &err);
+	void	   *oimg = TestNetFromSpec("{\"kind\": \"graph\", \"layers\": [2, 3, 1]}", &olen, &one, &err);
 	HnPort		in[4],
 				out[4];
 	const char *named = "{\"1\": [0.25], \"a\": [1, -2]}";

@@ -14,41 +14,6 @@
 #include "core/json.h"
 #include "core/kind.h"
 
-/* A network from a description; NULL (err filled) when refused. */
-static void *
-Make(const char *json, size_t *len, HnNet *net, HnError *err)
-{
-	void	   *img = NULL;
-
-	if (NetFromJson(json, strlen(json), NULL, &HnMallocAllocator, &img, len,
-					err) != HANAMI_OK)
-		return NULL;
-	if (net != NULL && NetBind(net, img, *len, err) != HANAMI_OK)
-	{
-		free(img);
-		return NULL;
-	}
-	return img;
-}
-
-/* Whether a description is refused with code and a message containing s. */
-static bool
-Refused(const char *json, HnStatus code, const char *s)
-{
-	HnError		err;
-	size_t		len;
-	void	   *img = Make(json, &len, NULL, &err);
-
-	if (img != NULL)
-	{
-		free(img);
-		return false;
-	}
-	if (err.code != code || strstr(err.message, s) == NULL)
-		TestNote("got %d: %s", (int) err.code, err.message);
-	return err.code == code && strstr(err.message, s) != NULL;
-}
-
 /* The text form (info) of net, malloc'd. */
 static char *
 Json(const HnNet *net, bool info)
@@ -77,7 +42,7 @@ TestHistoryDescriptions(void)
 				back;
 	size_t		len,
 				len2;
-	void	   *img = Make(ELMAN, &len, &net, &err);
+	void	   *img = TestNetFromSpec(ELMAN, &len, &net, &err);
 	void	   *img2 = NULL;
 	GraphNet   *g;
 	char	   *text,
@@ -104,27 +69,27 @@ TestHistoryDescriptions(void)
 		  strstr(info, "\"parameters\": 27") != NULL,
 		  "history: the text form and info show it");
 	if (text != NULL)
-		img2 = Make(text, &len2, &back, &err);
+		img2 = TestNetFromSpec(text, &len2, &back, &err);
 	CHECK(img2 != NULL && len2 == len && memcmp(img, img2, len) == 0,
 		  "history: the text form round-trips, carried state included");
 	free(text);
 	free(info);
 	free(img2);
 	free(img);
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"history\": 1}, 3]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [{\"count\": 2, \"history\": 1}, 3]}",
 				  HANAMI_E_INVALID_SPEC, "cannot have a history"),
 		  "history: refused on an input layer");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": 65}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": 65}]}",
 				  HANAMI_E_INVALID_SPEC, "history must be between 0 and 64") &&
-		  Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": -1}]}",
+		  TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": -1}]}",
 				  HANAMI_E_INVALID_SPEC, "history must be between 0 and 64") &&
-		  Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": \"2\"}]}",
+		  TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": \"2\"}]}",
 				  HANAMI_E_INVALID_SPEC, "history must be a number"),
 		  "history: more than 64 rows, a negative or a non-number history is refused");
-	CHECK(Refused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 1000000, \"history\": 64}]}",
+	CHECK(TestSpecRefused("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 1000000, \"history\": 64}]}",
 				  HANAMI_E_TOO_LARGE, "too large"),
 		  "history: a network too large for its weights is refused");
-	img = Make("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": 0}]}",
+	img = TestNetFromSpec("{\"kind\": \"graph\", \"layers\": [2, {\"count\": 3, \"history\": 0}]}",
 			   &len, &net, &err);
 	CHECK(img != NULL && HnRowsIndependent(&net) &&
 		  net.kind->state_size(&net) == 0,
@@ -140,7 +105,7 @@ TestHistoryBind(void)
 	HnNet		net,
 				check;
 	size_t		len;
-	void	   *img = Make(ELMAN, &len, &net, &err);
+	void	   *img = TestNetFromSpec(ELMAN, &len, &net, &err);
 	char	   *copy;
 	GraphNet	g;
 	bool		ok = true;
@@ -195,7 +160,7 @@ TestHistoryState(void)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make(ELMAN, &len, &net, &err);
+	void	   *img = TestNetFromSpec(ELMAN, &len, &net, &err);
 	GraphNet   *g;
 	void	   *work;
 	const int	rows = 7;
@@ -262,7 +227,7 @@ GradCheck(const char *what, const char *json, int start)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make(json, &len, &net, &err);
+	void	   *img = TestNetFromSpec(json, &len, &net, &err);
 	GraphNet   *g;
 	GraphWork  *w;
 	const int	rows = 6;
@@ -405,7 +370,7 @@ XorAccuracy(const char *json, bool *refusals)
 	HnError		err;
 	HnNet		net;
 	size_t		len;
-	void	   *img = Make(json, &len, &net, &err);
+	void	   *img = TestNetFromSpec(json, &len, &net, &err);
 	HnDataset	train,
 				test;
 	float	   *x1,
