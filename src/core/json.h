@@ -255,6 +255,17 @@ HnStatus	NetFromJsonValue(const HnJson *root, const HnJsonIn *in,
  */
 HnStatus	NetJsonCheckFormat(const HnJson *root, HnError *err);
 
+/*
+ * For a kind's from_json: "trained" ({"epochs", "samples"}, both optional)
+ * onto the header's counters; and a boolean member key of "setup" that
+ * sets flag in the header when true (named "setup.<key>" in errors).
+ */
+struct HnHeader;
+HnStatus	NetJsonReadTrained(const HnJson *trained, struct HnHeader *h,
+							   HnError *err);
+HnStatus	NetJsonReadFlag(const HnJson *setup, const char *key,
+							uint32_t flag, struct HnHeader *h, HnError *err);
+
 /* The text form of a bound network, and its info() summary (a JSON
  * object), appended to out. */
 /*

@@ -243,3 +243,48 @@ NetQuantize(const HnNet *net, const char *dtype, const HnAllocator *alloc,
 	}
 	return st;
 }
+
+/* See json.h. */
+HnStatus
+NetJsonReadTrained(const HnJson *trained, HnHeader *h, HnError *err)
+{
+	static const char *const keys[] = {"epochs", "samples", NULL};
+	const HnJson *v;
+	HnStatus	st;
+
+	if ((st = HnJsonObject(trained, "\"trained\"", err)) != HANAMI_OK ||
+		(st = HnJsonCheckKeys(trained, "\"trained\" key", keys, err)) != HANAMI_OK)
+		return st;
+	if ((v = HnJsonGet(trained, "epochs")) != NULL &&
+		(st = HnJsonU32(v, "trained.epochs", 0, UINT32_MAX, &h->epochs, err)) != HANAMI_OK)
+		return st;
+	if ((v = HnJsonGet(trained, "samples")) != NULL)
+	{
+		uint64_t	samples;
+
+		if ((st = HnJsonUint64(v, "trained.samples", &samples, err)) != HANAMI_OK)
+			return st;
+		h->samples = samples;
+	}
+	return HANAMI_OK;
+}
+
+/* See json.h. */
+HnStatus
+NetJsonReadFlag(const HnJson *setup, const char *key, uint32_t flag,
+				HnHeader *h, HnError *err)
+{
+	const HnJson *v = HnJsonGet(setup, key);
+	char		what[64];
+	bool		b;
+	HnStatus	st;
+
+	if (v == NULL)
+		return HANAMI_OK;
+	snprintf(what, sizeof(what), "setup.%s", key);
+	if ((st = HnJsonBool(v, what, &b, err)) != HANAMI_OK)
+		return st;
+	if (b)
+		h->flags |= flag;
+	return HANAMI_OK;
+}

@@ -23,7 +23,6 @@ static const char *const reshape_keys[] = {
 static const char *const reshape_layer_keys[] = {
 	"count", "activation", "name", "from", NULL
 };
-static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const custom_keys[] = {
 	"name", "expression", "derivative", NULL
 };
@@ -354,24 +353,6 @@ DenseReadReshape(const HnJson *root, DenseSpec *spec, DenseReshapeIn *rin,
 	return ReadSpec(root, spec, &setup, &trained, rin, err);
 }
 
-/* A boolean member of setup that sets flag in the header when true. */
-static HnStatus
-ReadFlag(const HnJson *obj, const char *key, const char *what, uint32_t flag,
-		 HnHeader *h, HnError *err)
-{
-	const HnJson *v = HnJsonGet(obj, key);
-	bool		b;
-	HnStatus	st;
-
-	if (v == NULL)
-		return HANAMI_OK;
-	if ((st = HnJsonBool(v, what, &b, err)) != HANAMI_OK)
-		return st;
-	if (b)
-		h->flags |= flag;
-	return HANAMI_OK;
-}
-
 /* Apply "trained" and "setup" (weights) to a freshly created image. */
 static HnStatus
 ApplySetup(DenseNet *net, const DenseSpec *spec, const HnJson *setup,
@@ -380,23 +361,9 @@ ApplySetup(DenseNet *net, const DenseSpec *spec, const HnJson *setup,
 	const HnJson *v;
 	HnStatus	st;
 
-	if (trained)
-	{
-		if ((st = HnJsonObject(trained, "\"trained\"", err)) != HANAMI_OK ||
-			(st = HnJsonCheckKeys(trained, "\"trained\" key", trained_keys, err)) != HANAMI_OK)
-			return st;
-		if ((v = HnJsonGet(trained, "epochs")) != NULL &&
-			(st = HnJsonU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs, err)) != HANAMI_OK)
-			return st;
-		if ((v = HnJsonGet(trained, "samples")) != NULL)
-		{
-			uint64_t	samples;
-
-			if ((st = HnJsonUint64(v, "trained.samples", &samples, err)) != HANAMI_OK)
-				return st;
-			net->hdr->samples = samples;
-		}
-	}
+	if (trained &&
+		(st = NetJsonReadTrained(trained, net->hdr, err)) != HANAMI_OK)
+		return st;
 	if (setup)
 	{
 		size_t		off = DenseScalingOffset(net->hdr->n_layers);
@@ -409,12 +376,12 @@ ApplySetup(DenseNet *net, const DenseSpec *spec, const HnJson *setup,
 
 		if ((st = HnJsonObject(setup, "\"setup\"", err)) != HANAMI_OK ||
 			(st = HnJsonCheckKeys(setup, "\"setup\" key", setup_keys, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "input_fitted", "setup.input_fitted",
-						   HANAMI_FLAG_INPUT_FITTED, net->hdr, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "output_fitted", "setup.output_fitted",
-						   HANAMI_FLAG_OUTPUT_FITTED, net->hdr, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "input_clipped", "setup.input_clipped",
-						   HANAMI_FLAG_INPUT_CLIP, net->hdr, err)) != HANAMI_OK)
+			(st = NetJsonReadFlag(setup, "input_fitted", HANAMI_FLAG_INPUT_FITTED,
+								   net->hdr, err)) != HANAMI_OK ||
+			(st = NetJsonReadFlag(setup, "output_fitted", HANAMI_FLAG_OUTPUT_FITTED,
+								   net->hdr, err)) != HANAMI_OK ||
+			(st = NetJsonReadFlag(setup, "input_clipped", HANAMI_FLAG_INPUT_CLIP,
+								   net->hdr, err)) != HANAMI_OK)
 			return st;
 		if ((v = HnJsonGet(setup, "data")) == NULL)
 			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,

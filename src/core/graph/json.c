@@ -35,7 +35,6 @@ static const char *const layer_keys[] = {
 	"count", "activation", "name", "from", "input", "output", "loss", "net",
 	"frozen", "fixed_scaling", "history", NULL
 };
-static const char *const trained_keys[] = {"epochs", "samples", NULL};
 static const char *const setup_keys[] = {
 	"input_fitted", "output_fitted", "input_clipped", "data", NULL
 };
@@ -382,26 +381,6 @@ ReadSpec(const HnJson *root, GraphSpec *spec, GraphEmbeds *embeds,
 	return HANAMI_OK;
 }
 
-/* A boolean member of setup that sets flag when true. */
-static HnStatus
-ReadFlag(const HnJson *obj, const char *key, uint32_t flag, HnHeader *h,
-		 HnError *err)
-{
-	const HnJson *v = HnJsonGet(obj, key);
-	char		what[64];
-	bool		b;
-	HnStatus	st;
-
-	if (v == NULL)
-		return HANAMI_OK;
-	snprintf(what, sizeof(what), "setup.%s", key);
-	if ((st = HnJsonBool(v, what, &b, err)) != HANAMI_OK)
-		return st;
-	if (b)
-		h->flags |= flag;
-	return HANAMI_OK;
-}
-
 /* "trained" and "setup" (scaling and weights) onto a fresh image. */
 static HnStatus
 ApplySetup(GraphNet *net, const HnJson *setup, const HnJson *trained,
@@ -410,23 +389,9 @@ ApplySetup(GraphNet *net, const HnJson *setup, const HnJson *trained,
 	const HnJson *v;
 	HnStatus	st;
 
-	if (trained)
-	{
-		if ((st = HnJsonObject(trained, "\"trained\"", err)) != HANAMI_OK ||
-			(st = HnJsonCheckKeys(trained, "\"trained\" key", trained_keys, err)) != HANAMI_OK)
-			return st;
-		if ((v = HnJsonGet(trained, "epochs")) != NULL &&
-			(st = HnJsonU32(v, "trained.epochs", 0, UINT32_MAX, &net->hdr->epochs, err)) != HANAMI_OK)
-			return st;
-		if ((v = HnJsonGet(trained, "samples")) != NULL)
-		{
-			uint64_t	samples;
-
-			if ((st = HnJsonUint64(v, "trained.samples", &samples, err)) != HANAMI_OK)
-				return st;
-			net->hdr->samples = samples;
-		}
-	}
+	if (trained &&
+		(st = NetJsonReadTrained(trained, net->hdr, err)) != HANAMI_OK)
+		return st;
 	if (setup)
 	{
 		char	   *to = (char *) net->in_shift;
@@ -436,12 +401,12 @@ ApplySetup(GraphNet *net, const HnJson *setup, const HnJson *trained,
 
 		if ((st = HnJsonObject(setup, "\"setup\"", err)) != HANAMI_OK ||
 			(st = HnJsonCheckKeys(setup, "\"setup\" key", setup_keys, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "input_fitted", GRAPH_FLAG_INPUT_FITTED,
-						   net->hdr, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "output_fitted", GRAPH_FLAG_OUTPUT_FITTED,
-						   net->hdr, err)) != HANAMI_OK ||
-			(st = ReadFlag(setup, "input_clipped", GRAPH_FLAG_INPUT_CLIP,
-						   net->hdr, err)) != HANAMI_OK)
+			(st = NetJsonReadFlag(setup, "input_fitted", GRAPH_FLAG_INPUT_FITTED,
+								   net->hdr, err)) != HANAMI_OK ||
+			(st = NetJsonReadFlag(setup, "output_fitted", GRAPH_FLAG_OUTPUT_FITTED,
+								   net->hdr, err)) != HANAMI_OK ||
+			(st = NetJsonReadFlag(setup, "input_clipped", GRAPH_FLAG_INPUT_CLIP,
+								   net->hdr, err)) != HANAMI_OK)
 			return st;
 		if ((v = HnJsonGet(setup, "data")) == NULL)
 			return HnSetError(err, HANAMI_E_MALFORMED_SPEC, NULL,
