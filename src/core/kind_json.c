@@ -229,7 +229,7 @@ NetQuantize(const HnNet *net, const char *dtype, const HnAllocator *alloc,
 		HnSetError(err, HANAMI_E_UNSUPPORTED,
 				   "Compact weight formats (pow2, f16, u8) are for dense networks.",
 				   "networks of kind %s cannot be quantized", net->kind->name);
-		return HnSetHint(err, "A growing network keeps its synapses as they are.");
+		return HnSetHint(err, "This network keeps its weights as they are; only dense networks take compact formats.");
 	}
 	st = net->kind->quantize(net, dtype, alloc, image, len, err);
 	/* the new image goes through the one validation path, like any other */
